@@ -1,0 +1,257 @@
+// Big-endian byte reader/writer shared by every codec. Readers throw WireError on truncation so
+// that decoders can be written straight-line and the supervisor drops (and counts) the packet.
+
+export class WireError extends Error {
+  override name = 'WireError';
+}
+
+const textDecoder = new TextDecoder('utf-8', { fatal: false });
+const textEncoder = new TextEncoder();
+
+export function utf8Decode(bytes: Uint8Array): string {
+  return textDecoder.decode(bytes);
+}
+
+export function utf8Encode(text: string): Uint8Array {
+  return textEncoder.encode(text);
+}
+
+export class ByteReader {
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  position: number;
+  readonly end: number;
+
+  constructor(bytes: Uint8Array, start = 0, end = bytes.length) {
+    this.bytes = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.position = start;
+    this.end = end;
+  }
+
+  get available(): number {
+    return this.end - this.position;
+  }
+
+  private need(n: number): number {
+    const at = this.position;
+    if (n < 0 || at + n > this.end) throw new WireError(`truncated: need ${n} bytes at ${at}, have ${this.end - at}`);
+    this.position = at + n;
+    return at;
+  }
+
+  u8(): number {
+    return this.bytes[this.need(1)]!;
+  }
+
+  peek(): number {
+    if (this.position >= this.end) throw new WireError('truncated: peek past end');
+    return this.bytes[this.position]!;
+  }
+
+  u16(): number {
+    return this.view.getUint16(this.need(2));
+  }
+
+  i16(): number {
+    return this.view.getInt16(this.need(2));
+  }
+
+  u24(): number {
+    const at = this.need(3);
+    return (this.bytes[at]! << 16) | (this.bytes[at + 1]! << 8) | this.bytes[at + 2]!;
+  }
+
+  u32(): number {
+    return this.view.getUint32(this.need(4));
+  }
+
+  i32(): number {
+    return this.view.getInt32(this.need(4));
+  }
+
+  f32(): number {
+    return this.view.getFloat32(this.need(4));
+  }
+
+  f64(): number {
+    return this.view.getFloat64(this.need(8));
+  }
+
+  /** A view (not a copy) of the next n bytes. */
+  read(n: number): Uint8Array {
+    const at = this.need(n);
+    return this.bytes.subarray(at, at + n);
+  }
+
+  rest(): Uint8Array {
+    return this.read(this.available);
+  }
+
+  skip(n: number): void {
+    this.need(n);
+  }
+
+  /** RTMFP variable length unsigned integer (RFC 7016 §2.1.2); values up to 2^53. */
+  vlu(): number {
+    let value = 0;
+    for (let i = 0; i < 8; i++) {
+      const b = this.u8();
+      value = value * 128 + (b & 0x7f);
+      if ((b & 0x80) === 0) return value;
+    }
+    throw new WireError('VLU longer than 8 bytes');
+  }
+
+  utf8(n: number): string {
+    return utf8Decode(this.read(n));
+  }
+}
+
+export class ByteWriter {
+  private buffer: Uint8Array;
+  private view: DataView;
+  length = 0;
+
+  constructor(capacity = 256) {
+    this.buffer = new Uint8Array(capacity);
+    this.view = new DataView(this.buffer.buffer);
+  }
+
+  private reserve(n: number): number {
+    const at = this.length;
+    const needed = at + n;
+    if (needed > this.buffer.length) {
+      let size = this.buffer.length * 2;
+      while (size < needed) size *= 2;
+      const next = new Uint8Array(size);
+      next.set(this.buffer.subarray(0, at));
+      this.buffer = next;
+      this.view = new DataView(next.buffer);
+    }
+    this.length = needed;
+    return at;
+  }
+
+  u8(v: number): this {
+    this.buffer[this.reserve(1)] = v;
+    return this;
+  }
+
+  u16(v: number): this {
+    this.view.setUint16(this.reserve(2), v);
+    return this;
+  }
+
+  i16(v: number): this {
+    this.view.setInt16(this.reserve(2), v);
+    return this;
+  }
+
+  u24(v: number): this {
+    const at = this.reserve(3);
+    this.buffer[at] = (v >>> 16) & 0xff;
+    this.buffer[at + 1] = (v >>> 8) & 0xff;
+    this.buffer[at + 2] = v & 0xff;
+    return this;
+  }
+
+  u32(v: number): this {
+    this.view.setUint32(this.reserve(4), v >>> 0);
+    return this;
+  }
+
+  i32(v: number): this {
+    this.view.setInt32(this.reserve(4), v | 0);
+    return this;
+  }
+
+  f32(v: number): this {
+    this.view.setFloat32(this.reserve(4), v);
+    return this;
+  }
+
+  f64(v: number): this {
+    this.view.setFloat64(this.reserve(8), v);
+    return this;
+  }
+
+  write(bytes: Uint8Array): this {
+    this.buffer.set(bytes, this.reserve(bytes.length));
+    return this;
+  }
+
+  vlu(v: number): this {
+    this.write(encodeVLU(v));
+    return this;
+  }
+
+  utf8(text: string): this {
+    return this.write(utf8Encode(text));
+  }
+
+  /** Overwrite a u16 already written at `at` (length fields written after their content). */
+  setU16(at: number, v: number): void {
+    this.view.setUint16(at, v);
+  }
+
+  /** A view of the written bytes; valid until the next write. */
+  view_(): Uint8Array {
+    return this.buffer.subarray(0, this.length);
+  }
+
+  /** A copy of the written bytes. */
+  bytes(): Uint8Array {
+    return this.buffer.slice(0, this.length);
+  }
+
+  reset(): void {
+    this.length = 0;
+  }
+}
+
+export function vluLength(v: number): number {
+  let n = 1;
+  while (v >= 128) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+}
+
+export function encodeVLU(v: number): Uint8Array {
+  if (!Number.isSafeInteger(v) || v < 0) throw new WireError(`VLU out of range: ${v}`);
+  const n = vluLength(v);
+  const out = new Uint8Array(n);
+  for (let i = n - 1; i >= 0; i--) {
+    out[i] = (v % 128) | (i === n - 1 ? 0 : 0x80);
+    v = Math.floor(v / 128);
+  }
+  return out;
+}
+
+export function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+export function fromHex(text: string): Uint8Array {
+  return new Uint8Array(Buffer.from(text.replace(/\s+/g, ''), 'hex'));
+}
+
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
