@@ -118,6 +118,7 @@ export class ByteWriter {
     this.view = new DataView(this.buffer.buffer);
   }
 
+  /** Grows the buffer if needed; callers must read this.buffer/this.view only after calling it. */
   private reserve(n: number): number {
     const at = this.length;
     const needed = at + n;
@@ -134,17 +135,20 @@ export class ByteWriter {
   }
 
   u8(v: number): this {
-    this.buffer[this.reserve(1)] = v;
+    const at = this.reserve(1);
+    this.buffer[at] = v;
     return this;
   }
 
   u16(v: number): this {
-    this.view.setUint16(this.reserve(2), v);
+    const at = this.reserve(2);
+    this.view.setUint16(at, v);
     return this;
   }
 
   i16(v: number): this {
-    this.view.setInt16(this.reserve(2), v);
+    const at = this.reserve(2);
+    this.view.setInt16(at, v);
     return this;
   }
 
@@ -157,27 +161,33 @@ export class ByteWriter {
   }
 
   u32(v: number): this {
-    this.view.setUint32(this.reserve(4), v >>> 0);
+    const at = this.reserve(4);
+    this.view.setUint32(at, v >>> 0);
     return this;
   }
 
   i32(v: number): this {
-    this.view.setInt32(this.reserve(4), v | 0);
+    const at = this.reserve(4);
+    this.view.setInt32(at, v | 0);
     return this;
   }
 
   f32(v: number): this {
-    this.view.setFloat32(this.reserve(4), v);
+    const at = this.reserve(4);
+    this.view.setFloat32(at, v);
     return this;
   }
 
   f64(v: number): this {
-    this.view.setFloat64(this.reserve(8), v);
+    const at = this.reserve(8);
+    this.view.setFloat64(at, v);
     return this;
   }
 
   write(bytes: Uint8Array): this {
-    this.buffer.set(bytes, this.reserve(bytes.length));
+    // reserve first: it may replace this.buffer
+    const at = this.reserve(bytes.length);
+    this.buffer.set(bytes, at);
     return this;
   }
 

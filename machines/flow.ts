@@ -1,0 +1,44 @@
+// Life of one receiving flow (RFC 7016 §3.6.3): accepted or rejected when its first fragment arrives,
+// complete when the FIN sequence number has been delivered. Fragments never reach the machine.
+import { setup } from 'xstate';
+
+export type FlowEvent =
+  | { type: 'ACCEPT'; kind: string }   // metadata recognised: NetConnection, NetStream, NetGroup...
+  | { type: 'REJECT'; reason: string } // unknown metadata or stream: 0x5e sent, fragments still acked
+  | { type: 'FINISHED' }               // FIN delivered
+  | { type: 'CLOSE' };                 // session gone
+
+export interface FlowContext {
+  kind: string;
+  reason: string;
+}
+
+export const flowMachine = setup({
+  types: { context: {} as FlowContext, events: {} as FlowEvent },
+  actions: {
+    rejected: () => {},
+    finished: () => {},
+  },
+}).createMachine({
+  id: 'flow',
+  context: { kind: '', reason: '' },
+  initial: 'opening',
+  states: {
+    opening: {
+      on: {
+        ACCEPT: { target: 'open', actions: ({ context, event }) => void (context.kind = event.kind) },
+        REJECT: { target: 'rejected', actions: ({ context, event }) => void (context.reason = event.reason) },
+        CLOSE: 'closed',
+      },
+    },
+    open: {
+      on: { FINISHED: { target: 'complete', actions: 'finished' }, CLOSE: 'closed' },
+    },
+    rejected: {
+      entry: 'rejected',
+      on: { FINISHED: 'closed', CLOSE: 'closed' },
+    },
+    complete: { type: 'final' },
+    closed: { type: 'final' },
+  },
+});

@@ -1,0 +1,150 @@
+// Life of one RTMFP session (RFC 7016 §3.5, RTMFP.md §7), the same for server and client roles.
+// Per-packet work never reaches this machine: the session core reports only lifecycle facts
+// (first packet under the session keys, silence, life after silence, close chunks, failures).
+import { setup } from 'xstate';
+
+export interface SessionContext {
+  /** unanswered keepalive pings sent since the last packet heard */
+  pings: number;
+  maxPings: number;
+  reason: string;
+}
+
+export type SessionEvent =
+  | { type: 'KEYED' }                       // first valid packet under the session keys
+  | { type: 'HEARD' }                       // a packet arrived while we were pinging
+  | { type: 'CONNECTED' }                   // NetConnection.Connect.Success sent (or received, client role)
+  | { type: 'REJECTED'; reason: string }    // connection refused by the application
+  | { type: 'CLOSE'; reason: string }       // local orderly close
+  | { type: 'FAR_CLOSE' }                   // 0x0c received
+  | { type: 'FAR_CLOSE_ACK' }               // 0x4c received
+  | { type: 'FAIL'; reason: string }        // writer gave up, protocol error, ...
+  | { type: 'ADDRESS_CHANGED'; address: string };
+
+export interface SessionInput {
+  maxPings: number;
+}
+
+export const sessionMachine = setup({
+  types: {
+    context: {} as SessionContext,
+    events: {} as SessionEvent,
+    input: {} as SessionInput,
+  },
+  actions: {
+    opened: () => {},
+    connected: () => {},
+    sendPing: () => {},
+    sendClose: () => {},
+    sendCloseAck: () => {},
+    notifyFailed: () => {},
+    changeAddress: () => {},
+    closed: () => {},
+  },
+  guards: {
+    /** true when the core has heard nothing for the keepalive period (the delay may fire early after activity) */
+    silent: () => false,
+  },
+  delays: {
+    keyingTimeout: 95_000,
+    keepAlive: 15_000,
+    pingInterval: 2_000,
+    closeRepeat: 2_000,
+    closeTimeout: 20_000,
+  },
+}).createMachine({
+  id: 'session',
+  context: ({ input }) => ({ pings: 0, maxPings: input.maxPings, reason: '' }),
+  initial: 'keying',
+  states: {
+    keying: {
+      on: {
+        KEYED: { target: 'open', actions: 'opened' },
+        FAR_CLOSE: { target: 'closed', actions: 'sendCloseAck' },
+        FAR_CLOSE_ACK: 'closed',
+        CLOSE: 'closed',
+        FAIL: 'closed',
+      },
+      after: { keyingTimeout: { target: 'closed', actions: ({ context }) => void (context.reason = 'keying timeout') } },
+    },
+    open: {
+      type: 'parallel',
+      on: {
+        ADDRESS_CHANGED: { actions: 'changeAddress' },
+        CLOSE: { target: 'closing', actions: ({ context, event }) => void (context.reason = event.reason) },
+        FAR_CLOSE: { target: 'closed', actions: ['sendCloseAck', ({ context }) => void (context.reason = 'closed by peer')] },
+        FAR_CLOSE_ACK: { target: 'closed', actions: ({ context }) => void (context.reason = 'closed by peer') },
+        FAIL: { target: 'failed', actions: ({ context, event }) => void (context.reason = event.reason) },
+      },
+      states: {
+        connection: {
+          initial: 'connecting',
+          states: {
+            connecting: {
+              on: {
+                CONNECTED: { target: 'connected', actions: 'connected' },
+                REJECTED: {
+                  target: '#session.closing',
+                  actions: ({ context, event }) => void (context.reason = event.reason),
+                },
+              },
+            },
+            connected: {},
+          },
+        },
+        liveness: {
+          initial: 'alive',
+          states: {
+            alive: {
+              entry: ({ context }) => void (context.pings = 0),
+              after: {
+                keepAlive: [
+                  { guard: 'silent', target: 'pinging' },
+                  { target: 'alive', reenter: true },
+                ],
+              },
+            },
+            pinging: {
+              entry: [({ context }) => void (context.pings += 1), 'sendPing'],
+              on: { HEARD: 'alive' },
+              after: {
+                pingInterval: [
+                  {
+                    guard: ({ context }) => context.pings >= context.maxPings,
+                    target: '#session.failed',
+                    actions: ({ context }) => void (context.reason = 'keepalive timeout'),
+                  },
+                  { target: 'pinging', reenter: true },
+                ],
+              },
+            },
+          },
+        },
+      },
+    },
+    closing: {
+      on: { FAR_CLOSE_ACK: 'closed', FAR_CLOSE: { target: 'closed', actions: 'sendCloseAck' } },
+      after: { closeTimeout: 'closed' },
+      initial: 'requesting',
+      states: {
+        requesting: {
+          entry: 'sendClose',
+          after: { closeRepeat: { target: 'requesting', reenter: true } },
+        },
+      },
+    },
+    failed: {
+      entry: 'notifyFailed',
+      on: { FAR_CLOSE_ACK: 'closed', FAR_CLOSE: { target: 'closed', actions: 'sendCloseAck' } },
+      after: { closeTimeout: 'closed' },
+      initial: 'requesting',
+      states: {
+        requesting: {
+          entry: 'sendClose',
+          after: { closeRepeat: { target: 'requesting', reenter: true } },
+        },
+      },
+    },
+    closed: { type: 'final', entry: 'closed' },
+  },
+});

@@ -1,0 +1,91 @@
+// Reliability lifecycle of one sending flow (RFC 7016 §3.6.2, RTMFP.md §4.7–4.8).
+// Fragments, acks and retransmission bookkeeping are plain code (src/flow/writer.ts); this machine only
+// sees coarse facts, and its one timer (`retransmitTick`) is where the core checks what is due.
+import { setup } from 'xstate';
+
+export type WriterEvent =
+  | { type: 'DATA' }        // something queued while idle
+  | { type: 'SENT' }        // the first flush after idle put everything on the wire
+  | { type: 'PROGRESS' }    // an ack advanced while retransmitting
+  | { type: 'CLOSE' }       // orderly close: FIN queued
+  | { type: 'EXCEPTION'; code: number }   // the receiver rejected the flow (0x5e)
+  | { type: 'ABANDON'; reason: string };  // local abandon (session failing, writer failed)
+
+export interface WriterContext {
+  reason: string;
+}
+
+export const writerMachine = setup({
+  types: {
+    context: {} as WriterContext,
+    events: {} as WriterEvent,
+  },
+  actions: {
+    retransmit: () => {},
+    abandoned: () => {},
+    closed: () => {},
+  },
+  guards: {
+    drained: () => true,        // nothing queued, nothing in flight
+    retransmissionDue: () => false,
+    gaveUp: () => false,        // no ack progress for the give-up period
+  },
+  delays: {
+    // Computed by the core: time until the earliest retransmission deadline, or the idle check period.
+    retransmitTick: 1_000,
+  },
+}).createMachine({
+  id: 'writer',
+  context: { reason: '' },
+  initial: 'idle',
+  on: {
+    EXCEPTION: {
+      target: '.abandoned',
+      actions: ({ context, event }) => void (context.reason = `flow exception ${event.code}`),
+    },
+    ABANDON: { target: '.abandoned', actions: ({ context, event }) => void (context.reason = event.reason) },
+  },
+  states: {
+    idle: {
+      on: { DATA: 'sending', CLOSE: 'closing' },
+    },
+    sending: {
+      on: { SENT: 'awaitingAck', CLOSE: 'closing' },
+      after: { retransmitTick: 'awaitingAck' },
+    },
+    awaitingAck: {
+      on: { CLOSE: 'closing' },
+      after: {
+        retransmitTick: [
+          { guard: 'gaveUp', target: 'abandoned', actions: ({ context }) => void (context.reason = 'retransmission limit') },
+          { guard: 'retransmissionDue', target: 'retransmitting' },
+          { guard: 'drained', target: 'idle' },
+          { target: 'awaitingAck', reenter: true },
+        ],
+      },
+    },
+    retransmitting: {
+      entry: 'retransmit',
+      on: { PROGRESS: 'awaitingAck', CLOSE: 'closing' },
+      after: {
+        retransmitTick: [
+          { guard: 'gaveUp', target: 'abandoned', actions: ({ context }) => void (context.reason = 'retransmission limit') },
+          { guard: 'drained', target: 'idle' },
+          { target: 'retransmitting', reenter: true },
+        ],
+      },
+    },
+    closing: {
+      after: {
+        retransmitTick: [
+          { guard: 'gaveUp', target: 'abandoned', actions: ({ context }) => void (context.reason = 'retransmission limit') },
+          { guard: 'drained', target: 'closed' },
+          { guard: 'retransmissionDue', target: 'closing', reenter: true, actions: 'retransmit' },
+          { target: 'closing', reenter: true },
+        ],
+      },
+    },
+    abandoned: { type: 'final', entry: 'abandoned' },
+    closed: { type: 'final', entry: 'closed' },
+  },
+});

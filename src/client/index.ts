@@ -1,0 +1,1 @@
+export { NetConnection, CallError, type ConnectOptions } from './net-connection.ts';

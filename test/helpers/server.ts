@@ -1,0 +1,19 @@
+// Starts a real Nimbus server on an ephemeral loopback UDP port for a test.
+import { NimbusServer } from '../../src/server/server.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
+import type { ApplicationPort } from '../../src/server/application.ts';
+
+export interface TestServer {
+  server: NimbusServer;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(options: { application?: ApplicationPort; args?: string[] } = {}): Promise<TestServer> {
+  const { config } = loadConfig(['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', ...(options.args ?? [])], { cwd: process.cwd(), env: {} });
+  const logger = createLogger({ level: process.env.NIMBUS_TEST_LOG ?? 'fatal', pretty: 'false' });
+  const server = new NimbusServer({ config, logger, application: options.application });
+  await server.start();
+  return { server, port: server.address.port, close: () => server.close() };
+}
