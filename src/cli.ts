@@ -1,0 +1,75 @@
+// Entry point (`npm start`): configuration, logger, server, and a clean stop on SIGINT/SIGTERM.
+import { ConfigError, loadConfig, usage, type LoadedConfig } from './config.ts';
+import { createLogger, type Logger } from './log.ts';
+import { NimbusServer } from './server/server.ts';
+
+/** Exit codes: 0 stopped on request, 1 failure or forced stop, 2 bad configuration. */
+const EXIT_BAD_CONFIG = 2;
+
+function configure(argv: string[]): LoadedConfig {
+  try {
+    return loadConfig(argv);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(EXIT_BAD_CONFIG);
+  }
+}
+
+function stopOnSignals(server: NimbusServer, logger: Logger): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      // a second signal means the operator no longer wants to wait for a clean close
+      logger.warn({ signal }, 'forced stop');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.note({ signal }, 'stopping');
+    server.close().then(
+      () => {
+        logger.note('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.fatal({ err: error }, 'failed to stop cleanly');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { config, warnings, help } = configure(argv);
+  if (help) {
+    process.stdout.write(`${usage()}\n`);
+    return;
+  }
+  const logger = createLogger({ level: config.logs.level, pretty: config.logs.pretty });
+  for (const warning of warnings) logger.warn(warning);
+  logger.info({ config: config.source ?? 'built-in defaults', www: config.application.www }, 'configuration loaded');
+
+  // A forgotten promise in one script or session must not take every other session down.
+  process.on('unhandledRejection', (reason: unknown) => {
+    logger.error({ err: reason }, 'unhandled promise rejection');
+  });
+  process.on('uncaughtException', (error: Error) => {
+    logger.fatal({ err: error }, 'uncaught exception');
+    process.exit(1);
+  });
+
+  const server = new NimbusServer({ config, logger });
+  stopOnSignals(server, logger);
+  try {
+    await server.start();
+  } catch (error) {
+    logger.fatal({ err: error }, 'cannot start');
+    process.exit(1);
+  }
+  const { address, port } = server.address;
+  logger.note({ address, port }, `RTMFP server listening on ${address}:${port} (UDP)`);
+}
+
+await main(process.argv.slice(2));

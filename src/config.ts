@@ -1,0 +1,370 @@
+// Configuration: an ini file in the MonaServer.ini layout (CumulusServer.ini's flat keys accepted),
+// then `--SECTION.key=value` overrides from the command line, checked once at start-up.
+import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { parse as parseIni } from 'ini';
+import { LEVELS, type LevelName, type PrettyMode } from './log.ts';
+
+export interface NimbusConfig {
+  rtmfp: {
+    host: string;
+    port: number;
+    keepAliveServer: number;
+    keepAlivePeer: number;
+    publicAddress: string;
+    maxSessions: number;
+    maxHandshakes: number;
+  };
+  application: { dir: string; www: string };
+  logs: { level: LevelName; pretty: PrettyMode };
+  inspector: { enabled: boolean; host: string; port: number; token: string };
+  smtp: { host: string; port: number; timeout: number };
+  /** The whole ini plus overrides, as strings, for `mona.configs`; known keys hold their effective value. */
+  raw: Record<string, Record<string, string>>;
+  /** Path of the ini file used, or null when none was. */
+  source: string | null;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface LoadedConfig {
+  config: NimbusConfig;
+  warnings: string[];
+  /** `--help` was given: the caller prints `usage()` and stops. */
+  help: boolean;
+}
+
+/** Embedded defaults, by section as written in the ini file. docs/configuration.md explains each key. */
+export const DEFAULTS = {
+  RTMFP: {
+    host: '0.0.0.0',
+    port: 1935,
+    keepAliveServer: 15,
+    keepAlivePeer: 10,
+    publicAddress: '',
+    maxSessions: 10000,
+    maxHandshakes: 1000,
+  },
+  application: { dir: '.' },
+  logs: { level: 'info', pretty: 'auto' },
+  inspector: { enabled: false, host: '127.0.0.1', port: 19350, token: '' },
+  smtp: { host: 'localhost', port: 25, timeout: 60 },
+} as const;
+
+type SectionName = keyof typeof DEFAULTS;
+const SECTIONS = Object.keys(DEFAULTS) as SectionName[];
+
+/** CumulusServer.ini keeps these at the top level; MonaServer.ini has them under [RTMFP]. */
+const CUMULUS_FLAT_KEYS = ['port', 'keepAliveServer', 'keepAlivePeer', 'host'] as const;
+
+/** The section holding top-level keys that belong to no section. */
+const ROOT = '';
+
+export function usage(): string {
+  return [
+    'Usage: nimbus [--config FILE] [--SECTION.key=value ...] [--inspect] [--help]',
+    '',
+    '  --config FILE          ini file to read (default: ./nimbus.ini when present, or $NIMBUS_CONFIG)',
+    '  --SECTION.key=value    override one key, e.g. --RTMFP.port=19350 --application.dir=/srv/nimbus',
+    '  --inspect              same as --inspector.enabled=true',
+    '  --help                 print this text',
+    '',
+    'Every key, its default and its meaning: docs/configuration.md',
+  ].join('\n');
+}
+
+export function loadConfig(
+  argv: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): LoadedConfig {
+  const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
+  const warnings: string[] = [];
+  if (argv.includes('--help') || argv.includes('-h')) {
+    return { config: build({}, new Set(), cwd, cwd, null), warnings, help: true };
+  }
+  const args = parseArgs(argv);
+
+  const raw: Record<string, Record<string, string>> = {};
+  let source: string | null = null;
+  const fromArgv = new Set<string>();
+
+  const file = args.config ?? (env['NIMBUS_CONFIG'] || undefined) ?? defaultFile(cwd);
+  if (file !== undefined) {
+    source = resolve(cwd, file);
+    mergeIni(raw, readIni(source));
+  }
+  for (const [section, key, value] of args.overrides) {
+    const canonical = sectionOf(raw, section);
+    const name = keyOf(raw[canonical], canonical, key);
+    raw[canonical]![name] = value;
+    fromArgv.add(`${canonical}.${name}`);
+  }
+  for (const section of SECTIONS) {
+    const known = Object.keys(DEFAULTS[section]);
+    for (const key of Object.keys(raw[section] ?? {})) {
+      if (!known.includes(key)) warnings.push(`${section}.${key}: unknown key, kept for mona.configs`);
+    }
+  }
+  const config = build(raw, fromArgv, cwd, source === null ? cwd : dirname(source), source);
+  if (config.inspector.enabled && config.inspector.token === '' && !isLoopback(config.inspector.host)) {
+    warnings.push(`inspector.token: empty while the inspector listens on ${config.inspector.host}; anyone who reaches it can use it`);
+  }
+  return { config, warnings, help: false };
+}
+
+interface Args {
+  config: string | undefined;
+  overrides: Array<[section: string, key: string, value: string]>;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { config: undefined, overrides: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--inspect') {
+      args.overrides.push(['inspector', 'enabled', 'true']);
+      continue;
+    }
+    if (!arg.startsWith('--')) throw new ConfigError(`${arg}: unexpected argument (see --help)`);
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    let value: string;
+    if (eq >= 0) {
+      value = arg.slice(eq + 1);
+    } else {
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) throw new ConfigError(`${name}: missing value`);
+      value = next;
+      i++;
+    }
+    if (name === 'config') {
+      args.config = value;
+      continue;
+    }
+    const dot = name.indexOf('.');
+    if (dot <= 0 || dot === name.length - 1) throw new ConfigError(`--${name}: unknown option (see --help)`);
+    args.overrides.push([name.slice(0, dot), name.slice(dot + 1), value]);
+  }
+  return args;
+}
+
+function defaultFile(cwd: string): string | undefined {
+  const path = resolve(cwd, 'nimbus.ini');
+  return existsSync(path) ? path : undefined;
+}
+
+function readIni(path: string): Record<string, Record<string, string>> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const reason = error instanceof Error && 'code' in error ? String(error.code) : String(error);
+    throw new ConfigError(`config: cannot read "${path}" (${reason})`);
+  }
+  const sections: Record<string, Record<string, string>> = {};
+  flatten(parseIni(text), '', sections);
+  return sections;
+}
+
+/** The ini package nests `[a.b]` under a; mona.configs wants the section named "a.b" again. */
+function flatten(node: Record<string, unknown>, prefix: string, out: Record<string, Record<string, string>>): void {
+  for (const [key, value] of Object.entries(node)) {
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      flatten(value as Record<string, unknown>, prefix === '' ? key : `${prefix}.${key}`, out);
+    } else {
+      ownSection(out, prefix)[key] = Array.isArray(value) ? value.map(String).join(',') : String(value);
+    }
+  }
+}
+
+function mergeIni(raw: Record<string, Record<string, string>>, ini: Record<string, Record<string, string>>): void {
+  for (const [section, keys] of Object.entries(ini)) {
+    if (section === ROOT) continue;
+    const canonical = sectionOf(raw, section);
+    for (const [key, value] of Object.entries(keys)) raw[canonical]![keyOf(raw[canonical], canonical, key)] = value;
+  }
+  // A section, more specific, wins over the same key left at the top level by a CumulusServer.ini.
+  for (const [key, value] of Object.entries(ini[ROOT] ?? {})) {
+    const flat = CUMULUS_FLAT_KEYS.find((name) => name.toLowerCase() === key.toLowerCase());
+    if (flat === undefined) {
+      ownSection(raw, ROOT)[key] = value;
+    } else {
+      const rtmfp = ownSection(raw, 'RTMFP');
+      rtmfp[flat] ??= value;
+    }
+  }
+}
+
+/** Section names match whatever their case: the known ones take their documented spelling. */
+function sectionOf(raw: Record<string, Record<string, string>>, section: string): string {
+  const lower = section.toLowerCase();
+  const name =
+    SECTIONS.find((known) => known.toLowerCase() === lower) ??
+    Object.keys(raw).find((seen) => seen.toLowerCase() === lower) ??
+    section;
+  ownSection(raw, name);
+  return name;
+}
+
+/** Names come from the command line and the file: none may reach Object.prototype. */
+function ownSection(raw: Record<string, Record<string, string>>, name: string): Record<string, string> {
+  if (name === '__proto__') throw new ConfigError(`${name}: not a usable section name`);
+  if (!Object.hasOwn(raw, name)) raw[name] = {};
+  return raw[name]!;
+}
+
+/** Known keys match whatever their case, so `keepaliveserver` still counts. */
+function keyOf(keys: Record<string, string> | undefined, section: string, key: string): string {
+  if (key === '__proto__') throw new ConfigError(`${section}.${key}: not a usable key name`);
+  const lower = key.toLowerCase();
+  const known = (SECTIONS as string[]).includes(section) ? Object.keys(DEFAULTS[section as SectionName]) : [];
+  return (
+    known.find((name) => name.toLowerCase() === lower) ??
+    Object.keys(keys ?? {}).find((name) => name.toLowerCase() === lower) ??
+    key
+  );
+}
+
+function build(
+  raw: Record<string, Record<string, string>>,
+  fromArgv: Set<string>,
+  cwd: string,
+  iniDir: string,
+  source: string | null,
+): NimbusConfig {
+  const get = <S extends SectionName, K extends keyof (typeof DEFAULTS)[S] & string, T>(
+    section: S,
+    key: K,
+    parse: (text: string, name: string) => T,
+  ): T => {
+    const text = raw[section]?.[key];
+    const fallback = String(DEFAULTS[section][key]);
+    return parse(text === undefined ? fallback : text.trim(), `${section}.${key}`);
+  };
+  const dirText = get('application', 'dir', anyText);
+  const dir = resolve(fromArgv.has('application.dir') ? cwd : iniDir, dirText === '' ? '.' : dirText);
+  const config: NimbusConfig = {
+    rtmfp: {
+      host: get('RTMFP', 'host', hostName),
+      port: get('RTMFP', 'port', port(true)),
+      keepAliveServer: get('RTMFP', 'keepAliveServer', integer(5, 3600, ' (seconds)')),
+      keepAlivePeer: get('RTMFP', 'keepAlivePeer', integer(5, 3600, ' (seconds)')),
+      publicAddress: get('RTMFP', 'publicAddress', publicAddress),
+      maxSessions: get('RTMFP', 'maxSessions', integer(1, 1_000_000)),
+      maxHandshakes: get('RTMFP', 'maxHandshakes', integer(1, 1_000_000)),
+    },
+    application: { dir, www: resolve(dir, 'www') },
+    logs: {
+      level: get('logs', 'level', logLevel),
+      pretty: get('logs', 'pretty', prettyMode),
+    },
+    inspector: {
+      enabled: get('inspector', 'enabled', boolean),
+      host: get('inspector', 'host', hostName),
+      port: get('inspector', 'port', port(true)),
+      token: get('inspector', 'token', anyText),
+    },
+    smtp: {
+      host: get('smtp', 'host', anyText),
+      port: get('smtp', 'port', port(false)),
+      timeout: get('smtp', 'timeout', integer(1, 3600, ' (seconds)')),
+    },
+    raw,
+    source,
+  };
+  const effective: Record<SectionName, Record<string, string | number | boolean>> = {
+    RTMFP: config.rtmfp,
+    application: { dir: config.application.dir },
+    logs: config.logs,
+    inspector: config.inspector,
+    smtp: config.smtp,
+  };
+  for (const section of SECTIONS) {
+    const keys = (raw[section] ??= {});
+    for (const key of Object.keys(DEFAULTS[section])) keys[key] = String(effective[section][key]);
+  }
+  return config;
+}
+
+// Value parsers: each names the key in its error, since that is what the user has to fix.
+
+function anyText(text: string): string {
+  return text;
+}
+
+function integer(min: number, max: number, unit = ''): (text: string, name: string) => number {
+  return (text, name) => {
+    const value = /^\+?\d+$/.test(text) ? Number(text) : NaN;
+    if (!(value >= min && value <= max)) throw new ConfigError(`${name}: expected an integer ${min}-${max}${unit}, got "${text}"`);
+    return value;
+  };
+}
+
+/** 0 asks the system for an ephemeral port, which tests rely on; the message keeps to the useful range. */
+function port(allowEphemeral: boolean): (text: string, name: string) => number {
+  const check = integer(allowEphemeral ? 0 : 1, 65535);
+  return (text, name) => {
+    try {
+      return check(text, name);
+    } catch {
+      throw new ConfigError(`${name}: expected an integer 1-65535, got "${text}"`);
+    }
+  };
+}
+
+function boolean(text: string, name: string): boolean {
+  const lower = text.toLowerCase();
+  if (['true', 'yes', 'on', '1'].includes(lower)) return true;
+  if (['false', 'no', 'off', '0', ''].includes(lower)) return false;
+  throw new ConfigError(`${name}: expected true or false, got "${text}"`);
+}
+
+function prettyMode(text: string, name: string): PrettyMode {
+  if (text.toLowerCase() === 'auto') return 'auto';
+  try {
+    return boolean(text, name) ? 'true' : 'false';
+  } catch {
+    throw new ConfigError(`${name}: expected auto, true or false, got "${text}"`);
+  }
+}
+
+/** MonaServer names its levels after Poco's priorities, 1 (fatal) to 8 (trace); both spellings work. */
+const LEVEL_ALIASES: Record<string, LevelName> = {
+  '1': 'fatal', '2': 'critic', '3': 'error', '4': 'warn', '5': 'note', '6': 'info', '7': 'debug', '8': 'trace',
+  critical: 'critic', warning: 'warn', notice: 'note', information: 'info',
+};
+
+function logLevel(text: string, name: string): LevelName {
+  const lower = text.toLowerCase();
+  if (Object.hasOwn(LEVELS, lower)) return lower as LevelName;
+  if (Object.hasOwn(LEVEL_ALIASES, lower)) return LEVEL_ALIASES[lower]!;
+  throw new ConfigError(`${name}: expected one of ${Object.keys(LEVELS).join(', ')}, got "${text}"`);
+}
+
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+function hostName(text: string, name: string): string {
+  if (isIP(text) !== 0 || HOST_NAME.test(text)) return text;
+  throw new ConfigError(`${name}: expected an IP address or a host name, got "${text}"`);
+}
+
+/** '' (derived from the bound socket), host, host:port, IPv6 or [IPv6]:port. */
+function publicAddress(text: string, name: string): string {
+  if (text === '' || isIP(text) !== 0 || HOST_NAME.test(text)) return text;
+  const bracketed = /^\[([^\]]+)\]:(\d+)$/.exec(text);
+  const colon = text.lastIndexOf(':');
+  const host = bracketed ? bracketed[1]! : text.slice(0, colon);
+  const portText = bracketed ? bracketed[2]! : text.slice(colon + 1);
+  const hostOk = bracketed ? isIP(host) === 6 : colon > 0 && (isIP(host) === 4 || HOST_NAME.test(host));
+  const portValue = /^\d+$/.test(portText) ? Number(portText) : NaN;
+  if (hostOk && portValue >= 1 && portValue <= 65535) return text;
+  throw new ConfigError(`${name}: expected host or host:port, got "${text}"`);
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}

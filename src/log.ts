@@ -1,0 +1,88 @@
+// Logging: pino with the two extra levels that the Lua API needs (NOTE, CRITIC), so that
+// each of FATAL CRITIC ERROR WARN NOTE INFO DEBUG TRACE keeps its own severity.
+import { pino } from 'pino';
+import pretty from 'pino-pretty';
+
+export type Logger = pino.Logger<'note' | 'critic'>;
+
+/** Severity of every level, highest first; the six pino defaults keep their usual numbers. */
+export const LEVELS = {
+  fatal: 60,
+  critic: 55,
+  error: 50,
+  warn: 40,
+  note: 35,
+  info: 30,
+  debug: 20,
+  trace: 10,
+} as const;
+
+export type LevelName = keyof typeof LEVELS;
+
+/** The Lua log functions, by the level each one writes at. */
+export const LUA_LOG_FUNCTIONS: Readonly<Record<'FATAL' | 'CRITIC' | 'ERROR' | 'WARN' | 'NOTE' | 'INFO' | 'DEBUG' | 'TRACE', LevelName>> = {
+  FATAL: 'fatal',
+  CRITIC: 'critic',
+  ERROR: 'error',
+  WARN: 'warn',
+  NOTE: 'note',
+  INFO: 'info',
+  DEBUG: 'debug',
+  TRACE: 'trace',
+};
+
+export type PrettyMode = 'auto' | 'true' | 'false';
+
+export interface LoggerOptions {
+  level: string;
+  pretty?: PrettyMode;
+  /** Where lines go; stdout when absent. */
+  destination?: NodeJS.WritableStream;
+}
+
+export function isLevelName(name: string): name is LevelName {
+  return Object.prototype.hasOwnProperty.call(LEVELS, name);
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const level = options.level.toLowerCase();
+  if (!isLevelName(level) && level !== 'silent') {
+    throw new Error(`logs.level: expected one of ${Object.keys(LEVELS).join(', ')}, got "${options.level}"`);
+  }
+  const settings: pino.LoggerOptions<'note' | 'critic', false> = {
+    level,
+    customLevels: { note: LEVELS.note, critic: LEVELS.critic },
+    useOnlyCustomLevels: false,
+  };
+  const target = options.destination;
+  if (wantsPretty(options.pretty ?? 'auto', target)) {
+    const colorize = isTTY(target ?? process.stdout);
+    const stream = pretty({
+      colorize,
+      customLevels: LEVELS,
+      useOnlyCustomProps: false,
+      ignore: 'pid,hostname',
+      translateTime: 'SYS:HH:MM:ss.l',
+      // a terminal reads at human speed; writing stdout synchronously loses nothing at exit
+      destination: target ?? 1,
+      sync: target === undefined,
+    });
+    return pino(settings, stream);
+  }
+  return target === undefined ? pino(settings) : pino(settings, target);
+}
+
+/** One child per session, so every line about a session carries its id and address. */
+export function sessionLogger(parent: Logger, bindings: { session: number; address: string }): Logger {
+  return parent.child({ session: bindings.session, address: bindings.address });
+}
+
+function wantsPretty(mode: PrettyMode, target: NodeJS.WritableStream | undefined): boolean {
+  if (mode === 'true') return true;
+  if (mode === 'false') return false;
+  return isTTY(target ?? process.stdout);
+}
+
+function isTTY(stream: NodeJS.WritableStream): boolean {
+  return (stream as { isTTY?: boolean }).isTTY === true;
+}
