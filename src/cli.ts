@@ -2,6 +2,7 @@
 import { ConfigError, loadConfig, usage, type LoadedConfig } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { NimbusServer } from './server/server.ts';
+import { setInspectionSink } from './session/observe.ts';
 
 /** Exit codes: 0 stopped on request, 1 failure or forced stop, 2 bad configuration. */
 const EXIT_BAD_CONFIG = 2;
@@ -41,6 +42,14 @@ function stopOnSignals(server: NimbusServer, logger: Logger): void {
   process.on('SIGTERM', stop);
 }
 
+/** Every actor created from now on reports to the Stately inspector at `url`. */
+async function attachStatelyInspector(url: string, logger: Logger): Promise<void> {
+  const { createWebSocketInspector } = await import('@statelyai/inspect');
+  const inspector = createWebSocketInspector({ url });
+  setInspectionSink((event) => inspector.inspect.next?.(event));
+  logger.note({ url }, 'actors report to the Stately inspector');
+}
+
 async function main(argv: string[]): Promise<void> {
   const { config, warnings, help } = configure(argv);
   if (help) {
@@ -60,6 +69,7 @@ async function main(argv: string[]): Promise<void> {
     process.exit(1);
   });
 
+  if (config.inspector.stately) await attachStatelyInspector(config.inspector.stately, logger);
   const server = new NimbusServer({ config, logger });
   stopOnSignals(server, logger);
   try {

@@ -18,7 +18,7 @@ export interface NimbusConfig {
   };
   application: { dir: string; www: string };
   logs: { level: LevelName; pretty: PrettyMode };
-  inspector: { enabled: boolean; host: string; port: number; token: string };
+  inspector: { enabled: boolean; host: string; port: number; token: string; stately: string };
   smtp: { host: string; port: number; timeout: number };
   /** The whole ini plus overrides, as strings, for `mona.configs`; known keys hold their effective value. */
   raw: Record<string, Record<string, string>>;
@@ -50,7 +50,7 @@ export const DEFAULTS = {
   },
   application: { dir: '.' },
   logs: { level: 'info', pretty: 'auto' },
-  inspector: { enabled: false, host: '127.0.0.1', port: 19350, token: '' },
+  inspector: { enabled: false, host: '127.0.0.1', port: 19350, token: '', stately: '' },
   smtp: { host: 'localhost', port: 25, timeout: 60 },
 } as const;
 
@@ -69,7 +69,7 @@ export function usage(): string {
     '',
     '  --config FILE          ini file to read (default: ./nimbus.ini when present, or $NIMBUS_CONFIG)',
     '  --SECTION.key=value    override one key, e.g. --RTMFP.port=19350 --application.dir=/srv/nimbus',
-    '  --inspect              same as --inspector.enabled=true',
+    '  --inspect[=WS_URL]     attach the Stately inspector (default ws://localhost:8080)',
     '  --help                 print this text',
     '',
     'Every key, its default and its meaning: docs/configuration.md',
@@ -125,8 +125,9 @@ function parseArgs(argv: string[]): Args {
   const args: Args = { config: undefined, overrides: [] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (arg === '--inspect') {
-      args.overrides.push(['inspector', 'enabled', 'true']);
+    if (arg === '--inspect' || arg.startsWith('--inspect=')) {
+      // the Stately inspector (a WebSocket client of @statelyai/inspect's receiver); the built-in one is [inspector] enabled
+      args.overrides.push(['inspector', 'stately', arg.includes('=') ? arg.slice('--inspect='.length) : 'ws://localhost:8080']);
       continue;
     }
     if (!arg.startsWith('--')) throw new ConfigError(`${arg}: unexpected argument (see --help)`);
@@ -267,6 +268,7 @@ function build(
       host: get('inspector', 'host', hostName),
       port: get('inspector', 'port', port(true)),
       token: get('inspector', 'token', anyText),
+      stately: get('inspector', 'stately', anyText),
     },
     smtp: {
       host: get('smtp', 'host', anyText),

@@ -39,7 +39,7 @@ test('without any file the embedded defaults apply', () => {
   });
   assert.deepEqual(config.application, { dir: cwd, www: join(cwd, 'www') });
   assert.deepEqual(config.logs, { level: 'info', pretty: 'auto' });
-  assert.deepEqual(config.inspector, { enabled: false, host: '127.0.0.1', port: 19350, token: '' });
+  assert.deepEqual(config.inspector, { enabled: false, host: '127.0.0.1', port: 19350, token: '', stately: '' });
   assert.deepEqual(config.smtp, { host: 'localhost', port: 25, timeout: 60 });
 });
 
@@ -92,11 +92,11 @@ test('command-line overrides beat the file, in both spellings, and reach raw', (
     { cwd, env: NO_ENV },
   );
   assert.equal(config.rtmfp.port, 19350);
-  assert.equal(config.inspector.enabled, true);
+  assert.equal(config.inspector.stately, 'ws://localhost:8080');
   assert.equal(config.logs.pretty, 'false');
   assert.deepEqual(config.raw['custom'], { key: 'argv' });
   assert.deepEqual(config.raw['other'], { 'deep.key': '1' });
-  assert.equal(config.raw['inspector']?.['enabled'], 'true');
+  assert.equal(config.raw['inspector']?.['stately'], 'ws://localhost:8080');
   assert.equal(config.raw['logs']?.['pretty'], 'false');
 });
 
@@ -193,11 +193,11 @@ test('any port number round-trips, anything else names RTMFP.port', () => {
 
 test('an inspector open beyond loopback without a token is warned about', () => {
   const cwd = emptyDir();
-  const open = loadConfig(['--inspect', '--inspector.host=0.0.0.0'], { cwd, env: NO_ENV });
+  const open = loadConfig(['--inspector.enabled=true', '--inspector.host=0.0.0.0'], { cwd, env: NO_ENV });
   assert.equal(open.warnings.length, 1);
   assert.match(open.warnings[0]!, /^inspector\.token: /);
   assert.deepEqual(loadConfig(['--inspect'], { cwd, env: NO_ENV }).warnings, []);
-  assert.deepEqual(loadConfig(['--inspect', '--inspector.host=0.0.0.0', '--inspector.token=s3cret'], { cwd, env: NO_ENV }).warnings, []);
+  assert.deepEqual(loadConfig(['--inspector.enabled=true', '--inspector.host=0.0.0.0', '--inspector.token=s3cret'], { cwd, env: NO_ENV }).warnings, []);
 });
 
 test('--help wins over everything else', () => {
