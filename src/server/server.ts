@@ -225,6 +225,13 @@ export class NimbusServer implements SessionTransport {
     const keying = this.handshake.respond(chunk.certificate, chunk.skic);
     if (!keying) return;
     const sessionId = this.allocateSessionId();
+    // everything that could throw comes before the session is registered
+    const riKeying = this.handshake.startupPacket({
+      type: CHUNK.RIKEYING,
+      responderSessionId: sessionId,
+      skrc: keying.skrc,
+      signature: Uint8Array.of(0x58),
+    });
     const peerId = peerIdOf(chunk.certificate);
     const client = new ServerClient(this.logger.child({ session: sessionId, address: `${from.host}:${from.port}` }), {
       application: this.application,
@@ -253,12 +260,6 @@ export class NimbusServer implements SessionTransport {
     this.sessions.set(sessionId, session);
     this.clients.set(sessionId, client);
     this.stats.sessionsOpened++;
-    const riKeying = this.handshake.startupPacket({
-      type: CHUNK.RIKEYING,
-      responderSessionId: sessionId,
-      skrc: keying.skrc,
-      signature: Uint8Array.of(0x58),
-    });
     this.handshake.remember({
       cookie: hex(chunk.cookie),
       initiatorSessionId: chunk.initiatorSessionId,
