@@ -126,3 +126,41 @@ test('server packets re-seal byte for byte', () => {
     assert.equal(hex(cipher.seal(readSessionId(datagram), clear.subarray(0, end))), hex(datagram), name);
   }
 });
+
+// Application level: the real chunk decoder, flow reassembly and AMF on the same packets.
+test('connect and setPeerInfo decode; the _result of 6.dat re-encodes byte for byte', async () => {
+  const { decodeChunks } = await import('../../src/wire/chunks.ts');
+  const { readPacketHeader } = await import('../../src/wire/packet.ts');
+  const { decodeTCMessage, decodeCommand, encodeCommand } = await import('../../src/wire/tc.ts');
+  const userData = (name: string) => {
+    const clear = cipherFor(name).open(load(`${name}.dat`))!;
+    return decodeChunks(clear, readPacketHeader(clear).chunksOffset).filter((c) => c.type === 0x10) as Array<{ flowId: number; data: Uint8Array }>;
+  };
+  const [connectChunk] = userData('5');
+  assert.equal(connectChunk!.flowId, 2);
+  const connect = decodeCommand(decodeTCMessage(connectChunk!.data));
+  assert.equal(connect.name, 'connect');
+  assert.equal(connect.transactionId, 1);
+  const properties = connect.commandObject as Record<string, unknown>;
+  assert.equal(properties.app, '');
+  assert.equal(properties.flashVer, 'WIN 11,7,700,202');
+  assert.equal(properties.tcUrl, 'rtmfp://192.168.137.183/');
+  assert.equal(properties.objectEncoding, 3);
+  assert.equal(properties.fpad, false);
+  assert.equal(properties.swfUrl, undefined);
+
+  const [peerInfoChunk] = userData('8');
+  const peerInfo = decodeCommand(decodeTCMessage(peerInfoChunk!.data));
+  assert.equal(peerInfo.name, 'setPeerInfo');
+  assert.equal(peerInfo.transactionId, 0);
+  assert.deepEqual(peerInfo.args, ['192.168.137.1:55655', '192.168.202.99:55655']);
+
+  const [resultChunk] = userData('6');
+  assert.equal(resultChunk!.flowId, 1);
+  const result = decodeCommand(decodeTCMessage(resultChunk!.data));
+  assert.equal(result.name, '_result');
+  const info = result.args[0] as Record<string, unknown>;
+  assert.equal(info.code, 'NetConnection.Connect.Success');
+  const reencoded = encodeCommand(result.name, result.transactionId, result.commandObject, result.args, { amf0Only: true });
+  assert.equal(hex(reencoded), hex(resultChunk!.data));
+});
