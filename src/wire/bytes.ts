@@ -5,7 +5,8 @@ export class WireError extends Error {
   override name = 'WireError';
 }
 
-const textDecoder = new TextDecoder('utf-8', { fatal: false });
+// ignoreBOM: a leading U+FEFF is data, not a byte order mark, in every RTMFP/AMF string
+const textDecoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 const textEncoder = new TextEncoder();
 
 export function utf8Decode(bytes: Uint8Array): string {
