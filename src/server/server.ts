@@ -8,7 +8,7 @@ import type { Logger } from '../log.ts';
 import { createServerCertificate, peerIdOf } from '../crypto/certificate.ts';
 import { createPacketCipher, readSessionId, startupCipher } from '../crypto/packet-cipher.ts';
 import type { DHGroup } from '../crypto/dh.ts';
-import { WireError, hex, utf8Decode } from '../wire/bytes.ts';
+import { WireError, equalBytes, hex, utf8Decode } from '../wire/bytes.ts';
 import { CHUNK, decodeChunks, type IHelloChunk, type IIKeyingChunk } from '../wire/chunks.ts';
 import { readPacketHeader } from '../wire/packet.ts';
 import { parseAddress, type RTMFPAddress } from '../wire/address.ts';
@@ -47,6 +47,7 @@ export class NimbusServer implements SessionTransport {
   readonly blacklist = new Set<string>();
   readonly handshake: Handshake;
   application: ApplicationPort;
+  readonly startTime = Date.now();
   private socket: dgram.Socket | undefined;
   private nextSessionId = 1;
   private manageTimer: ReturnType<typeof setInterval> | undefined;
@@ -69,6 +70,30 @@ export class NimbusServer implements SessionTransport {
     const info = this.socket?.address() as AddressInfo | undefined;
     return { address: info?.address ?? this.config.rtmfp.host, port: info?.port ?? this.config.rtmfp.port };
   }
+
+  // ServerPort: what the application layer sees of the server ------------------------------------------
+  get configs(): Record<string, Record<string, string>> {
+    return this.config.raw;
+  }
+
+  get publicAddress(): string {
+    return this.config.rtmfp.publicAddress || `${this.publicHost()}:${this.address.port}`;
+  }
+
+  /** Connected clients (NetConnection accepted), in connection order. */
+  get connectedClients(): Iterable<ServerClient> {
+    return [...this.clients.values()].filter((c) => c.connected);
+  }
+
+  clientById(rawId: Uint8Array): ServerClient | undefined {
+    for (const client of this.clients.values()) if (client.connected && equalBytes(client.rawId, rawId)) return client;
+    return undefined;
+  }
+
+  readonly blacklistPort = {
+    add: (address: string) => void this.blacklist.add(address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')),
+    remove: (address: string) => void this.blacklist.delete(address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')),
+  };
 
   async start(): Promise<void> {
     const host = this.config.rtmfp.host;
