@@ -11,6 +11,8 @@ import type { Logger } from '../log.ts';
 
 const TC_PREFIX = Uint8Array.of(0x54, 0x43);
 const NETCONNECTION_SIGNATURE = tcSignature(0);
+/** NetStreams one client may hold at once (each costs writers on the server). */
+export const MAX_STREAMS = 1024;
 
 export interface ServerClientOptions {
   application: ApplicationPort;
@@ -148,6 +150,10 @@ export class ServerClient implements SessionDelegate, ClientPort {
         writer.write(encodeUserControl(UserControl.SET_KEEPALIVE_TIMERS, this.options.keepAliveServerMs, this.options.keepAlivePeerMs));
         return;
       case 'createStream': {
+        if (this.streams.size >= MAX_STREAMS) {
+          writer.writeError(command.transactionId, 'NetConnection.Call.Failed', `Too many streams (${MAX_STREAMS})`);
+          return;
+        }
         let id = 1;
         while (this.streams.has(id)) id++;
         this.streams.add(id);

@@ -89,6 +89,8 @@ const CLOSE_CHUNK = Uint8Array.of(CHUNK.CLOSE, 0, 0);
 const CLOSE_ACK_CHUNK = Uint8Array.of(CHUNK.CLOSE_ACK, 0, 0);
 /** Finished flows remembered so retransmitted fragments are re-acked rather than reopening them. */
 const MAX_FINISHED_FLOWS = 64;
+/** Receiving flows open at once: beyond this a new flow is refused (Flow Exception) without keeping any state. */
+export const MAX_FLOWS = 256;
 /** Bound on control chunks waiting for the next flush (ping replies, exceptions): a flood cannot grow it. */
 const MAX_CONTROL_BYTES = 8 * 1024;
 
@@ -301,6 +303,10 @@ export class Session implements WriterHost {
         return;
       }
       if (!this.usable) return;
+      if (this.flows.size >= MAX_FLOWS) {
+        this.queueException(chunk.flowId);
+        return;
+      }
       flow = this.openFlow(chunk);
     }
     flow.receiver.onFragment(chunk);
@@ -332,11 +338,15 @@ export class Session implements WriterHost {
       actor.send({ type: 'ACCEPT', kind: describeSignature(signature) });
     } else {
       actor.send({ type: 'REJECT', reason: signature ? 'unknown metadata' : 'no metadata' });
-      const exception = new ByteWriter(8);
-      writeChunk(exception, { type: CHUNK.FLOW_EXCEPTION, flowId: chunk.flowId, code: 0 });
-      this.queueControl(exception.view_(), false);
+      this.queueException(chunk.flowId);
     }
     return flow;
+  }
+
+  private queueException(flowId: number): void {
+    const exception = new ByteWriter(8);
+    writeChunk(exception, { type: CHUNK.FLOW_EXCEPTION, flowId, code: 0 });
+    this.queueControl(exception.view_(), false);
   }
 
   /** Open a sending flow. `signature` is the metadata option value ("TC\x04\x00" for the NetConnection). */
@@ -378,8 +388,7 @@ export class Session implements WriterHost {
   close(reason = 'closed'): void {
     if (this.ended) return;
     this.closeReason = reason;
-    if (this.state === 'keying') this.actor.send({ type: 'CLOSE', reason });
-    else this.actor.send({ type: 'CLOSE', reason });
+    this.actor.send({ type: 'CLOSE', reason });
   }
 
   fail(reason: string): void {
