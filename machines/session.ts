@@ -4,6 +4,8 @@
 import { setup } from 'xstate';
 
 export interface SessionContext {
+  /** which session core implements this actor (the implementations look it up: see src/session/bindings.ts) */
+  key: number;
   /** unanswered keepalive pings sent since the last packet heard */
   pings: number;
   maxPings: number;
@@ -22,6 +24,7 @@ export type SessionEvent =
   | { type: 'ADDRESS_CHANGED'; address: string };
 
 export interface SessionInput {
+  key: number;
   maxPings: number;
 }
 
@@ -54,7 +57,7 @@ export const sessionMachine = setup({
   },
 }).createMachine({
   id: 'session',
-  context: ({ input }) => ({ pings: 0, maxPings: input.maxPings, reason: '' }),
+  context: ({ input }) => ({ key: input.key, pings: 0, maxPings: input.maxPings, reason: '' }),
   initial: 'keying',
   states: {
     keying: {

@@ -12,6 +12,8 @@ export type WriterEvent =
   | { type: 'ABANDON'; reason: string };  // local abandon (session failing, writer failed)
 
 export interface WriterContext {
+  /** which writer core implements this actor (see src/session/bindings.ts) */
+  key: number;
   reason: string;
 }
 
@@ -19,6 +21,7 @@ export const writerMachine = setup({
   types: {
     context: {} as WriterContext,
     events: {} as WriterEvent,
+    input: {} as { key: number },
   },
   actions: {
     retransmit: () => {},
@@ -36,7 +39,7 @@ export const writerMachine = setup({
   },
 }).createMachine({
   id: 'writer',
-  context: { reason: '' },
+  context: ({ input }) => ({ key: input.key, reason: '' }),
   initial: 'idle',
   on: {
     EXCEPTION: {

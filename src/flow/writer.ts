@@ -7,6 +7,7 @@ import type { Clock } from '../clock.ts';
 import type { ByteWriter } from '../wire/bytes.ts';
 import { encodeVLU, vluLength } from '../wire/bytes.ts';
 import { observe } from '../session/observe.ts';
+import { Bindings } from '../session/bindings.ts';
 
 const FLAG_OPTIONS = 0x80;
 const FLAG_BEGIN = 0x10;
@@ -65,6 +66,7 @@ export interface WriterStats {
 export class FlowWriter {
   readonly id: number;
   readonly actor: Actor<typeof writerMachine>;
+  private readonly key: number;
   /** metadata option value (type 0x00), e.g. "\0TC\x04\0" */
   readonly signature: Uint8Array;
   readonly associatedFlowId: number | undefined;
@@ -109,22 +111,8 @@ export class FlowWriter {
     this.reliable = reliable;
     this.lastProgress = host.clock.now();
     this.optionsBytes = encodeOptions(signature, associatedFlowId);
-    const machine = writerMachine.provide({
-      actions: {
-        retransmit: () => this.retransmitDue(),
-        abandoned: () => this.onAbandoned(),
-        closed: () => this.onClosed(),
-      },
-      guards: {
-        drained: () => this.drained,
-        retransmissionDue: () => this.retransmissionDue(),
-        gaveUp: () => this.gaveUp(),
-      },
-      delays: {
-        retransmitTick: () => this.nextTick(),
-      },
-    });
-    this.actor = createActor(machine, { clock: host.clock, ...observe('writer', id) });
+    this.key = writerBindings.bind(this);
+    this.actor = createActor(boundWriterMachine, { input: { key: this.key }, clock: host.clock, ...observe('writer', id) });
     this.actor.subscribe({ error: (error) => host.onWriterFailed(this, `writer actor error: ${String(error)}`) });
     this.actor.start();
   }
@@ -294,7 +282,8 @@ export class FlowWriter {
   }
 
   /** Timer side of reliability: anything outstanding past its RTO is resent (reliable) or abandoned. */
-  private retransmitDue(): void {
+  /** @internal machine implementation */
+  retransmitDue(): void {
     const now = this.host.clock.now();
     const rto = this.host.rto() * this.backoff;
     let any = false;
@@ -320,17 +309,20 @@ export class FlowWriter {
     }
   }
 
-  private retransmissionDue(): boolean {
+  /** @internal machine implementation */
+  retransmissionDue(): boolean {
     const now = this.host.clock.now();
     const rto = this.host.rto() * this.backoff;
     return this.inflight.some((f) => now - f.sentAt >= rto);
   }
 
-  private gaveUp(): boolean {
+  /** @internal machine implementation */
+  gaveUp(): boolean {
     return this.inflight.some((f) => f.reliable) && this.host.clock.now() - this.lastProgress >= this.host.giveUpMs;
   }
 
-  private nextTick(): number {
+  /** @internal machine implementation */
+  nextTick(): number {
     if (this.inflight.length === 0) return 1_000;
     const now = this.host.clock.now();
     const rto = this.host.rto() * this.backoff;
@@ -393,6 +385,7 @@ export class FlowWriter {
   }
 
   private finish(): void {
+    writerBindings.unbind(this.key);
     this.ended = true;
     this.queue.length = 0;
     this.inflight.length = 0;
@@ -400,14 +393,15 @@ export class FlowWriter {
     this.inflightBytes = 0;
   }
 
-  private onClosed(): void {
+  /** @internal machine implementation */
+  onClosed(): void {
     this.finish();
     this.host.onWriterClosed(this);
     this.actor.stop();
   }
 
-  private onAbandoned(): void {
-    const reason = this.actor.getSnapshot().context.reason;
+  /** @internal machine implementation */
+  onAbandoned(reason: string): void {
     this.finish();
     this.host.onWriterFailed(this, reason);
     this.actor.stop();
@@ -416,6 +410,7 @@ export class FlowWriter {
   /** Session teardown: stop the actor without protocol traffic. */
   dispose(): void {
     if (!this.ended) this.finish();
+    writerBindings.unbind(this.key);
     this.actor.stop();
   }
 }
@@ -439,3 +434,21 @@ export function encodeOptions(signature: Uint8Array, associatedFlowId: number | 
   parts.push(0);
   return Uint8Array.from(parts);
 }
+
+const writerBindings = new Bindings<FlowWriter>();
+
+const boundWriterMachine = writerMachine.provide({
+  actions: {
+    retransmit: ({ context }) => writerBindings.get(context.key)?.retransmitDue(),
+    abandoned: ({ context }) => writerBindings.get(context.key)?.onAbandoned(context.reason),
+    closed: ({ context }) => writerBindings.get(context.key)?.onClosed(),
+  },
+  guards: {
+    drained: ({ context }) => writerBindings.get(context.key)?.drained ?? true,
+    retransmissionDue: ({ context }) => writerBindings.get(context.key)?.retransmissionDue() ?? false,
+    gaveUp: ({ context }) => writerBindings.get(context.key)?.gaveUp() ?? false,
+  },
+  delays: {
+    retransmitTick: ({ context }) => writerBindings.get(context.key)?.nextTick() ?? 1_000,
+  },
+});

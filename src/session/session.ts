@@ -13,6 +13,7 @@ import { MODE, PACKET_FLAG, readPacketHeader, timestampNow, writePacketHeader } 
 import { FlowReceiver } from '../flow/receiver.ts';
 import { FlowWriter, type WriterHost } from '../flow/writer.ts';
 import { observe } from './observe.ts';
+import { Bindings } from './bindings.ts';
 
 /** flags..chunks budget of one packet: 1192 bytes before padding (RTMFP.md §1.8) minus SSID, checksum and room
  *  for a session sequence number. */
@@ -102,6 +103,7 @@ export class Session implements WriterHost {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly actor: Actor<typeof sessionMachine>;
+  private readonly key: number;
   readonly stats: SessionStats = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, malformed: 0, retransmissions: 0 };
   readonly giveUpMs: number;
   peerId: Uint8Array | undefined;
@@ -113,8 +115,10 @@ export class Session implements WriterHost {
 
   private cipher: PacketCipher;
   private readonly transport: SessionTransport;
-  private readonly delegate: SessionDelegate;
-  private readonly keepAliveMs: number;
+  /** @internal */
+  readonly delegate: SessionDelegate;
+  /** @internal read by the keepAlive delay */
+  readonly keepAliveMs: number;
   private readonly flows = new Map<number, ReceivingFlow>();
   private readonly finishedFlows = new Map<number, FlowReceiver>();
   private readonly writers = new Map<number, FlowWriter>();
@@ -126,7 +130,8 @@ export class Session implements WriterHost {
   private flushScheduled = false;
   private pinging = false;
   private ended = false;
-  private closeReason = '';
+  /** @internal */
+  closeReason = '';
   private readonly packet = new ByteWriter(1280);
   private writerCursor = 0;
 
@@ -144,26 +149,9 @@ export class Session implements WriterHost {
     this.giveUpMs = options.giveUpMs ?? 45_000;
     this.peerId = options.peerId;
     this.lastReceptionTime = this.clock.now();
-    const machine = sessionMachine.provide({
-      actions: {
-        opened: () => this.delegate.onOpened?.(this),
-        connected: () => {},
-        sendPing: () => this.sendPing(),
-        sendClose: () => this.queueControl(CLOSE_CHUNK, true),
-        sendCloseAck: () => this.queueControl(CLOSE_ACK_CHUNK, true),
-        notifyFailed: ({ context }) => this.onFailed(context.reason),
-        changeAddress: () => {},
-        closed: ({ context }) => this.onClosed(context.reason || this.closeReason),
-      },
-      guards: {
-        silent: () => this.clock.now() - this.lastReceptionTime >= this.keepAliveMs - 5,
-      },
-      delays: {
-        keepAlive: () => Math.max(50, this.keepAliveMs - (this.clock.now() - this.lastReceptionTime)),
-      },
-    });
-    this.actor = createActor(machine, {
-      input: { maxPings: options.maxPings ?? 10 },
+    this.key = sessionBindings.bind(this);
+    this.actor = createActor(boundSessionMachine, {
+      input: { key: this.key, maxPings: options.maxPings ?? 10 },
       clock: this.clock,
       ...observe('session', this.nearId),
     });
@@ -405,26 +393,31 @@ export class Session implements WriterHost {
     this.onClosed(reason);
   }
 
-  private sendPing(): void {
+  /** @internal machine action */
+  sendPing(): void {
     this.pinging = true;
     this.queueControl(PING_CHUNK, true);
   }
 
-  private queueControl(chunk: Uint8Array, flushNow: boolean): void {
+  /** @internal machine action */
+  queueControl(chunk: Uint8Array, flushNow: boolean): void {
     if (this.control.length + chunk.length > MAX_CONTROL_BYTES) return;
     this.control.write(chunk);
     if (flushNow) this.flush();
   }
 
-  private onFailed(reason: string): void {
+  /** @internal machine action */
+  onFailed(reason: string): void {
     this.logger.info({ reason }, 'session failed');
     for (const writer of this.writers.values()) writer.dispose();
     this.writers.clear();
     this.delegate.onFailed?.(this, reason);
   }
 
-  private onClosed(reason: string): void {
+  /** @internal machine action */
+  onClosed(reason: string): void {
     if (this.ended) return;
+    sessionBindings.unbind(this.key);
     // last words (close ack, close request) go out before the session forgets its keys
     this.flush();
     this.ended = true;
@@ -557,3 +550,35 @@ function describeSignature(signature: Uint8Array | undefined): string {
   if (equalBytes(signature, GC)) return 'NetGroup';
   return 'unknown';
 }
+
+const sessionBindings = new Bindings<Session>();
+
+const boundSessionMachine = sessionMachine.provide({
+  actions: {
+    opened: ({ context }) => {
+      const session = sessionBindings.get(context.key);
+      session?.delegate.onOpened?.(session);
+    },
+    sendPing: ({ context }) => sessionBindings.get(context.key)?.sendPing(),
+    sendClose: ({ context }) => sessionBindings.get(context.key)?.queueControl(CLOSE_CHUNK, true),
+    sendCloseAck: ({ context }) => sessionBindings.get(context.key)?.queueControl(CLOSE_ACK_CHUNK, true),
+    notifyFailed: ({ context }) => sessionBindings.get(context.key)?.onFailed(context.reason),
+    closed: ({ context }) => {
+      const session = sessionBindings.get(context.key);
+      session?.onClosed(context.reason || session.closeReason);
+    },
+  },
+  guards: {
+    silent: ({ context }) => {
+      const session = sessionBindings.get(context.key);
+      return !!session && session.clock.now() - session.lastReceptionTime >= session.keepAliveMs - 5;
+    },
+  },
+  delays: {
+    keepAlive: ({ context }) => {
+      const session = sessionBindings.get(context.key);
+      if (!session) return 60_000;
+      return Math.max(50, session.keepAliveMs - (session.clock.now() - session.lastReceptionTime));
+    },
+  },
+});
