@@ -18,6 +18,7 @@ import { isAMFObject } from '../wire/amf/types.ts';
 import { Session, type Endpoint, type FlowHandler, type FlowOpening, type SessionDelegate } from '../session/session.ts';
 import { tcSignature } from '../session/writer-port.ts';
 import type { FlowWriter } from '../flow/writer.ts';
+import { NetStream } from './net-stream.ts';
 import type { Logger } from '../log.ts';
 import { pino } from 'pino';
 
@@ -80,6 +81,9 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
   private readonly pending = new Map<number, PendingCall>();
   private nextTransaction = 2;
   private closedReason: string | undefined;
+  /** NetStreams by stream id, and the server's NetConnection writer their flows are associated with */
+  private readonly netStreams = new Map<number, NetStream>();
+  private serverNetConnectionFlowId: number | undefined;
 
   private constructor(url: string, server: Endpoint, socket: dgram.Socket, options: ConnectOptions) {
     super();
@@ -291,6 +295,22 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
     return id;
   }
 
+  /** createStream, then a NetStream bound to the new id (publish / play / media). */
+  async createNetStream(): Promise<NetStream> {
+    const id = await this.createStream();
+    const session = this.session!;
+    const stream = new NetStream({ session, netConnectionFlowId: () => this.serverNetConnectionFlowId }, id);
+    this.netStreams.set(id, stream);
+    return stream;
+  }
+
+  /** deleteStream: the server stops whatever the stream published or played. */
+  deleteStream(stream: NetStream): void {
+    this.send('deleteStream', stream.id);
+    stream.close();
+    this.netStreams.delete(stream.id);
+  }
+
   /** Orderly close: Close Request until acknowledged (or a short timeout), then release the socket. */
   async close(): Promise<void> {
     const session = this.session;
@@ -328,6 +348,9 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
   onFlow(_session: Session, opening: FlowOpening): FlowHandler | null {
     const signature = opening.signature;
     if (!signature || signature.length < 4 || signature[0] !== 0x54 || signature[1] !== 0x43) return null;
+    const streamId = readVLU(signature.subarray(3));
+    if (streamId !== 0) return this.netStreams.get(streamId)?.flow() ?? null;
+    this.serverNetConnectionFlowId ??= opening.flowId;
     return { onMessage: (message) => this.onMessage(message) };
   }
 
@@ -386,6 +409,15 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
     this.pending.delete(transactionId);
     action(call);
   }
+}
+
+function readVLU(bytes: Uint8Array): number {
+  let value = 0;
+  for (const b of bytes) {
+    value = value * 128 + (b & 0x7f);
+    if ((b & 0x80) === 0) break;
+  }
+  return value;
 }
 
 /** EPD for a server connection: one ancillary-data option (0x0a) holding the URL, no marker, as Flash sends it. */

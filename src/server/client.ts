@@ -8,6 +8,8 @@ import { TC, UserControl, decodeCommand, decodeTCMessage, encodeCommand, encodeU
 import { isAMFObject, type AMFObject, type AMFValue } from '../wire/amf/types.ts';
 import type { ApplicationPort, ClientPort, WriterPort } from './application.ts';
 import type { Logger } from '../log.ts';
+import { Publications } from '../media/publications.ts';
+import { ServerNetStream, type NetStreamHost } from './net-stream.ts';
 
 const TC_PREFIX = Uint8Array.of(0x54, 0x43);
 const NETCONNECTION_SIGNATURE = tcSignature(0);
@@ -19,6 +21,8 @@ export interface ServerClientOptions {
   keepAliveServerMs: number;
   keepAlivePeerMs: number;
   onClosed(client: ServerClient): void;
+  /** the server's publication registry (one per server); a private one when absent (transport tests) */
+  publications?: Publications;
 }
 
 export class ServerClient implements SessionDelegate, ClientPort {
@@ -31,6 +35,8 @@ export class ServerClient implements SessionDelegate, ClientPort {
   connected = false;
   private mainWriter: FlowWriterPort | undefined;
   private readonly streams = new Set<number>();
+  /** NetStream objects of the created streams that have opened a flow, by stream id */
+  readonly netStreams = new Map<number, ServerNetStream>();
   private readonly options: ServerClientOptions;
   private disconnectNotified = false;
 
@@ -84,7 +90,12 @@ export class ServerClient implements SessionDelegate, ClientPort {
     const streamId = readStreamId(signature.subarray(3));
     if (streamId === 0) return this.netConnectionFlow(opening.flowId);
     if (!this.streams.has(streamId)) return null;
-    return { onMessage: () => {} };
+    let stream = this.netStreams.get(streamId);
+    if (!stream) {
+      stream = new ServerNetStream(this.streamHost(), streamId);
+      this.netStreams.set(streamId, stream);
+    }
+    return stream.flow();
   }
 
   onFailed(_session: Session, reason: string): void {
@@ -93,6 +104,8 @@ export class ServerClient implements SessionDelegate, ClientPort {
 
   onClosed(_session: Session, reason: string): void {
     this.logger.debug({ reason }, 'session closed');
+    for (const stream of this.netStreams.values()) stream.close();
+    this.netStreams.clear();
     if (this.connected && !this.disconnectNotified) {
       this.disconnectNotified = true;
       this.options.application.onDisconnection(this);
@@ -105,6 +118,17 @@ export class ServerClient implements SessionDelegate, ClientPort {
   }
 
   onForwardedHello(_session: Session, _chunk: FIHelloChunk): void {}
+
+  private streamHost(): NetStreamHost {
+    this.options.publications ??= new Publications();
+    return {
+      session: this.session,
+      client: this,
+      publications: this.options.publications,
+      logger: this.logger,
+      netConnectionFlowId: () => this.mainWriter?.writer.associatedFlowId,
+    };
+  }
 
   // NetConnection ----------------------------------------------------------------------------------------
   private netConnectionFlow(flowId: number): FlowHandler {
@@ -162,7 +186,11 @@ export class ServerClient implements SessionDelegate, ClientPort {
       }
       case 'deleteStream': {
         const id = command.args[0];
-        if (typeof id === 'number') this.streams.delete(id);
+        if (typeof id === 'number') {
+          this.streams.delete(id);
+          this.netStreams.get(id)?.close();
+          this.netStreams.delete(id);
+        }
         return;
       }
       case 'initStream':

@@ -16,6 +16,7 @@ import { Session, type Endpoint, type SessionTransport } from '../session/sessio
 import { Handshake } from './handshake.ts';
 import { ServerClient } from './client.ts';
 import { acceptAll, type ApplicationPort } from './application.ts';
+import { Publications } from '../media/publications.ts';
 
 export interface ServerStats {
   datagramsIn: number;
@@ -46,6 +47,8 @@ export class NimbusServer implements SessionTransport {
   readonly clients = new Map<number, ServerClient>();
   readonly blacklist = new Set<string>();
   readonly handshake: Handshake;
+  /** every live stream of this server by name; the application layer sets its StreamEvents */
+  readonly publications: Publications;
   application: ApplicationPort;
   readonly startTime = Date.now();
   private socket: dgram.Socket | undefined;
@@ -57,6 +60,7 @@ export class NimbusServer implements SessionTransport {
     this.logger = options.logger;
     this.clock = options.clock ?? systemClock;
     this.application = options.application ?? acceptAll;
+    this.publications = new Publications(this.clock);
     const groups = options.groups ?? [2, 14, 16];
     this.handshake = new Handshake({
       certificate: createServerCertificate(groups),
@@ -262,6 +266,7 @@ export class NimbusServer implements SessionTransport {
       application: this.application,
       keepAliveServerMs: this.config.rtmfp.keepAliveServer * 1000,
       keepAlivePeerMs: this.config.rtmfp.keepAlivePeer * 1000,
+      publications: this.publications,
       onClosed: () => {
         this.sessions.delete(sessionId);
         this.clients.delete(sessionId);

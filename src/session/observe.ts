@@ -4,14 +4,53 @@ import type { InspectionEvent } from 'xstate';
 
 export type InspectionSink = (event: InspectionEvent) => void;
 
+/** What the built-in inspector learns about an actor when it is created. */
+export interface ActorMeta {
+  /** stable name, e.g. "session:3", "flow:3.2" */
+  name: string;
+  kind: string;
+  /** name of the actor this one belongs to ("session:3" for "flow:3.2"), or undefined for top-level actors */
+  parent: string | undefined;
+}
+
+/** A sink that also wants to know which actor an event is about without parsing its name. */
+export type ActorSink = (event: InspectionEvent, meta: ActorMeta) => void;
+
 let sink: InspectionSink | undefined;
+let actorSink: ActorSink | undefined;
 
 export function setInspectionSink(next: InspectionSink | undefined): void {
   sink = next;
 }
 
-/** createActor options for one actor: a stable id the inspector can show, and the sink if any. */
-export function observe(kind: string, id: number | string): { id: string; inspect?: InspectionSink } {
+/** The built-in inspector's sink (src/inspector/registry.ts); undefined detaches it. */
+export function setActorSink(next: ActorSink | undefined): void {
+  actorSink = next;
+}
+
+/**
+ * createActor options for one actor: a stable id the inspector can show, and the sink if any.
+ * `parent` names the owning actor; without it an id "N.M" is taken to belong to "session:N" (flows, writers).
+ */
+export function observe(kind: string, id: number | string, parent?: string): { id: string; inspect?: InspectionSink } {
   const name = `${kind}:${id}`;
-  return sink ? { id: name, inspect: sink } : { id: name };
+  if (!sink && !actorSink) return { id: name };
+  const meta: ActorMeta = { name, kind, parent: parent ?? sessionOf(String(id)) };
+  const stately = sink;
+  const builtIn = actorSink;
+  if (!builtIn) return { id: name, inspect: stately };
+  return {
+    id: name,
+    inspect: stately
+      ? (event) => {
+          stately(event);
+          builtIn(event, meta);
+        }
+      : (event) => builtIn(event, meta),
+  };
+}
+
+function sessionOf(id: string): string | undefined {
+  const dot = id.indexOf('.');
+  return dot > 0 ? `session:${id.slice(0, dot)}` : undefined;
 }

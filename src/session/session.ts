@@ -149,6 +149,7 @@ export class Session implements WriterHost {
     this.giveUpMs = options.giveUpMs ?? 45_000;
     this.peerId = options.peerId;
     this.lastReceptionTime = this.clock.now();
+    this.tracing = this.logger.isLevelEnabled('trace');
     this.key = sessionBindings.bind(this);
     this.actor = createActor(boundSessionMachine, {
       input: { key: this.key, maxPings: options.maxPings ?? 10 },
@@ -231,11 +232,32 @@ export class Session implements WriterHost {
       this.pinging = false;
       this.actor.send({ type: 'HEARD' });
     }
+    if (this.tracing) this.traceChunks('in', header.flags, chunks);
     for (const chunk of chunks) {
       if (this.ended) return;
       this.onChunk(chunk);
     }
     this.flush();
+  }
+
+  /** trace-level packet logging, decided once: a disabled level costs one boolean test per packet */
+  private readonly tracing: boolean;
+
+  private traceChunks(direction: 'in' | 'out', flags: number, chunks: Chunk[]): void {
+    this.logger.trace(
+      {
+        direction,
+        flags: flags.toString(16),
+        chunks: chunks.map((c) =>
+          c.type === CHUNK.USER_DATA
+            ? `10 flow=${(c as UserDataChunk).flowId} seq=${(c as UserDataChunk).sequence} flags=${(c as UserDataChunk).flags.toString(16)} ${(c as UserDataChunk).data.length}B`
+            : c.type === CHUNK.ACK_RANGES
+              ? `51 flow=${(c as Extract<Chunk, { type: 0x51 }>).flowId} ack=${(c as Extract<Chunk, { type: 0x51 }>).cumulativeAck}`
+              : c.type.toString(16).padStart(2, '0'),
+        ),
+      },
+      'packet',
+    );
   }
 
   private onChunk(chunk: Chunk): void {
@@ -511,6 +533,7 @@ export class Session implements WriterHost {
   }
 
   private send(cleartext: Uint8Array): void {
+    if (this.tracing) this.traceChunks('out', cleartext[0]!, decodeChunks(cleartext, readPacketHeader(cleartext).chunksOffset));
     const datagram = this.cipher.seal(this.farId, cleartext);
     this.stats.packetsOut++;
     this.stats.bytesOut += datagram.length;
