@@ -1,0 +1,46 @@
+// 20,000 IHellos with fresh tags from 4 sockets against a server in its own process: its RSS and heap
+// growth (goal ≤ 20 MB), what it kept, and whether a client then connects. Run: node --import tsx bench/flood.ts.
+import { NetConnection } from '../src/client/index.ts';
+import { floodIHellos } from '../test/helpers/flood.ts';
+import { startServerProcess } from './lib/server-process.ts';
+import { MB, cpuMs, round, seconds } from './lib/measure.ts';
+
+const IHELLOS = 20_000;
+const GOAL_MB = 20;
+
+const server = await startServerProcess();
+let output: Record<string, unknown>;
+try {
+  // one handshake first, so that the cost of loading the handshake code is not counted as flood growth
+  await (await NetConnection.connect(server.url(), { style: 'flash' })).close();
+  const before = await server.gcSnapshot();
+  const start = process.hrtime.bigint();
+  const flood = await floodIHellos(server.port, { count: IHELLOS, sockets: 4 });
+  const floodSeconds = seconds(start);
+  const peak = await server.snapshot();
+  const collected = await server.gcSnapshot();
+  const nc = await NetConnection.connect(server.url(), { style: 'flash', timeoutMs: 10_000 }).catch(() => null);
+  const clientConnected = nc !== null && typeof (await nc.createStream()) === 'number';
+  await nc?.close();
+  const rssGrowthMB = round((peak.memory.rss - before.memory.rss) / MB);
+  output = {
+    bench: 'flood',
+    sent: flood.sent,
+    received: peak.stats.handshakes - before.stats.handshakes,
+    answered: flood.answered,
+    perSecond: Math.round(flood.sent / floodSeconds),
+    serverCpuUsPerIHello: round((cpuMs(before, peak) * 1000) / flood.sent, 1),
+    rssGrowthMB,
+    heapGrowthMB: round((peak.memory.heapUsed - before.memory.heapUsed) / MB),
+    heapGrowthAfterGcMB: round((collected.memory.heapUsed - before.memory.heapUsed) / MB),
+    rssGrowthAfterGcMB: round((collected.memory.rss - before.memory.rss) / MB),
+    goalMB: GOAL_MB,
+    withinGoal: rssGrowthMB <= GOAL_MB,
+    pendingKeyings: collected.pendingKeyings,
+    sessionsAfterFlood: collected.sessions,
+    clientConnected,
+  };
+} finally {
+  await server.stop();
+}
+console.log(JSON.stringify(output));
