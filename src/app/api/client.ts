@@ -1,0 +1,151 @@
+// The client object: live properties of the session (id, address, ping...), the connect object
+// and URL query arguments (client.properties, and directly as client.arg1), the main writer.
+// Scripts add their own fields and RPC functions to it.
+import { hex } from '../../wire/bytes.ts';
+import type { AMFObject, AMFValue } from '../../wire/amf/types.ts';
+import { lua, pushBytes, type LuaState } from '../lua/state.ts';
+import { pushObject, readOnly } from '../lua/object.ts';
+import type { ClientPort } from '../ports.ts';
+import { pushNumber } from './amf-convert.ts';
+import type { HostContext } from './context.ts';
+import { createWriter, type ClientLink, type WriterState } from './writer.ts';
+
+export interface ClientState extends ClientLink {
+  readonly port: ClientPort;
+  /** 64 hex chars */
+  readonly id: string;
+  /** path of the application that accepted it ('' or '/a/b') */
+  readonly appPath: string;
+  /** connection path as scripts see it ('' or '/a/b/c') */
+  readonly path: string;
+  readonly writer: WriterState;
+  /** registry reference of the script object */
+  ref: number;
+  propertiesRef: number;
+  parametersRef: number;
+}
+
+const READ_ONLY = new Set([
+  'id', 'rawId', 'address', 'flashVersion', 'swfUrl', 'pageUrl', 'path', 'ping', 'elapsedFromReception',
+  'lastReceptionTime', 'protocol', 'query', 'properties', 'parameters', 'writer',
+]);
+
+/** URL query values as scripts get them: numbers and booleans typed, the rest as text. */
+export function queryValue(text: string): string | number | boolean {
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  if (/^-?(0|[1-9]\d{0,14})(\.\d+)?$/.test(text)) return Number(text);
+  return text;
+}
+
+export function parseQuery(query: string): AMFObject {
+  const out: AMFObject = {};
+  for (const [k, v] of new URLSearchParams(query)) out[k] = queryValue(v);
+  return out;
+}
+
+export function createClient(ctx: HostContext, port: ClientPort, appPath: string, path: string): ClientState {
+  const L = ctx.rt.lua.L;
+  const link: ClientLink = { alive: true, pending: null, writers: new Set() };
+  const writer = createWriter(ctx, link, port.writer, true);
+  const props: AMFObject = { ...port.properties, ...parseQuery(port.query) };
+  ctx.conv.push(L, props);
+  setCountingLength(L);
+  const propertiesRef = ctx.rt.lua.ref();
+  ctx.conv.push(L, ctx.server.configs['RTMFP'] ?? {});
+  setCountingLength(L);
+  const parametersRef = ctx.rt.lua.ref();
+  const state: ClientState = Object.assign(link, {
+    port,
+    id: hex(port.rawId),
+    appPath,
+    path,
+    writer,
+    ref: 0,
+    propertiesRef,
+    parametersRef,
+  });
+  const text = (L1: LuaState, v: AMFValue): void => {
+    if (typeof v === 'string') lua.lua_pushliteral(L1, v);
+    else lua.lua_pushnil(L1);
+  };
+
+  pushObject(L, {
+    get(L1, key) {
+      switch (key) {
+        case 'id':
+          lua.lua_pushliteral(L1, state.id);
+          return true;
+        case 'rawId':
+          pushBytes(L1, port.rawId);
+          return true;
+        case 'address':
+          lua.lua_pushliteral(L1, port.address);
+          return true;
+        case 'flashVersion':
+          text(L1, port.properties['flashVer']);
+          return true;
+        case 'swfUrl':
+          text(L1, port.properties['swfUrl']);
+          return true;
+        case 'pageUrl':
+          text(L1, port.properties['pageUrl']);
+          return true;
+        case 'path':
+          lua.lua_pushliteral(L1, path);
+          return true;
+        case 'ping':
+          pushNumber(L1, port.ping);
+          return true;
+        case 'lastReceptionTime':
+          lua.lua_pushnumber(L1, port.lastReceptionTime);
+          return true;
+        case 'elapsedFromReception':
+          pushNumber(L1, Math.max(0, Math.round(Date.now() - port.lastReceptionTime)));
+          return true;
+        case 'protocol':
+          lua.lua_pushliteral(L1, 'RTMFP');
+          return true;
+        case 'query':
+          lua.lua_pushliteral(L1, port.query);
+          return true;
+        case 'properties':
+          ctx.rt.lua.push(propertiesRef);
+          return true;
+        case 'parameters':
+          ctx.rt.lua.push(parametersRef);
+          return true;
+        case 'writer':
+          ctx.rt.lua.push(writer.ref);
+          return true;
+      }
+      // client.arg1: the properties (connect object and query arguments) without "properties."
+      ctx.rt.lua.push(propertiesRef);
+      lua.lua_getfield(L1, -1, key);
+      lua.lua_remove(L1, -2);
+      return true;
+    },
+    set(L1, key) {
+      return READ_ONLY.has(key) ? readOnly(L1, key) : false;
+    },
+  });
+  state.ref = ctx.rt.lua.ref();
+  return state;
+}
+
+/** # on the table at the top counts its entries, as Mona's client.properties allows. */
+function setCountingLength(L: LuaState): void {
+  lua.lua_createtable(L, 0, 1);
+  lua.lua_pushcfunction(L, (L1) => {
+    let n = 0;
+    lua.lua_pushnil(L1);
+    while (lua.lua_next(L1, 1)) {
+      n++;
+      lua.lua_pop(L1, 1);
+    }
+    lua.lua_pushinteger(L1, n);
+    return 1;
+  });
+  lua.lua_setfield(L, -2, '__len');
+  lua.lua_setmetatable(L, -2);
+}

@@ -1,0 +1,285 @@
+// The ApplicationHost the server calls: connection lifecycle, RPC, handshake and the 2-second
+// manage tick, dispatched to the application serving each client. A script error never escapes:
+// it is logged with its traceback, and turns into a rejection or a Call.Failed where the
+// protocol has an answer for it.
+import { MixedArray, TypedObject, isAMFObject, type AMFObject, type AMFValue } from '../wire/amf/types.ts';
+import type { AMFReadOptions } from '../wire/amf/reader.ts';
+import type { AMFWriteOptions } from '../wire/amf/writer.ts';
+import { lua } from './lua/state.ts';
+import { Runtime, type AppLogger, type RunningApplication } from './runtime.ts';
+import { ApplicationTree } from './tree.ts';
+import type { Application } from './application.ts';
+import { AMFConverter } from './api/amf-convert.ts';
+import { createClient, queryValue, type ClientState } from './api/client.ts';
+import { pushClients } from './api/clients.ts';
+import { pushGlobal } from './api/global.ts';
+import { installLogFunctions } from './api/logs.ts';
+import type { HostContext } from './api/context.ts';
+import {
+  HANDSHAKE_AGAIN,
+  type ApplicationHost,
+  type CallAnswer,
+  type ClientPort,
+  type ConnectionAnswer,
+  type HandshakeRedirect,
+  type ServerPort,
+} from './ports.ts';
+
+export interface HostOptions {
+  wwwDir: string;
+  logger: AppLogger;
+  server: ServerPort;
+}
+
+const CALL_FAILED = 'NetConnection.Call.Failed';
+
+/** "www/main.lua:3: message" → "message": what error("message") meant to say. */
+export function stripPosition(message: string): string {
+  return message.replace(/^[^\n]*?:\d+: ?/, '');
+}
+
+export function createApplicationHost(options: HostOptions): ApplicationHost {
+  return new LuaApplicationHost(options);
+}
+
+export class LuaApplicationHost implements ApplicationHost {
+  readonly rt: Runtime;
+  readonly tree: ApplicationTree;
+  private readonly conv: AMFConverter;
+  /** accepted clients by id, in connection order */
+  private readonly clients = new Map<string, ClientState>();
+  private readonly byPort = new Map<ClientPort, ClientState>();
+  private readonly ctx: HostContext;
+
+  constructor(options: HostOptions) {
+    this.rt = new Runtime(options.wwwDir, options.logger);
+    this.tree = new ApplicationTree(this.rt);
+    this.conv = new AMFConverter(this.rt);
+    this.conv.fallback = this.tree.root;
+    const ctx: HostContext = { rt: this.rt, conv: this.conv, server: options.server, tree: this.tree };
+    this.ctx = ctx;
+    const L = this.rt.lua.L;
+    installLogFunctions(this.rt);
+    pushClients(ctx, this.clients);
+    const clientsRef = this.rt.lua.ref();
+    pushGlobal(ctx, clientsRef);
+    lua.lua_pushvalue(L, -1);
+    lua.lua_setglobal(L, 'cumulus');
+    lua.lua_setglobal(L, 'mona');
+  }
+
+  get amfReadOptions(): AMFReadOptions {
+    return this.conv.readOptions;
+  }
+
+  get amfWriteOptions(): AMFWriteOptions {
+    return this.conv.writeOptions;
+  }
+
+  start(): void {
+    this.tree.start();
+  }
+
+  stop(): void {
+    this.tree.stop();
+  }
+
+  resolvePath(path: string): { ok: true; path: string } | { ok: false; reason: string } {
+    return this.tree.checkPath(path);
+  }
+
+  onConnection(port: ClientPort, args: AMFValue[]): ConnectionAnswer {
+    const checked = this.tree.checkPath(port.path);
+    if (!checked.ok) {
+      this.rt.logger.warn({ address: port.address, path: port.path }, `connection refused: ${checked.reason}`);
+      return { accepted: false, description: `invalid application path (${checked.reason})` };
+    }
+    const app = this.tree.applicationFor(checked.path);
+    const path = checked.path === '' ? '' : '/' + checked.path;
+    const state = createClient(this.ctx, port, app.path, path);
+    const L = this.rt.lua.L;
+    const base = lua.lua_gettop(L);
+    let info: AMFObject = {};
+    let timeout: number | undefined;
+    if (app.pushEvent('onConnection')) {
+      this.rt.lua.push(state.ref);
+      const n = this.pushArgs(app, args);
+      const r = this.rt.call(app, 1 + n, 1, 'onConnection', 'warn');
+      if (!r.ok) {
+        this.release(state);
+        return { accepted: false, description: stripPosition(r.message) || 'client rejected' };
+      }
+      if (lua.lua_type(L, -1) === lua.LUA_TTABLE) {
+        info = this.asObject(app, this.withApp(app, () => this.conv.toAMF(L, -1)));
+        const t = info['timeout'];
+        if (typeof t === 'number') {
+          timeout = t;
+          delete info['timeout'];
+        }
+      }
+      lua.lua_settop(L, base);
+    }
+    if (!state.alive || port.writer.closed) {
+      // the script closed the session while accepting it
+      this.release(state);
+      return { accepted: false, description: 'client rejected' };
+    }
+    this.clients.set(state.id, state);
+    this.byPort.set(port, state);
+    if (timeout !== undefined) port.setTimeout?.(timeout);
+    return timeout === undefined ? { accepted: true, info } : { accepted: true, info, timeout };
+  }
+
+  onDisconnection(port: ClientPort): void {
+    const state = this.byPort.get(port);
+    if (!state) return;
+    state.alive = false;
+    this.clientEvent(state, 'onDisconnection');
+    this.release(state);
+  }
+
+  onFailed(port: ClientPort, error: string): void {
+    const state = this.byPort.get(port);
+    if (!state) return;
+    state.alive = false;
+    this.clientEvent(state, 'onFailed', error);
+  }
+
+  onAddressChanged(port: ClientPort, oldAddress: string): void {
+    const state = this.byPort.get(port);
+    if (!state) return;
+    const app = this.tree.live(state.appPath);
+    if (!this.pushMethod(state.ref, 'onAddressChanged')) return;
+    lua.lua_pushliteral(this.rt.lua.L, oldAddress);
+    this.rt.call(app, 2, 0, 'client:onAddressChanged');
+  }
+
+  onCall(port: ClientPort, name: string, _transactionId: number, args: AMFValue[]): CallAnswer {
+    const state = this.byPort.get(port);
+    if (!state || !state.alive) {
+      return { ok: false, code: CALL_FAILED, description: 'Client must be connected before remote procedure calling' };
+    }
+    const method = name === '' ? 'onMessage' : name;
+    const app = this.tree.live(state.appPath);
+    const L = this.rt.lua.L;
+    const base = lua.lua_gettop(L);
+    if (!this.pushMethod(state.ref, method)) {
+      return { ok: false, code: CALL_FAILED, description: `Method '${method}' not found` };
+    }
+    const n = this.pushArgs(app, args);
+    state.pending = [];
+    const r = this.rt.call(app, 1 + n, lua.LUA_MULTRET, `client:${method}`, 'warn');
+    const pending = state.pending;
+    state.pending = null;
+    if (!r.ok) return { ok: false, code: CALL_FAILED, description: r.message };
+    const results = this.withApp(app, () => this.conv.range(L, base + 1, lua.lua_gettop(L)));
+    lua.lua_settop(L, base);
+    return { ok: true, results: pending.length ? [...pending, ...results] : results };
+  }
+
+  onHandshake(address: string, path: string, properties: Record<string, string>, attempts: number): HandshakeRedirect {
+    const checked = this.tree.checkPath(path);
+    if (!checked.ok) return [];
+    const app = this.tree.applicationFor(checked.path);
+    if (!app.pushEvent('onHandshake')) return [];
+    const L = this.rt.lua.L;
+    const base = lua.lua_gettop(L) - 1;
+    lua.lua_pushliteral(L, address);
+    lua.lua_pushliteral(L, checked.path === '' ? '' : '/' + checked.path);
+    const props: AMFObject = {};
+    for (const [k, v] of Object.entries(properties)) props[k] = queryValue(v);
+    this.conv.push(L, props);
+    lua.lua_pushinteger(L, attempts);
+    if (!this.rt.call(app, 4, lua.LUA_MULTRET, 'onHandshake').ok) return [];
+    const out: string[] = [];
+    const add = (v: AMFValue): void => {
+      if (typeof v === 'string' && v !== '') out.push(v === HANDSHAKE_AGAIN ? HANDSHAKE_AGAIN : v);
+      else if (Array.isArray(v)) v.forEach(add);
+      else if (v instanceof MixedArray) v.dense.forEach(add);
+    };
+    for (const v of this.conv.range(L, base + 1, lua.lua_gettop(L))) add(v);
+    lua.lua_settop(L, base);
+    return out;
+  }
+
+  onManage(): void {
+    this.tree.sweep();
+    const root = this.tree.root;
+    if (root.pushEvent('onManage')) this.rt.call(root, 0, 0, 'onManage');
+    for (const state of [...this.clients.values()]) {
+      if (!state.alive) continue;
+      const app = this.tree.live(state.appPath);
+      if (this.pushMethod(state.ref, 'onManage')) this.rt.call(app, 1, 0, 'client:onManage');
+      for (const w of [...state.writers]) {
+        if (!w.closed && this.pushMethod(w.ref, 'onManage')) this.rt.call(app, 1, 0, 'writer:onManage');
+      }
+    }
+  }
+
+  /** Connected clients known to scripts (tests and diagnostics). */
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  /** Pushes obj[name] then obj (ready for a method call) and returns true, or pushes nothing. */
+  private pushMethod(ref: number, name: string): boolean {
+    const L = this.rt.lua.L;
+    this.rt.lua.push(ref);
+    lua.lua_getfield(L, -1, name);
+    if (lua.lua_type(L, -1) !== lua.LUA_TFUNCTION) {
+      lua.lua_pop(L, 2);
+      return false;
+    }
+    lua.lua_insert(L, -2);
+    return true;
+  }
+
+  /** onDisconnection(client) / onFailed(client, error) of the client's application. */
+  private clientEvent(state: ClientState, event: 'onDisconnection' | 'onFailed', error?: string): void {
+    const app = this.tree.live(state.appPath);
+    if (!app.pushEvent(event)) return;
+    this.rt.lua.push(state.ref);
+    if (error === undefined) this.rt.call(app, 1, 0, event);
+    else {
+      lua.lua_pushliteral(this.rt.lua.L, error);
+      this.rt.call(app, 2, 0, event);
+    }
+  }
+
+  private pushArgs(app: Application, args: readonly AMFValue[]): number {
+    return this.withApp(app, () => this.conv.pushAll(this.rt.lua.L, args));
+  }
+
+  private withApp<T>(app: RunningApplication, fn: () => T): T {
+    const previous = this.rt.current;
+    this.rt.current = app;
+    try {
+      return fn();
+    } finally {
+      this.rt.current = previous;
+    }
+  }
+
+  private asObject(app: Application, v: AMFValue): AMFObject {
+    if (isAMFObject(v)) return v;
+    if (v instanceof MixedArray) return v.assoc;
+    if (v instanceof TypedObject) return v.properties;
+    this.rt.logger.warn({ app: app.path || '/' }, 'onConnection returned a table that is not an object; ignored');
+    return {};
+  }
+
+  private release(state: ClientState): void {
+    state.alive = false;
+    this.clients.delete(state.id);
+    this.byPort.delete(state.port);
+    const lh = this.rt.lua;
+    for (const w of state.writers) lh.unref(w.ref);
+    state.writers.clear();
+    lh.unref(state.writer.ref);
+    lh.unref(state.propertiesRef);
+    lh.unref(state.parametersRef);
+    lh.unref(state.ref);
+  }
+}

@@ -1,0 +1,139 @@
+// One fengari state for the whole application tree (see docs/lua-differences.md): applications
+// are environments inside it, so a client object or a table survives its application's reload
+// and applications can read each other's globals, as MonaServer allows.
+import fengari from 'fengari';
+import type { LuaState, LuaJSFunction } from 'fengari';
+import { utf8Decode } from '../../wire/bytes.ts';
+
+export const { lua, lauxlib, lualib } = fengari;
+export type { LuaState, LuaJSFunction };
+
+export const LUA_OK = lua.LUA_OK;
+export const T = {
+  NONE: lua.LUA_TNONE,
+  NIL: lua.LUA_TNIL,
+  BOOLEAN: lua.LUA_TBOOLEAN,
+  NUMBER: lua.LUA_TNUMBER,
+  STRING: lua.LUA_TSTRING,
+  TABLE: lua.LUA_TTABLE,
+  FUNCTION: lua.LUA_TFUNCTION,
+} as const;
+
+/** A failed protected call: the error value as text, and the traceback of where it was raised. */
+export interface LuaFailure {
+  ok: false;
+  message: string;
+  traceback: string;
+}
+export type LuaCallResult = { ok: true } | LuaFailure;
+
+export class LuaHost {
+  readonly L: LuaState;
+  private lastMessage = '';
+  private readonly handlerRef: number;
+
+  constructor() {
+    const L = lauxlib.luaL_newstate();
+    this.L = L;
+    lualib.luaL_openlibs(L);
+    // a JS exception inside a JS function called by Lua becomes an ordinary Lua error
+    lua.lua_atnativeerror(L, (L1) => {
+      const e = lua.lua_touserdata(L1, -1);
+      lua.lua_pushstring(L1, e instanceof Error ? e.message : String(e));
+      return 1;
+    });
+    lua.lua_pushcfunction(L, (L1) => {
+      const msg = lauxlib.luaL_tolstring(L1, 1);
+      this.lastMessage = utf8Decode(msg);
+      lauxlib.luaL_traceback(L1, L1, msg, 1);
+      return 1;
+    });
+    this.handlerRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
+  }
+
+  /**
+   * lua_pcall with a traceback handler. The function and its nargs arguments are on the stack;
+   * on success nresults values replace them, on failure nothing is left.
+   */
+  pcall(nargs: number, nresults: number): LuaCallResult {
+    const L = this.L;
+    const base = lua.lua_gettop(L) - nargs;
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, this.handlerRef);
+    lua.lua_insert(L, base);
+    const status = lua.lua_pcall(L, nargs, nresults, base);
+    lua.lua_remove(L, base);
+    if (status === LUA_OK) return { ok: true };
+    const traceback = toText(L, -1);
+    lua.lua_pop(L, 1);
+    return { ok: false, message: this.lastMessage, traceback };
+  }
+
+  /** Keeps the value at the top of the stack alive; pops it. */
+  ref(): number {
+    return lauxlib.luaL_ref(this.L, lua.LUA_REGISTRYINDEX);
+  }
+
+  push(ref: number): void {
+    lua.lua_rawgeti(this.L, lua.LUA_REGISTRYINDEX, ref);
+  }
+
+  unref(ref: number): void {
+    lauxlib.luaL_unref(this.L, lua.LUA_REGISTRYINDEX, ref);
+  }
+}
+
+/** Binary-safe: the bytes as they are, copied so Lua can't see later changes. */
+export function pushBytes(L: LuaState, bytes: Uint8Array): void {
+  lua.lua_pushstring(L, bytes);
+}
+
+export function pushText(L: LuaState, text: string): void {
+  lua.lua_pushliteral(L, text);
+}
+
+/** A copy of a Lua string's bytes (fengari hands out its internal array). */
+export function toBytes(L: LuaState, idx: number): Uint8Array {
+  const s = lua.lua_tolstring(L, idx);
+  return s === null ? new Uint8Array(0) : s.slice();
+}
+
+/** Text of a string or number (invalid UTF-8 becomes U+FFFD); '' for anything else. */
+export function toText(L: LuaState, idx: number): string {
+  const s = lua.lua_tolstring(L, idx);
+  return s === null ? '' : utf8Decode(s);
+}
+
+/** tostring() semantics, __tostring included. Leaves the stack as it was. */
+export function toDisplay(L: LuaState, idx: number): string {
+  const s = lauxlib.luaL_tolstring(L, idx);
+  lua.lua_pop(L, 1);
+  return utf8Decode(s);
+}
+
+/** The identity of a table (fengari returns its internal object), for WeakMap bindings. */
+export function identity(L: LuaState, idx: number): object | null {
+  return lua.lua_topointer(L, idx);
+}
+
+/**
+ * Methods callable both as obj:method(...) and obj.method(...): the object is the closure's
+ * upvalue, and a first argument equal to it is dropped. Returns the index of the first real
+ * argument.
+ */
+export function firstArg(L: LuaState): number {
+  return lua.lua_rawequal(L, 1, lua.lua_upvalueindex(1)) ? 2 : 1;
+}
+
+/** Pushes fn as a closure over the value at idx (see firstArg). */
+export function pushBoundMethod(L: LuaState, idx: number, fn: LuaJSFunction): void {
+  lua.lua_pushvalue(L, idx);
+  lua.lua_pushcclosure(L, fn, 1);
+}
+
+/** "file.lua:12:" of the Lua function `level` calls up, or ''. */
+export function where(L: LuaState, level: number): string {
+  lauxlib.luaL_where(L, level);
+  const at = toText(L, -1).trimEnd();
+  lua.lua_pop(L, 1);
+  return at.endsWith(':') ? at.slice(0, -1) : at;
+}

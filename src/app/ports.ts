@@ -1,0 +1,92 @@
+// The boundary between the Lua host (src/app) and the server: what the host needs from a session
+// and its writers, and what the server calls on the host. The session layer implements the ports.
+import type { AMFObject, AMFValue } from '../wire/amf/types.ts';
+import type { AMFReadOptions } from '../wire/amf/reader.ts';
+import type { AMFWriteOptions } from '../wire/amf/writer.ts';
+
+export interface WriterPort {
+  readonly closed: boolean;
+  reliable: boolean;
+  /** server → client call (transaction 0) */
+  writeInvocation(name: string, args: AMFValue[]): void;
+  /** `_result` for a transaction */
+  writeResult(transactionId: number, values: AMFValue[]): void;
+  /** onStatus; `code` is complete ("NetConnection.Call.Failed") */
+  writeStatus(code: string, description: string, level?: 'status' | 'error', extra?: AMFObject): void;
+  /** data message (handler name + values) */
+  writeData(name: string, args: AMFValue[]): void;
+  writeRaw(bytes: Uint8Array): void;
+  flush(full?: boolean): void;
+  /** a new flow writer on the same session */
+  newWriter(): WriterPort;
+  /** main writer: closes the session */
+  close(): void;
+}
+
+export interface ClientPort {
+  /** 32-byte peer id; id = hex (64 chars) */
+  readonly rawId: Uint8Array;
+  /** "ip:port", current public address */
+  readonly address: string;
+  /** application path as connected ('' root, 'a/b'), before any check */
+  readonly path: string;
+  /** raw query string of the connect URL, without '?' */
+  readonly query: string;
+  /** the connect command object (app, flashVer, swfUrl, tcUrl, pageUrl, ...) */
+  readonly properties: AMFObject;
+  /** ms */
+  readonly ping: number;
+  /** ms since epoch (float) */
+  readonly lastReceptionTime: number;
+  /** from setPeerInfo */
+  readonly peerAddresses: readonly string[];
+  /** the NetConnection writer */
+  readonly writer: WriterPort;
+  setTimeout?(seconds: number): void;
+}
+
+/** Addresses "host:port" to redirect a handshake to; [] = answer normally; may hold HANDSHAKE_AGAIN. */
+export type HandshakeRedirect = string[];
+/** In a HandshakeRedirect: also answer the handshake ourselves (the script returned "again"). */
+export const HANDSHAKE_AGAIN = 'again';
+
+export type ConnectionAnswer = { accepted: true; info: AMFObject; timeout?: number } | { accepted: false; description: string };
+export type CallAnswer = { ok: true; results: AMFValue[] } | { ok: false; code: string; description: string };
+
+export interface ApplicationHost {
+  /** builds and starts www/main.lua (onStart) */
+  start(): void;
+  /** onStop for every application, children first */
+  stop(): void;
+  /** connect: args = the values after the command object. Errors in Lua → rejected with the message. */
+  onConnection(client: ClientPort, args: AMFValue[]): ConnectionAnswer;
+  onDisconnection(client: ClientPort): void;
+  /** the client can no longer be written to; onDisconnection is still expected afterwards */
+  onFailed(client: ClientPort, error: string): void;
+  onAddressChanged(client: ClientPort, oldAddress: string): void;
+  /** NetConnection.call(name, ...). name '' → client:onMessage. */
+  onCall(client: ClientPort, name: string, transactionId: number, args: AMFValue[]): CallAnswer;
+  onHandshake(address: string, path: string, properties: Record<string, string>, attempts: number): HandshakeRedirect;
+  /** every 2 s: root onManage, each client:onManage, each created writer's onManage */
+  onManage(): void;
+  /** path escape checks; the normalized path ('a/b') or why it is refused */
+  resolvePath(path: string): { ok: true; path: string } | { ok: false; reason: string };
+  /**
+   * AMF hooks for values the server decodes for scripts (externalizable classes handled by
+   * __readExternal) and encodes from scripts (__writeExternal): pass them to AMFReader/AMFWriter.
+   */
+  readonly amfReadOptions: AMFReadOptions;
+  readonly amfWriteOptions: AMFWriteOptions;
+}
+
+export interface ServerPort {
+  readonly clients: Iterable<ClientPort>;
+  clientById(rawId: Uint8Array): ClientPort | undefined;
+  /** ini content: section → key → value; top-level keys under section '' */
+  configs: Record<string, Record<string, string>>;
+  /** as configured ("host:port") */
+  publicAddress: string;
+  /** ms since epoch */
+  startTime: number;
+  blacklist: { add(address: string): void; remove(address: string): void };
+}

@@ -1,0 +1,50 @@
+// What every part of the Lua host shares: the one Lua state, the environments, the logger, the
+// applications folder, and which application's code is running (for logs and onTypedObject).
+import { realpathSync } from 'node:fs';
+import { LuaHost, type LuaCallResult } from './lua/state.ts';
+import { Environments } from './lua/environment.ts';
+import type { Logger } from '../log.ts';
+
+/** The logger methods the host uses; src/log.ts's pino logger has them all. */
+export type AppLogger = Pick<Logger, 'fatal' | 'critic' | 'error' | 'warn' | 'note' | 'info' | 'debug' | 'trace'> &
+  Partial<Pick<Logger, 'isLevelEnabled'>>;
+
+/** The part of an application the runtime needs to know while its code runs. */
+export interface RunningApplication {
+  /** '' for the root, '/a/b' otherwise: the form scripts see. */
+  readonly path: string;
+  /** Pushes the inherited value of `name` in this application's environment. */
+  pushGlobal(name: string): void;
+}
+
+export class Runtime {
+  readonly lua = new LuaHost();
+  readonly envs = new Environments(this.lua);
+  readonly wwwDir: string;
+  current: RunningApplication | null = null;
+
+  constructor(
+    wwwDir: string,
+    readonly logger: AppLogger,
+  ) {
+    this.wwwDir = realpathSync(wwwDir);
+  }
+
+  /**
+   * Protected call of the function below nargs arguments, as `app`'s code. A failure is logged
+   * with its traceback (at `level`) and returned; it never throws.
+   */
+  call(app: RunningApplication, nargs: number, nresults: number, what: string, level: 'error' | 'warn' = 'error'): LuaCallResult {
+    const previous = this.current;
+    this.current = app;
+    try {
+      const result = this.lua.pcall(nargs, nresults);
+      if (!result.ok) {
+        this.logger[level]({ app: app.path || '/', event: what, traceback: result.traceback }, result.message);
+      }
+      return result;
+    } finally {
+      this.current = previous;
+    }
+  }
+}

@@ -1,0 +1,89 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FakeClient, setup } from './harness.ts';
+import { AMFReader } from '../../src/wire/amf/reader.ts';
+import { AMFWriter } from '../../src/wire/amf/writer.ts';
+import { TypedObject, AMFVector, AMFXML, MixedArray } from '../../src/wire/amf/types.ts';
+import { LuaHost, pushBytes, toBytes, lua, lauxlib } from '../../src/app/lua/state.ts';
+import { utf8Encode } from '../../src/wire/bytes.ts';
+
+// 0x11 switch, AMF3 object, traits: externalizable (U29 0x07), class "test.Point", then the body
+const className = utf8Encode('test.Point');
+const POINT = Uint8Array.from([
+  0x11, 0x0a, 0x07, (className.length << 1) | 1, ...className,
+  0x00, 0x00, 0x00, 0x07, // readInt 7
+  0x3f, 0xf8, 0, 0, 0, 0, 0, 0, // readDouble 1.5
+  0x06, 0x03, 0x70, // readAMF(1) "p"
+]);
+
+test('a 0x00-0xFF byte string survives a Lua round trip', () => {
+  const h = new LuaHost();
+  const L = h.L;
+  const code = utf8Encode('local s = ...; return s, #s, s:byte(1), s:byte(-1)');
+  assert.equal(lauxlib.luaL_loadbufferx(L, code, code.length, '=t', 't'), lua.LUA_OK);
+  const all = new Uint8Array(256).map((_, i) => i);
+  pushBytes(L, all);
+  assert.deepEqual(h.pcall(1, 4), { ok: true });
+  assert.deepEqual(toBytes(L, 1), all);
+  assert.deepEqual([lua.lua_tonumber(L, 2), lua.lua_tonumber(L, 3), lua.lua_tonumber(L, 4)], [256, 0, 255]);
+});
+
+test('__readExternal: onTypedObject adds it, the ByteReader reads the body (readInt, readDouble, readAMF)', () => {
+  const t = setup();
+  try {
+    const c = new FakeClient('types');
+    t.connect(c);
+    const [value] = new AMFReader(POINT, t.host.amfReadOptions).readAll();
+    assert.ok(value instanceof TypedObject && value.externalizable);
+    const r = t.host.onCall(c, 'describe', 1, [value]);
+    assert.deepEqual(r, { ok: true, results: ['test.Point', null, null, null, null, null, 7, 'p'] });
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('__writeExternal: what the ByteWriter wrote is encoded as the externalizable body', () => {
+  const t = setup();
+  try {
+    const c = new FakeClient('types');
+    t.connect(c);
+    const r = t.host.onCall(c, 'point', 1, []);
+    assert.equal(r.ok, true);
+    const [point] = (r as { results: unknown[] }).results as TypedObject[];
+    assert.ok(point instanceof TypedObject && point.externalizable && point.className === 'test.Point');
+    const bytes = new AMFWriter(t.host.amfWriteOptions).write(point!).toBytes();
+    assert.deepEqual(bytes, POINT);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('Vectors arrive as arrays, XML as its text, mixed arrays keep both parts', () => {
+  const t = setup();
+  try {
+    const c = new FakeClient('types');
+    t.connect(c);
+    const r = t.host.onCall(c, 'roundTrip', 1, [new AMFVector('int', [1, 2]), new AMFXML('<a/>'), new MixedArray([1, 2], { x: 'y' }), undefined]);
+    assert.deepEqual(r, { ok: true, results: [[1, 2], '<a/>', new MixedArray([1, 2], { x: 'y' }), null] });
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('shared references and cycles survive both ways', () => {
+  const t = setup();
+  try {
+    const c = new FakeClient('types');
+    t.connect(c);
+    const inner = { v: 1 };
+    const cyclic: Record<string, unknown> = { inner, again: inner };
+    cyclic['self'] = cyclic;
+    const r = t.host.onCall(c, 'roundTrip', 1, [cyclic as never]);
+    assert.equal(r.ok, true);
+    const [back] = (r as { results: Record<string, unknown>[] }).results;
+    assert.equal(back!['self'], back);
+    assert.equal(back!['inner'], back!['again']);
+  } finally {
+    t.cleanup();
+  }
+});
