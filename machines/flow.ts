@@ -1,6 +1,6 @@
 // Life of one receiving flow (RFC 7016 §3.6.3): accepted or rejected when its first fragment arrives,
 // complete when the FIN sequence number has been delivered. Fragments never reach the machine.
-import { setup } from 'xstate';
+import { assign, setup } from 'xstate';
 
 export type FlowEvent =
   | { type: 'ACCEPT'; kind: string }   // metadata recognised: NetConnection, NetStream, NetGroup...
@@ -26,8 +26,8 @@ export const flowMachine = setup({
   states: {
     opening: {
       on: {
-        ACCEPT: { target: 'open', actions: ({ context, event }) => void (context.kind = event.kind) },
-        REJECT: { target: 'rejected', actions: ({ context, event }) => void (context.reason = event.reason) },
+        ACCEPT: { target: 'open', actions: assign({ kind: ({ event }) => event.kind }) },
+        REJECT: { target: 'rejected', actions: assign({ reason: ({ event }) => event.reason }) },
         CLOSE: 'closed',
       },
     },

@@ -1,7 +1,7 @@
 // Life of one RTMFP session (RFC 7016 §3.5, RTMFP.md §7), the same for server and client roles.
 // Per-packet work never reaches this machine: the session core reports only lifecycle facts
 // (first packet under the session keys, silence, life after silence, close chunks, failures).
-import { setup } from 'xstate';
+import { assign, setup } from 'xstate';
 
 export interface SessionContext {
   /** which session core implements this actor (the implementations look it up: see src/session/bindings.ts) */
@@ -68,16 +68,16 @@ export const sessionMachine = setup({
         CLOSE: 'closed',
         FAIL: 'closed',
       },
-      after: { keyingTimeout: { target: 'closed', actions: ({ context }) => void (context.reason = 'keying timeout') } },
+      after: { keyingTimeout: { target: 'closed', actions: assign({ reason: 'keying timeout' }) } },
     },
     open: {
       type: 'parallel',
       on: {
         ADDRESS_CHANGED: { actions: 'changeAddress' },
-        CLOSE: { target: 'closing', actions: ({ context, event }) => void (context.reason = event.reason) },
-        FAR_CLOSE: { target: 'closed', actions: ['sendCloseAck', ({ context }) => void (context.reason = 'closed by peer')] },
-        FAR_CLOSE_ACK: { target: 'closed', actions: ({ context }) => void (context.reason = 'closed by peer') },
-        FAIL: { target: 'failed', actions: ({ context, event }) => void (context.reason = event.reason) },
+        CLOSE: { target: 'closing', actions: assign({ reason: ({ event }) => event.reason }) },
+        FAR_CLOSE: { target: 'closed', actions: ['sendCloseAck', assign({ reason: 'closed by peer' })] },
+        FAR_CLOSE_ACK: { target: 'closed', actions: assign({ reason: 'closed by peer' }) },
+        FAIL: { target: 'failed', actions: assign({ reason: ({ event }) => event.reason }) },
       },
       states: {
         connection: {
@@ -88,7 +88,7 @@ export const sessionMachine = setup({
                 CONNECTED: { target: 'connected', actions: 'connected' },
                 REJECTED: {
                   target: '#session.closing',
-                  actions: ({ context, event }) => void (context.reason = event.reason),
+                  actions: assign({ reason: ({ event }) => event.reason }),
                 },
               },
             },
@@ -99,7 +99,7 @@ export const sessionMachine = setup({
           initial: 'alive',
           states: {
             alive: {
-              entry: ({ context }) => void (context.pings = 0),
+              entry: assign({ pings: 0 }),
               after: {
                 keepAlive: [
                   { guard: 'silent', target: 'pinging' },
@@ -108,14 +108,14 @@ export const sessionMachine = setup({
               },
             },
             pinging: {
-              entry: [({ context }) => void (context.pings += 1), 'sendPing'],
+              entry: [assign({ pings: ({ context }) => context.pings + 1 }), 'sendPing'],
               on: { HEARD: 'alive' },
               after: {
                 pingInterval: [
                   {
                     guard: ({ context }) => context.pings >= context.maxPings,
                     target: '#session.failed',
-                    actions: ({ context }) => void (context.reason = 'keepalive timeout'),
+                    actions: assign({ reason: 'keepalive timeout' }),
                   },
                   { target: 'pinging', reenter: true },
                 ],

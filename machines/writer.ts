@@ -1,7 +1,7 @@
 // Reliability lifecycle of one sending flow (RFC 7016 §3.6.2, RTMFP.md §4.7–4.8).
 // Fragments, acks and retransmission bookkeeping are plain code (src/flow/writer.ts); this machine only
 // sees coarse facts, and its one timer (`retransmitTick`) is where the core checks what is due.
-import { setup } from 'xstate';
+import { assign, setup } from 'xstate';
 
 export type WriterEvent =
   | { type: 'DATA' }        // something queued while idle
@@ -44,9 +44,9 @@ export const writerMachine = setup({
   on: {
     EXCEPTION: {
       target: '.abandoned',
-      actions: ({ context, event }) => void (context.reason = `flow exception ${event.code}`),
+      actions: assign({ reason: ({ event }) => `flow exception ${event.code}` }),
     },
-    ABANDON: { target: '.abandoned', actions: ({ context, event }) => void (context.reason = event.reason) },
+    ABANDON: { target: '.abandoned', actions: assign({ reason: ({ event }) => event.reason }) },
   },
   states: {
     idle: {
@@ -60,7 +60,7 @@ export const writerMachine = setup({
       on: { CLOSE: 'closing' },
       after: {
         retransmitTick: [
-          { guard: 'gaveUp', target: 'abandoned', actions: ({ context }) => void (context.reason = 'retransmission limit') },
+          { guard: 'gaveUp', target: 'abandoned', actions: assign({ reason: 'retransmission limit' }) },
           { guard: 'retransmissionDue', target: 'retransmitting' },
           { guard: 'drained', target: 'idle' },
           { target: 'awaitingAck', reenter: true },
@@ -72,7 +72,7 @@ export const writerMachine = setup({
       on: { PROGRESS: 'awaitingAck', CLOSE: 'closing' },
       after: {
         retransmitTick: [
-          { guard: 'gaveUp', target: 'abandoned', actions: ({ context }) => void (context.reason = 'retransmission limit') },
+          { guard: 'gaveUp', target: 'abandoned', actions: assign({ reason: 'retransmission limit' }) },
           { guard: 'drained', target: 'idle' },
           { target: 'retransmitting', reenter: true },
         ],
@@ -81,7 +81,7 @@ export const writerMachine = setup({
     closing: {
       after: {
         retransmitTick: [
-          { guard: 'gaveUp', target: 'abandoned', actions: ({ context }) => void (context.reason = 'retransmission limit') },
+          { guard: 'gaveUp', target: 'abandoned', actions: assign({ reason: 'retransmission limit' }) },
           { guard: 'drained', target: 'closed' },
           { guard: 'retransmissionDue', target: 'closing', reenter: true, actions: 'retransmit' },
           { target: 'closing', reenter: true },

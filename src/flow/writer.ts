@@ -149,9 +149,8 @@ export class FlowWriter {
     if (this.ended || this.finQueued) return;
     this.finQueued = true;
     if (this.lastSeq === 0 && this.queue.length === 0) {
-      // never sent anything: nothing for the receiver to close
+      // never sent anything: nothing for the receiver to close; the next tick finds it drained and closes
       this.actor.send({ type: 'CLOSE' });
-      this.finish();
       return;
     }
     this.queue.push({ data: new Uint8Array(0), reliable: true, offset: 0, started: false });
