@@ -2,7 +2,7 @@
 // publisher, then for a video key frame, then plays. Per-message relay is plain code (src/media/listener.ts);
 // the machine hears only the transitions: a key frame ending a wait, a loss or a re-enabled video track
 // starting one, pause and resume, the publisher coming and going.
-import { setup } from 'xstate';
+import { assign, setup } from 'xstate';
 
 export type ListenerEvent =
   | { type: 'ALLOW' }                  // onSubscribe accepted
@@ -40,7 +40,7 @@ export const listenerMachine = setup({
           { guard: 'publishing', target: 'awaitingKeyFrame', actions: 'subscribed' },
           { target: 'waiting', actions: 'subscribed' },
         ],
-        DENY: { target: 'refused', actions: ({ context, event }) => void (context.reason = event.reason) },
+        DENY: { target: 'refused', actions: assign({ reason: ({ event }) => event.reason }) },
         CLOSE: 'refused',
       },
     },

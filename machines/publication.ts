@@ -1,7 +1,7 @@
 // Lifecycle of one named publication (RTMFP.md §5.5–5.6). The name outlives its publishers: listeners may
 // wait on it while nobody publishes, and a new publisher may take it over after an unpublish. Media never
 // reaches this machine; it only hears who publishes, what the application decided, and when it ends.
-import { setup } from 'xstate';
+import { assign, setup } from 'xstate';
 
 export type PublicationEvent =
   | { type: 'PUBLISH'; publisherId: string } // a client (or the script) asks to publish the name
@@ -31,7 +31,7 @@ export const publicationMachine = setup({
       on: {
         PUBLISH: {
           target: 'authorizing',
-          actions: ({ context, event }) => void (context.publisherId = event.publisherId),
+          actions: assign({ publisherId: ({ event }) => event.publisherId }),
         },
         CLOSE: 'closed',
       },
@@ -41,7 +41,7 @@ export const publicationMachine = setup({
         ALLOW: 'publishing',
         DENY: {
           target: 'idle',
-          actions: [({ context, event }) => void ((context.reason = event.reason), (context.publisherId = '')), 'refused'],
+          actions: [assign({ reason: ({ event }) => event.reason, publisherId: '' }), 'refused'],
         },
         CLOSE: 'closed',
       },
@@ -49,7 +49,7 @@ export const publicationMachine = setup({
     publishing: {
       entry: 'started',
       on: {
-        UNPUBLISH: { target: 'idle', actions: ['stopped', ({ context }) => void (context.publisherId = '')] },
+        UNPUBLISH: { target: 'idle', actions: ['stopped', assign({ publisherId: '' })] },
         CLOSE: { target: 'closed', actions: 'stopped' },
       },
     },

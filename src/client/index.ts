@@ -1,1 +1,2 @@
 export { NetConnection, CallError, type ConnectOptions } from './net-connection.ts';
+export { NetStream } from './net-stream.ts';

@@ -3,6 +3,7 @@
 import type { AMFObject, AMFValue } from '../wire/amf/types.ts';
 import { encodeCommand, encodeData, encodeStatus } from '../wire/tc.ts';
 import type { FlowWriter } from '../flow/writer.ts';
+import type { AMFWriteOptions } from '../wire/amf/writer.ts';
 import type { Session } from './session.ts';
 import type { WriterPort } from '../server/application.ts';
 
@@ -21,15 +22,15 @@ export function tcSignature(streamId: number): Uint8Array {
 export class FlowWriterPort implements WriterPort {
   readonly session: Session;
   readonly writer: FlowWriter;
-  /** object encoding 0 clients get pure AMF0 */
-  readonly amf0Only: boolean;
+  /** how values are encoded: pure AMF0 for objectEncoding 0 clients, the application's externalizable hook */
+  readonly options: AMFWriteOptions;
   /** prefix of status codes written through writeStatus ("NetConnection", "NetStream") */
   readonly objectName: string;
 
-  constructor(session: Session, writer: FlowWriter, amf0Only: boolean, objectName = 'NetConnection') {
+  constructor(session: Session, writer: FlowWriter, options: AMFWriteOptions = {}, objectName = 'NetConnection') {
     this.session = session;
     this.writer = writer;
-    this.amf0Only = amf0Only;
+    this.options = options;
     this.objectName = objectName;
   }
 
@@ -51,11 +52,11 @@ export class FlowWriterPort implements WriterPort {
   }
 
   writeInvocation(name: string, args: AMFValue[]): void {
-    this.write(encodeCommand(name, 0, null, args, { amf0Only: this.amf0Only }));
+    this.write(encodeCommand(name, 0, null, args, this.options));
   }
 
   writeResult(transactionId: number, values: AMFValue[]): void {
-    this.write(encodeCommand('_result', transactionId, null, values, { amf0Only: this.amf0Only }));
+    this.write(encodeCommand('_result', transactionId, null, values, this.options));
   }
 
   writeError(transactionId: number, code: string, description: string): void {
@@ -68,7 +69,7 @@ export class FlowWriterPort implements WriterPort {
   }
 
   writeData(name: string, args: AMFValue[]): void {
-    this.write(encodeData(name, args, { amf0Only: this.amf0Only }));
+    this.write(encodeData(name, args, this.options));
   }
 
   writeRaw(bytes: Uint8Array): void {
@@ -81,7 +82,7 @@ export class FlowWriterPort implements WriterPort {
 
   newWriter(): WriterPort {
     const writer = this.session.newWriter(this.writer.signature, this.writer.associatedFlowId, this.writer.reliable);
-    return new FlowWriterPort(this.session, writer, this.amf0Only, this.objectName);
+    return new FlowWriterPort(this.session, writer, this.options, this.objectName);
   }
 
   close(): void {
