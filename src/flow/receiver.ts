@@ -107,7 +107,7 @@ export class FlowReceiver {
 
     if (sequence === this.processed + 1) {
       this.accept(chunk.data.length);
-      if (chunk.flags & USER_DATA_FLAG.FINAL) this.finalSequence = sequence;
+      if (chunk.flags & USER_DATA_FLAG.FINAL) this.setFinal(sequence);
       this.process(sequence, chunk.flags, chunk.data, false);
       this.drain();
     } else {
@@ -116,7 +116,7 @@ export class FlowReceiver {
         return;
       }
       this.accept(chunk.data.length);
-      if (chunk.flags & USER_DATA_FLAG.FINAL) this.finalSequence = Math.min(this.finalSequence, sequence);
+      if (chunk.flags & USER_DATA_FLAG.FINAL) this.setFinal(Math.min(this.finalSequence, sequence));
     }
     this.ackNeeded = true;
   }
@@ -149,6 +149,17 @@ export class FlowReceiver {
       }
     }
     w.setU16(lengthAt, w.length - lengthAt - 2);
+  }
+
+  /** Nothing after the FIN sequence exists: fragments stored beyond it are dropped (they would also corrupt acks). */
+  private setFinal(sequence: number): void {
+    this.finalSequence = sequence;
+    for (const stored of [...this.stored.keys()]) {
+      if (stored > sequence) {
+        this.unstore(stored);
+        this.droppedFragments++;
+      }
+    }
   }
 
   /** Forget everything stored; later fragments are ignored. */

@@ -360,3 +360,16 @@ test('property: arbitrary fragments never throw, stay within the limits, and alw
     { numRuns: 500 },
   );
 });
+
+test('a FIN arriving after a later fragment drops what lies beyond it, and the ack stays well formed', () => {
+  const flow = new FlowReceiver(9, () => {}, { maxBufferedFragments: 16, maxMessageBytes: 2000 });
+  flow.onFragment({ type: 0x10, flags: 0, flowId: 9, sequence: 78, fsnOffset: 2, options: null, data: new Uint8Array(0), next: false });
+  flow.onFragment({ type: 0x10, flags: 0x9d, flowId: 9, sequence: 77, fsnOffset: 0, options: null, data: new Uint8Array(0), next: false });
+  assert.equal(flow.finished, true);
+  assert.equal(flow.bufferedFragments, 0);
+  const w = new ByteWriter(64);
+  flow.writeAck(w);
+  const [ack] = decodeChunks(w.bytes(), 0) as AckChunk[];
+  assert.equal(ack!.cumulativeAck, 77);
+  assert.deepEqual(ack!.ranges, []);
+});

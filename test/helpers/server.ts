@@ -2,7 +2,7 @@
 import { NimbusServer } from '../../src/server/server.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
-import type { ApplicationPort } from '../../src/server/application.ts';
+import { acceptAll, type ApplicationPort } from '../../src/server/application.ts';
 
 export interface TestServer {
   server: NimbusServer;
@@ -10,10 +10,18 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(options: { application?: ApplicationPort; args?: string[] } = {}): Promise<TestServer> {
-  const { config } = loadConfig(['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', ...(options.args ?? [])], { cwd: process.cwd(), env: {} });
+/** Without `application` or `dir`, every connection is accepted (no Lua); `dir` serves `<dir>/www` with Lua. */
+export async function startTestServer(
+  options: { application?: ApplicationPort; args?: string[]; dir?: string } = {},
+): Promise<TestServer> {
+  const dirArgs = options.dir ? [`--application.dir=${options.dir}`] : [];
+  const { config } = loadConfig(['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', ...dirArgs, ...(options.args ?? [])], {
+    cwd: process.cwd(),
+    env: {},
+  });
   const logger = createLogger({ level: process.env.NIMBUS_TEST_LOG ?? 'fatal', pretty: 'false' });
-  const server = new NimbusServer({ config, logger, application: options.application });
+  const application = options.application ?? (options.dir ? undefined : acceptAll);
+  const server = new NimbusServer({ config, logger, application });
   await server.start();
   return { server, port: server.address.port, close: () => server.close() };
 }
