@@ -21,7 +21,8 @@ export type SessionEvent =
   | { type: 'FAR_CLOSE' }                   // 0x0c received
   | { type: 'FAR_CLOSE_ACK' }               // 0x4c received
   | { type: 'FAIL'; reason: string }        // writer gave up, protocol error, ...
-  | { type: 'ADDRESS_CHANGED'; address: string };
+  | { type: 'ADDRESS_CHANGED'; address: string }
+  | { type: 'REARM' };                      // the keepalive period or session timeout changed
 
 export interface SessionInput {
   key: number;
@@ -47,6 +48,8 @@ export const sessionMachine = setup({
   guards: {
     /** true when the core has heard nothing for the keepalive period (the delay may fire early after activity) */
     silent: () => false,
+    /** no answer to maxPings pings, or silent longer than the session timeout the application set */
+    unanswered: ({ context }) => context.pings >= context.maxPings,
   },
   delays: {
     keyingTimeout: 95_000,
@@ -100,6 +103,7 @@ export const sessionMachine = setup({
           states: {
             alive: {
               entry: assign({ pings: 0 }),
+              on: { REARM: { target: 'alive', reenter: true } },
               after: {
                 keepAlive: [
                   { guard: 'silent', target: 'pinging' },
@@ -113,7 +117,7 @@ export const sessionMachine = setup({
               after: {
                 pingInterval: [
                   {
-                    guard: ({ context }) => context.pings >= context.maxPings,
+                    guard: 'unanswered',
                     target: '#session.failed',
                     actions: assign({ reason: 'keepalive timeout' }),
                   },

@@ -119,6 +119,22 @@ export class Session implements WriterHost {
   readonly delegate: SessionDelegate;
   /** @internal read by the keepAlive delay */
   readonly keepAliveMs: number;
+  private timeout: number | undefined;
+
+  /** silence after which the session fails, when the application set one (onConnection's `timeout`) */
+  get timeoutMs(): number | undefined {
+    return this.timeout;
+  }
+
+  set timeoutMs(ms: number | undefined) {
+    this.timeout = ms;
+    this.actor.send({ type: 'REARM' });
+  }
+
+  /** @internal silence before the first keepalive ping */
+  get quietMs(): number {
+    return this.timeout === undefined ? this.keepAliveMs : Math.min(this.keepAliveMs, this.timeout);
+  }
   private readonly flows = new Map<number, ReceivingFlow>();
   private readonly finishedFlows = new Map<number, FlowReceiver>();
   private readonly writers = new Map<number, FlowWriter>();
@@ -594,14 +610,19 @@ const boundSessionMachine = sessionMachine.provide({
   guards: {
     silent: ({ context }) => {
       const session = sessionBindings.get(context.key);
-      return !!session && session.clock.now() - session.lastReceptionTime >= session.keepAliveMs - 5;
+      return !!session && session.clock.now() - session.lastReceptionTime >= session.quietMs - 5;
+    },
+    unanswered: ({ context }) => {
+      if (context.pings >= context.maxPings) return true;
+      const session = sessionBindings.get(context.key);
+      return session?.timeoutMs !== undefined && session.clock.now() - session.lastReceptionTime >= session.timeoutMs;
     },
   },
   delays: {
     keepAlive: ({ context }) => {
       const session = sessionBindings.get(context.key);
       if (!session) return 60_000;
-      return Math.max(50, session.keepAliveMs - (session.clock.now() - session.lastReceptionTime));
+      return Math.max(50, session.quietMs - (session.clock.now() - session.lastReceptionTime));
     },
   },
 });

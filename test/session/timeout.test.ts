@@ -1,0 +1,32 @@
+// onConnection's `timeout` (Mona): a session silent for longer than the application's timeout fails,
+// well before the keepalive pings alone would give up.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Pair } from '../helpers/pair.ts';
+
+async function opened(pair: Pair): Promise<void> {
+  const writer = pair.initiator.newWriter(Uint8Array.of(0x54, 0x43, 0x04, 0x00), undefined);
+  writer.write(Uint8Array.of(1, 2, 3));
+  await pair.settle();
+  assert.equal(pair.responder.state, 'open');
+}
+
+test('a session timeout shorter than the keepalive period fails a silent session', async () => {
+  const pair = new Pair({ keepAliveMs: 15_000 });
+  await opened(pair);
+  pair.responder.timeoutMs = 3_000;
+  pair.wire.drop.initiator = true;
+  await pair.advance(2_500);
+  assert.equal(pair.responder.state, 'open');
+  await pair.advance(3_000);
+  assert.equal(pair.responder.state, 'failed');
+  assert.deepEqual(pair.records.responder.failed, ['keepalive timeout']);
+});
+
+test('without a session timeout the same silence only starts keepalive pings', async () => {
+  const pair = new Pair({ keepAliveMs: 15_000 });
+  await opened(pair);
+  pair.wire.drop.initiator = true;
+  await pair.advance(5_500);
+  assert.equal(pair.responder.state, 'open');
+});
