@@ -20,6 +20,9 @@ const MIN_FRAGMENT_DATA = 12;
 
 export interface WriterHost {
   readonly clock: Clock;
+  /** the session's own id: names the writer for the inspector ("writer:3.1" belongs to "session:3") */
+  readonly nearId: number;
+  readonly stats: { retransmissions: number };
   /** Retransmission timeout in ms as the session currently estimates it (RFC 7016 §3.5.2.2). */
   rto(): number;
   /** Ask the session to pack and send soon. */
@@ -112,7 +115,7 @@ export class FlowWriter {
     this.lastProgress = host.clock.now();
     this.optionsBytes = encodeOptions(signature, associatedFlowId);
     this.key = writerBindings.bind(this);
-    this.actor = createActor(boundWriterMachine, { input: { key: this.key }, clock: host.clock, ...observe('writer', id) });
+    this.actor = createActor(boundWriterMachine, { input: { key: this.key }, clock: host.clock, ...observe('writer', `${host.nearId}.${id}`) });
     this.actor.subscribe({ error: (error) => host.onWriterFailed(this, `writer actor error: ${String(error)}`) });
     this.actor.start();
   }
@@ -192,6 +195,7 @@ export class FlowWriter {
       fragment.sentAtSeq = this.lastSeq;
       fragment.transmissions++;
       this.stats.retransmissions++;
+      this.host.stats.retransmissions++;
     }
     while (this.queue.length > 0 && this.inflightBytes < this.window()) {
       const message = this.queue[0]!;

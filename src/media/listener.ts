@@ -81,7 +81,7 @@ export class Listener {
     const publication = this.publication;
     this.actor = createActor(
       listenerMachine.provide({ guards: { publishing: () => publication.running } }),
-      { clock: options.clock, ...observe('listener', `${publication.name}#${this.id}`) },
+      { clock: options.clock, ...observe('listener', `${publication.name}#${this.id}`, `publication:${publication.name}`) },
     );
     this.actor.start();
   }

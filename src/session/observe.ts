@@ -30,7 +30,7 @@ export function setActorSink(next: ActorSink | undefined): void {
 
 /**
  * createActor options for one actor: a stable id the inspector can show, and the sink if any.
- * `parent` names the owning actor; without it an id "N.M" is taken to belong to "session:N" (flows, writers).
+ * `parent` names the owning actor; without it a numeric id "N.M" is taken to belong to "session:N" (flows, writers).
  */
 export function observe(kind: string, id: number | string, parent?: string): { id: string; inspect?: InspectionSink } {
   const name = `${kind}:${id}`;
@@ -51,6 +51,6 @@ export function observe(kind: string, id: number | string, parent?: string): { i
 }
 
 function sessionOf(id: string): string | undefined {
-  const dot = id.indexOf('.');
-  return dot > 0 ? `session:${id.slice(0, dot)}` : undefined;
+  const match = /^(\d+)\./.exec(id);
+  return match ? `session:${match[1]}` : undefined;
 }

@@ -1,0 +1,103 @@
+// The actor registry fed by observe(): creation, state changes and ends, bounded memory, and the tree.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createActor } from 'xstate';
+import { flowMachine } from '../../machines/flow.ts';
+import { observe, setActorSink } from '../../src/session/observe.ts';
+import { ActorRegistry } from '../../src/inspector/registry.ts';
+import { FeedSubscriber } from '../../src/inspector/feed.ts';
+import { buildTree, type InspectorHost } from '../../src/inspector/tree.ts';
+
+function withRegistry(registry: ActorRegistry, run: () => void): void {
+  setActorSink(registry.sink);
+  try {
+    run();
+  } finally {
+    setActorSink(undefined);
+  }
+}
+
+const everything: InspectorHost = {
+  summary: () => ({ sessions: 0 }),
+  view: (entry) => ({ label: entry.name === 'flow:7.1' ? '192.0.2.1:5000' : '', facts: {} }),
+};
+
+test('without a sink observe() adds nothing to an actor', () => {
+  assert.deepEqual(observe('flow', '1.2'), { id: 'flow:1.2' });
+});
+
+test('actors are registered with kind and parent; nothing is published while no page listens', () => {
+  let now = 1_000;
+  const registry = new ActorRegistry({ now: () => now, keepEnded: 5_000 });
+  let actor!: ReturnType<typeof createActor<typeof flowMachine>>;
+  withRegistry(registry, () => {
+    actor = createActor(flowMachine, observe('flow', '7.1')).start();
+  });
+  const entry = registry.get(actor.sessionId)!;
+  assert.equal(entry.name, 'flow:7.1');
+  assert.equal(entry.kind, 'flow');
+  assert.equal(entry.parent, 'session:7');
+  assert.equal(registry.feed.lastSeq, 0);
+  actor.send({ type: 'ACCEPT', kind: 'NetStream' });
+  assert.equal(registry.feed.lastSeq, 0);
+  actor.stop();
+  assert.equal(entry.ended, 1_000);
+  now += 6_000;
+  registry.sweep();
+  assert.equal(registry.size, 0, 'ended actors are forgotten even when no page ever connects');
+});
+
+test('with a page: creation, events, state changes and the end, in order', () => {
+  const registry = new ActorRegistry();
+  const page = new FeedSubscriber();
+  registry.feed.subscribe(page);
+  let actor!: ReturnType<typeof createActor<typeof flowMachine>>;
+  withRegistry(registry, () => {
+    actor = createActor(flowMachine, observe('flow', '3.2')).start();
+  });
+  actor.send({ type: 'ACCEPT', kind: 'NetStream' });
+  actor.send({ type: 'FINISHED' });
+  const seen = page.take().entries.map((e) => `${e.type}:${e.event ?? ''}:${e.from ?? ''}>${e.state ?? ''}`);
+  assert.deepEqual(seen, [
+    'created::>',
+    'state:xstate.init:>opening',
+    'event:ACCEPT:>',
+    'state:ACCEPT:opening>open',
+    'event:FINISHED:>',
+    'state:FINISHED:open>complete',
+    'ended::>done',
+  ]);
+});
+
+test('ended actors beyond maxEnded are forgotten oldest first', () => {
+  const registry = new ActorRegistry({ maxEnded: 3, keepEnded: 1e9 });
+  withRegistry(registry, () => {
+    for (let i = 0; i < 10; i++) createActor(flowMachine, observe('flow', `1.${i}`)).start().stop();
+  });
+  assert.equal(registry.size, 3);
+  assert.deepEqual([...registry.values()].map((e) => e.name), ['flow:1.7', 'flow:1.8', 'flow:1.9']);
+});
+
+test('the tree: parents, counts per state, filter by text keeps ancestors, capped list', () => {
+  const registry = new ActorRegistry();
+  registry.feed.subscribe(new FeedSubscriber());
+  withRegistry(registry, () => {
+    for (let s = 1; s <= 8; s++) createActor(flowMachine, observe('flow', `${s}.1`)).start();
+    createActor(flowMachine, observe('flow', '7.2')).start().send({ type: 'ACCEPT', kind: 'NetStream' });
+  });
+  registry.refresh();
+  const all = buildTree(registry, everything, {});
+  assert.equal(all.total, 9);
+  assert.deepEqual(all.counts, { flow: { opening: 8, open: 1 } });
+  assert.ok(all.nodes.every((n) => n.parent === 'supervisor'), 'no session actors here: flows hang from the supervisor');
+
+  const byAddress = buildTree(registry, everything, { text: '192.0.2.1' });
+  assert.deepEqual(byAddress.nodes.map((n) => n.name), ['flow:7.1']);
+  const byState = buildTree(registry, everything, { state: 'open', kind: 'flow' });
+  assert.equal(byState.matched, 9, '"open" is part of "opening" too');
+  const capped = buildTree(registry, everything, {}, { limit: 4 });
+  assert.equal(capped.nodes.length, 4);
+  assert.equal(capped.matched, 9);
+  const hidden = { ...everything, view: () => undefined };
+  assert.equal(buildTree(registry, hidden, {}).total, 0, 'actors the host does not own are not shown');
+});
