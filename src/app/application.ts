@@ -6,6 +6,16 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { lua, lauxlib, toText, type LuaJSFunction, type LuaState } from './lua/state.ts';
 import type { Runtime, RunningApplication } from './runtime.ts';
 
+/** What the host adds to every application: globals at build time, cleanup when it stops. */
+export interface ApplicationHooks {
+  built?(app: Application): void;
+  stopping?(app: Application): void;
+}
+const applicationHooks = new WeakMap<Runtime, ApplicationHooks[]>();
+export function addApplicationHooks(rt: Runtime, hooks: ApplicationHooks): void {
+  applicationHooks.set(rt, [...(applicationHooks.get(rt) ?? []), hooks]);
+}
+
 export class Application implements RunningApplication {
   readonly name: string;
   readonly dir: string;
@@ -64,6 +74,7 @@ export class Application implements RunningApplication {
     this.envRef = rt.envs.create(this.name, this.path);
     if (this.parent) rt.envs.attach(this.parent.envRef, this.name, this.envRef);
     this.installLoaders();
+    for (const h of applicationHooks.get(rt) ?? []) h.built?.(this);
     this.running = true;
     this.mtimeMs = this.scriptTime();
     if (this.mtimeMs >= 0) {
@@ -84,6 +95,7 @@ export class Application implements RunningApplication {
   stop(): void {
     if (!this.running) return;
     this.fire('onStop');
+    for (const h of applicationHooks.get(this.rt) ?? []) h.stopping?.(this);
     this.running = false;
     if (this.parent) this.rt.envs.detach(this.parent.envRef, this.name, this.envRef);
     for (const ref of this.modules.values()) this.rt.lua.unref(ref);

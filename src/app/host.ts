@@ -2,6 +2,7 @@
 // manage tick, dispatched to the application serving each client. A script error never escapes:
 // it is logged with its traceback, and turns into a rejection or a Call.Failed where the
 // protocol has an answer for it.
+import { dirname, join } from 'node:path';
 import { MixedArray, TypedObject, isAMFObject, type AMFObject, type AMFValue } from '../wire/amf/types.ts';
 import type { AMFReadOptions } from '../wire/amf/reader.ts';
 import type { AMFWriteOptions } from '../wire/amf/writer.ts';
@@ -14,6 +15,10 @@ import { createClient, queryValue, type ClientState } from './api/client.ts';
 import { pushClients } from './api/clients.ts';
 import { pushGlobal } from './api/global.ts';
 import { installLogFunctions } from './api/logs.ts';
+import { attachPersistentData, type PersistentData } from './api/data.ts';
+import { attachChildrenLoader } from './api/children.ts';
+import { LuaStreamEvents } from './api/streams.ts';
+import { Publications } from '../media/publications.ts';
 import type { HostContext } from './api/context.ts';
 import {
   HANDSHAKE_AGAIN,
@@ -29,6 +34,10 @@ export interface HostOptions {
   wwwDir: string;
   logger: AppLogger;
   server: ServerPort;
+  /** the server's live streams: the host becomes their StreamEvents (a private registry when absent) */
+  publications?: Publications;
+  /** SQLite file of the `data` global (default: data/data.sqlite beside wwwDir; ':memory:' keeps nothing) */
+  dataFile?: string;
 }
 
 const CALL_FAILED = 'NetConnection.Call.Failed';
@@ -50,6 +59,10 @@ export class LuaApplicationHost implements ApplicationHost {
   private readonly clients = new Map<string, ClientState>();
   private readonly byPort = new Map<ClientPort, ClientState>();
   private readonly ctx: HostContext;
+  /** onPublish/onSubscribe... and the publication/listener objects */
+  readonly streams: LuaStreamEvents;
+
+  private readonly data: PersistentData;
 
   constructor(options: HostOptions) {
     this.rt = new Runtime(options.wwwDir, options.logger);
@@ -60,9 +73,14 @@ export class LuaApplicationHost implements ApplicationHost {
     this.ctx = ctx;
     const L = this.rt.lua.L;
     installLogFunctions(this.rt);
+    attachChildrenLoader(this.rt, this.tree);
+    this.data = attachPersistentData(this.rt, options.dataFile ?? join(dirname(this.rt.wwwDir), 'data', 'data.sqlite'));
     pushClients(ctx, this.clients);
     const clientsRef = this.rt.lua.ref();
-    pushGlobal(ctx, clientsRef);
+    const publications = options.publications ?? new Publications();
+    this.streams = new LuaStreamEvents(ctx, publications, (port) => this.byPort.get(port));
+    publications.events = this.streams;
+    pushGlobal(ctx, clientsRef, this.streams);
     lua.lua_pushvalue(L, -1);
     lua.lua_setglobal(L, 'cumulus');
     lua.lua_setglobal(L, 'mona');
@@ -82,6 +100,7 @@ export class LuaApplicationHost implements ApplicationHost {
 
   stop(): void {
     this.tree.stop();
+    this.data.close();
   }
 
   resolvePath(path: string): { ok: true; path: string } | { ok: false; reason: string } {
@@ -204,6 +223,7 @@ export class LuaApplicationHost implements ApplicationHost {
 
   onManage(): void {
     this.tree.sweep();
+    this.streams.refresh();
     const root = this.tree.root;
     if (root.pushEvent('onManage')) this.rt.call(root, 0, 0, 'onManage');
     for (const state of [...this.clients.values()]) {

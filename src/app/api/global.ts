@@ -9,6 +9,16 @@ import type { AMFObject, AMFValue } from '../../wire/amf/types.ts';
 import { lua, lauxlib, pushBytes, toBytes, toDisplay, toText, where, type LuaState } from '../lua/state.ts';
 import { pushObject, readOnly, type Method } from '../lua/object.ts';
 import type { HostContext } from './context.ts';
+import { jsonMethods } from './json.ts';
+import { addressMethods } from './addresses.ts';
+import { fileMethods } from './files.ts';
+import { mailMethods } from './mail.ts';
+import { pushTCPClient } from './sockets/tcp-client.ts';
+import { pushTCPServer } from './sockets/tcp-server.ts';
+import { pushUDPSocket } from './sockets/udp-socket.ts';
+import { queryMethods } from './query.ts';
+import { xmlMethods } from './xml.ts';
+import { xmlrpcMethods } from './xmlrpc.ts';
 
 /** split(expression, separators, option): any character of `separators` splits (option 1: drop empty tokens, 2: trim, 3: both). */
 export function split(expression: string, separators: string, option: number): string[] {
@@ -54,7 +64,12 @@ function hexDump(bytes: Uint8Array): string {
   return lines.join('\n');
 }
 
-export function pushGlobal(ctx: HostContext, clientsRef: number): void {
+/** `streams`: the publications collection and publish(name) (src/app/api/streams.ts), when the server has streams. */
+export function pushGlobal(
+  ctx: HostContext,
+  clientsRef: number,
+  streams?: { readonly publicationsRef: number; readonly publish: Method },
+): void {
   const { rt, conv, server } = ctx;
   const L = rt.lua.L;
 
@@ -114,15 +129,31 @@ export function pushGlobal(ctx: HostContext, clientsRef: number): void {
         case 'publicAddress':
           lua.lua_pushliteral(L1, server.publicAddress);
           return true;
+        case 'publications':
+        case 'pulications': // so spelled in both servers' documentation
+          if (!streams) return false;
+          rt.lua.push(streams.publicationsRef);
+          return true;
       }
       return false;
     },
     set(L1, key) {
-      return ['clients', 'configs', 'environment', 'environments', 'epochTime', 'publicAddress'].includes(key)
+      return ['clients', 'configs', 'environment', 'environments', 'epochTime', 'publicAddress', 'publications', 'pulications'].includes(key)
         ? readOnly(L1, key)
         : false;
     },
     methods: {
+      ...jsonMethods(ctx),
+      ...queryMethods(ctx),
+      ...xmlMethods(ctx),
+      ...xmlrpcMethods(ctx),
+      ...addressMethods(ctx),
+      ...fileMethods(ctx),
+      ...mailMethods(ctx),
+      createTCPClient: (L1) => (pushTCPClient(rt, L1), 1),
+      createTCPServer: (L1) => (pushTCPServer(rt, L1), 1),
+      createUDPSocket: (L1, a) => (pushUDPSocket(rt, L1, lua.lua_toboolean(L1, a)), 1),
+      publish: (L1, a) => (streams ? streams.publish(L1, a) : 0),
       time: (L1) => {
         lua.lua_pushnumber(L1, Date.now());
         return 1;

@@ -1,0 +1,79 @@
+// The listener object: one subscriber of a publication, as onSubscribe/onUnsubscribe and publication.listeners
+// show it. Sample access and the receive switches are live: set in onSubscribe they shape what the player
+// gets from its very first message.
+import type { Listener } from '../../media/listener.ts';
+import { lua } from '../lua/state.ts';
+import { pushObject, readOnly } from '../lua/object.ts';
+import { pushNumber } from './amf-convert.ts';
+import { queryValue } from './client.ts';
+import type { StreamObjects } from './publications.ts';
+import { pushQOS } from './qos.ts';
+import type { AMFObject } from '../../wire/amf/types.ts';
+
+const READ_ONLY = new Set(['id', 'client', 'publication', 'parameters', 'audioQOS', 'videoQOS', 'dataQOS']);
+const SWITCHES = new Set(['audioSampleAccess', 'videoSampleAccess', 'receiveAudio', 'receiveVideo']);
+type Switch = 'audioSampleAccess' | 'videoSampleAccess' | 'receiveAudio' | 'receiveVideo';
+
+/** Pushes a new listener object; the references it makes for its parts are added to `owned`. */
+export function pushListenerObject(objects: StreamObjects, listener: Listener, owned: number[]): void {
+  const { rt, conv } = objects.ctx;
+  const L = rt.lua.L;
+  const made = new Map<string, number>();
+  const pushMade = (key: string, make: () => void): void => {
+    let ref = made.get(key);
+    if (ref === undefined) {
+      make();
+      ref = rt.lua.ref();
+      made.set(key, ref);
+      owned.push(ref);
+    }
+    rt.lua.push(ref);
+  };
+  const ping = (): number => listener.client?.ping ?? 0;
+
+  pushObject(L, {
+    get(L1, key) {
+      switch (key) {
+        case 'id':
+          pushNumber(L1, listener.id);
+          return true;
+        case 'client':
+          objects.pushClient(listener.client);
+          return true;
+        case 'publication':
+          objects.pushPublication(listener.publication);
+          return true;
+        case 'parameters':
+          pushMade(key, () => {
+            // typed as the client's URL arguments are: numbers and booleans as such
+            const parameters: AMFObject = {};
+            for (const [k, v] of Object.entries(listener.parameters)) parameters[k] = queryValue(v);
+            conv.push(L1, parameters);
+          });
+          return true;
+        case 'audioQOS':
+          pushMade(key, () => pushQOS(L1, listener.audioQOS, { latency: ping }));
+          return true;
+        case 'videoQOS':
+          pushMade(key, () => pushQOS(L1, listener.videoQOS, { latency: ping }));
+          return true;
+        case 'dataQOS':
+          pushMade(key, () => pushQOS(L1, listener.dataQOS, { latency: ping }));
+          return true;
+        case 'audioSampleAccess':
+        case 'videoSampleAccess':
+        case 'receiveAudio':
+        case 'receiveVideo':
+          lua.lua_pushboolean(L1, listener[key]);
+          return true;
+      }
+      return false;
+    },
+    set(L1, key, v) {
+      if (READ_ONLY.has(key)) return readOnly(L1, key);
+      if (!SWITCHES.has(key)) return false;
+      listener[key as Switch] = lua.lua_toboolean(L1, v);
+      return true;
+    },
+  });
+}

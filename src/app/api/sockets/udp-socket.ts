@@ -1,0 +1,113 @@
+// cumulus:createUDPSocket([allowBroadcast]): bind(address), connect(address), send(data[, address]),
+// close(), onReception(data, address). Addresses are "host:port" strings or SocketAddress objects
+// (anything whose tostring is host:port). Binding and sending never block.
+import { createSocket, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { lua, lauxlib, pushBytes, pushText, toBytes, toDisplay, type LuaState } from '../../lua/state.ts';
+import { pushObject, readOnly } from '../../lua/object.ts';
+import type { Runtime } from '../../runtime.ts';
+import { splitHostPort } from '../addresses.ts';
+import { endpoint, fire, track } from './tcp-client.ts';
+
+export function pushUDPSocket(rt: Runtime, L: LuaState, allowBroadcast: boolean): void {
+  const app = rt.current;
+  let socket: Socket | null = null;
+  let peer: { host: string; port: number } | null = null;
+  let ref = 0;
+  let untrack: (() => void) | null = null;
+
+  const open = (host: string): Socket => {
+    if (socket) return socket;
+    const s = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
+    s.on('message', (msg, rinfo) => {
+      fire(rt, app, ref, ['onReception'], (L1) => {
+        pushBytes(L1, msg);
+        pushText(L1, endpoint(rinfo.address, rinfo.port) ?? '');
+        return 2;
+      });
+    });
+    s.on('error', (e) => rt.logger.error({ app: app?.path || '/' }, `UDP socket: ${e.message}`));
+    s.on('listening', () => {
+      if (allowBroadcast) s.setBroadcast(true);
+    });
+    socket = s;
+    untrack = track(rt, app, { close: close });
+    return s;
+  };
+  const close = (): void => {
+    try {
+      socket?.close();
+    } catch {
+      // already closed
+    }
+    socket = null;
+    peer = null;
+    untrack?.();
+  };
+  const addressArg = (L1: LuaState, a: number): { host: string; port: number } | null => {
+    if (lua.lua_type(L1, a) === lua.LUA_TNUMBER) return { host: '0.0.0.0', port: lua.lua_tonumber(L1, a) };
+    if (lua.lua_type(L1, a + 1) === lua.LUA_TNUMBER) return splitHostPort(toDisplay(L1, a), lua.lua_tonumber(L1, a + 1));
+    return splitHostPort(toDisplay(L1, a));
+  };
+  const local = (): string | null => {
+    try {
+      const a = socket?.address();
+      return a ? endpoint(a.address, a.port) : null;
+    } catch {
+      return null;
+    }
+  };
+
+  pushObject(L, {
+    get(L1, key) {
+      const value = key === 'address' ? local() : key === 'peerAddress' ? (peer ? endpoint(peer.host, peer.port) : null) : undefined;
+      if (value === undefined) return false;
+      if (value === null) lua.lua_pushnil(L1);
+      else pushText(L1, value);
+      return true;
+    },
+    set: (L1, key) => (key === 'address' || key === 'peerAddress' ? readOnly(L1, key) : false),
+    methods: {
+      bind: (L1, a) => {
+        const at = addressArg(L1, a);
+        if (!at) {
+          pushText(L1, `invalid address ${toDisplay(L1, a)}`);
+          return 1;
+        }
+        if (peer) {
+          pushText(L1, 'a connected socket cannot be bound');
+          return 1;
+        }
+        open(at.host).bind(at.port, at.host);
+        return 0;
+      },
+      connect: (L1, a) => {
+        const at = addressArg(L1, a);
+        if (!at) {
+          pushText(L1, `invalid address ${toDisplay(L1, a)}`);
+          return 1;
+        }
+        const host = at.host === '0.0.0.0' ? '127.0.0.1' : at.host;
+        peer = { host, port: at.port };
+        open(host);
+        return 0;
+      },
+      send: (L1, a) => {
+        const data = toBytes(L1, a);
+        const to = lua.lua_gettop(L1) > a ? addressArg(L1, a + 1) : peer;
+        if (!to) {
+          pushText(L1, 'no address to send to');
+          return 1;
+        }
+        open(to.host).send(data, to.port, to.host);
+        return 0;
+      },
+      close: () => {
+        close();
+        return 0;
+      },
+    },
+  });
+  lua.lua_pushvalue(L, -1);
+  ref = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
+}
