@@ -1,2 +1,4 @@
 export { NetConnection, CallError, type ConnectOptions } from './net-connection.ts';
 export { NetStream } from './net-stream.ts';
+export { PeerConnection } from './peer.ts';
+export { NetGroup } from './group.ts';

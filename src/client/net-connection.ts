@@ -8,8 +8,8 @@ import { systemClock, type Clock } from '../clock.ts';
 import { createInitiatorIdentity, initiateKeying, type InitiatorIdentity, type InitiatorKeying } from '../crypto/keying.ts';
 import { createPacketCipher, readSessionId, startupCipher } from '../crypto/packet-cipher.ts';
 import { peerIdOf } from '../crypto/certificate.ts';
-import { ByteWriter, WireError, equalBytes, utf8Encode } from '../wire/bytes.ts';
-import { CHUNK, decodeChunks, writeChunk, type Chunk, type RHelloChunk, type RIKeyingChunk, type RedirectChunk } from '../wire/chunks.ts';
+import { ByteWriter, WireError, equalBytes, fromHex, utf8Encode } from '../wire/bytes.ts';
+import { CHUNK, decodeChunks, writeChunk, type Chunk, type FIHelloChunk, type RHelloChunk, type RIKeyingChunk, type RedirectChunk } from '../wire/chunks.ts';
 import { MODE, readPacketHeader, timestampNow, writePacketHeader } from '../wire/packet.ts';
 import { writeOption } from '../wire/options.ts';
 import { TC, UserControl, decodeCommand, decodeData, decodeTCMessage, decodeUserControl, encodeCommand } from '../wire/tc.ts';
@@ -19,6 +19,8 @@ import { Session, type Endpoint, type FlowHandler, type FlowOpening, type Sessio
 import { tcSignature } from '../session/writer-port.ts';
 import type { FlowWriter } from '../flow/writer.ts';
 import { NetStream } from './net-stream.ts';
+import { PeerHub, type PeerConnection } from './peer.ts';
+import { GC_SIGNATURE, NetGroup } from './group.ts';
 import type { Logger } from '../log.ts';
 import { pino } from 'pino';
 
@@ -84,6 +86,10 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
   /** NetStreams by stream id, and the server's NetConnection writer their flows are associated with */
   private readonly netStreams = new Map<number, NetStream>();
   private serverNetConnectionFlowId: number | undefined;
+  /** direct sessions with other clients on this socket (P2P); `peers.on('peer')` hears incoming ones */
+  readonly peers: PeerHub;
+  /** NetGroups joined through the server, by our GC flow id */
+  private readonly netGroups = new Map<number, NetGroup>();
 
   private constructor(url: string, server: Endpoint, socket: dgram.Socket, options: ConnectOptions) {
     super();
@@ -94,6 +100,15 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
     this.identity = createInitiatorIdentity(this.style);
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? pino({ level: 'silent' }) as unknown as Logger;
+    this.peers = new PeerHub({
+      socket,
+      identity: this.identity,
+      style: this.style,
+      server,
+      clock: this.clock,
+      logger: this.logger,
+      reservedIds: () => (this.session ? [this.session.nearId] : []),
+    });
   }
 
   /** Open a session to `rtmfp://host:port/path?query` and send `connect`; resolves on Connect.Success. */
@@ -327,8 +342,22 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
     this.destroy('client closed');
   }
 
+  /** A direct session with another client (its peer id, raw or hex) through the server's introduction. */
+  connectToPeer(peerId: Uint8Array | string, timeoutMs?: number): Promise<PeerConnection> {
+    return this.peers.connect(typeof peerId === 'string' ? fromHex(peerId) : peerId, timeoutMs);
+  }
+
+  /** Join a NetGroup by its 32-byte group id over a GC flow; the server introduces members on it. */
+  joinGroup(groupId: Uint8Array | string): NetGroup {
+    if (!this.session) throw new Error('not connected');
+    const group = new NetGroup(this.session, typeof groupId === 'string' ? fromHex(groupId) : groupId, this.serverNetConnectionFlowId);
+    this.netGroups.set(group.flowId, group);
+    return group;
+  }
+
   /** Drop everything at once, no protocol traffic. */
   destroy(reason = 'destroyed'): void {
+    this.peers.close(reason);
     this.session?.kill(reason);
     this.failPending(reason);
     try {
@@ -347,11 +376,19 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
   // SessionDelegate ---------------------------------------------------------------------------------------
   onFlow(_session: Session, opening: FlowOpening): FlowHandler | null {
     const signature = opening.signature;
+    if (signature && equalBytes(signature, GC_SIGNATURE)) {
+      const group = opening.associatedFlowId === undefined ? undefined : this.netGroups.get(opening.associatedFlowId);
+      return group?.flow() ?? null;
+    }
     if (!signature || signature.length < 4 || signature[0] !== 0x54 || signature[1] !== 0x43) return null;
     const streamId = readVLU(signature.subarray(3));
     if (streamId !== 0) return this.netStreams.get(streamId)?.flow() ?? null;
     this.serverNetConnectionFlowId ??= opening.flowId;
     return { onMessage: (message) => this.onMessage(message) };
+  }
+
+  onForwardedHello(_session: Session, chunk: FIHelloChunk): void {
+    this.peers.onForwardedHello(chunk);
   }
 
   onClosed(_session: Session, reason: string): void {

@@ -1,6 +1,8 @@
 // What the server needs from the application layer (src/app implements it with Lua). Kept structural so
 // that the server runs without an application (every connection accepted), as tests of the transport do.
 import type { AMFObject, AMFValue } from '../wire/amf/types.ts';
+import type { AMFReadOptions } from '../wire/amf/reader.ts';
+import type { AMFWriteOptions } from '../wire/amf/writer.ts';
 
 export interface WriterPort {
   readonly closed: boolean;
@@ -45,6 +47,46 @@ export interface ApplicationPort {
   onHandshake(address: string, path: string, properties: Record<string, string>, attempts: number): string[];
   onManage(): void;
   resolvePath(path: string): { ok: true; path: string } | { ok: false; reason: string };
+  /**
+   * A rendezvous for a peer id not connected here (RTMFP.md §6.4): addresses ("host:port", or "again" for this
+   * server) to redirect the requester to; [] = no answer. `peerId` is 64 hex characters; `protocol` is
+   * "RTMFP" (Mona passes it first, Cumulus not at all: the Lua layer picks the script's signature).
+   */
+  onRendezVousUnknown?(peerId: string, protocol: string): string[];
+  /** A client joined a NetGroup (its member is on the ring, before the introductions go out). */
+  onJoinGroup?(client: ClientPort, group: GroupPort): void;
+  /** A client left a NetGroup (flow end or disconnection, always before onDisconnection). */
+  onUnjoinGroup?(client: ClientPort, group: GroupPort): void;
+  /** externalizable classes the application reads (__readExternal) and writes (__writeExternal) */
+  readonly amfReadOptions?: AMFReadOptions;
+  readonly amfWriteOptions?: AMFWriteOptions;
+}
+
+/** A NetGroup as scripts see it (Lua `group`). */
+export interface GroupPort {
+  /** 64 hex characters */
+  readonly id: string;
+  /** 32 bytes */
+  readonly rawId: Uint8Array;
+  /** connected clients in the group (virtual members are not counted) */
+  readonly size: number;
+  clients(): ClientPort[];
+}
+
+/** A virtual member added by a script (Lua `member`); there is no __gc: release() detaches it. */
+export interface MemberPort {
+  readonly id: string;
+  readonly rawId: Uint8Array;
+  release(): void;
+}
+
+/** Every group of the server (Lua `groups`); NimbusServer.groups implements it. */
+export interface GroupsPort extends Iterable<GroupPort> {
+  readonly count: number;
+  /** by id (hex) or raw id (32 bytes) */
+  group(id: string | Uint8Array): GroupPort | undefined;
+  /** groups:join / mona:joinGroup: a virtual member, null when an id is not 32 bytes (hex or raw) */
+  join(peerId: string | Uint8Array, groupId: string | Uint8Array): MemberPort | null;
 }
 
 /** No application: accept everything, answer unknown calls as Flash expects. */

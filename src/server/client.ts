@@ -10,6 +10,7 @@ import type { ApplicationPort, ClientPort, WriterPort } from './application.ts';
 import type { Logger } from '../log.ts';
 import { Publications } from '../media/publications.ts';
 import { ServerNetStream, type NetStreamHost } from './net-stream.ts';
+import { GC_SIGNATURE, groupFlow, type GroupRegistry } from './groups.ts';
 
 const TC_PREFIX = Uint8Array.of(0x54, 0x43);
 const NETCONNECTION_SIGNATURE = tcSignature(0);
@@ -23,6 +24,10 @@ export interface ServerClientOptions {
   onClosed(client: ServerClient): void;
   /** the server's publication registry (one per server); a private one when absent (transport tests) */
   publications?: Publications;
+  /** the server's NetGroup registry; GC flows are refused without one */
+  groups?: GroupRegistry;
+  /** the session moved (the rendezvous index follows it) */
+  onAddressChanged?(client: ServerClient, previous: Endpoint): void;
 }
 
 export class ServerClient implements SessionDelegate, ClientPort {
@@ -74,18 +79,16 @@ export class ServerClient implements SessionDelegate, ClientPort {
     return this.mainWriter ?? closedWriter;
   }
 
+  /** onConnection's `timeout` field: how long a silent client is kept (seconds). */
   setTimeout(seconds: number): void {
-    // the application may shorten or lengthen how long a silent client is kept (onConnection's timeout field)
-    void seconds;
+    if (Number.isFinite(seconds) && seconds > 0) this.session.timeoutMs = seconds * 1000;
   }
 
   // SessionDelegate --------------------------------------------------------------------------------------
   onFlow(session: Session, opening: FlowOpening): FlowHandler | null {
     const signature = opening.signature;
-    if (!signature || signature.length < 4 || !equalBytes(signature.subarray(0, 2), TC_PREFIX)) {
-      // NetGroup ("GC") flows arrive with the rendezvous work; anything else is refused
-      return null;
-    }
+    if (signature && equalBytes(signature, GC_SIGNATURE)) return this.groupFlow(opening.flowId);
+    if (!signature || signature.length < 4 || !equalBytes(signature.subarray(0, 2), TC_PREFIX)) return null;
     if ((signature[2]! & 0x04) === 0) return null;
     const streamId = readStreamId(signature.subarray(3));
     if (streamId === 0) return this.netConnectionFlow(opening.flowId);
@@ -106,6 +109,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
     this.logger.debug({ reason }, 'session closed');
     for (const stream of this.netStreams.values()) stream.close();
     this.netStreams.clear();
+    this.options.groups?.leaveAll(this); // onUnjoinGroup before onDisconnection
     if (this.connected && !this.disconnectNotified) {
       this.disconnectNotified = true;
       this.options.application.onDisconnection(this);
@@ -114,6 +118,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
   }
 
   onAddressChanged(_session: Session, previous: Endpoint): void {
+    this.options.onAddressChanged?.(this, previous);
     if (this.connected) this.options.application.onAddressChanged(this, formatEndpoint(previous));
   }
 
@@ -128,6 +133,25 @@ export class ServerClient implements SessionDelegate, ClientPort {
       logger: this.logger,
       netConnectionFlowId: () => this.mainWriter?.writer.associatedFlowId,
     };
+  }
+
+  /** NetGroup bootstrap (RTMFP.md §6.6): connected clients only; answers go on a GC writer tied to this flow. */
+  private groupFlow(flowId: number): FlowHandler | null {
+    const groups = this.options.groups;
+    if (!groups || !this.connected) return null;
+    return groupFlow(groups, {
+      client: this,
+      logger: this.logger,
+      openChannel: () => {
+        const writer = this.session.newWriter(GC_SIGNATURE, flowId);
+        return {
+          write: (message) => {
+            if (this.session.usable) writer.write(message);
+          },
+          close: () => writer.close(),
+        };
+      },
+    });
   }
 
   // NetConnection ----------------------------------------------------------------------------------------
@@ -148,7 +172,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
   private onNetConnectionMessage(flowId: number, message: Uint8Array): void {
     const tc = decodeTCMessage(message);
     if (tc.type === TC.COMMAND_AMF0 || tc.type === TC.COMMAND_AMF3) {
-      this.onCommand(flowId, decodeCommand(tc));
+      this.onCommand(flowId, decodeCommand(tc, this.options.application.amfReadOptions));
     } else if (tc.type === TC.USER_CONTROL) {
       // SetBufferLength and friends: nothing to answer over RTMFP (RTMFP.md §5.4.4)
     }
@@ -210,7 +234,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
     if (!this.mainWriter) {
       const writer = this.session.newWriter(NETCONNECTION_SIGNATURE, flowId);
       this.session.criticalWriters.add(writer);
-      this.mainWriter = new FlowWriterPort(this.session, writer, amf0Only);
+      this.mainWriter = new FlowWriterPort(this.session, writer, { ...this.options.application.amfWriteOptions, amf0Only });
     }
     return this.mainWriter;
   }

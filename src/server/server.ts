@@ -8,15 +8,19 @@ import type { Logger } from '../log.ts';
 import { createServerCertificate, peerIdOf } from '../crypto/certificate.ts';
 import { createPacketCipher, readSessionId, startupCipher } from '../crypto/packet-cipher.ts';
 import type { DHGroup } from '../crypto/dh.ts';
-import { WireError, equalBytes, hex, utf8Decode } from '../wire/bytes.ts';
-import { CHUNK, decodeChunks, type IHelloChunk, type IIKeyingChunk } from '../wire/chunks.ts';
+import { ByteWriter, WireError, equalBytes, hex, utf8Decode } from '../wire/bytes.ts';
+import { CHUNK, decodeChunks, writeChunk, type FIHelloChunk, type IHelloChunk, type IIKeyingChunk } from '../wire/chunks.ts';
 import { readPacketHeader } from '../wire/packet.ts';
-import { parseAddress, type RTMFPAddress } from '../wire/address.ts';
 import { Session, type Endpoint, type SessionTransport } from '../session/session.ts';
 import { Handshake } from './handshake.ts';
 import { ServerClient } from './client.ts';
-import { acceptAll, type ApplicationPort } from './application.ts';
+import type { ApplicationPort } from './application.ts';
+import { createApplicationHost } from '../app/host.ts';
+import type { ServerPort } from '../app/ports.ts';
+import { AttemptCounter, PeerIndex, epdPeerId, introduce, redirectAddresses } from './rendezvous.ts';
+import { GroupRegistry } from './groups.ts';
 import { Publications } from '../media/publications.ts';
+import type { Inspector } from '../inspector/inspector.ts';
 
 export interface ServerStats {
   datagramsIn: number;
@@ -49,18 +53,40 @@ export class NimbusServer implements SessionTransport {
   readonly handshake: Handshake;
   /** every live stream of this server by name; the application layer sets its StreamEvents */
   readonly publications: Publications;
+  /** sessions by peer id and address, for rendezvous (RTMFP.md §6) */
+  readonly peers = new PeerIndex<ServerClient>();
+  /** IHellos per tag: onHandshake's attempts, rotation of rendezvous addresses */
+  readonly attempts: AttemptCounter;
+  /** NetGroups (RTMFP.md §6.6); also what scripts see as `groups` */
+  readonly groups: GroupRegistry;
   application: ApplicationPort;
   readonly startTime = Date.now();
   private socket: dgram.Socket | undefined;
   private nextSessionId = 1;
   private manageTimer: ReturnType<typeof setInterval> | undefined;
+  /** the built-in inspector, when [inspector] enabled */
+  inspector: Inspector | undefined;
 
   constructor(options: NimbusServerOptions) {
     this.config = options.config;
     this.logger = options.logger;
     this.clock = options.clock ?? systemClock;
-    this.application = options.application ?? acceptAll;
+    // before the application: the Lua host answers the streams' events (onPublish, onSubscribe...)
     this.publications = new Publications(this.clock);
+    this.application =
+      options.application ??
+      createApplicationHost({
+        wwwDir: this.config.application.www,
+        logger: this.logger.child({ component: 'app' }),
+        server: this.serverPort(),
+        publications: this.publications,
+      });
+    this.attempts = new AttemptCounter({ clock: this.clock, capacity: Math.max(1024, this.config.rtmfp.maxHandshakes) });
+    this.groups = new GroupRegistry({
+      logger: this.logger,
+      onJoin: (client, group) => this.application.onJoinGroup?.(client, group),
+      onUnjoin: (client, group) => this.application.onUnjoinGroup?.(client, group),
+    });
     const groups = options.groups ?? [2, 14, 16];
     this.handshake = new Handshake({
       certificate: createServerCertificate(groups),
@@ -94,12 +120,34 @@ export class NimbusServer implements SessionTransport {
     return undefined;
   }
 
+  /** The server as the Lua layer sees it (src/app/ports.ts ServerPort). */
+  serverPort(): ServerPort {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const server = this;
+    return {
+      get clients() {
+        return server.connectedClients;
+      },
+      clientById: (rawId) => server.clientById(rawId),
+      get configs() {
+        return server.configs;
+      },
+      get publicAddress() {
+        return server.publicAddress;
+      },
+      startTime: server.startTime,
+      blacklist: server.blacklistPort,
+    };
+  }
+
   readonly blacklistPort = {
     add: (address: string) => void this.blacklist.add(address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')),
     remove: (address: string) => void this.blacklist.delete(address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')),
   };
 
   async start(): Promise<void> {
+    // before the socket: every actor from the first session on is seen (loaded only when enabled)
+    if (this.config.inspector.enabled) this.inspector = await (await import('../inspector/index.ts')).startInspector(this);
     const host = this.config.rtmfp.host;
     const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
     this.socket = socket;
@@ -151,6 +199,8 @@ export class NimbusServer implements SessionTransport {
     const socket = this.socket;
     this.socket = undefined;
     if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
+    await this.inspector?.close();
+    this.inspector = undefined;
   }
 
   send(datagram: Uint8Array, to: Endpoint): void {
@@ -159,6 +209,7 @@ export class NimbusServer implements SessionTransport {
 
   private manage(): void {
     this.handshake.expire();
+    this.attempts.expire();
     try {
       this.application.onManage();
     } catch (error) {
@@ -222,23 +273,60 @@ export class NimbusServer implements SessionTransport {
   private onIHello(chunk: IHelloChunk, from: Endpoint): void {
     this.stats.handshakes++;
     const url = chunk.epd.find((o) => o.type === 0x0a);
-    const fingerprint = chunk.epd.find((o) => o.type === 0x0f);
-    if (fingerprint && !url) {
-      // a peer id: rendezvous (P2P introductions come with their own issue)
+    const peerId = epdPeerId(chunk.epd);
+    if (peerId && !url) {
+      this.onRendezVous(peerId, chunk.tag, from);
       return;
     }
     if (!url) return;
     const text = utf8Decode(url.value);
     const parsed = parseEpdUrl(text);
-    const redirect = this.application.onHandshake(`${from.host}:${from.port}`, parsed.path, parsed.properties, 1);
+    const attempts = this.attempts.count(chunk.tag);
+    const redirect = this.application.onHandshake(`${from.host}:${from.port}`, parsed.path, parsed.properties, attempts);
     if (redirect.length > 0) {
-      const addresses = redirect
-        .map((a) => parseAddress(a === 'again' ? `${this.publicHost()}:${this.address.port}` : a, 3))
-        .filter((a): a is RTMFPAddress => a !== null);
-      this.reply(this.handshake.redirect(chunk.tag, addresses), 0, from);
-      return;
+      const addresses = redirectAddresses(redirect, this.selfAddress());
+      if (addresses.length > 0) {
+        this.reply(this.handshake.redirect(chunk.tag, addresses), 0, from);
+        return;
+      }
     }
     this.reply(this.handshake.rHello(chunk.tag, from), 0, from);
+  }
+
+  /** IHello for a peer id (RTMFP.md §6.2–6.4): introduce A to B when B is here, else ask the application. */
+  private onRendezVous(peerId: Uint8Array, tag: Uint8Array, from: Endpoint): void {
+    const attempts = this.attempts.count(tag);
+    const target = this.peers.byPeerId(peerId);
+    if (!target) {
+      let returned: string[] = [];
+      try {
+        returned = this.application.onRendezVousUnknown?.(hex(peerId), 'RTMFP') ?? [];
+      } catch (error) {
+        this.logger.error({ err: error }, 'application onRendezVousUnknown failed');
+      }
+      const addresses = redirectAddresses(returned, this.selfAddress());
+      if (addresses.length > 0) this.reply(this.handshake.redirect(tag, addresses), 0, from);
+      return;
+    }
+    const requester = this.peers.byEndpoint(from);
+    if (!target.connected || requester === target) return;
+    const introduction = introduce(target, requester, from, tag, attempts);
+    if (!introduction) return;
+    this.forward(target.session, introduction.forward);
+    this.reply(this.handshake.redirect(tag, introduction.redirect), 0, from);
+  }
+
+  /** A Forwarded IHello inside the target's session, sent at once. */
+  private forward(session: Session, chunk: FIHelloChunk): void {
+    const w = new ByteWriter(64 + chunk.tag.length);
+    writeChunk(w, chunk);
+    session.queueControl(w.bytes(), true);
+  }
+
+  /** "again" in an application's redirect: this server, as clients reach it. */
+  private selfAddress(): string {
+    const host = this.publicHost();
+    return `${host.includes(':') ? `[${host}]` : host}:${this.address.port}`;
   }
 
   private onIIKeying(chunk: IIKeyingChunk, from: Endpoint): void {
@@ -267,9 +355,12 @@ export class NimbusServer implements SessionTransport {
       keepAliveServerMs: this.config.rtmfp.keepAliveServer * 1000,
       keepAlivePeerMs: this.config.rtmfp.keepAlivePeer * 1000,
       publications: this.publications,
-      onClosed: () => {
+      groups: this.groups,
+      onAddressChanged: (moved, previous) => this.peers.moved(moved, previous),
+      onClosed: (closed) => {
         this.sessions.delete(sessionId);
         this.clients.delete(sessionId);
+        this.peers.remove(closed);
         this.handshake.commit(sessionId);
       },
     });
@@ -289,6 +380,7 @@ export class NimbusServer implements SessionTransport {
     client.attach(session);
     this.sessions.set(sessionId, session);
     this.clients.set(sessionId, client);
+    this.peers.add(client);
     this.stats.sessionsOpened++;
     this.handshake.remember({
       cookie: hex(chunk.cookie),
