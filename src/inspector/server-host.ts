@@ -7,17 +7,10 @@ import type { Session } from '../session/session.ts';
 import { formatEndpoint } from '../server/client.ts';
 import { hex } from '../wire/bytes.ts';
 import type { ActorEntry } from './registry.ts';
+import { factsOf } from '../session/observe.ts';
 import type { ActorView, Facts, InspectorHost } from './tree.ts';
 
-/** Facts of one actor of a kind, e.g. a publication's bit rate, listeners and dropped frames. */
-export type FactsProvider = (ref: AnyActorRef) => ActorView | undefined;
-
-const providers = new Map<string, FactsProvider>();
-
-/** Lets the module owning a kind of actor say what the inspector shows about it. */
-export function provideFacts(kind: string, provider: FactsProvider): void {
-  providers.set(kind, provider);
-}
+export { provideFacts, type FactsProvider } from '../session/observe.ts';
 
 /** Kinds that exist on both ends of a session: only the server's own are shown. */
 const SESSION_BOUND = new Set(['session', 'flow', 'writer']);
@@ -70,7 +63,7 @@ export class ServerInspectorHost implements InspectorHost {
       return session ? this.sessionView(session) : undefined;
     }
     if (!this.owns(entry)) return undefined;
-    return providers.get(entry.kind)?.(entry.ref) ?? { label: '', facts: {} };
+    return factsOf(entry.kind, entry.ref) ?? { label: '', facts: {} };
   }
 
   private sessionView(session: Session): ActorView {

@@ -5,7 +5,7 @@ import { createActor, type Actor } from 'xstate';
 import { publicationMachine } from '../../machines/publication.ts';
 import type { Clock } from '../clock.ts';
 import type { ClientPort } from '../server/application.ts';
-import { observe } from '../session/observe.ts';
+import { observe, provideFacts } from '../session/observe.ts';
 import { utf8Encode } from '../wire/bytes.ts';
 import { encodeTCMessage } from '../wire/tc.ts';
 import { dataName, isAudioConfig, isVideoConfig } from './media.ts';
@@ -54,6 +54,7 @@ export class Publication {
     this.videoQOS = new QualityOfService(clock);
     this.dataQOS = new QualityOfService(clock);
     this.actor = createActor(publicationMachine, { clock, ...observe('publication', name) });
+    byActor.set(this.actor, this);
     this.actor.start();
   }
 
@@ -181,3 +182,22 @@ function stripName(type: number, body: Uint8Array, nameEnd: number): Uint8Array 
   out.set(body.subarray(nameEnd), 5 + prefix);
   return out;
 }
+
+const byActor = new WeakMap<object, Publication>();
+
+provideFacts('publication', (ref) => {
+  const publication = byActor.get(ref as object);
+  if (!publication) return undefined;
+  const bytesPerSecond = publication.audioQOS.byteRate + publication.videoQOS.byteRate + publication.dataQOS.byteRate;
+  return {
+    label: publication.name,
+    facts: {
+      name: publication.name,
+      publisher: publication.publisherId.slice(0, 16),
+      listeners: publication.listeners.size,
+      kbps: Math.round((bytesPerSecond * 8) / 100) / 10,
+      droppedFrames: publication.droppedFrames,
+      lastTime: publication.lastTime,
+    },
+  };
+});

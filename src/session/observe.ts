@@ -54,3 +54,23 @@ function sessionOf(id: string): string | undefined {
   const match = /^(\d+)\./.exec(id);
   return match ? `session:${match[1]}` : undefined;
 }
+
+/** What the inspector shows about one actor: searchable label and live numbers. */
+export interface ActorFacts {
+  label: string;
+  facts: Record<string, number | string>;
+}
+
+/** Facts of one actor of a kind, looked up by its actor ref (e.g. a publication's bit rate and listeners). */
+export type FactsProvider = (ref: unknown) => ActorFacts | undefined;
+
+const factProviders = new Map<string, FactsProvider>();
+
+/** The module owning a kind of actor says what the inspector shows about it; kept here, below every layer. */
+export function provideFacts(kind: string, provider: FactsProvider): void {
+  factProviders.set(kind, provider);
+}
+
+export function factsOf(kind: string, ref: unknown): ActorFacts | undefined {
+  return factProviders.get(kind)?.(ref);
+}
