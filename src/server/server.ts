@@ -169,7 +169,7 @@ export class NimbusServer implements SessionTransport {
     this.application.start();
     this.manageTimer = setInterval(() => this.manage(), MANAGE_INTERVAL_MS);
     this.manageTimer.unref();
-    this.logger.info({ address: this.address }, 'RTMFP server listening');
+    this.logger.debug({ address: this.address }, 'RTMFP socket bound');
   }
 
   /** Close every session (Close Request, a short wait for acknowledgements), stop the application, unbind. */
