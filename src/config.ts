@@ -15,6 +15,8 @@ export interface NimbusConfig {
     publicAddress: string;
     maxSessions: number;
     maxHandshakes: number;
+    /** AES implementation behind the PacketCipher seam for session packets */
+    cipher: 'node' | 'noble';
   };
   application: { dir: string; www: string };
   logs: { level: LevelName; pretty: PrettyMode };
@@ -47,6 +49,7 @@ export const DEFAULTS = {
     publicAddress: '',
     maxSessions: 10000,
     maxHandshakes: 1000,
+    cipher: 'node',
   },
   application: { dir: '.' },
   logs: { level: 'info', pretty: 'auto' },
@@ -257,6 +260,7 @@ function build(
       publicAddress: get('RTMFP', 'publicAddress', publicAddress),
       maxSessions: get('RTMFP', 'maxSessions', integer(1, 1_000_000)),
       maxHandshakes: get('RTMFP', 'maxHandshakes', integer(1, 1_000_000)),
+      cipher: get('RTMFP', 'cipher', cipherImpl),
     },
     application: { dir, www: resolve(dir, 'www') },
     logs: {
@@ -323,6 +327,12 @@ function boolean(text: string, name: string): boolean {
   if (['true', 'yes', 'on', '1'].includes(lower)) return true;
   if (['false', 'no', 'off', '0', ''].includes(lower)) return false;
   throw new ConfigError(`${name}: expected true or false, got "${text}"`);
+}
+
+function cipherImpl(text: string, name: string): 'node' | 'noble' {
+  const lower = text.toLowerCase();
+  if (lower === 'node' || lower === 'noble') return lower;
+  throw new ConfigError(`${name}: expected node or noble, got "${text}"`);
 }
 
 function prettyMode(text: string, name: string): PrettyMode {

@@ -24,6 +24,9 @@ export interface ListenerSink {
   pendingVideo(): number;
   /** round trip to the subscriber in ms (0 when unknown) */
   latency(): number;
+  /** fragments of that track given up on so far (unreliable media lost on the way), for lostRate */
+  lostAudio?(): number;
+  lostVideo?(): number;
   flush(): void;
 }
 
@@ -67,6 +70,9 @@ export class Listener {
   /** media time that becomes 0 for this listener; undefined until its first message */
   private base: number | undefined;
   private lastOut = 0;
+  /** the sink's lost-fragment counts already reported to audioQOS / videoQOS */
+  private lostAudioSeen = 0;
+  private lostVideoSeen = 0;
 
   constructor(options: ListenerOptions) {
     this.id = options.id;
@@ -107,6 +113,9 @@ export class Listener {
   start(): void {
     if (this.started) return;
     this.started = true;
+    // a NetStream playing again keeps its writers: only losses from now on are this listener's
+    this.lostAudioSeen = this.sink.lostAudio?.() ?? 0;
+    this.lostVideoSeen = this.sink.lostVideo?.() ?? 0;
     this.actor.send({ type: 'ALLOW' });
     const name = this.publication.name;
     this.sink.status('NetStream.Play.Reset', `Playing and resetting ${name}`);
@@ -182,7 +191,11 @@ export class Listener {
     }
     const out = this.rebase(time);
     this.sink.writeAudio(this.publication.encodeMedia(0x08, out, packet), config || !this.unbuffered);
-    this.audioQOS.add(out, packet.length);
+    // losses are learnt from acks after the fact: each message reports those found since the previous one
+    const lost = this.sink.lostAudio?.() ?? 0;
+    this.audioQOS.latency = this.sink.latency();
+    this.audioQOS.add(out, packet.length, lost - this.lostAudioSeen);
+    this.lostAudioSeen = lost;
   }
 
   pushVideo(time: number, packet: Uint8Array): void {
@@ -211,7 +224,10 @@ export class Listener {
       if (cached) this.sink.writeVideo(this.publication.encodeMedia(0x09, out, cached), true);
     }
     this.sink.writeVideo(this.publication.encodeMedia(0x09, out, packet), key || !this.unbuffered);
-    this.videoQOS.add(out, packet.length);
+    const lost = this.sink.lostVideo?.() ?? 0;
+    this.videoQOS.latency = this.sink.latency();
+    this.videoQOS.add(out, packet.length, lost - this.lostVideoSeen);
+    this.lostVideoSeen = lost;
   }
 
   /** A complete data message (type 0x0f/0x12, timestamp 0) shared by every listener. */

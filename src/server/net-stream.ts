@@ -23,6 +23,11 @@ export interface NetStreamHost {
   netConnectionFlowId(): number | undefined;
 }
 
+/** Per client flow of a stream: whether it has carried video, i.e. whether its losses may be video frames. */
+interface FlowCarried {
+  video: boolean;
+}
+
 /** play(name, -3) arrives as start −3000 (ms); some clients send the seconds as they were given. */
 const UNBUFFERED_STARTS = new Set([-3000, -3]);
 
@@ -55,8 +60,9 @@ export class ServerNetStream implements ListenerSink {
 
   /** A handler for one more client flow of this stream (clients may use several per stream). */
   flow(): FlowHandler {
+    const carried: FlowCarried = { video: false };
     return {
-      onMessage: (message, lostBefore) => this.onMessage(message, lostBefore),
+      onMessage: (message, lostBefore) => this.onMessage(message, lostBefore, carried),
       onEnd: () => this.stop(true),
     };
   }
@@ -71,10 +77,13 @@ export class ServerNetStream implements ListenerSink {
     this.statusWriter?.close();
   }
 
-  onMessage(message: Uint8Array, lostBefore: number): void {
+  /** `carried`: what the flow delivering it has carried so far; without it, any loss counts against video. */
+  onMessage(message: Uint8Array, lostBefore: number, carried?: FlowCarried): void {
     if (this.closed || message.length < 5) return;
     const type = message[0]!;
-    this.lost += lostBefore;
+    if (carried && type === TC.VIDEO) carried.video = true;
+    // what an audio-only flow lost (unreliable audio, expired audio) leaves the video decodable
+    if (lostBefore > 0 && (!carried || carried.video)) this.lost += lostBefore;
     const publication = this.publication;
     if (publication && (type === TC.AUDIO || type === TC.VIDEO)) {
       const time = ((message[1]! << 24) | (message[2]! << 16) | (message[3]! << 8) | message[4]!) >>> 0;
@@ -235,6 +244,14 @@ export class ServerNetStream implements ListenerSink {
 
   latency(): number {
     return Math.round(this.host.session.srtt);
+  }
+
+  lostAudio(): number {
+    return this.audioWriter?.stats.lostFragments ?? 0;
+  }
+
+  lostVideo(): number {
+    return this.videoWriter?.stats.lostFragments ?? 0;
   }
 
   flush(): void {

@@ -35,7 +35,7 @@ test('without any file the embedded defaults apply', () => {
   assert.deepEqual(warnings, []);
   assert.equal(config.source, null);
   assert.deepEqual(config.rtmfp, {
-    host: '0.0.0.0', port: 1935, keepAliveServer: 15, keepAlivePeer: 10, publicAddress: '', maxSessions: 10000, maxHandshakes: 1000,
+    host: '0.0.0.0', port: 1935, keepAliveServer: 15, keepAlivePeer: 10, publicAddress: '', maxSessions: 10000, maxHandshakes: 1000, cipher: 'node',
   });
   assert.deepEqual(config.application, { dir: cwd, www: join(cwd, 'www') });
   assert.deepEqual(config.logs, { level: 'info', pretty: 'auto' });
@@ -242,4 +242,10 @@ test('section and key names from outside never reach Object.prototype', () => {
   assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
   const ini = withIni('nimbus.ini', '[constructor]\na=1\n[hasOwnProperty]\nb=2\n');
   assert.deepEqual(loadConfig([], { cwd: ini.cwd, env: NO_ENV }).config.raw['constructor'], { a: '1' });
+});
+
+test('RTMFP.cipher picks the AES implementation and names itself when wrong', () => {
+  const cwd = emptyDir();
+  assert.equal(loadConfig(['--RTMFP.cipher=noble'], { cwd, env: NO_ENV }).config.rtmfp.cipher, 'noble');
+  assert.throws(() => loadConfig(['--RTMFP.cipher=des'], { cwd, env: NO_ENV }), /^ConfigError: RTMFP\.cipher: expected node or noble/);
 });
