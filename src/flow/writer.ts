@@ -116,9 +116,17 @@ export class FlowWriter {
     this.optionsBytes = encodeOptions(signature, associatedFlowId);
     this.key = writerBindings.bind(this);
     this.actor = createActor(boundWriterMachine, { input: { key: this.key }, clock: host.clock, ...observe('writer', `${host.nearId}.${id}`) });
-    this.actor.subscribe({ error: (error) => host.onWriterFailed(this, `writer actor error: ${String(error)}`) });
+    this.actor.subscribe({
+      next: (snapshot) => void (this.current = String(snapshot.value)),
+      error: (error) => host.onWriterFailed(this, `writer actor error: ${String(error)}`),
+    });
     this.actor.start();
   }
+
+  /** the actor's state, kept by a subscription: read per message, it changes only per transition */
+  private current = 'idle';
+  /** last time a message was queued: the writer reports idle only after a quiet second (see `drained`) */
+  private lastWrite = 0;
 
   get state(): string {
     return String(this.actor.getSnapshot().value);
@@ -132,6 +140,13 @@ export class FlowWriter {
     return this.queue.length === 0 && this.inflight.length === 0;
   }
 
+  /** @internal the machine's `drained` guard: a live stream between two messages is not idle, so a writer
+   *  settles to idle only after a quiet second (one actor event per second, not two per media message) */
+  settled(): boolean {
+    if (!this.drained) return false;
+    return this.finQueued || this.host.clock.now() - this.lastWrite >= QUIET_MS;
+  }
+
   get pendingBytes(): number {
     return this.queuedBytes + this.inflightBytes;
   }
@@ -143,7 +158,8 @@ export class FlowWriter {
     this.queuedBytes += data.length;
     this.stats.messagesQueued++;
     if (this.queuedBytes > this.maxQueuedBytes) this.dropStale();
-    if (this.state === 'idle') this.actor.send({ type: 'DATA' });
+    this.lastWrite = this.host.clock.now();
+    if (this.current === 'idle') this.actor.send({ type: 'DATA' });
     this.host.scheduleFlush();
   }
 
@@ -235,7 +251,7 @@ export class FlowWriter {
         this.queuedBytes -= message.data.length;
       }
     }
-    if (this.state === 'sending' && this.queue.length === 0) this.actor.send({ type: 'SENT' });
+    if (this.current === 'sending' && this.queue.length === 0) this.actor.send({ type: 'SENT' });
     return this.queue.length > 0 && this.inflightBytes < this.window();
   }
 
@@ -279,7 +295,7 @@ export class FlowWriter {
       }
       this.lastProgress = now;
       this.backoff = 1;
-      if (this.state === 'retransmitting') this.actor.send({ type: 'PROGRESS' });
+      if (this.current === 'retransmitting') this.actor.send({ type: 'PROGRESS' });
     }
     if (this.hasDataToSend) this.host.scheduleFlush();
   }
@@ -419,6 +435,7 @@ export class FlowWriter {
 }
 
 const EMPTY = new Uint8Array(0);
+const QUIET_MS = 1_000;
 
 function inRanges(seq: number, ranges: ReadonlyArray<readonly [number, number]>): boolean {
   for (const [from, to] of ranges) if (seq >= from && seq <= to) return true;
@@ -447,7 +464,7 @@ const boundWriterMachine = writerMachine.provide({
     closed: ({ context }) => writerBindings.get(context.key)?.onClosed(),
   },
   guards: {
-    drained: ({ context }) => writerBindings.get(context.key)?.drained ?? true,
+    drained: ({ context }) => writerBindings.get(context.key)?.settled() ?? true,
     retransmissionDue: ({ context }) => writerBindings.get(context.key)?.retransmissionDue() ?? false,
     gaveUp: ({ context }) => writerBindings.get(context.key)?.gaveUp() ?? false,
   },
