@@ -6,7 +6,8 @@ import { dirname, join } from 'node:path';
 import { MixedArray, TypedObject, isAMFObject, type AMFObject, type AMFValue } from '../wire/amf/types.ts';
 import type { AMFReadOptions } from '../wire/amf/reader.ts';
 import type { AMFWriteOptions } from '../wire/amf/writer.ts';
-import { lua } from './lua/state.ts';
+import fengari from 'fengari';
+import { lua, lauxlib } from './lua/state.ts';
 import { Runtime, type AppLogger, type RunningApplication } from './runtime.ts';
 import { ApplicationTree } from './tree.ts';
 import type { Application } from './application.ts';
@@ -18,14 +19,17 @@ import { installLogFunctions } from './api/logs.ts';
 import { attachPersistentData, type PersistentData } from './api/data.ts';
 import { attachChildrenLoader } from './api/children.ts';
 import { LuaStreamEvents } from './api/streams.ts';
+import { LuaGroups } from './api/group.ts';
+import { joinGroupMethod, pushGroups } from './api/groups.ts';
+import { LuaServers } from './api/servers.ts';
 import { Publications } from '../media/publications.ts';
 import type { HostContext } from './api/context.ts';
 import {
-  HANDSHAKE_AGAIN,
   type ApplicationHost,
   type CallAnswer,
   type ClientPort,
   type ConnectionAnswer,
+  type GroupPort,
   type HandshakeRedirect,
   type ServerPort,
 } from './ports.ts';
@@ -63,6 +67,11 @@ export class LuaApplicationHost implements ApplicationHost {
   readonly streams: LuaStreamEvents;
 
   private readonly data: PersistentData;
+  /** group objects, and servers from [servers] targets (redirect targets) */
+  private readonly groups: LuaGroups;
+  private readonly servers: LuaServers;
+  /** debug.getinfo(f, 'u').nparams of a function: which onRendezVousUnknown signature a script wrote */
+  private paramsRef = 0;
 
   constructor(options: HostOptions) {
     this.rt = new Runtime(options.wwwDir, options.logger);
@@ -80,7 +89,11 @@ export class LuaApplicationHost implements ApplicationHost {
     const publications = options.publications ?? new Publications();
     this.streams = new LuaStreamEvents(ctx, publications, (port) => this.byPort.get(port));
     publications.events = this.streams;
-    pushGlobal(ctx, clientsRef, this.streams);
+    this.groups = new LuaGroups(ctx, (port) => this.byPort.get(port));
+    pushGroups(L, this.groups);
+    const groupsRef = this.rt.lua.ref();
+    this.servers = new LuaServers(ctx);
+    pushGlobal(ctx, clientsRef, this.streams, { groupsRef, serversRef: this.servers.ref, joinGroup: joinGroupMethod(this.groups) });
     lua.lua_pushvalue(L, -1);
     lua.lua_setglobal(L, 'cumulus');
     lua.lua_setglobal(L, 'mona');
@@ -210,20 +223,47 @@ export class LuaApplicationHost implements ApplicationHost {
     this.conv.push(L, props);
     lua.lua_pushinteger(L, attempts);
     if (!this.rt.call(app, 4, lua.LUA_MULTRET, 'onHandshake').ok) return [];
-    const out: string[] = [];
-    const add = (v: AMFValue): void => {
-      if (typeof v === 'string' && v !== '') out.push(v === HANDSHAKE_AGAIN ? HANDSHAKE_AGAIN : v);
-      else if (Array.isArray(v)) v.forEach(add);
-      else if (v instanceof MixedArray) v.dense.forEach(add);
-    };
-    for (const v of this.conv.range(L, base + 1, lua.lua_gettop(L))) add(v);
+    const out = this.servers.addresses(L, base + 1, lua.lua_gettop(L));
     lua.lua_settop(L, base);
     return out;
+  }
+
+  /**
+   * Root application's onRendezVousUnknown: Cumulus wrote `(peerId)`, Mona `(protocol, peerId)`. A script
+   * function declaring two parameters or more gets Mona's arguments, any other (one parameter, none,
+   * only `...`) Cumulus' single peerId.
+   */
+  onRendezVousUnknown(peerId: string, protocol: string): HandshakeRedirect {
+    const app = this.tree.root;
+    if (!app.pushEvent('onRendezVousUnknown')) return [];
+    const L = this.rt.lua.L;
+    const base = lua.lua_gettop(L) - 1;
+    if (this.parameterCount(-1) >= 2) {
+      lua.lua_pushliteral(L, protocol);
+      lua.lua_pushliteral(L, peerId);
+      if (!this.rt.call(app, 2, lua.LUA_MULTRET, 'onRendezVousUnknown').ok) return [];
+    } else {
+      lua.lua_pushliteral(L, peerId);
+      if (!this.rt.call(app, 1, lua.LUA_MULTRET, 'onRendezVousUnknown').ok) return [];
+    }
+    const out = this.servers.addresses(L, base + 1, lua.lua_gettop(L));
+    lua.lua_settop(L, base);
+    return out;
+  }
+
+  onJoinGroup(port: ClientPort, group: GroupPort): void {
+    this.groupEvent(port, group, 'onJoinGroup');
+  }
+
+  onUnjoinGroup(port: ClientPort, group: GroupPort): void {
+    this.groupEvent(port, group, 'onUnjoinGroup');
+    this.groups.prune();
   }
 
   onManage(): void {
     this.tree.sweep();
     this.streams.refresh();
+    this.groups.prune();
     const root = this.tree.root;
     if (root.pushEvent('onManage')) this.rt.call(root, 0, 0, 'onManage');
     for (const state of [...this.clients.values()]) {
@@ -254,6 +294,42 @@ export class LuaApplicationHost implements ApplicationHost {
     }
     lua.lua_insert(L, -2);
     return true;
+  }
+
+  /** client:onJoinGroup(group) where the script defined it, else the application's onJoinGroup(client, group). */
+  private groupEvent(port: ClientPort, group: GroupPort, event: 'onJoinGroup' | 'onUnjoinGroup'): void {
+    const state = this.byPort.get(port);
+    if (!state) return;
+    const app = this.tree.live(state.appPath);
+    const L = this.rt.lua.L;
+    if (this.pushMethod(state.ref, event)) {
+      this.groups.push(L, group);
+      this.rt.call(app, 2, 0, `client:${event}`);
+    } else if (app.pushEvent(event)) {
+      this.rt.lua.push(state.ref);
+      this.groups.push(L, group);
+      this.rt.call(app, 2, 0, event);
+    }
+  }
+
+  /** Parameters declared by the Lua function at idx (0 for a JS function). */
+  private parameterCount(idx: number): number {
+    const L = this.rt.lua.L;
+    const fn = lua.lua_absindex(L, idx);
+    if (this.paramsRef === 0) {
+      const code = fengari.to_luastring('return debug.getinfo(..., "u").nparams');
+      if (lauxlib.luaL_loadbufferx(L, code, code.length, '=nparams', 't') !== lua.LUA_OK) {
+        lua.lua_pop(L, 1);
+        return 0;
+      }
+      this.paramsRef = this.rt.lua.ref();
+    }
+    this.rt.lua.push(this.paramsRef);
+    lua.lua_pushvalue(L, fn);
+    if (this.rt.lua.pcall(1, 1).ok === false) return 0;
+    const n = lua.lua_type(L, -1) === lua.LUA_TNUMBER ? lua.lua_tonumber(L, -1) : 0;
+    lua.lua_pop(L, 1);
+    return n;
   }
 
   /** onDisconnection(client) / onFailed(client, error) of the client's application. */

@@ -3,6 +3,9 @@
 import type { AMFObject, AMFValue } from '../wire/amf/types.ts';
 import type { AMFReadOptions } from '../wire/amf/reader.ts';
 import type { AMFWriteOptions } from '../wire/amf/writer.ts';
+import type { GroupPort, GroupsPort, MemberPort } from '../server/application.ts';
+
+export type { GroupPort, GroupsPort, MemberPort };
 
 export interface WriterPort {
   readonly closed: boolean;
@@ -67,6 +70,12 @@ export interface ApplicationHost {
   /** NetConnection.call(name, ...). name '' → client:onMessage. */
   onCall(client: ClientPort, name: string, transactionId: number, args: AMFValue[]): CallAnswer;
   onHandshake(address: string, path: string, properties: Record<string, string>, attempts: number): HandshakeRedirect;
+  /** a peer id not connected here: addresses to redirect to (same form as onHandshake's); [] = no answer */
+  onRendezVousUnknown(peerId: string, protocol: string): HandshakeRedirect;
+  /** the client's member is on the group's ring; client:onJoinGroup(group) or onJoinGroup(client, group) */
+  onJoinGroup(client: ClientPort, group: GroupPort): void;
+  /** the client left the group (before its onDisconnection when it leaves by disconnecting) */
+  onUnjoinGroup(client: ClientPort, group: GroupPort): void;
   /** every 2 s: root onManage, each client:onManage, each created writer's onManage */
   onManage(): void;
   /** path escape checks; the normalized path ('a/b') or why it is refused */
@@ -89,4 +98,6 @@ export interface ServerPort {
   /** ms since epoch */
   startTime: number;
   blacklist: { add(address: string): void; remove(address: string): void };
+  /** NetGroups (Lua `groups`, mona:joinGroup); absent: no group ever exists */
+  readonly groups?: GroupsPort;
 }

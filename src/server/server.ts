@@ -137,6 +137,7 @@ export class NimbusServer implements SessionTransport {
       },
       startTime: server.startTime,
       blacklist: server.blacklistPort,
+      get groups() { return server.groups; },
     };
   }
 
@@ -369,7 +370,7 @@ export class NimbusServer implements SessionTransport {
       nearId: sessionId,
       farId: chunk.initiatorSessionId,
       address: from,
-      cipher: createPacketCipher(keying.keys.encryptKey, keying.keys.decryptKey, keying.keys.protection),
+      cipher: createPacketCipher(keying.keys.encryptKey, keying.keys.decryptKey, keying.keys.protection, this.config.rtmfp.cipher),
       transport: this,
       delegate: client,
       clock: this.clock,

@@ -110,17 +110,17 @@ export function createClient(ctx: HostContext, port: ClientPort, appPath: string
           lua.lua_pushliteral(L1, port.query);
           return true;
         case 'properties':
-          ctx.rt.lua.push(propertiesRef);
+          pushRef(L1, propertiesRef);
           return true;
         case 'parameters':
-          ctx.rt.lua.push(parametersRef);
+          pushRef(L1, parametersRef);
           return true;
         case 'writer':
-          ctx.rt.lua.push(writer.ref);
+          pushRef(L1, writer.ref);
           return true;
       }
       // client.arg1: the properties (connect object and query arguments) without "properties."
-      ctx.rt.lua.push(propertiesRef);
+      pushRef(L1, propertiesRef);
       lua.lua_getfield(L1, -1, key);
       lua.lua_remove(L1, -2);
       return true;
@@ -131,6 +131,14 @@ export function createClient(ctx: HostContext, port: ClientPort, appPath: string
   });
   state.ref = ctx.rt.lua.ref();
   return state;
+}
+
+/**
+ * Pushes a registry value onto L, the thread that is running: inside a coroutine that is not the main
+ * thread, and a value pushed on the main thread instead would be returned as whatever L has on top.
+ */
+export function pushRef(L: LuaState, ref: number): void {
+  lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, ref);
 }
 
 /** # on the table at the top counts its entries, as Mona's client.properties allows. */

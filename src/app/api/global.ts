@@ -9,6 +9,7 @@ import type { AMFObject, AMFValue } from '../../wire/amf/types.ts';
 import { lua, lauxlib, pushBytes, toBytes, toDisplay, toText, where, type LuaState } from '../lua/state.ts';
 import { pushObject, readOnly, type Method } from '../lua/object.ts';
 import type { HostContext } from './context.ts';
+import { pushRef } from './client.ts';
 import { jsonMethods } from './json.ts';
 import { addressMethods } from './addresses.ts';
 import { fileMethods } from './files.ts';
@@ -69,6 +70,7 @@ export function pushGlobal(
   ctx: HostContext,
   clientsRef: number,
   streams?: { readonly publicationsRef: number; readonly publish: Method },
+  p2p?: { readonly groupsRef: number; readonly serversRef: number; readonly joinGroup: Method },
 ): void {
   const { rt, conv, server } = ctx;
   const L = rt.lua.L;
@@ -114,14 +116,14 @@ export function pushGlobal(
     get(L1, key) {
       switch (key) {
         case 'clients':
-          rt.lua.push(clientsRef);
+          pushRef(L1, clientsRef);
           return true;
         case 'configs':
-          rt.lua.push(configsRef);
+          pushRef(L1, configsRef);
           return true;
         case 'environment':
         case 'environments':
-          rt.lua.push(environmentRef);
+          pushRef(L1, environmentRef);
           return true;
         case 'epochTime':
           lua.lua_pushnumber(L1, Date.now());
@@ -129,16 +131,24 @@ export function pushGlobal(
         case 'publicAddress':
           lua.lua_pushliteral(L1, server.publicAddress);
           return true;
+        case 'groups':
+          if (!p2p) return false;
+          pushRef(L1, p2p.groupsRef);
+          return true;
+        case 'servers':
+          if (!p2p) return false;
+          pushRef(L1, p2p.serversRef);
+          return true;
         case 'publications':
         case 'pulications': // so spelled in both servers' documentation
           if (!streams) return false;
-          rt.lua.push(streams.publicationsRef);
+          pushRef(L1, streams.publicationsRef);
           return true;
       }
       return false;
     },
     set(L1, key) {
-      return ['clients', 'configs', 'environment', 'environments', 'epochTime', 'publicAddress', 'publications', 'pulications'].includes(key)
+      return ['clients', 'configs', 'environment', 'environments', 'epochTime', 'publicAddress', 'publications', 'pulications', 'groups', 'servers'].includes(key)
         ? readOnly(L1, key)
         : false;
     },
@@ -154,6 +164,7 @@ export function pushGlobal(
       createTCPServer: (L1) => (pushTCPServer(rt, L1), 1),
       createUDPSocket: (L1, a) => (pushUDPSocket(rt, L1, lua.lua_toboolean(L1, a)), 1),
       publish: (L1, a) => (streams ? streams.publish(L1, a) : 0),
+      joinGroup: (L1, a) => (p2p ? p2p.joinGroup(L1, a) : 0),
       time: (L1) => {
         lua.lua_pushnumber(L1, Date.now());
         return 1;

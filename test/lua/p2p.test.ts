@@ -1,0 +1,269 @@
+// The Lua side of P2P over real UDP (fixture test/fixtures/p2p/www): groups, group and member objects,
+// onJoinGroup / onUnjoinGroup and their per-client methods, virtual members, servers from [servers]
+// targets, and onHandshake / onRendezVousUnknown redirects in every documented form, seen by a bare
+// UDP requester. Also client properties read inside a coroutine resumed later.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { createHash, randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { NetConnection } from '../../src/client/index.ts';
+import { startupCipher } from '../../src/crypto/packet-cipher.ts';
+import { ByteWriter, equalBytes, hex, utf8Encode } from '../../src/wire/bytes.ts';
+import { CHUNK, decodeChunks, writeChunk, type Chunk, type RedirectChunk } from '../../src/wire/chunks.ts';
+import { MODE, readPacketHeader, writePacketHeader } from '../../src/wire/packet.ts';
+import { writeOption } from '../../src/wire/options.ts';
+import { peerEpd } from '../../src/server/rendezvous.ts';
+import type { AMFObject } from '../../src/wire/amf/types.ts';
+
+const FIXTURE = fileURLToPath(new URL('../fixtures/p2p/', import.meta.url));
+const TARGETS = '192.0.2.10:1935;192.0.2.11:1935?publicAddress=192.0.2.12:1935&region=eu';
+const GROUP = hex(createHash('sha256').update('G:lua p2p group').digest());
+
+async function withServer(body: (server: TestServer, url: string) => Promise<void>): Promise<void> {
+  const server = await startTestServer({ dir: FIXTURE, args: [`--servers.targets=${TARGETS}`] });
+  try {
+    await body(server, `rtmfp://127.0.0.1:${server.port}/`);
+  } finally {
+    await server.close();
+  }
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (condition()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+async function events(nc: NetConnection): Promise<string[]> {
+  const log = (await nc.call('events'))[0];
+  return Array.isArray(log) ? (log as string[]) : []; // an empty table comes as an object
+}
+
+/** Waits until the script's event log (drained on each read) has gathered `count` lines. */
+async function collect(nc: NetConnection, count: number): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < 200 && out.length < count; i++) {
+    out.push(...(await events(nc)));
+    if (out.length < count) await new Promise((r) => setTimeout(r, 10));
+  }
+  return out;
+}
+
+/** A bare UDP socket speaking startup packets: an independent client seeing the server's answers. */
+class Requester {
+  readonly socket = dgram.createSocket('udp4');
+  readonly received: Chunk[] = [];
+
+  static async open(): Promise<Requester> {
+    const r = new Requester();
+    await new Promise<void>((resolve) => r.socket.bind(0, '127.0.0.1', resolve));
+    r.socket.on('message', (m) => {
+      const clear = startupCipher.open(new Uint8Array(m.buffer, m.byteOffset, m.length));
+      if (clear) r.received.push(...decodeChunks(clear, readPacketHeader(clear).chunksOffset));
+    });
+    return r;
+  }
+
+  /** IHello with this EPD; the Redirect's addresses, or undefined when nothing came back. */
+  async hello(port: number, epdRaw: Uint8Array): Promise<string[] | undefined> {
+    const tag = randomBytes(16);
+    const w = new ByteWriter();
+    writePacketHeader(w, MODE.STARTUP, 0);
+    writeChunk(w, { type: CHUNK.IHELLO, epd: [], epdRaw, tag });
+    this.socket.send(startupCipher.seal(0, w.bytes()), port, '127.0.0.1');
+    for (let i = 0; i < 30; i++) {
+      const found = this.received.find((c) => 'tag' in c && equalBytes((c as { tag: Uint8Array }).tag, tag));
+      if (found) {
+        if (found.type !== CHUNK.REDIRECT) return [`chunk ${found.type}`];
+        return (found as RedirectChunk).addresses.map((a) => `${a.host}:${a.port}`);
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return undefined;
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+function urlEpd(url: string): Uint8Array {
+  const w = new ByteWriter();
+  writeOption(w, 0x0a, utf8Encode(url));
+  return w.bytes();
+}
+
+test('client properties read in a coroutine resumed by a later call are the right values', async () => {
+  await withServer(async (_server, url) => {
+    const nc = await NetConnection.connect(url, { args: ['probe'] });
+    await nc.call('startProbe');
+    const got = await nc.call('resumeProbe');
+    assert.deepEqual(got, ['table', true, hex(nc.peerId), '', 'probe', 'table', 1]);
+    await nc.close();
+  });
+});
+
+test('groups: events in order, client methods in place of the globals, group and groups objects', async () => {
+  await withServer(async (_server, url) => {
+    const a = await NetConnection.connect(url, { args: ['A'] });
+    const b = await NetConnection.connect(url, { args: ['B', 'methods'] });
+    const c = await NetConnection.connect(url, { args: ['C'] });
+    const ga = a.joinGroup(GROUP);
+    assert.deepEqual(await collect(a, 1), ['onJoinGroup A 1 1']);
+    const gb = b.joinGroup(GROUP);
+    assert.deepEqual(await collect(a, 1), ['client:onJoinGroup B 2']);
+    c.joinGroup(GROUP);
+    assert.deepEqual(await collect(a, 1), ['onJoinGroup C 3 3']);
+    await until(() => ga.members.length === 2 && gb.members.length === 2, 'introductions');
+    assert.deepEqual(new Set(ga.members), new Set([hex(b.peerId), hex(c.peerId)]));
+
+    const info = (await a.call('groupInfo', GROUP))[0] as AMFObject;
+    assert.equal(info.id, GROUP);
+    assert.equal(info.size, 3);
+    assert.equal(info.length, 3);
+    assert.deepEqual(new Set(info.names as string[]), new Set(['A', 'B', 'C']));
+    assert.equal((info.viaMethod as string).split(',').length, 3);
+    assert.equal(info.byRaw, true);
+    assert.equal(info.byIndex, true);
+    assert.equal(info.rawLength, 32);
+    assert.equal(info.count, 1);
+    assert.equal(info.length2, 1);
+    assert.deepEqual(info.ids, [GROUP]);
+    assert.deepEqual(await a.call('groupInfo', '00'.repeat(32)), [null]);
+
+    ga.leave();
+    assert.deepEqual(await collect(b, 1), ['onUnjoinGroup A 2']);
+    await b.close();
+    assert.deepEqual(await collect(c, 2), ['client:onUnjoinGroup B 1', 'onDisconnection B']);
+    await c.close();
+    assert.deepEqual(await collect(a, 2), ['onUnjoinGroup C 0', 'onDisconnection C']);
+    assert.deepEqual(await a.call('groupInfo', GROUP), [null], 'the group is gone with its last member');
+    await a.close();
+  });
+});
+
+test('virtual members (groups:join, mona:joinGroup) are introduced to newcomers until released', async () => {
+  await withServer(async (_server, url) => {
+    const admin = await NetConnection.connect(url, { args: ['admin'] });
+    const x = hex(randomBytes(32));
+    const y = hex(randomBytes(32));
+    assert.deepEqual(await admin.call('addVirtual', x, GROUP), [x, 32]);
+    assert.deepEqual(await admin.call('addVirtual', y, GROUP, true), [y, 32]);
+    assert.deepEqual(await admin.call('addVirtual', 'nothex', GROUP), [false]);
+    const info = (await admin.call('groupInfo', GROUP))[0] as AMFObject;
+    assert.equal(info.size, 0, 'virtual members are not clients');
+
+    const first = await NetConnection.connect(url, { args: ['first'] });
+    const g1 = first.joinGroup(GROUP);
+    await until(() => g1.members.length === 2, 'virtual members introduced');
+    assert.deepEqual(new Set(g1.members), new Set([x, y]));
+
+    await admin.call('releaseVirtual', x);
+    const second = await NetConnection.connect(url, { args: ['second'] });
+    const g2 = second.joinGroup(GROUP);
+    await until(() => g2.members.length === 2, 'introductions after release');
+    assert.deepEqual(new Set(g2.members), new Set([y, hex(first.peerId)]));
+    await admin.call('releaseVirtual', y);
+    await Promise.all([admin.close(), first.close(), second.close()]);
+  });
+});
+
+test('servers: [servers] targets as server objects, empty initiators, broadcasts reaching no one', async () => {
+  await withServer(async (_server, url) => {
+    const nc = await NetConnection.connect(url, { args: ['S'] });
+    const got = await nc.call('servers');
+    assert.deepEqual(got, [
+      2,
+      2,
+      0,
+      2,
+      ['192.0.2.10:1935|192.0.2.10:1935|192.0.2.10|1935|true', '192.0.2.11:1935|192.0.2.12:1935|192.0.2.11|1935|true'],
+      true,
+      'eu',
+      'eu',
+      0,
+    ]);
+    await nc.close();
+  });
+});
+
+test('onHandshake: each returned form redirects; nothing answers normally', async () => {
+  await withServer(async (server, url) => {
+    const r = await Requester.open();
+    const self = `127.0.0.1:${server.port}`;
+    try {
+      const hello = (form: string) => r.hello(server.port, urlEpd(`${url}?form=${form}`));
+      assert.deepEqual(await hello('one'), ['192.0.2.1:1935']);
+      assert.deepEqual(await hello('several'), ['192.0.2.1:1935', '192.0.2.2:1936']);
+      assert.deepEqual(await hello('array'), ['192.0.2.3:1935', '192.0.2.4:1935']);
+      assert.deepEqual(await hello('server'), ['192.0.2.12:1935'], 'a server object: its public address');
+      assert.deepEqual(await hello('servers'), ['192.0.2.10:1935', '192.0.2.12:1935']);
+      assert.deepEqual(await hello('targets'), ['192.0.2.10:1935', '192.0.2.12:1935']);
+      assert.deepEqual(await hello('again'), ['192.0.2.10:1935', '192.0.2.12:1935', self]);
+      assert.deepEqual(await hello('nothing'), [`chunk ${CHUNK.RHELLO}`]);
+    } finally {
+      r.close();
+    }
+  });
+});
+
+test('a NetConnection sees the Redirect status during its handshake', async () => {
+  await withServer(async (_server, url) => {
+    const seen: AMFObject[] = [];
+    const emit = NetConnection.prototype.emit;
+    NetConnection.prototype.emit = function (this: NetConnection, ...args: Parameters<typeof emit>) {
+      if (args[0] === 'status') seen.push(args[1] as AMFObject);
+      return emit.apply(this, args);
+    } as typeof emit;
+    try {
+      await assert.rejects(NetConnection.connect(`${url}?form=several`, { timeoutMs: 300 }), /timed out/);
+    } finally {
+      NetConnection.prototype.emit = emit;
+    }
+    assert.deepEqual(seen[0], { code: 'NetConnection.Connect.Redirect', addresses: ['192.0.2.1:1935', '192.0.2.2:1936'] });
+  });
+});
+
+test('onRendezVousUnknown: Cumulus (peerId) and Mona (protocol, peerId) signatures, every returned form', async () => {
+  await withServer(async (server, url) => {
+    const nc = await NetConnection.connect(url, { args: ['R'] });
+    const r = await Requester.open();
+    try {
+      const unknown = randomBytes(32);
+      const ask = () => r.hello(server.port, peerEpd(unknown));
+      for (const style of ['cumulus', 'mona']) {
+        await nc.call('rendezvous', style, 'nothing');
+        assert.equal(await ask(), undefined, 'nothing returned: no answer');
+        const heard = await events(nc);
+        assert.deepEqual(heard, [style === 'mona' ? `onRendezVousUnknown RTMFP ${hex(unknown)}` : `onRendezVousUnknown ${hex(unknown)}`]);
+        const expected: Record<string, string[]> = {
+          one: ['192.0.2.1:1935'],
+          several: ['192.0.2.1:1935', '192.0.2.2:1936'],
+          array: ['192.0.2.3:1935', '192.0.2.4:1935'],
+          server: ['192.0.2.12:1935'],
+          servers: ['192.0.2.10:1935', '192.0.2.12:1935'],
+          again: ['192.0.2.10:1935', '192.0.2.12:1935', `127.0.0.1:${server.port}`],
+        };
+        for (const [form, addresses] of Object.entries(expected)) {
+          await nc.call('rendezvous', style, form);
+          assert.deepEqual(await ask(), addresses, `${style} ${form}`);
+        }
+        await events(nc);
+      }
+      // a connected peer id is introduced by the server itself, the script is not asked
+      await nc.call('rendezvous', 'cumulus', 'one');
+      const other = await NetConnection.connect(url, { args: ['other'] });
+      const answer = await r.hello(server.port, peerEpd(other.peerId));
+      assert.ok(answer && !answer.includes('192.0.2.1:1935'));
+      assert.deepEqual(await events(nc), []);
+      await other.close();
+    } finally {
+      r.close();
+      await nc.close();
+    }
+  });
+});
