@@ -3,7 +3,7 @@
 // then in its parents' folders, never outside the applications folder.
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { lua, lauxlib, toText, type LuaJSFunction, type LuaState } from './lua/state.ts';
+import { lua, pushRef, lauxlib, toText, type LuaJSFunction, type LuaState } from './lua/state.ts';
 import type { Runtime, RunningApplication } from './runtime.ts';
 
 /** What the host adds to every application: globals at build time, cleanup when it stops. */
@@ -166,7 +166,7 @@ export class Application implements RunningApplication {
         return 2;
       }
       if (lua.lua_type(L1, 3) > lua.LUA_TNIL) lua.lua_pushvalue(L1, 3);
-      else rt.lua.push(self.envRef);
+      else pushRef(L1, self.envRef);
       lua.lua_setupvalue(L1, -2, 1);
       return 1;
     };
@@ -177,7 +177,7 @@ export class Application implements RunningApplication {
       if (!file) return lauxlib.luaL_error(L1, `cannot open ${name}`);
       lua.lua_settop(L1, 0);
       if (!self.loadChunk(L1, file)) return lua.lua_error(L1);
-      rt.lua.push(self.envRef);
+      pushRef(L1, self.envRef);
       lua.lua_setupvalue(L1, -2, 1);
       lua.lua_call(L1, 0, lua.LUA_MULTRET);
       return lua.lua_gettop(L1);
@@ -197,11 +197,11 @@ export class Application implements RunningApplication {
       }
       const cached = self.modules.get(file);
       if (cached !== undefined) {
-        rt.lua.push(cached);
+        pushRef(L1, cached);
         return 1;
       }
       if (!self.loadChunk(L1, file)) return lua.lua_error(L1);
-      rt.lua.push(self.envRef);
+      pushRef(L1, self.envRef);
       lua.lua_setupvalue(L1, -2, 1);
       lua.lua_pushliteral(L1, name);
       lua.lua_pushliteral(L1, file);
@@ -211,7 +211,8 @@ export class Application implements RunningApplication {
         lua.lua_pushboolean(L1, true);
       }
       lua.lua_pushvalue(L1, -1);
-      self.modules.set(file, rt.lua.ref());
+      // ref from the running thread: inside a coroutine the value is on its stack, not the main one
+      self.modules.set(file, lauxlib.luaL_ref(L1, lua.LUA_REGISTRYINDEX));
       return 1;
     };
 

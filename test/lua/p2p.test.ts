@@ -102,7 +102,7 @@ test('client properties read in a coroutine resumed by a later call are the righ
     const nc = await NetConnection.connect(url, { args: ['probe'] });
     await nc.call('startProbe');
     const got = await nc.call('resumeProbe');
-    assert.deepEqual(got, ['table', true, hex(nc.peerId), '', 'probe', 'table', 1]);
+    assert.deepEqual(got, ['table', true, hex(nc.peerId), '', 'probe', 'table', 1, true, 'table', 42, true]);
     await nc.close();
   });
 });

@@ -3,7 +3,7 @@
 // Scripts add their own fields and RPC functions to it.
 import { hex } from '../../wire/bytes.ts';
 import type { AMFObject, AMFValue } from '../../wire/amf/types.ts';
-import { lua, pushBytes, type LuaState } from '../lua/state.ts';
+import { lua, pushBytes, pushRef, type LuaState } from '../lua/state.ts';
 import { pushObject, readOnly } from '../lua/object.ts';
 import type { ClientPort } from '../ports.ts';
 import { pushNumber } from './amf-convert.ts';
@@ -133,13 +133,7 @@ export function createClient(ctx: HostContext, port: ClientPort, appPath: string
   return state;
 }
 
-/**
- * Pushes a registry value onto L, the thread that is running: inside a coroutine that is not the main
- * thread, and a value pushed on the main thread instead would be returned as whatever L has on top.
- */
-export function pushRef(L: LuaState, ref: number): void {
-  lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, ref);
-}
+export { pushRef };
 
 /** # on the table at the top counts its entries, as Mona's client.properties allows. */
 function setCountingLength(L: LuaState): void {

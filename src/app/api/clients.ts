@@ -1,7 +1,7 @@
 // The clients collection (cumulus.clients / mona.clients): count, #, pairs/ipairs (as methods and
 // as Lua's own pairs/ipairs), and lookup by id (64 hex chars), by rawId (32 bytes) or by position.
 import { hex } from '../../wire/bytes.ts';
-import { lua, toBytes, toText, type LuaJSFunction, type LuaState } from '../lua/state.ts';
+import { lua, pushRef, toBytes, toText, type LuaJSFunction, type LuaState } from '../lua/state.ts';
 import { pushObject, readOnly } from '../lua/object.ts';
 import type { HostContext } from './context.ts';
 import type { ClientState } from './client.ts';
@@ -19,7 +19,7 @@ export function pushClients(ctx: HostContext, clients: ReadonlyMap<string, Clien
       found = bytes.length === 32 ? clients.get(hex(bytes)) : clients.get(toText(L1, idx).toLowerCase());
     }
     if (!found) return false;
-    ctx.rt.lua.push(found.ref);
+    pushRef(L1, found.ref);
     return true;
   };
   const iterate = (byIndex: boolean): LuaJSFunction => (L1) => {
@@ -30,7 +30,7 @@ export function pushClients(ctx: HostContext, clients: ReadonlyMap<string, Clien
       if (!c) return 0;
       if (byIndex) lua.lua_pushinteger(L2, i);
       else lua.lua_pushliteral(L2, c.id);
-      ctx.rt.lua.push(c.ref);
+      pushRef(L2, c.ref);
       return 2;
     });
     return 1;

@@ -3,7 +3,7 @@
 // After the client is gone every call is silently ignored.
 import { concat } from '../../wire/bytes.ts';
 import type { AMFValue } from '../../wire/amf/types.ts';
-import { lua, toBytes, toDisplay, type LuaState } from '../lua/state.ts';
+import { lua, pushRef, toBytes, toDisplay, type LuaState } from '../lua/state.ts';
 import { pushObject, type Method } from '../lua/object.ts';
 import type { WriterPort } from '../ports.ts';
 import type { HostContext } from './context.ts';
@@ -55,7 +55,7 @@ export function createWriter(ctx: HostContext, client: ClientLink, port: WriterP
     if (dead()) return 0;
     const created = createWriter(ctx, client, port.newWriter(), false);
     client.writers.add(created);
-    ctx.rt.lua.push(created.ref);
+    pushRef(L1, created.ref);
     return 1;
   };
 

@@ -137,3 +137,11 @@ export function where(L: LuaState, level: number): string {
   lua.lua_pop(L, 1);
   return at.endsWith(':') ? at.slice(0, -1) : at;
 }
+
+/**
+ * Pushes a registry value onto L, the thread that is running: inside a coroutine that is not the main
+ * thread, and a value pushed on the main thread instead would be returned as whatever L has on top.
+ */
+export function pushRef(L: LuaState, ref: number): void {
+  lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, ref);
+}
