@@ -1,5 +1,6 @@
 // NetConnection call round trips per second against a server in its own process: createStream (answered
-// with _result, each followed by a deleteStream) and an unknown method (answered with _error), one at a time and 16 in flight.
+// with _result, each followed by a deleteStream), a Lua method (www/main.lua client:echo) and an unknown method
+// (answered with _error), one at a time and 16 in flight.
 // Run: node --import tsx bench/call.ts → one JSON object.
 import { NetConnection, CallError } from '../src/client/index.ts';
 import { startServerProcess } from './lib/server-process.ts';
@@ -11,6 +12,11 @@ const WARMUP = 200;
 const calls = {
   // deleteStream (no answer) right after keeps the connection under the server's per-connection stream cap
   createStream: (nc: NetConnection) => nc.createStream().then((id) => nc.send('deleteStream', id)),
+  // a Lua method: www/main.lua's client:echo (the server process serves the repository's www/)
+  luaEcho: (nc: NetConnection) =>
+    nc.call('echo', 'ping', 1).then((values) => {
+      if (values[0] !== 'ping') throw new Error('echo answered something else');
+    }),
   unknownMethod: (nc: NetConnection) =>
     nc.call('noSuchMethod', 1).then(
       () => { throw new Error('noSuchMethod answered _result'); },
