@@ -7,25 +7,40 @@ import type { AMFWriteOptions } from '../wire/amf/writer.ts';
 export interface WriterPort {
   readonly closed: boolean;
   reliable: boolean;
+  /** server → client call (transaction 0) */
   writeInvocation(name: string, args: AMFValue[]): void;
+  /** `_result` for a transaction */
   writeResult(transactionId: number, values: AMFValue[]): void;
+  /** onStatus; `code` is complete ("NetConnection.Call.Failed") */
   writeStatus(code: string, description: string, level?: 'status' | 'error', extra?: AMFObject): void;
+  /** data message (handler name + values) */
   writeData(name: string, args: AMFValue[]): void;
   writeRaw(bytes: Uint8Array): void;
   flush(full?: boolean): void;
+  /** a new flow writer on the same session */
   newWriter(): WriterPort;
+  /** main writer: closes the session */
   close(): void;
 }
 
 export interface ClientPort {
+  /** 32-byte peer id; id = hex (64 chars) */
   readonly rawId: Uint8Array;
+  /** "ip:port", current public address */
   readonly address: string;
+  /** application path as connected ('' root, 'a/b'), before any check */
   readonly path: string;
+  /** raw query string of the connect URL, without '?' */
   readonly query: string;
+  /** the connect command object (app, flashVer, swfUrl, tcUrl, pageUrl, ...) */
   readonly properties: AMFObject;
+  /** ms */
   readonly ping: number;
+  /** ms since epoch (float) */
   readonly lastReceptionTime: number;
+  /** from setPeerInfo */
   readonly peerAddresses: readonly string[];
+  /** the NetConnection writer */
   readonly writer: WriterPort;
   setTimeout?(seconds: number): void;
 }
