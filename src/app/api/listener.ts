@@ -2,7 +2,7 @@
 // show it. Sample access and the receive switches are live: set in onSubscribe they shape what the player
 // gets from its very first message.
 import type { Listener } from '../../media/listener.ts';
-import { lua } from '../lua/state.ts';
+import { lua, lauxlib, type LuaState } from '../lua/state.ts';
 import { pushObject, readOnly } from '../lua/object.ts';
 import { pushNumber } from './amf-convert.ts';
 import { queryValue } from './client.ts';
@@ -19,15 +19,16 @@ export function pushListenerObject(objects: StreamObjects, listener: Listener, o
   const { rt, conv } = objects.ctx;
   const L = rt.lua.L;
   const made = new Map<string, number>();
-  const pushMade = (key: string, make: () => void): void => {
+  // on L1, whichever thread reads: a property read inside a coroutine lands on its stack
+  const pushMade = (L1: LuaState, key: string, make: () => void): void => {
     let ref = made.get(key);
     if (ref === undefined) {
       make();
-      ref = rt.lua.ref();
+      ref = lauxlib.luaL_ref(L1, lua.LUA_REGISTRYINDEX);
       made.set(key, ref);
       owned.push(ref);
     }
-    rt.lua.push(ref);
+    lua.lua_rawgeti(L1, lua.LUA_REGISTRYINDEX, ref);
   };
   const ping = (): number => listener.client?.ping ?? 0;
 
@@ -38,13 +39,13 @@ export function pushListenerObject(objects: StreamObjects, listener: Listener, o
           pushNumber(L1, listener.id);
           return true;
         case 'client':
-          objects.pushClient(listener.client);
+          objects.pushClient(listener.client, L1);
           return true;
         case 'publication':
-          objects.pushPublication(listener.publication);
+          objects.pushPublication(listener.publication, L1);
           return true;
         case 'parameters':
-          pushMade(key, () => {
+          pushMade(L1, key, () => {
             // typed as the client's URL arguments are: numbers and booleans as such
             const parameters: AMFObject = {};
             for (const [k, v] of Object.entries(listener.parameters)) parameters[k] = queryValue(v);
@@ -52,13 +53,13 @@ export function pushListenerObject(objects: StreamObjects, listener: Listener, o
           });
           return true;
         case 'audioQOS':
-          pushMade(key, () => pushQOS(L1, listener.audioQOS, { latency: ping }));
+          pushMade(L1, key, () => pushQOS(L1, listener.audioQOS, { latency: ping }));
           return true;
         case 'videoQOS':
-          pushMade(key, () => pushQOS(L1, listener.videoQOS, { latency: ping }));
+          pushMade(L1, key, () => pushQOS(L1, listener.videoQOS, { latency: ping }));
           return true;
         case 'dataQOS':
-          pushMade(key, () => pushQOS(L1, listener.dataQOS, { latency: ping }));
+          pushMade(L1, key, () => pushQOS(L1, listener.dataQOS, { latency: ping }));
           return true;
         case 'audioSampleAccess':
         case 'videoSampleAccess':

@@ -4,15 +4,18 @@
 // on it subscribes the script to that publication's media (Mona); nothing is called for media otherwise.
 import type { Listener } from '../../media/listener.ts';
 import type { Publication } from '../../media/publication.ts';
-import { concat, WireError } from '../../wire/bytes.ts';
+import type { QualityOfService } from '../../media/qos.ts';
+import { concat, utf8Encode, WireError } from '../../wire/bytes.ts';
 import { AMFWriter } from '../../wire/amf/writer.ts';
 import { isAMFObject, MixedArray, type AMFValue } from '../../wire/amf/types.ts';
 import { decodeData, decodeTCMessage, TC } from '../../wire/tc.ts';
-import { lua, lauxlib, toBytes, toText, type LuaJSFunction, type LuaState } from '../lua/state.ts';
+import { lua, lauxlib, toBytes, toText, type LuaState } from '../lua/state.ts';
 import { pushObject, readOnly, type Method } from '../lua/object.ts';
 import { pushNumber } from './amf-convert.ts';
 import type { PublicationEntry, StreamObjects } from './publications.ts';
-import { nth } from './publications.ts';
+import { pushCollection } from './collection.ts';
+import { toJSON } from './json.ts';
+import { toXMLRPC } from './xmlrpc.ts';
 import { pushQOS } from './qos.ts';
 
 export type MediaMethod = 'onAudio' | 'onVideo' | 'onData' | 'onFlush';
@@ -28,17 +31,19 @@ export function pushPublicationObject(objects: StreamObjects, publication: Publi
   const L = rt.lua.L;
   // objects made on first read, then kept with the publication's
   const made = new Map<string, number>();
-  const pushMade = (key: string, make: () => void): void => {
+  // on L1, whichever thread reads: a property read inside a coroutine lands on its stack
+  const pushMade = (L1: LuaState, key: string, make: () => void): void => {
     let ref = made.get(key);
     if (ref === undefined) {
       make();
-      ref = rt.lua.ref();
+      ref = lauxlib.luaL_ref(L1, lua.LUA_REGISTRYINDEX);
       made.set(key, ref);
       entry.owned.push(ref);
     }
-    rt.lua.push(ref);
+    lua.lua_rawgeti(L1, lua.LUA_REGISTRYINDEX, ref);
   };
-  const publisherPing = (): number => publication.publisher?.client.ping ?? 0;
+  // a client publication's latency is its publisher's ping; a script's, what pushAudio/pushVideo said
+  const latency = (qos: QualityOfService) => (): number => publication.publisher?.client.ping ?? qos.latency;
   // publication.properties: the metadata last set (publisher's @setDataFrame or writeProperties), decoded
   // again only when it changed; its table is one of the publication's owned references
   const propertiesSlot = entry.owned.push(-1) - 1;
@@ -48,9 +53,9 @@ export function pushPublicationObject(objects: StreamObjects, publication: Publi
       rt.lua.unref(entry.owned[propertiesSlot]!);
       propertiesOf = publication.metadata;
       conv.push(L1, metadataValues(publication.metadata));
-      entry.owned[propertiesSlot] = rt.lua.ref();
+      entry.owned[propertiesSlot] = lauxlib.luaL_ref(L1, lua.LUA_REGISTRYINDEX);
     }
-    rt.lua.push(entry.owned[propertiesSlot]!);
+    lua.lua_rawgeti(L1, lua.LUA_REGISTRYINDEX, entry.owned[propertiesSlot]!);
   };
 
   const optional = (L1: LuaState, idx: number, fallback: number): number =>
@@ -82,7 +87,6 @@ export function pushPublicationObject(objects: StreamObjects, publication: Publi
     publication.pushDataMessage(amf0Only ? TC.DATA_AMF0 : TC.DATA_AMF3, writer.toBytes());
     return 0;
   };
-  const listeners = (): void => pushListeners(objects, publication);
 
   pushObject(L, {
     get(L1, key) {
@@ -94,18 +98,21 @@ export function pushPublicationObject(objects: StreamObjects, publication: Publi
           lua.lua_pushliteral(L1, publication.publisherId);
           return true;
         case 'listeners':
-          pushMade(key, listeners);
+          pushMade(L1, key, () => pushListeners(L1, objects, publication));
           return true;
         case 'audioQOS':
-          pushMade(key, () => pushQOS(L1, publication.audioQOS, { latency: publisherPing }));
+          pushMade(L1, key, () => pushQOS(L1, publication.audioQOS, { latency: latency(publication.audioQOS) }));
           return true;
         case 'videoQOS':
-          pushMade(key, () =>
-            pushQOS(L1, publication.videoQOS, { latency: publisherPing, droppedFrames: () => publication.droppedFrames }),
+          pushMade(L1, key, () =>
+            pushQOS(L1, publication.videoQOS, {
+              latency: latency(publication.videoQOS),
+              droppedFrames: () => publication.droppedFrames,
+            }),
           );
           return true;
         case 'dataQOS':
-          pushMade(key, () => pushQOS(L1, publication.dataQOS, { latency: publisherPing }));
+          pushMade(L1, key, () => pushQOS(L1, publication.dataQOS, { latency: latency(publication.dataQOS) }));
           return true;
         case 'lastTime':
           pushNumber(L1, publication.lastTime);
@@ -149,6 +156,15 @@ export function pushPublicationObject(objects: StreamObjects, publication: Publi
         return 0;
       },
       pushAMFData: pushEncoded(false),
+      // Mona's text serializations go out as they are, a data message for listeners that read that format
+      pushJSONData: (L1, a) => {
+        publication.pushDataMessage(TC.DATA_AMF0, utf8Encode(toJSON(conv.range(L1, a, lua.lua_gettop(L1)))));
+        return 0;
+      },
+      pushXMLRPCData: (L1, a) => {
+        publication.pushDataMessage(TC.DATA_AMF0, utf8Encode(toXMLRPC(conv.range(L1, a, lua.lua_gettop(L1)))));
+        return 0;
+      },
       pushAMF0Data: pushEncoded(true),
       writeProperties: (L1, a) => {
         const writer = new AMFWriter({ ...conv.writeOptions, amf0Only: true });
@@ -195,50 +211,10 @@ export function metadataValues(metadata: Uint8Array | undefined): AMFValue {
 }
 
 /** Pushes the `listeners` object of a publication: count, #, ipairs, by position, in arrival order. */
-function pushListeners(objects: StreamObjects, publication: Publication): void {
-  const L = objects.ctx.rt.lua.L;
-  const list = publication.listeners;
-  const at = (L1: LuaState, idx: number): boolean => {
-    if (lua.lua_type(L1, idx) !== lua.LUA_TNUMBER) return false;
-    const listener: Listener | undefined = nth(list.values(), lua.lua_tonumber(L1, idx));
-    if (!listener) return false;
-    objects.pushListener(listener);
-    return true;
-  };
-  const ipairs: LuaJSFunction = (L1) => {
-    const snapshot = [...list.values()];
-    let i = 0;
-    lua.lua_pushcfunction(L1, (L2) => {
-      const listener = snapshot[i++];
-      if (!listener) return 0;
-      lua.lua_pushinteger(L2, i);
-      objects.pushListener(listener);
-      return 2;
-    });
-    return 1;
-  };
-  pushObject(L, {
-    get(L1, key) {
-      if (key !== 'count') return false;
-      lua.lua_pushinteger(L1, list.size);
-      return true;
-    },
-    set(L1, key) {
-      return readOnly(L1, key);
-    },
-    index: at,
-    methods: { ipairs: (L1) => ipairs(L1), pairs: (L1) => ipairs(L1) },
-    meta(L1) {
-      lua.lua_pushcfunction(L1, (L2) => {
-        lua.lua_pushinteger(L2, list.size);
-        return 1;
-      });
-      lua.lua_setfield(L1, -2, '__len');
-      lua.lua_pushcfunction(L1, ipairs);
-      lua.lua_setfield(L1, -2, '__pairs');
-      lua.lua_pushcfunction(L1, (L2) => (at(L2, 2) ? 1 : 0));
-      lua.lua_setfield(L1, -2, '__call');
-    },
+function pushListeners(L: LuaState, objects: StreamObjects, publication: Publication): void {
+  pushCollection<Listener>(L, {
+    items: () => [...publication.listeners.values()],
+    key: (listener) => String(listener.id),
+    push: (L, listener) => objects.pushListener(listener, L),
   });
 }
-

@@ -6,8 +6,8 @@ import type { Listener } from '../../media/listener.ts';
 import type { Publication } from '../../media/publication.ts';
 import type { Publications } from '../../media/publications.ts';
 import type { ClientPort } from '../ports.ts';
-import { lua, toText, type LuaJSFunction, type LuaState } from '../lua/state.ts';
-import { pushObject, readOnly } from '../lua/object.ts';
+import { lua, toText, type LuaState } from '../lua/state.ts';
+import { pushCollection } from './collection.ts';
 import type { HostContext } from './context.ts';
 import { pushListenerObject } from './listener.ts';
 import { pushPublicationObject, type MediaMethod } from './publication.ts';
@@ -57,7 +57,8 @@ export class StreamObjects {
     for (const pair of this.pubs) if (pair[1].methods.size > 0) yield pair;
   }
 
-  pushPublication(publication: Publication): void {
+  /** Pushes the publication's object onto `L` (a coroutine's stack, or the main one), made on first use. */
+  pushPublication(publication: Publication, L: LuaState = this.ctx.rt.lua.L): void {
     let entry = this.pubs.get(publication);
     if (!entry) {
       entry = { ref: 0, owned: [], methods: new Set() };
@@ -65,10 +66,10 @@ export class StreamObjects {
       entry.ref = this.ctx.rt.lua.ref();
       this.pubs.set(publication, entry);
     }
-    this.ctx.rt.lua.push(entry.ref);
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, entry.ref);
   }
 
-  pushListener(listener: Listener): void {
+  pushListener(listener: Listener, L: LuaState = this.ctx.rt.lua.L): void {
     let entry = this.subs.get(listener);
     if (!entry) {
       entry = { ref: 0, owned: [] };
@@ -76,14 +77,14 @@ export class StreamObjects {
       entry.ref = this.ctx.rt.lua.ref();
       this.subs.set(listener, entry);
     }
-    this.ctx.rt.lua.push(entry.ref);
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, entry.ref);
   }
 
   /** The client object of `port`, or nil (a script listener, or a client already gone). */
-  pushClient(port: ClientPort | undefined): void {
+  pushClient(port: ClientPort | undefined, L: LuaState = this.ctx.rt.lua.L): void {
     const ref = port && this.clientRef(port);
-    if (ref) this.ctx.rt.lua.push(ref);
-    else lua.lua_pushnil(this.ctx.rt.lua.L);
+    if (ref) lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, ref);
+    else lua.lua_pushnil(L);
   }
 
   /** Drops, once the current event is over, the objects of released publications and closed listeners. */
@@ -116,63 +117,13 @@ export class StreamObjects {
   }
 }
 
-/** Pushes the `publications` collection object. */
+/** Pushes the `publications` collection object: every name published or waited for, by name or position. */
 export function pushPublications(objects: StreamObjects): void {
   const publications = objects.publications;
-  const L = objects.ctx.rt.lua.L;
-  const lookup = (L1: LuaState, idx: number): boolean => {
-    let found: Publication | undefined;
-    const t = lua.lua_type(L1, idx);
-    if (t === lua.LUA_TSTRING) found = publications.get(toText(L1, idx));
-    else if (t === lua.LUA_TNUMBER) found = nth(publications, lua.lua_tonumber(L1, idx));
-    if (!found) return false;
-    objects.pushPublication(found);
-    return true;
-  };
-  const iterate = (byIndex: boolean): LuaJSFunction => (L1) => {
-    const list = [...publications];
-    let i = 0;
-    lua.lua_pushcfunction(L1, (L2) => {
-      const publication = list[i++];
-      if (!publication) return 0;
-      if (byIndex) lua.lua_pushinteger(L2, i);
-      else lua.lua_pushliteral(L2, publication.name);
-      objects.pushPublication(publication);
-      return 2;
-    });
-    return 1;
-  };
-  const pairs = iterate(false);
-  const ipairs = iterate(true);
-  pushObject(L, {
-    get(L1, key) {
-      if (key !== 'count') return false;
-      lua.lua_pushinteger(L1, publications.count);
-      return true;
-    },
-    set(L1, key) {
-      return readOnly(L1, key);
-    },
-    index: lookup,
-    methods: { pairs: (L1) => pairs(L1), ipairs: (L1) => ipairs(L1) },
-    meta(L1) {
-      lua.lua_pushcfunction(L1, (L2) => {
-        lua.lua_pushinteger(L2, publications.count);
-        return 1;
-      });
-      lua.lua_setfield(L1, -2, '__len');
-      lua.lua_pushcfunction(L1, (L2) => (lookup(L2, 2) ? 1 : 0));
-      lua.lua_setfield(L1, -2, '__call');
-      lua.lua_pushcfunction(L1, pairs);
-      lua.lua_setfield(L1, -2, '__pairs');
-    },
+  pushCollection<Publication>(objects.ctx.rt.lua.L, {
+    items: () => [...publications],
+    key: (publication) => publication.name,
+    push: (L, publication) => objects.pushPublication(publication, L),
+    find: (L, idx) => (lua.lua_type(L, idx) === lua.LUA_TSTRING ? publications.get(toText(L, idx)) : undefined),
   });
-}
-
-/** The i-th (1-based) element of an iteration, for ipairs over live collections. */
-export function nth<T>(items: Iterable<T>, i: number): T | undefined {
-  if (!Number.isInteger(i) || i < 1) return undefined;
-  let n = 0;
-  for (const item of items) if (++n === i) return item;
-  return undefined;
 }
