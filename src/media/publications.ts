@@ -18,6 +18,8 @@ export interface StreamEvents {
   onAudio?(client: ClientPort, publication: Publication, time: number, packet: Uint8Array): void;
   onVideo?(client: ClientPort, publication: Publication, time: number, packet: Uint8Array): void;
   onData?(client: ClientPort, publication: Publication, name: string, packet: Uint8Array): void;
+  /** the end of a batch of a client publisher's messages (what arrived together has been relayed) */
+  onFlush?(client: ClientPort, publication: Publication): void;
 }
 
 export const allowAllStreams: StreamEvents = {

@@ -80,6 +80,7 @@ export class ServerNetStream implements ListenerSink {
   /** `carried`: what the flow delivering it has carried so far; without it, any loss counts against video. */
   onMessage(message: Uint8Array, lostBefore: number, carried?: FlowCarried): void {
     if (this.closed || message.length < 5) return;
+    if (this.publication) this.batchEnd();
     const type = message[0]!;
     if (carried && type === TC.VIDEO) carried.video = true;
     // what an audio-only flow lost (unreliable audio, expired audio) leaves the video decodable
@@ -107,6 +108,19 @@ export class ServerNetStream implements ListenerSink {
       if (!(error instanceof WireError)) throw error;
       this.host.logger.debug({ err: error.message, stream: this.id }, 'malformed NetStream message');
     }
+  }
+
+  private batchScheduled = false;
+
+  /** Once what arrived together is relayed, the publication's onFlush hears of it (one call per batch). */
+  private batchEnd(): void {
+    if (this.batchScheduled || !this.host.publications.events.onFlush) return;
+    this.batchScheduled = true;
+    setImmediate(() => {
+      this.batchScheduled = false;
+      const publication = this.publication;
+      if (publication) this.host.publications.events.onFlush?.(this.host.client, publication);
+    });
   }
 
   private onData(type: number, body: Uint8Array): void {

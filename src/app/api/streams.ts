@@ -40,6 +40,7 @@ export class LuaStreamEvents implements StreamEvents {
   onAudio?: MediaHandler;
   onVideo?: MediaHandler;
   onData?: DataHandler;
+  onFlush?: (client: ClientPort, publication: Publication) => void;
   private readonly ctx: HostContext;
   private readonly publications: Publications;
   private readonly clientOf: (port: ClientPort) => StreamClient | undefined;
@@ -100,9 +101,9 @@ export class LuaStreamEvents implements StreamEvents {
 
   /** Hooks media events into the relay exactly while some script has one to call. */
   refreshHooks(): void {
-    const wanted = { onAudio: false, onVideo: false, onData: false };
+    const wanted = { onAudio: false, onVideo: false, onData: false, onFlush: false };
     for (const [, entry] of this.objects.withMethods()) {
-      for (const method of entry.methods) if (method !== 'onFlush') wanted[method] = true;
+      for (const method of entry.methods) wanted[method] = true;
     }
     const L = this.ctx.rt.lua.L;
     for (const app of this.ctx.tree.applications()) {
@@ -116,7 +117,11 @@ export class LuaStreamEvents implements StreamEvents {
     this.onAudio = wanted.onAudio ? this.audio : undefined;
     this.onVideo = wanted.onVideo ? this.video : undefined;
     this.onData = wanted.onData ? this.data : undefined;
+    this.onFlush = wanted.onFlush ? this.batchFlushed : undefined;
   }
+
+  /** A client publisher's batch was relayed: publication:onFlush, when its table has one. */
+  private readonly batchFlushed = (_port: ClientPort, publication: Publication): void => this.flushed(publication);
 
   // media, called per message while hooked ----------------------------------------------------------------
 
