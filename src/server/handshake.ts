@@ -38,6 +38,8 @@ export class Handshake {
   private readonly clock: Clock;
   private readonly secret = randomBytes(32);
   private readonly keyings = new Map<string, KeyingInProgress>();
+  /** session id → cookie of its keying record, so that commit() is O(1) on the per-packet path */
+  private readonly cookieOfSession = new Map<number, string>();
   private readonly maxKeyings: number;
 
   constructor(options: HandshakeOptions) {
@@ -104,26 +106,30 @@ export class Handshake {
     this.expire();
     if (this.keyings.size >= this.maxKeyings) {
       const oldest = this.keyings.keys().next().value as string;
-      this.keyings.delete(oldest);
+      this.forget(oldest);
     }
     this.keyings.set(entry.cookie, entry);
+    this.cookieOfSession.set(entry.sessionId, entry.cookie);
   }
 
   /** The session answered under its keys: the keying record is no longer needed. */
   commit(sessionId: number): void {
-    for (const [cookie, entry] of this.keyings) {
-      if (entry.sessionId === sessionId) {
-        this.keyings.delete(cookie);
-        return;
-      }
-    }
+    const cookie = this.cookieOfSession.get(sessionId);
+    if (cookie !== undefined) this.forget(cookie);
+  }
+
+  private forget(cookie: string): void {
+    const entry = this.keyings.get(cookie);
+    if (!entry) return;
+    this.keyings.delete(cookie);
+    this.cookieOfSession.delete(entry.sessionId);
   }
 
   expire(): void {
     const now = this.clock.now();
     for (const [cookie, entry] of this.keyings) {
       if (now - entry.createdAt <= COOKIE_LIFETIME_MS) break; // insertion order = age order
-      this.keyings.delete(cookie);
+      this.forget(cookie);
     }
   }
 

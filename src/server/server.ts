@@ -237,7 +237,7 @@ export class NimbusServer implements SessionTransport {
         return;
       }
       if (!session.receiveDatagram(datagram, from)) this.stats.malformed++;
-      else if (session.state !== 'keying') this.handshake.commit(id);
+      else if (session.keyed && this.handshake.pendingKeyings > 0) this.handshake.commit(id);
     } catch (error) {
       // a bug, not bad input: log it and keep serving
       this.stats.malformed++;

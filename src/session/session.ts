@@ -145,6 +145,8 @@ export class Session implements WriterHost {
   private lastEchoReceived = -1;
   private flushScheduled = false;
   private pinging = false;
+  /** a packet under the session keys has arrived (checked per packet, so not read from the actor) */
+  keyed = false;
   private ended = false;
   /** @internal */
   closeReason = '';
@@ -243,7 +245,10 @@ export class Session implements WriterHost {
       this.actor.send({ type: 'ADDRESS_CHANGED', address: `${from.host}:${from.port}` });
       this.delegate.onAddressChanged?.(this, previous);
     }
-    if (this.state === 'keying') this.actor.send({ type: 'KEYED' });
+    if (!this.keyed) {
+      this.keyed = true;
+      this.actor.send({ type: 'KEYED' });
+    }
     if (this.pinging) {
       this.pinging = false;
       this.actor.send({ type: 'HEARD' });
