@@ -140,7 +140,8 @@ export function pushTCPClient(rt: Runtime, L: LuaState, accepted?: Socket, owner
           return 1;
         }
         let host = toText(L1, a);
-        let port = lua.lua_type(L1, a + 1) === lua.LUA_TNIL ? NaN : Number(toText(L1, a + 1));
+        // connect("host:port") (Mona) leaves no second argument at all: LUA_TNONE, not nil
+        let port = lua.lua_type(L1, a + 1) <= lua.LUA_TNIL ? NaN : Number(toText(L1, a + 1));
         const m = Number.isNaN(port) ? /^(?:\[(.+)\]|([^:]+)):(\d+)$/.exec(host) : null;
         if (m) {
           host = m[1] ?? m[2]!;
