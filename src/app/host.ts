@@ -374,8 +374,7 @@ export class LuaApplicationHost implements ApplicationHost {
     for (const w of state.writers) lh.unref(w.ref);
     state.writers.clear();
     lh.unref(state.writer.ref);
-    lh.unref(state.propertiesRef);
-    lh.unref(state.parametersRef);
+    if (state.propertiesRef !== 0) lh.unref(state.propertiesRef);
     lh.unref(state.ref);
   }
 }

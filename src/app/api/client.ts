@@ -3,7 +3,7 @@
 // Scripts add their own fields and RPC functions to it.
 import { hex } from '../../wire/bytes.ts';
 import type { AMFObject, AMFValue } from '../../wire/amf/types.ts';
-import { lua, pushBytes, pushRef, type LuaState } from '../lua/state.ts';
+import { lua, lauxlib, pushBytes, pushRef, type LuaState } from '../lua/state.ts';
 import { pushObject, readOnly } from '../lua/object.ts';
 import type { ClientPort } from '../ports.ts';
 import { pushNumber } from './amf-convert.ts';
@@ -49,12 +49,7 @@ export function createClient(ctx: HostContext, port: ClientPort, appPath: string
   const link: ClientLink = { alive: true, pending: null, writers: new Set() };
   const writer = createWriter(ctx, link, port.writer, true);
   const props: AMFObject = { ...port.properties, ...parseQuery(port.query) };
-  ctx.conv.push(L, props);
-  setCountingLength(L);
-  const propertiesRef = ctx.rt.lua.ref();
-  ctx.conv.push(L, ctx.server.configs['RTMFP'] ?? {});
-  setCountingLength(L);
-  const parametersRef = ctx.rt.lua.ref();
+  const parametersRef = sharedParameters(ctx);
   const state: ClientState = Object.assign(link, {
     port,
     id: hex(port.rawId),
@@ -62,9 +57,20 @@ export function createClient(ctx: HostContext, port: ClientPort, appPath: string
     path,
     writer,
     ref: 0,
-    propertiesRef,
+    // built on first read: most scripts never look at the connect object, and an idle client should stay small
+    propertiesRef: 0,
     parametersRef,
   });
+  const pushProperties = (L1: LuaState): void => {
+    if (state.propertiesRef === 0) {
+      ctx.conv.push(L1, props);
+      setCountingLength(L1);
+      lua.lua_pushvalue(L1, -1);
+      state.propertiesRef = lauxlib.luaL_ref(L1, lua.LUA_REGISTRYINDEX);
+    } else {
+      pushRef(L1, state.propertiesRef);
+    }
+  };
   const text = (L1: LuaState, v: AMFValue): void => {
     if (typeof v === 'string') lua.lua_pushliteral(L1, v);
     else lua.lua_pushnil(L1);
@@ -110,7 +116,7 @@ export function createClient(ctx: HostContext, port: ClientPort, appPath: string
           lua.lua_pushliteral(L1, port.query);
           return true;
         case 'properties':
-          pushRef(L1, propertiesRef);
+          pushProperties(L1);
           return true;
         case 'parameters':
           pushRef(L1, parametersRef);
@@ -120,7 +126,7 @@ export function createClient(ctx: HostContext, port: ClientPort, appPath: string
           return true;
       }
       // client.arg1: the properties (connect object and query arguments) without "properties."
-      pushRef(L1, propertiesRef);
+      pushProperties(L1);
       lua.lua_getfield(L1, -1, key);
       lua.lua_remove(L1, -2);
       return true;
@@ -134,6 +140,21 @@ export function createClient(ctx: HostContext, port: ClientPort, appPath: string
 }
 
 export { pushRef };
+
+/** client.parameters is the [RTMFP] configuration, the same table for every client of a host. */
+const parametersRefs = new WeakMap<HostContext, number>();
+
+function sharedParameters(ctx: HostContext): number {
+  let ref = parametersRefs.get(ctx);
+  if (ref === undefined) {
+    const L = ctx.rt.lua.L;
+    ctx.conv.push(L, ctx.server.configs['RTMFP'] ?? {});
+    setCountingLength(L);
+    ref = ctx.rt.lua.ref();
+    parametersRefs.set(ctx, ref);
+  }
+  return ref;
+}
 
 /** # on the table at the top counts its entries, as Mona's client.properties allows. */
 function setCountingLength(L: LuaState): void {
