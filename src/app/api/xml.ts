@@ -4,28 +4,14 @@
 // element of that name and `element.__value` is the first child. The document table holds the
 // root element at [1] and each declaration (`<?xml ...?>`) as a field named after it. An optional
 // function first argument (usually `error`) is called with the message when conversion fails.
-import { XMLParser } from 'fast-xml-parser';
 import { lua, lauxlib, pushText, toText, type LuaState } from '../lua/state.ts';
 import type { Method } from '../lua/object.ts';
 import type { HostContext } from './context.ts';
-import { attributesOf, childrenOf, escapeXML, tagOf } from './xmlrpc.ts';
+import { attributesOf, childrenOf, escapeXML, orderedXMLParser, tagOf } from './xmlrpc.ts';
 
 type XNode = Record<string, unknown>;
 
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: false,
-  processEntities: true,
-  htmlEntities: true,
-  ignoreDeclaration: false,
-  ignorePiTags: false,
-  commentPropName: false,
-});
-
+const parser = orderedXMLParser(true);
 const MAX_NESTING = 200;
 
 class XMLConversionError extends Error {}

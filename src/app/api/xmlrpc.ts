@@ -72,19 +72,24 @@ function value(v: AMFValue, path: Set<object>, depth: number): string {
 /** A node of fast-xml-parser's ordered output: { tag: children, ':@': attributes } or { '#text': text }. */
 type XNode = Record<string, unknown>;
 
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: false,
-  processEntities: true,
-  htmlEntities: true,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-});
+/** fast-xml-parser keeping document order and attributes as written; toXML keeps the <?xml?> declaration. */
+export function orderedXMLParser(keepDeclarations: boolean): XMLParser {
+  return new XMLParser({
+    preserveOrder: true,
+    ignoreAttributes: false,
+    attributeNamePrefix: '',
+    parseTagValue: false,
+    parseAttributeValue: false,
+    trimValues: false,
+    processEntities: true,
+    htmlEntities: true,
+    ignoreDeclaration: !keepDeclarations,
+    ignorePiTags: !keepDeclarations,
+    ...(keepDeclarations ? { commentPropName: false as const } : {}),
+  });
+}
 
+const parser = orderedXMLParser(false);
 export function tagOf(node: XNode): string | null {
   for (const k of Object.keys(node)) if (k !== ':@') return k;
   return null;
