@@ -3,7 +3,7 @@
 // gets from its very first message.
 import type { Listener } from '../../media/listener.ts';
 import { lua, lauxlib, type LuaState } from '../lua/state.ts';
-import { pushObject, readOnly } from '../lua/object.ts';
+import { pushObject, readOnly, madeOnFirstRead } from '../lua/object.ts';
 import { pushNumber } from './amf-convert.ts';
 import { queryValue } from './client.ts';
 import type { StreamObjects } from './publications.ts';
@@ -18,18 +18,7 @@ type Switch = 'audioSampleAccess' | 'videoSampleAccess' | 'receiveAudio' | 'rece
 export function pushListenerObject(objects: StreamObjects, listener: Listener, owned: number[]): void {
   const { rt, conv } = objects.ctx;
   const L = rt.lua.L;
-  const made = new Map<string, number>();
-  // on L1, whichever thread reads: a property read inside a coroutine lands on its stack
-  const pushMade = (L1: LuaState, key: string, make: () => void): void => {
-    let ref = made.get(key);
-    if (ref === undefined) {
-      make();
-      ref = lauxlib.luaL_ref(L1, lua.LUA_REGISTRYINDEX);
-      made.set(key, ref);
-      owned.push(ref);
-    }
-    lua.lua_rawgeti(L1, lua.LUA_REGISTRYINDEX, ref);
-  };
+  const pushMade = madeOnFirstRead(owned);
   const ping = (): number => listener.client?.ping ?? 0;
 
   pushObject(L, {

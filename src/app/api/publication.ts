@@ -10,7 +10,7 @@ import { AMFWriter } from '../../wire/amf/writer.ts';
 import { isAMFObject, MixedArray, type AMFValue } from '../../wire/amf/types.ts';
 import { decodeData, decodeTCMessage, TC } from '../../wire/tc.ts';
 import { lua, lauxlib, toBytes, toText, type LuaState } from '../lua/state.ts';
-import { pushObject, readOnly, type Method } from '../lua/object.ts';
+import { pushObject, readOnly, type Method, madeOnFirstRead } from '../lua/object.ts';
 import { pushNumber } from './amf-convert.ts';
 import type { PublicationEntry, StreamObjects } from './publications.ts';
 import { pushCollection } from './collection.ts';
@@ -30,18 +30,7 @@ export function pushPublicationObject(objects: StreamObjects, publication: Publi
   const { rt, conv } = objects.ctx;
   const L = rt.lua.L;
   // objects made on first read, then kept with the publication's
-  const made = new Map<string, number>();
-  // on L1, whichever thread reads: a property read inside a coroutine lands on its stack
-  const pushMade = (L1: LuaState, key: string, make: () => void): void => {
-    let ref = made.get(key);
-    if (ref === undefined) {
-      make();
-      ref = lauxlib.luaL_ref(L1, lua.LUA_REGISTRYINDEX);
-      made.set(key, ref);
-      entry.owned.push(ref);
-    }
-    lua.lua_rawgeti(L1, lua.LUA_REGISTRYINDEX, ref);
-  };
+  const pushMade = madeOnFirstRead(entry.owned);
   // a client publication's latency is its publisher's ping; a script's, what pushAudio/pushVideo said
   const latency = (qos: QualityOfService) => (): number => publication.publisher?.client.ping ?? qos.latency;
   // publication.properties: the metadata last set (publisher's @setDataFrame or writeProperties), decoded

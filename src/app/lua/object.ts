@@ -55,3 +55,21 @@ export function pushObject(L: LuaState, spec: ObjectSpec): void {
 export function readOnly(L: LuaState, key: string): never {
   return lauxlib.luaL_error(L, `'${key}' is read-only`);
 }
+
+/**
+ * Values an object makes on first read and then keeps (their registry references are added to `owned`, released
+ * with the object). Pushed on L1, whichever thread reads: inside a coroutine the value lands on its stack.
+ */
+export function madeOnFirstRead(owned: number[]): (L1: LuaState, key: string, make: () => void) => void {
+  const made = new Map<string, number>();
+  return (L1, key, make) => {
+    let ref = made.get(key);
+    if (ref === undefined) {
+      make();
+      ref = lauxlib.luaL_ref(L1, lua.LUA_REGISTRYINDEX);
+      made.set(key, ref);
+      owned.push(ref);
+    }
+    lua.lua_rawgeti(L1, lua.LUA_REGISTRYINDEX, ref);
+  };
+}
