@@ -187,12 +187,8 @@ export class Application implements RunningApplication {
       const name = toText(L1, 1);
       const file = self.findModule(name);
       if (!file) {
-        // the standard libraries (string, table, ...) stay reachable
-        lua.lua_getglobal(L1, 'package');
-        if (lua.lua_type(L1, -1) === lua.LUA_TTABLE) {
-          lua.lua_getfield(L1, -1, 'loaded');
-          if (lua.lua_type(L1, -1) === lua.LUA_TTABLE && lua.lua_getfield(L1, -1, name) !== lua.LUA_TNIL) return 1;
-        }
+        // the standard libraries (string, table, ...) and module() tables stay reachable
+        if (pushLoaded(L1, name)) return 1;
         return lauxlib.luaL_error(L1, `module '${name}' not found in ${self.path || '/'} or its parents`);
       }
       const cached = self.modules.get(file);
@@ -208,7 +204,8 @@ export class Application implements RunningApplication {
       lua.lua_call(L1, 2, 1);
       if (lua.lua_type(L1, -1) === lua.LUA_TNIL) {
         lua.lua_pop(L1, 1);
-        lua.lua_pushboolean(L1, true);
+        // a Lua 5.1 module("name") file returns nothing: its table is package.loaded[name]
+        if (!pushLoaded(L1, name)) lua.lua_pushboolean(L1, true);
       }
       lua.lua_pushvalue(L1, -1);
       // ref from the running thread: inside a coroutine the value is on its stack, not the main one
@@ -235,6 +232,20 @@ export class Application implements RunningApplication {
     }
     return null;
   }
+}
+
+/** Pushes package.loaded[name] and returns true when it is set; pushes nothing otherwise. */
+function pushLoaded(L: LuaState, name: string): boolean {
+  const top = lua.lua_gettop(L);
+  if (lua.lua_getglobal(L, 'package') === lua.LUA_TTABLE && lua.lua_getfield(L, -1, 'loaded') === lua.LUA_TTABLE) {
+    if (lua.lua_getfield(L, -1, name) !== lua.LUA_TNIL) {
+      lua.lua_insert(L, top + 1);
+      lua.lua_settop(L, top + 1);
+      return true;
+    }
+  }
+  lua.lua_settop(L, top);
+  return false;
 }
 
 export function mainLuaExists(dir: string): boolean {
