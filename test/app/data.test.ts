@@ -2,19 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { FakeClient, setup } from './harness.ts';
+import { FakeClient, setup, connectedApp } from './harness.ts';
 
-function app() {
-  const t = setup();
-  const c = new FakeClient('store');
-  assert.equal(t.connect(c).accepted, true);
-  const call = (name: string, ...args: unknown[]) => {
-    const r = t.host.onCall(c, name, 1, args as never[]);
-    assert.equal(r.ok, true, JSON.stringify(r));
-    return (r as { results: unknown[] }).results;
-  };
-  return { ...t, c, call };
-}
+const app = () => connectedApp('store');
 
 test('data: numbers as strings, booleans, subtrees, nil, #, pairs, children and super.data', () => {
   const t = app();

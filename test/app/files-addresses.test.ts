@@ -3,20 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { FakeClient, setup, type FakeWriter } from './harness.ts';
+import { FakeClient, setup, type FakeWriter, connectedApp } from './harness.ts';
 import { IPAddress, splitHostPort } from '../../src/app/api/addresses.ts';
 
-function app() {
-  const t = setup();
-  const c = new FakeClient('addr');
-  assert.equal(t.connect(c).accepted, true);
-  const call = (name: string, ...args: unknown[]) => {
-    const r = t.host.onCall(c, name, 1, args as never[]);
-    assert.equal(r.ok, true, JSON.stringify(r));
-    return (r as { results: unknown[] }).results;
-  };
-  return { ...t, c, call };
-}
+const app = () => connectedApp('addr');
 
 /** Waits (event loop turns, no clock) until the writer got an invocation called `name`. */
 async function invocation(w: FakeWriter, name: string): Promise<unknown[]> {

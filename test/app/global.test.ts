@@ -1,21 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { FakeClient, setup } from './harness.ts';
+import { FakeClient, setup, connectedApp } from './harness.ts';
 import { MixedArray, TypedObject } from '../../src/wire/amf/types.ts';
 import { split } from '../../src/app/api/global.ts';
 
-function api() {
-  const t = setup();
-  const c = new FakeClient('api');
-  assert.equal(t.connect(c).accepted, true);
-  const call = (name: string, ...args: unknown[]) => {
-    const r = t.host.onCall(c, name, 1, args as never[]);
-    assert.equal(r.ok, true, JSON.stringify(r));
-    return (r as { results: unknown[] }).results;
-  };
-  return { ...t, c, call };
-}
+const api = () => connectedApp('api');
 
 test('cumulus and mona are the same object', () => {
   const t = api();

@@ -1,5 +1,6 @@
 // Test doubles for the server side of the host: ports that record what was written, a logger
 // that keeps every line, and a scratch copy of the fixture applications.
+import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -143,4 +144,19 @@ export function setup(options: { start?: boolean } = {}) {
     connect,
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** A host connected by one client to the application at `path`, and `call(name, ...args)` that expects a result. */
+export function connectedApp(path: string, options: { configs?: Record<string, Record<string, string>> } = {}) {
+  const t = setup({ start: false });
+  if (options.configs) Object.assign(t.server.configs, options.configs);
+  t.host.start();
+  const c = new FakeClient(path);
+  assert.equal(t.connect(c).accepted, true);
+  const call = (name: string, ...args: unknown[]): unknown[] => {
+    const r = t.host.onCall(c, name, 1, args as never[]);
+    assert.equal(r.ok, true, JSON.stringify(r));
+    return (r as { results: unknown[] }).results;
+  };
+  return { ...t, c, call };
 }

@@ -1,22 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClient, setup } from './harness.ts';
+import { FakeClient, setup, connectedApp } from './harness.ts';
 import { MixedArray, TypedObject } from '../../src/wire/amf/types.ts';
 import { fromJSON, toJSON } from '../../src/app/api/json.ts';
 import { fromQuery, toQuery } from '../../src/app/api/query.ts';
 import { fromXMLRPC, toXMLRPC } from '../../src/app/api/xmlrpc.ts';
 
-function app() {
-  const t = setup();
-  const c = new FakeClient('serial');
-  assert.equal(t.connect(c).accepted, true);
-  const call = (name: string, ...args: unknown[]) => {
-    const r = t.host.onCall(c, name, 1, args as never[]);
-    assert.equal(r.ok, true, JSON.stringify(r));
-    return (r as { results: unknown[] }).results;
-  };
-  return { ...t, c, call };
-}
+const app = () => connectedApp('serial');
 
 const DOC =
   '<?xml version="1.0" ?><document ><article ><p >This is the first paragraph.</p><h2 class="opt" >Title with opt style</h2></article><article ><p >Some<b >important</b>text.</p></article></document>';

@@ -4,21 +4,9 @@ import { createServer, Socket, type AddressInfo } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { SMTPServer } from 'smtp-server';
-import { FakeClient, setup, type FakeWriter } from './harness.ts';
+import { FakeClient, setup, type FakeWriter, connectedApp } from './harness.ts';
 
-function app(configs?: Record<string, Record<string, string>>) {
-  const t = setup({ start: false });
-  if (configs) Object.assign(t.server.configs, configs);
-  t.host.start();
-  const c = new FakeClient('net');
-  assert.equal(t.connect(c).accepted, true);
-  const call = (name: string, ...args: unknown[]) => {
-    const r = t.host.onCall(c, name, 1, args as never[]);
-    assert.equal(r.ok, true, JSON.stringify(r));
-    return (r as { results: unknown[] }).results;
-  };
-  return { ...t, c, call };
-}
+const app = (configs?: Record<string, Record<string, string>>) => connectedApp('net', { configs });
 
 /** Polls (a generous deadline, not a timing assertion) for the n-th invocation called `name`. */
 async function invocation(w: FakeWriter, name: string, n = 1): Promise<unknown[]> {
