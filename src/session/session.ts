@@ -145,6 +145,10 @@ export class Session implements WriterHost {
   private lastEchoReceived = -1;
   private flushScheduled = false;
   private pinging = false;
+  /** where the packet being processed came from */
+  private from: Endpoint | undefined;
+  /** a move to another address waiting for its ping to be echoed from there */
+  private mobility: { to: Endpoint; token: Uint8Array } | undefined;
   /** a packet under the session keys has arrived (checked per packet, so not read from the actor) */
   keyed = false;
   private ended = false;
@@ -239,12 +243,8 @@ export class Session implements WriterHost {
       this.lastEchoReceived = header.timestampEcho;
       this.sampleRtt(((timestampNow(now) - header.timestampEcho) & 0xffff) * 4);
     }
-    if (from.host !== this.address.host || from.port !== this.address.port) {
-      const previous = this.address;
-      this.address = { host: from.host, port: from.port };
-      this.actor.send({ type: 'ADDRESS_CHANGED', address: `${from.host}:${from.port}` });
-      this.delegate.onAddressChanged?.(this, previous);
-    }
+    this.from = from;
+    if (from.host !== this.address.host || from.port !== this.address.port) this.checkMobility(from);
     if (!this.keyed) {
       this.keyed = true;
       this.actor.send({ type: 'KEYED' });
@@ -299,6 +299,7 @@ export class Session implements WriterHost {
         break;
       }
       case CHUNK.PING_REPLY:
+        this.onPingReply((chunk as Extract<Chunk, { type: 0x01 | 0x41 }>).payload);
         break;
       case CHUNK.BUFFER_PROBE: {
         const flow = this.flows.get((chunk as Extract<Chunk, { type: 0x18 }>).flowId);
@@ -553,12 +554,46 @@ export class Session implements WriterHost {
     }
   }
 
+  /**
+   * A valid packet from another address (RFC 7016 §3.5.4.2): keep talking to the known address and send a ping
+   * with an unguessable payload to the new one; the session moves only when that payload is echoed from there.
+   * A replayed packet from a spoofed source therefore cannot take the session away.
+   */
+  private checkMobility(from: Endpoint): void {
+    const pending = this.mobility;
+    if (pending && pending.to.host === from.host && pending.to.port === from.port) return;
+    const token = new Uint8Array(9);
+    token[0] = 0x4d; // 'M'
+    globalThis.crypto.getRandomValues(token.subarray(1));
+    this.mobility = { to: { host: from.host, port: from.port }, token };
+    const packet = new ByteWriter(32);
+    writePacketHeader(packet, this.role === 'initiator' ? MODE.INITIATOR : MODE.RESPONDER, timestampNow(this.clock.now()));
+    writeChunk(packet, { type: CHUNK.PING, payload: token });
+    this.sendTo(packet.view_(), from);
+  }
+
+  private onPingReply(payload: Uint8Array): void {
+    const pending = this.mobility;
+    const from = this.from;
+    if (!pending || !from || from.host !== pending.to.host || from.port !== pending.to.port) return;
+    if (!equalBytes(payload, pending.token)) return;
+    this.mobility = undefined;
+    const previous = this.address;
+    this.address = pending.to;
+    this.actor.send({ type: 'ADDRESS_CHANGED', address: `${pending.to.host}:${pending.to.port}` });
+    this.delegate.onAddressChanged?.(this, previous);
+  }
+
   private send(cleartext: Uint8Array): void {
+    this.sendTo(cleartext, this.address);
+  }
+
+  private sendTo(cleartext: Uint8Array, to: Endpoint): void {
     if (this.tracing) this.traceChunks('out', cleartext[0]!, decodeChunks(cleartext, readPacketHeader(cleartext).chunksOffset));
     const datagram = this.cipher.seal(this.farId, cleartext);
     this.stats.packetsOut++;
     this.stats.bytesOut += datagram.length;
-    this.transport.send(datagram, this.address);
+    this.transport.send(datagram, to);
   }
 
   /** Flows and writers, for the inspector and tests. */

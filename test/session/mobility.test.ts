@@ -1,0 +1,94 @@
+// Address mobility (RFC 7016 §3.5.4.2): a valid packet from a new address moves the session only once a ping
+// with an unguessable payload, sent there, comes back echoed from there. A replayed packet from a spoofed
+// source address therefore cannot take the session away.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SimulatedClock } from 'xstate';
+import { pino } from 'pino';
+import { Session, type Endpoint, type SessionDelegate } from '../../src/session/session.ts';
+import { createPacketCipher } from '../../src/crypto/packet-cipher.ts';
+import { decodeChunks, CHUNK } from '../../src/wire/chunks.ts';
+import { readPacketHeader } from '../../src/wire/packet.ts';
+import type { Logger } from '../../src/log.ts';
+
+const KEY_A = new Uint8Array(16).fill(1);
+const KEY_B = new Uint8Array(16).fill(2);
+const SERVER: Endpoint = { host: '198.51.100.1', port: 1935 };
+const CLIENT: Endpoint = { host: '203.0.113.5', port: 50000 };
+const MOVED: Endpoint = { host: '203.0.113.9', port: 40000 };
+const SPOOFED: Endpoint = { host: '192.0.2.66', port: 6666 };
+
+function setup() {
+  const clock = new SimulatedClock();
+  const logger = pino({ level: 'silent' }) as unknown as Logger;
+  const sent: Array<{ from: 'client' | 'server'; datagram: Uint8Array; to: Endpoint }> = [];
+  const moves: Endpoint[] = [];
+  const delegate = (record: boolean): SessionDelegate => ({
+    onFlow: () => ({ onMessage() {} }),
+    onClosed() {},
+    onAddressChanged: record ? (session) => void moves.push(session.address) : undefined,
+  });
+  const common = { clock, logger, keepAliveMs: 15_000 };
+  const client = new Session({
+    ...common, role: 'initiator', nearId: 7, farId: 9, address: SERVER,
+    cipher: createPacketCipher(KEY_A, KEY_B), delegate: delegate(false),
+    transport: { send: (datagram, to) => void sent.push({ from: 'client', datagram, to }) },
+  });
+  const server = new Session({
+    ...common, role: 'responder', nearId: 9, farId: 7, address: CLIENT,
+    cipher: createPacketCipher(KEY_B, KEY_A), delegate: delegate(true),
+    transport: { send: (datagram, to) => void sent.push({ from: 'server', datagram, to }) },
+  });
+  const observer = createPacketCipher(KEY_A, KEY_B); // opens what the server sends
+  const chunkTypes = (datagram: Uint8Array): number[] => {
+    const clear = observer.open(datagram)!;
+    return decodeChunks(clear, readPacketHeader(clear).chunksOffset).map((c) => c.type);
+  };
+  return { client, server, sent, moves, chunkTypes };
+}
+
+test('a packet from a new address triggers a ping there; the session moves once it is echoed from there', () => {
+  const { client, server, sent, moves, chunkTypes } = setup();
+  client.newWriter(Uint8Array.of(0x54, 0x43, 0x04, 0x00), undefined).write(Uint8Array.of(1));
+  client.flush();
+  const first = sent.splice(0).find((s) => s.from === 'client')!;
+  assert.equal(server.receiveDatagram(first.datagram, CLIENT), true);
+  assert.deepEqual(server.address, CLIENT);
+  sent.length = 0;
+
+  // the client's NAT rebinds: its next packet arrives from MOVED
+  client.newWriter(Uint8Array.of(0x54, 0x43, 0x04, 0x00), undefined).write(Uint8Array.of(2));
+  client.flush();
+  const fromMoved = sent.splice(0).filter((s) => s.from === 'client');
+  for (const s of fromMoved) server.receiveDatagram(s.datagram, MOVED);
+  assert.deepEqual(server.address, CLIENT, 'not moved before the check');
+  const probe = sent.find((s) => s.from === 'server' && chunkTypes(s.datagram).includes(CHUNK.PING));
+  assert.ok(probe, 'a ping went out');
+  assert.deepEqual(probe.to, MOVED, 'to the new address');
+
+  // the client answers the ping; its reply arrives from MOVED
+  sent.length = 0;
+  client.receiveDatagram(probe.datagram, SERVER);
+  const reply = sent.filter((s) => s.from === 'client');
+  assert.ok(reply.length > 0);
+  for (const s of reply) server.receiveDatagram(s.datagram, MOVED);
+  assert.deepEqual(server.address, MOVED);
+  assert.deepEqual(moves, [MOVED]);
+});
+
+test('a replayed packet from a spoofed address does not move the session', () => {
+  const { client, server, sent, moves } = setup();
+  client.newWriter(Uint8Array.of(0x54, 0x43, 0x04, 0x00), undefined).write(Uint8Array.of(1));
+  client.flush();
+  const packet = sent.splice(0).find((s) => s.from === 'client')!;
+  server.receiveDatagram(packet.datagram, CLIENT);
+  // an attacker replays it from elsewhere: the probe goes to the attacker, who cannot answer it
+  server.receiveDatagram(packet.datagram, SPOOFED);
+  assert.deepEqual(server.address, CLIENT);
+  assert.deepEqual(moves, []);
+  // the real client keeps talking from its address: nothing changes
+  client.newWriter(Uint8Array.of(0x54, 0x43, 0x04, 0x00), undefined).write(Uint8Array.of(3));
+  client.flush();
+  for (const s of sent.splice(0).filter((x) => x.from === 'client')) server.receiveDatagram(s.datagram, CLIENT);
+  assert.deepEqual(server.address, CLIENT);
+});
