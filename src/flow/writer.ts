@@ -356,8 +356,9 @@ export class FlowWriter {
 
   /** fsn for a fragment `seq` being sent: everything at or below it is delivered or abandoned (§4.2). */
   private forwardSequenceNumber(seq: number): number {
-    let lowest = seq;
-    for (const f of this.inflight) if (f.seq < lowest) lowest = f.seq;
+    // inflight stays in sequence order (appended in order, compacted in place), so its head is the lowest
+    const head = this.inflight[0];
+    const lowest = head !== undefined && head.seq < seq ? head.seq : seq;
     return Math.max(this.cumulativeAck, lowest - 1);
   }
 
