@@ -458,7 +458,7 @@ function readVLU(bytes: Uint8Array): number {
 }
 
 /** EPD for a server connection: one ancillary-data option (0x0a) holding the URL, no marker, as Flash sends it. */
-function urlEndpointDiscriminator(url: string): Uint8Array {
+export function urlEndpointDiscriminator(url: string): Uint8Array {
   const w = new ByteWriter(url.length + 4);
   writeOption(w, 0x0a, utf8Encode(url));
   return w.bytes();

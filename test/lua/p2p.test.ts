@@ -4,16 +4,14 @@
 // UDP requester. Also client properties read inside a coroutine resumed later.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { Requester } from '../helpers/requester.ts';
+import { urlEndpointDiscriminator } from '../../src/client/net-connection.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { NetConnection } from '../../src/client/index.ts';
-import { startupCipher } from '../../src/crypto/packet-cipher.ts';
-import { ByteWriter, equalBytes, hex, utf8Encode } from '../../src/wire/bytes.ts';
-import { CHUNK, decodeChunks, writeChunk, type Chunk, type RedirectChunk } from '../../src/wire/chunks.ts';
-import { MODE, readPacketHeader, writePacketHeader } from '../../src/wire/packet.ts';
-import { writeOption } from '../../src/wire/options.ts';
+import { hex } from '../../src/wire/bytes.ts';
+import { CHUNK } from '../../src/wire/chunks.ts';
 import { peerEpd } from '../../src/server/rendezvous.ts';
 import type { AMFObject } from '../../src/wire/amf/types.ts';
 
@@ -53,49 +51,6 @@ async function collect(nc: NetConnection, count: number): Promise<string[]> {
   return out;
 }
 
-/** A bare UDP socket speaking startup packets: an independent client seeing the server's answers. */
-class Requester {
-  readonly socket = dgram.createSocket('udp4');
-  readonly received: Chunk[] = [];
-
-  static async open(): Promise<Requester> {
-    const r = new Requester();
-    await new Promise<void>((resolve) => r.socket.bind(0, '127.0.0.1', resolve));
-    r.socket.on('message', (m) => {
-      const clear = startupCipher.open(new Uint8Array(m.buffer, m.byteOffset, m.length));
-      if (clear) r.received.push(...decodeChunks(clear, readPacketHeader(clear).chunksOffset));
-    });
-    return r;
-  }
-
-  /** IHello with this EPD; the Redirect's addresses, or undefined when nothing came back. */
-  async hello(port: number, epdRaw: Uint8Array): Promise<string[] | undefined> {
-    const tag = randomBytes(16);
-    const w = new ByteWriter();
-    writePacketHeader(w, MODE.STARTUP, 0);
-    writeChunk(w, { type: CHUNK.IHELLO, epd: [], epdRaw, tag });
-    this.socket.send(startupCipher.seal(0, w.bytes()), port, '127.0.0.1');
-    for (let i = 0; i < 30; i++) {
-      const found = this.received.find((c) => 'tag' in c && equalBytes((c as { tag: Uint8Array }).tag, tag));
-      if (found) {
-        if (found.type !== CHUNK.REDIRECT) return [`chunk ${found.type}`];
-        return (found as RedirectChunk).addresses.map((a) => `${a.host}:${a.port}`);
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    return undefined;
-  }
-
-  close(): void {
-    this.socket.close();
-  }
-}
-
-function urlEpd(url: string): Uint8Array {
-  const w = new ByteWriter();
-  writeOption(w, 0x0a, utf8Encode(url));
-  return w.bytes();
-}
 
 test('client properties read in a coroutine resumed by a later call are the right values', async () => {
   await withServer(async (_server, url) => {
@@ -196,7 +151,7 @@ test('onHandshake: each returned form redirects; nothing answers normally', asyn
     const r = await Requester.open();
     const self = `127.0.0.1:${server.port}`;
     try {
-      const hello = (form: string) => r.hello(server.port, urlEpd(`${url}?form=${form}`));
+      const hello = (form: string) => r.hello(server.port, urlEndpointDiscriminator(`${url}?form=${form}`));
       assert.deepEqual(await hello('one'), ['192.0.2.1:1935']);
       assert.deepEqual(await hello('several'), ['192.0.2.1:1935', '192.0.2.2:1936']);
       assert.deepEqual(await hello('array'), ['192.0.2.3:1935', '192.0.2.4:1935']);

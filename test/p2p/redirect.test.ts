@@ -3,64 +3,15 @@
 // peer (Redirect to the requester, Forwarded IHello to the target), blacklisted requesters.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
+import { Requester } from '../helpers/requester.ts';
 import { startTestServer } from '../helpers/server.ts';
-import { NetConnection } from '../../src/client/net-connection.ts';
+import { NetConnection, urlEndpointDiscriminator } from '../../src/client/net-connection.ts';
 import { acceptAll, type ApplicationPort } from '../../src/server/application.ts';
-import { startupCipher } from '../../src/crypto/packet-cipher.ts';
-import { ByteWriter, equalBytes, hex, utf8Encode } from '../../src/wire/bytes.ts';
-import { CHUNK, decodeChunks, writeChunk, type Chunk, type FIHelloChunk, type RedirectChunk } from '../../src/wire/chunks.ts';
-import { MODE, readPacketHeader, writePacketHeader } from '../../src/wire/packet.ts';
-import { writeOption } from '../../src/wire/options.ts';
+import { equalBytes, hex } from '../../src/wire/bytes.ts';
+import { CHUNK, type Chunk, type FIHelloChunk, type RedirectChunk } from '../../src/wire/chunks.ts';
 import { peerEpd } from '../../src/server/rendezvous.ts';
 
-class Requester {
-  readonly socket = dgram.createSocket('udp4');
-  readonly received: Chunk[] = [];
-
-  static async open(): Promise<Requester> {
-    const r = new Requester();
-    await new Promise<void>((resolve) => r.socket.bind(0, '127.0.0.1', resolve));
-    r.socket.on('message', (m) => {
-      const clear = startupCipher.open(new Uint8Array(m.buffer, m.byteOffset, m.length));
-      if (!clear) return;
-      r.received.push(...decodeChunks(clear, readPacketHeader(clear).chunksOffset));
-    });
-    return r;
-  }
-
-  get port(): number {
-    return this.socket.address().port;
-  }
-
-  ihello(port: number, epdRaw: Uint8Array, tag: Uint8Array): void {
-    const w = new ByteWriter();
-    writePacketHeader(w, MODE.STARTUP, 0);
-    writeChunk(w, { type: CHUNK.IHELLO, epd: [], epdRaw, tag });
-    this.socket.send(startupCipher.seal(0, w.bytes()), port, '127.0.0.1');
-  }
-
-  /** The answer to `tag`, or undefined when nothing came within a few round trips on loopback. */
-  async answer(tag: Uint8Array): Promise<Chunk | undefined> {
-    for (let i = 0; i < 30; i++) {
-      const found = this.received.find((c) => 'tag' in c && equalBytes((c as { tag: Uint8Array }).tag, tag));
-      if (found) return found;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    return undefined;
-  }
-
-  close(): void {
-    this.socket.close();
-  }
-}
-
-function urlEpd(url: string): Uint8Array {
-  const w = new ByteWriter();
-  writeOption(w, 0x0a, utf8Encode(url));
-  return w.bytes();
-}
 
 const listed = (chunk: Chunk | undefined) => {
   assert.equal(chunk?.type, CHUNK.REDIRECT, 'a Redirect');
@@ -84,30 +35,30 @@ test('onHandshake: one address, several, "again", nothing; attempts count the re
   try {
     answer = ['192.168.0.2:1935'];
     let tag = randomBytes(16);
-    requester.ihello(server.port, urlEpd(url), tag);
+    requester.ihello(server.port, urlEndpointDiscriminator(url), tag);
     assert.deepEqual(listed(await requester.answer(tag)), ['192.168.0.2:1935/3']);
     assert.deepEqual(calls[0], { address: `127.0.0.1:${requester.port}`, path: 'live/room', properties: { acceptableAttempts: '2' }, attempts: 1 });
 
     answer = ['192.168.0.2:1935', '192.168.0.3:1936'];
     requester.received.length = 0;
-    requester.ihello(server.port, urlEpd(url), tag);
+    requester.ihello(server.port, urlEndpointDiscriminator(url), tag);
     assert.deepEqual(listed(await requester.answer(tag)), ['192.168.0.2:1935/3', '192.168.0.3:1936/3']);
     assert.equal(calls[1]!.attempts, 2, 'the same tag again: a second attempt');
 
     answer = ['192.168.0.2:1935', 'again'];
     tag = randomBytes(16);
-    requester.ihello(server.port, urlEpd(url), tag);
+    requester.ihello(server.port, urlEndpointDiscriminator(url), tag);
     assert.deepEqual(listed(await requester.answer(tag)), ['192.168.0.2:1935/3', self]);
     assert.equal(calls[2]!.attempts, 1, 'a new tag starts again');
 
     answer = ['again'];
     tag = randomBytes(16);
-    requester.ihello(server.port, urlEpd(url), tag);
+    requester.ihello(server.port, urlEndpointDiscriminator(url), tag);
     assert.deepEqual(listed(await requester.answer(tag)), [self]);
 
     answer = [];
     tag = randomBytes(16);
-    requester.ihello(server.port, urlEpd(url), tag);
+    requester.ihello(server.port, urlEndpointDiscriminator(url), tag);
     assert.equal((await requester.answer(tag))?.type, CHUNK.RHELLO, 'nothing returned: a normal RHello');
   } finally {
     requester.close();
@@ -189,7 +140,7 @@ test('blacklisted requesters get nothing', async () => {
     server.server.blacklistPort.add('127.0.0.1');
     const tag = randomBytes(16);
     requester.ihello(server.port, peerEpd(randomBytes(32)), tag);
-    requester.ihello(server.port, urlEpd(`rtmfp://127.0.0.1:${server.port}/app`), randomBytes(16));
+    requester.ihello(server.port, urlEndpointDiscriminator(`rtmfp://127.0.0.1:${server.port}/app`), randomBytes(16));
     assert.equal(await requester.answer(tag), undefined);
     assert.equal(requester.received.length, 0);
     assert.equal(called, 0);
