@@ -1,7 +1,7 @@
 // AMF encode/decode of typical messages: the connect command, a status reply, and an application call
 // carrying a nested AMF3 object. Run: node --import tsx bench/amf.ts → one JSON line per measurement.
-import { decodeCommand, decodeTCMessage, encodeCommand, encodeStatus } from '../src/wire/tc.ts';
-import type { AMFObject } from '../src/wire/amf/index.ts';
+import { decodeCommand, decodeTCMessage, encodeCommand, encodeStatus } from '../src/flash/tc.ts';
+import type { AMFObject } from '../src/flash/amf/index.ts';
 
 const WARMUP = 20_000;
 const SECONDS = 1;

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { LuaApplicationHost } from '../src/app/host.ts';
 import type { ClientPort, ServerPort, WriterPort } from '../src/app/ports.ts';
 import type { AppLogger } from '../src/app/runtime.ts';
-import type { AMFValue } from '../src/wire/amf/types.ts';
+import type { AMFValue } from '../src/flash/amf/types.ts';
 
 const SECONDS = 1;
 const WARMUP = 2000;

@@ -1,8 +1,8 @@
 // Per-packet receive path: decodeChunks on a media-like packet, then FlowReceiver.onFragment and writeAck,
 // in order and with every other packet arriving late. Run: node --import tsx bench/receiver.ts → JSON lines.
-import { ByteWriter } from '../src/wire/bytes.ts';
-import { decodeChunks, writeUserData, type UserDataChunk } from '../src/wire/chunks.ts';
-import { FlowReceiver } from '../src/flow/receiver.ts';
+import { ByteWriter } from '../src/bytes.ts';
+import { decodeChunks, writeUserData, type UserDataChunk } from '../src/protocols/rtmfp/wire/chunks.ts';
+import { FlowReceiver } from '../src/protocols/rtmfp/flow/receiver.ts';
 
 const DATA = 1150;
 const WARMUP = 20_000;

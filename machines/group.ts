@@ -1,6 +1,6 @@
 // Life of one NetGroup membership (RTMFP.md §6.6): a GC flow opened by a client, or a virtual member added
 // by a script (groups:join). The member takes its place on the group ring when the join message has been
-// read, and leaves once: flow end, session end or release(). Introductions are plain code (src/server/groups.ts);
+// read, and leaves once: flow end, session end or release(). Introductions are plain code (src/protocols/rtmfp/groups.ts);
 // this machine only guarantees that the application hears one onJoinGroup and, after it, one onUnjoinGroup.
 import { setup } from 'xstate';
 
@@ -9,7 +9,7 @@ export type MembershipEvent =
   | { type: 'LEAVE'; reason: string }; // GC flow ended, session closed, member released
 
 export interface MembershipContext {
-  /** which member core implements this actor (see src/session/bindings.ts) */
+  /** which member core implements this actor (see src/actors/bindings.ts) */
   key: number;
   reason: string;
 }

@@ -4,7 +4,7 @@
 import { assign, setup } from 'xstate';
 
 export interface SessionContext {
-  /** which session core implements this actor (the implementations look it up: see src/session/bindings.ts) */
+  /** which session core implements this actor (the implementations look it up: see src/actors/bindings.ts) */
   key: number;
   /** unanswered keepalive pings sent since the last packet heard */
   pings: number;

@@ -1,5 +1,5 @@
 // Reliability lifecycle of one sending flow (RFC 7016 §3.6.2, RTMFP.md §4.7–4.8).
-// Fragments, acks and retransmission bookkeeping are plain code (src/flow/writer.ts); this machine only
+// Fragments, acks and retransmission bookkeeping are plain code (src/protocols/rtmfp/flow/writer.ts); this machine only
 // sees coarse facts, and its one timer (`retransmitTick`) is where the core checks what is due.
 import { assign, setup } from 'xstate';
 
@@ -12,7 +12,7 @@ export type WriterEvent =
   | { type: 'ABANDON'; reason: string };  // local abandon (session failing, writer failed)
 
 export interface WriterContext {
-  /** which writer core implements this actor (see src/session/bindings.ts) */
+  /** which writer core implements this actor (see src/actors/bindings.ts) */
   key: number;
   reason: string;
 }

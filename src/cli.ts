@@ -1,8 +1,8 @@
 // Entry point (`npm start`): configuration, logger, server, and a clean stop on SIGINT/SIGTERM.
 import { ConfigError, loadConfig, usage, type LoadedConfig } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
-import { NimbusServer } from './server/server.ts';
-import { setInspectionSink } from './session/observe.ts';
+import { NimbusServer } from './protocols/rtmfp/server.ts';
+import { setInspectionSink } from './actors/observe.ts';
 
 /** Exit codes: 0 stopped on request, 1 failure or forced stop, 2 bad configuration. */
 const EXIT_BAD_CONFIG = 2;

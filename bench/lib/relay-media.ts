@@ -1,7 +1,7 @@
 // A synthetic live H.264 + AAC stream at a chosen bit rate for the relay benchmark: 25 fps video with a key
 // frame every 2 s, AAC frames of 1024 samples at 44.1 kHz. Real FLV packet headers, seeded random payloads,
 // so that every run sends the same bytes. Relaying does not need decodable bitstreams.
-import type { FLVTag } from '../../src/media/media.ts';
+import type { FLVTag } from '../../src/core/media/media.ts';
 
 export const FPS = 25;
 export const GOP_FRAMES = 50;

@@ -2,7 +2,7 @@
 // time (one batch per video frame, scheduled on the wall clock so that timer drift does not lower the rate).
 // IPC: parent → { cmd: 'go', seconds } | { cmd: 'stop' }; child → { ready: true } | { sent: PublisherReport }.
 import { NetConnection } from '../../src/client/index.ts';
-import { encodeData } from '../../src/wire/tc.ts';
+import { encodeData } from '../../src/flash/tc.ts';
 import { AAC_SEQUENCE_HEADER, AVC_SEQUENCE_HEADER, FPS, SyntheticStream } from './relay-media.ts';
 
 export interface PublisherReport {

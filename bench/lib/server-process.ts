@@ -58,7 +58,7 @@ export async function startServerProcess(args: string[] = []): Promise<ServerPro
 }
 
 async function runChild(args: string[]): Promise<void> {
-  const { NimbusServer } = await import('../../src/server/server.ts');
+  const { NimbusServer } = await import('../../src/protocols/rtmfp/server.ts');
   const { loadConfig } = await import('../../src/config.ts');
   const { createLogger } = await import('../../src/log.ts');
   const { config } = loadConfig(['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', ...args], { cwd: process.cwd(), env: {} });

@@ -3,9 +3,9 @@
 // it is logged with its traceback, and turns into a rejection or a Call.Failed where the
 // protocol has an answer for it.
 import { dirname, join } from 'node:path';
-import { MixedArray, TypedObject, isAMFObject, type AMFObject, type AMFValue } from '../wire/amf/types.ts';
-import type { AMFReadOptions } from '../wire/amf/reader.ts';
-import type { AMFWriteOptions } from '../wire/amf/writer.ts';
+import { MixedArray, TypedObject, isAMFObject, type AMFObject, type AMFValue } from '../flash/amf/types.ts';
+import type { AMFReadOptions } from '../flash/amf/reader.ts';
+import type { AMFWriteOptions } from '../flash/amf/writer.ts';
 import fengari from 'fengari';
 import { lua, lauxlib } from './lua/state.ts';
 import { Runtime, type AppLogger, type RunningApplication } from './runtime.ts';
@@ -22,7 +22,7 @@ import { LuaStreamEvents } from './api/streams.ts';
 import { LuaGroups } from './api/group.ts';
 import { joinGroupMethod, pushGroups } from './api/groups.ts';
 import { LuaServers } from './api/servers.ts';
-import { Publications } from '../media/publications.ts';
+import { Publications } from '../core/media/publications.ts';
 import type { HostContext } from './api/context.ts';
 import {
   type ApplicationHost,

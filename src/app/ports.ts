@@ -1,9 +1,9 @@
 // The boundary between the Lua host (src/app) and the server: what the host needs from a session
 // and its writers, and what the server calls on the host. The session layer implements the ports.
-import type { AMFObject, AMFValue } from '../wire/amf/types.ts';
-import type { AMFReadOptions } from '../wire/amf/reader.ts';
-import type { AMFWriteOptions } from '../wire/amf/writer.ts';
-import type { ClientPort, GroupPort, GroupsPort, MemberPort, WriterPort } from '../server/application.ts';
+import type { AMFObject, AMFValue } from '../flash/amf/types.ts';
+import type { AMFReadOptions } from '../flash/amf/reader.ts';
+import type { AMFWriteOptions } from '../flash/amf/writer.ts';
+import type { ClientPort, GroupPort, GroupsPort, MemberPort, WriterPort } from '../core/ports.ts';
 
 // one definition of what a session offers the application, in the server's boundary file
 export type { ClientPort, GroupPort, GroupsPort, MemberPort, WriterPort };

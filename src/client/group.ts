@@ -2,10 +2,10 @@
 // `01 21 15 <group id>`, and the server's GC writer back, whose messages `0b <peer id>` introduce members.
 // What a NetGroup then does peer to peer is the application's business (PeerHub.connect to the members).
 import { EventEmitter } from 'node:events';
-import { ByteWriter, hex } from '../wire/bytes.ts';
-import type { FlowHandler, Session } from '../session/session.ts';
-import type { FlowWriter } from '../flow/writer.ts';
-import { GC_MESSAGE, GC_SIGNATURE, GROUP_ID_TYPE } from '../server/groups.ts';
+import { ByteWriter, hex } from '../bytes.ts';
+import type { FlowHandler, Session } from '../protocols/rtmfp/session/session.ts';
+import type { FlowWriter } from '../protocols/rtmfp/flow/writer.ts';
+import { GC_MESSAGE, GC_SIGNATURE, GROUP_ID_TYPE } from '../protocols/rtmfp/groups.ts';
 
 export { GC_SIGNATURE };
 

@@ -3,13 +3,13 @@
 // their reliability can differ (audioReliable / videoReliable, as Flash's NetStream has them). Whatever the
 // server sends on flows of this stream arrives here as status, media and data events.
 import { EventEmitter } from 'node:events';
-import type { FlowWriter } from '../flow/writer.ts';
-import type { FlowHandler, Session } from '../session/session.ts';
-import { tcSignature } from '../session/writer-port.ts';
-import { WireError } from '../wire/bytes.ts';
-import type { AMFObject, AMFValue } from '../wire/amf/types.ts';
-import { isAMFObject } from '../wire/amf/types.ts';
-import { TC, decodeCommand, decodeData, decodeTCMessage, encodeCommand, encodeData, encodeTCMessage } from '../wire/tc.ts';
+import type { FlowWriter } from '../protocols/rtmfp/flow/writer.ts';
+import type { FlowHandler, Session } from '../protocols/rtmfp/session/session.ts';
+import { tcSignature } from '../protocols/rtmfp/session/writer-port.ts';
+import { WireError } from '../bytes.ts';
+import type { AMFObject, AMFValue } from '../flash/amf/types.ts';
+import { isAMFObject } from '../flash/amf/types.ts';
+import { TC, decodeCommand, decodeData, decodeTCMessage, encodeCommand, encodeData, encodeTCMessage } from '../flash/tc.ts';
 
 export interface NetStreamEvents {
   status: [info: AMFObject];

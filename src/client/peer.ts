@@ -8,22 +8,22 @@ import type dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../clock.ts';
-import { initiateKeying, type InitiatorIdentity, type InitiatorKeying } from '../crypto/keying.ts';
-import { createPacketCipher, readSessionId, startupCipher } from '../crypto/packet-cipher.ts';
-import { parseCertificate, peerIdOf } from '../crypto/certificate.ts';
-import { WireError, equalBytes, hex } from '../wire/bytes.ts';
+import { initiateKeying, type InitiatorIdentity, type InitiatorKeying } from '../protocols/rtmfp/crypto/keying.ts';
+import { createPacketCipher, readSessionId, startupCipher } from '../protocols/rtmfp/crypto/packet-cipher.ts';
+import { parseCertificate, peerIdOf } from '../protocols/rtmfp/crypto/certificate.ts';
+import { WireError, equalBytes, hex } from '../bytes.ts';
 import {
   CHUNK, decodeChunks, type Chunk, type FIHelloChunk, type IHelloChunk, type IIKeyingChunk, type RHelloChunk,
   type RIKeyingChunk, type RedirectChunk,
-} from '../wire/chunks.ts';
-import { readPacketHeader } from '../wire/packet.ts';
-import { TC, decodeCommand, decodeTCMessage, encodeCommand } from '../wire/tc.ts';
-import type { AMFValue } from '../wire/amf/types.ts';
-import { Session, type Endpoint, type FlowHandler, type FlowOpening, type SessionDelegate } from '../session/session.ts';
-import { tcSignature } from '../session/writer-port.ts';
-import type { FlowWriter } from '../flow/writer.ts';
-import { Handshake } from '../server/handshake.ts';
-import { EPD_PEER_ID, epdPeerId, peerEpd } from '../server/rendezvous.ts';
+} from '../protocols/rtmfp/wire/chunks.ts';
+import { readPacketHeader } from '../protocols/rtmfp/wire/packet.ts';
+import { TC, decodeCommand, decodeTCMessage, encodeCommand } from '../flash/tc.ts';
+import type { AMFValue } from '../flash/amf/types.ts';
+import { Session, type Endpoint, type FlowHandler, type FlowOpening, type SessionDelegate } from '../protocols/rtmfp/session/session.ts';
+import { tcSignature } from '../protocols/rtmfp/session/writer-port.ts';
+import type { FlowWriter } from '../protocols/rtmfp/flow/writer.ts';
+import { Handshake } from '../protocols/rtmfp/handshake.ts';
+import { EPD_PEER_ID, epdPeerId, peerEpd } from '../protocols/rtmfp/rendezvous.ts';
 import type { Logger } from '../log.ts';
 
 const NETCONNECTION_SIGNATURE = tcSignature(0);

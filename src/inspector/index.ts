@@ -1,5 +1,5 @@
 // Entry point of the built-in inspector for a NimbusServer ([inspector] enabled = true).
-import type { NimbusServer } from '../server/server.ts';
+import type { NimbusServer } from '../protocols/rtmfp/server.ts';
 import { Inspector } from './inspector.ts';
 import { ServerInspectorHost } from './server-host.ts';
 

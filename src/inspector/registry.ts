@@ -1,8 +1,8 @@
-// Live actors of this process, learned from their inspection events (src/session/observe.ts). With no page
+// Live actors of this process, learned from their inspection events (src/actors/observe.ts). With no page
 // connected the registry only records creations and ends (ended actors are forgotten after a while, so
 // memory stays bounded); events and state changes become feed entries only while a page listens.
 import type { AnyActorRef, InspectionEvent } from 'xstate';
-import { setActorSink, type ActorMeta } from '../session/observe.ts';
+import { setActorSink, type ActorMeta } from '../actors/observe.ts';
 import { EventFeed, type FeedEntryType } from './feed.ts';
 import { stateText } from './graph.ts';
 

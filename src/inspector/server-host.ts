@@ -2,15 +2,15 @@
 // (a client running in the same process has session actors too, and they are not this server's);
 // other kinds can add their numbers with provideFacts() from their own module.
 import type { AnyActorRef } from 'xstate';
-import type { NimbusServer } from '../server/server.ts';
-import type { Session } from '../session/session.ts';
-import { formatEndpoint } from '../server/client.ts';
-import { hex } from '../wire/bytes.ts';
+import type { NimbusServer } from '../protocols/rtmfp/server.ts';
+import type { Session } from '../protocols/rtmfp/session/session.ts';
+import { formatEndpoint } from '../protocols/rtmfp/client.ts';
+import { hex } from '../bytes.ts';
 import type { ActorEntry } from './registry.ts';
-import { factsOf } from '../session/observe.ts';
+import { factsOf } from '../actors/observe.ts';
 import type { ActorView, Facts, InspectorHost } from './tree.ts';
 
-export { provideFacts, type FactsProvider } from '../session/observe.ts';
+export { provideFacts, type FactsProvider } from '../actors/observe.ts';
 
 /** Kinds that exist on both ends of a session: only the server's own are shown. */
 const SESSION_BOUND = new Set(['session', 'flow', 'writer']);

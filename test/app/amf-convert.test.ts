@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClient, setup } from './harness.ts';
-import { AMFReader } from '../../src/wire/amf/reader.ts';
-import { AMFWriter } from '../../src/wire/amf/writer.ts';
-import { TypedObject, AMFVector, AMFXML, MixedArray } from '../../src/wire/amf/types.ts';
+import { AMFReader } from '../../src/flash/amf/reader.ts';
+import { AMFWriter } from '../../src/flash/amf/writer.ts';
+import { TypedObject, AMFVector, AMFXML, MixedArray } from '../../src/flash/amf/types.ts';
 import { LuaHost, pushBytes, toBytes, lua, lauxlib } from '../../src/app/lua/state.ts';
-import { utf8Encode } from '../../src/wire/bytes.ts';
+import { utf8Encode } from '../../src/bytes.ts';
 
 // 0x11 switch, AMF3 object, traits: externalizable (U29 0x07), class "test.Point", then the body
 const className = utf8Encode('test.Point');

@@ -5,7 +5,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AMFObject, AMFValue } from '../../src/wire/amf/types.ts';
+import type { AMFObject, AMFValue } from '../../src/flash/amf/types.ts';
 import type { ClientPort, ServerPort, WriterPort } from '../../src/app/ports.ts';
 import { LuaApplicationHost } from '../../src/app/host.ts';
 import type { AppLogger } from '../../src/app/runtime.ts';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClient, FakeWriter, setup } from './harness.ts';
-import { TypedObject, AMFDictionary, MixedArray } from '../../src/wire/amf/types.ts';
+import { TypedObject, AMFDictionary, MixedArray } from '../../src/flash/amf/types.ts';
 
 function connected(path = '') {
   const t = setup();

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClient, setup, connectedApp } from './harness.ts';
-import { MixedArray, TypedObject } from '../../src/wire/amf/types.ts';
+import { MixedArray, TypedObject } from '../../src/flash/amf/types.ts';
 import { fromJSON, toJSON } from '../../src/app/api/json.ts';
 import { fromQuery, toQuery } from '../../src/app/api/query.ts';
 import { fromXMLRPC, toXMLRPC } from '../../src/app/api/xmlrpc.ts';

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCipheriv } from 'node:crypto';
 import fc from 'fast-check';
-import { DEFAULT_KEY, createBlockCipher, type CipherImpl } from '../../src/crypto/aes.ts';
-import { hex } from '../../src/wire/bytes.ts';
+import { DEFAULT_KEY, createBlockCipher, type CipherImpl } from '../../src/protocols/rtmfp/crypto/aes.ts';
+import { hex } from '../../src/bytes.ts';
 
 const IMPLS: CipherImpl[] = ['noble', 'node'];
 

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
   createServerCertificate, createStaticCertificate, parseCertificate, peerIdOf,
-} from '../../src/crypto/certificate.ts';
-import { generateKeyPair } from '../../src/crypto/dh.ts';
-import { WireError, fromHex, hex } from '../../src/wire/bytes.ts';
+} from '../../src/protocols/rtmfp/crypto/certificate.ts';
+import { generateKeyPair } from '../../src/protocols/rtmfp/crypto/dh.ts';
+import { WireError, fromHex, hex } from '../../src/bytes.ts';
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 

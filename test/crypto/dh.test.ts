@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SUPPORTED_GROUPS, generateKeyPair, isValidPublicKey, type DHGroup } from '../../src/crypto/dh.ts';
-import { fromHex, hex } from '../../src/wire/bytes.ts';
+import { SUPPORTED_GROUPS, generateKeyPair, isValidPublicKey, type DHGroup } from '../../src/protocols/rtmfp/crypto/dh.ts';
+import { fromHex, hex } from '../../src/bytes.ts';
 
 const P2 = BigInt('0x' + 'ffffffffffffffffc90fdaa22168c234c4c6628b80dc1cd129024e088a67cc74020bbea63b139b22514a08798e3404dd' +
   'ef9519b3cd3a431b302b0a6df25f14374fe1356d6d51c245e485b576625e7ec6f44c42e9a637ed6b0bff5cb6f406b7ed' +

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ByteReader, ByteWriter, concat, encodeVLU, fromHex, hex } from '../../src/wire/bytes.ts';
-import { readOptionList, writeOption } from '../../src/wire/options.ts';
-import { createServerCertificate, createStaticCertificate } from '../../src/crypto/certificate.ts';
-import { generateKeyPair, type DHGroup } from '../../src/crypto/dh.ts';
+import { ByteReader, ByteWriter, concat, encodeVLU, fromHex, hex } from '../../src/bytes.ts';
+import { readOptionList, writeOption } from '../../src/protocols/rtmfp/wire/options.ts';
+import { createServerCertificate, createStaticCertificate } from '../../src/protocols/rtmfp/crypto/certificate.ts';
+import { generateKeyPair, type DHGroup } from '../../src/protocols/rtmfp/crypto/dh.ts';
 import {
   createInitiatorIdentity, initiateKeying, negotiate, negotiationFlags, respondToKeying, type SessionKeys,
-} from '../../src/crypto/keying.ts';
-import { createPacketCipher } from '../../src/crypto/packet-cipher.ts';
+} from '../../src/protocols/rtmfp/crypto/keying.ts';
+import { createPacketCipher } from '../../src/protocols/rtmfp/crypto/packet-cipher.ts';
 
 const RANDOM = '410e' + 'ab'.repeat(64);
 const flashIdentity = createInitiatorIdentity('flash');

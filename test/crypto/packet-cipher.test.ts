@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   ReplayWindow, checksum, createPacketCipher, readSessionId, startupCipher, type PacketCipher, type Protection,
-} from '../../src/crypto/packet-cipher.ts';
-import { createBlockCipher, type CipherImpl } from '../../src/crypto/aes.ts';
-import { fromHex, hex } from '../../src/wire/bytes.ts';
+} from '../../src/protocols/rtmfp/crypto/packet-cipher.ts';
+import { createBlockCipher, type CipherImpl } from '../../src/protocols/rtmfp/crypto/aes.ts';
+import { fromHex, hex } from '../../src/bytes.ts';
 
 const KEY_A = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
 const KEY_B = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ByteWriter, hex } from '../../src/wire/bytes.ts';
-import { decodeChunks, USER_DATA_FLAG, type AckChunk, type UserDataChunk } from '../../src/wire/chunks.ts';
-import { FlowReceiver, MAX_ACK_BYTES, type ReceiverLimits } from '../../src/flow/receiver.ts';
+import { ByteWriter, hex } from '../../src/bytes.ts';
+import { decodeChunks, USER_DATA_FLAG, type AckChunk, type UserDataChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
+import { FlowReceiver, MAX_ACK_BYTES, type ReceiverLimits } from '../../src/protocols/rtmfp/flow/receiver.ts';
 
 const { BEGIN, MIDDLE, END, ABANDON, FINAL } = USER_DATA_FLAG;
 

@@ -1,10 +1,10 @@
 // The flash-11.7 capture opened into cleartexts (flags byte onward, padding included), with the keys its
 // README gives, so that fuzzers can start from real packets instead of from nothing.
 import { readFileSync } from 'node:fs';
-import { fromHex } from '../../src/wire/bytes.ts';
-import { createPacketCipher, startupCipher, type PacketCipher } from '../../src/crypto/packet-cipher.ts';
-import { decodeChunks, CHUNK, type UserDataChunk } from '../../src/wire/chunks.ts';
-import { readPacketHeader } from '../../src/wire/packet.ts';
+import { fromHex } from '../../src/bytes.ts';
+import { createPacketCipher, startupCipher, type PacketCipher } from '../../src/protocols/rtmfp/crypto/packet-cipher.ts';
+import { decodeChunks, CHUNK, type UserDataChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
+import { readPacketHeader } from '../../src/protocols/rtmfp/wire/packet.ts';
 
 const DIR = new URL('../../../shared/vectors/flash-11.7/', import.meta.url);
 const SERVER_DECRYPT = fromHex('ca3e6206c4fe662bbd950e8d03574e35');

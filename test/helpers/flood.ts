@@ -2,11 +2,11 @@
 // Used by test/server/flood.test.ts and bench/flood.ts.
 import dgram from 'node:dgram';
 import { randomFillSync } from 'node:crypto';
-import { ByteWriter, utf8Encode } from '../../src/wire/bytes.ts';
-import { startupCipher } from '../../src/crypto/packet-cipher.ts';
-import { CHUNK, writeChunk } from '../../src/wire/chunks.ts';
-import { MODE, writePacketHeader } from '../../src/wire/packet.ts';
-import { writeOption } from '../../src/wire/options.ts';
+import { ByteWriter, utf8Encode } from '../../src/bytes.ts';
+import { startupCipher } from '../../src/protocols/rtmfp/crypto/packet-cipher.ts';
+import { CHUNK, writeChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
+import { MODE, writePacketHeader } from '../../src/protocols/rtmfp/wire/packet.ts';
+import { writeOption } from '../../src/protocols/rtmfp/wire/options.ts';
 
 /** A sealed IHello for `url` with a random 16-byte tag. */
 export function iHello(url: string): Uint8Array {

@@ -1,7 +1,7 @@
 // Byte-level mutations for fuzzing: fast-check arbitraries that derive hostile variants from real packets.
 // Edits favour the values that sit on decoder boundaries (VLU continuation bits, 0xff padding, zero lengths).
 import fc from 'fast-check';
-import { concat } from '../../src/wire/bytes.ts';
+import { concat } from '../../src/bytes.ts';
 
 export type Edit =
   | { kind: 'set'; at: number; value: number }

@@ -3,13 +3,13 @@
 // the wire and move only when the test pumps, which keeps delivery order and reentrancy under its control.
 import pino from 'pino';
 import { SimulatedClock, assign, createMachine, type AnyActorRef, type AnyStateMachine } from 'xstate';
-import { Session, type FlowHandler, type FlowOpening, type SessionDelegate } from '../../src/session/session.ts';
-import { createPacketCipher, type PacketCipher } from '../../src/crypto/packet-cipher.ts';
+import { Session, type FlowHandler, type FlowOpening, type SessionDelegate } from '../../src/protocols/rtmfp/session/session.ts';
+import { createPacketCipher, type PacketCipher } from '../../src/protocols/rtmfp/crypto/packet-cipher.ts';
 import type { Logger } from '../../src/log.ts';
-import { ByteWriter, concat } from '../../src/wire/bytes.ts';
-import { decodeChunks, type Chunk } from '../../src/wire/chunks.ts';
-import { MODE, PACKET_FLAG, readPacketHeader, timestampNow, writePacketHeader } from '../../src/wire/packet.ts';
-import { setInspectionSink } from '../../src/session/observe.ts';
+import { ByteWriter, concat } from '../../src/bytes.ts';
+import { decodeChunks, type Chunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
+import { MODE, PACKET_FLAG, readPacketHeader, timestampNow, writePacketHeader } from '../../src/protocols/rtmfp/wire/packet.ts';
+import { setInspectionSink } from '../../src/actors/observe.ts';
 
 const KEY_A = Uint8Array.from({ length: 16 }, (_, i) => 0x10 + i);
 const KEY_B = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);

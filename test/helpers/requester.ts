@@ -2,10 +2,10 @@
 // to an IHello (RHello, Redirect, or nothing).
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import { startupCipher } from '../../src/crypto/packet-cipher.ts';
-import { ByteWriter, equalBytes } from '../../src/wire/bytes.ts';
-import { CHUNK, decodeChunks, writeChunk, type Chunk, type RedirectChunk } from '../../src/wire/chunks.ts';
-import { MODE, readPacketHeader, writePacketHeader } from '../../src/wire/packet.ts';
+import { startupCipher } from '../../src/protocols/rtmfp/crypto/packet-cipher.ts';
+import { ByteWriter, equalBytes } from '../../src/bytes.ts';
+import { CHUNK, decodeChunks, writeChunk, type Chunk, type RedirectChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
+import { MODE, readPacketHeader, writePacketHeader } from '../../src/protocols/rtmfp/wire/packet.ts';
 
 export class Requester {
   readonly socket = dgram.createSocket('udp4');

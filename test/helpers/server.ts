@@ -1,8 +1,8 @@
 // Starts a real Nimbus server on an ephemeral loopback UDP port for a test.
-import { NimbusServer } from '../../src/server/server.ts';
+import { NimbusServer } from '../../src/protocols/rtmfp/server.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
-import { acceptAll, type ApplicationPort } from '../../src/server/application.ts';
+import { acceptAll, type ApplicationPort } from '../../src/core/ports.ts';
 
 export interface TestServer {
   server: NimbusServer;

@@ -2,10 +2,10 @@
 // that is not a WireError, so an empty `errors` list is how robustness tests see that none happened.
 import { Writable } from 'node:stream';
 import type dgram from 'node:dgram';
-import { NimbusServer } from '../../src/server/server.ts';
+import { NimbusServer } from '../../src/protocols/rtmfp/server.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
-import type { PacketCipher } from '../../src/crypto/packet-cipher.ts';
+import type { PacketCipher } from '../../src/protocols/rtmfp/crypto/packet-cipher.ts';
 import type { NetConnection } from '../../src/client/net-connection.ts';
 
 export interface WatchedServer {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createActor } from 'xstate';
 import { flowMachine } from '../../machines/flow.ts';
-import { observe, setActorSink } from '../../src/session/observe.ts';
+import { observe, setActorSink } from '../../src/actors/observe.ts';
 import { ActorRegistry } from '../../src/inspector/registry.ts';
 import { FeedSubscriber } from '../../src/inspector/feed.ts';
 import { buildTree, type InspectorHost } from '../../src/inspector/tree.ts';

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { SMTPServer } from 'smtp-server';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { NetConnection } from '../../src/client/index.ts';
-import { TypedObject, type AMFObject, type AMFValue } from '../../src/wire/amf/types.ts';
+import { TypedObject, type AMFObject, type AMFValue } from '../../src/flash/amf/types.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/api-udp/', import.meta.url));
 

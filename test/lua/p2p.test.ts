@@ -10,10 +10,10 @@ import { Requester } from '../helpers/requester.ts';
 import { urlEndpointDiscriminator } from '../../src/client/net-connection.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { NetConnection } from '../../src/client/index.ts';
-import { hex } from '../../src/wire/bytes.ts';
-import { CHUNK } from '../../src/wire/chunks.ts';
-import { peerEpd } from '../../src/server/rendezvous.ts';
-import type { AMFObject } from '../../src/wire/amf/types.ts';
+import { hex } from '../../src/bytes.ts';
+import { CHUNK } from '../../src/protocols/rtmfp/wire/chunks.ts';
+import { peerEpd } from '../../src/protocols/rtmfp/rendezvous.ts';
+import type { AMFObject } from '../../src/flash/amf/types.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/p2p/', import.meta.url));
 const TARGETS = '192.0.2.10:1935;192.0.2.11:1935?publicAddress=192.0.2.12:1935&region=eu';

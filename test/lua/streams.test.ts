@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { NetConnection } from '../../src/client/index.ts';
 import type { NetStream } from '../../src/client/net-stream.ts';
-import type { AMFObject, AMFValue } from '../../src/wire/amf/types.ts';
+import type { AMFObject, AMFValue } from '../../src/flash/amf/types.ts';
 import { makeSampleTags } from '../fixtures/media/make-flv.ts';
 import { sendTags, split, until, type Player } from '../streams/helpers.ts';
 

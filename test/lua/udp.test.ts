@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { NetConnection, CallError } from '../../src/client/index.ts';
-import { TypedObject } from '../../src/wire/amf/types.ts';
+import { TypedObject } from '../../src/flash/amf/types.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 

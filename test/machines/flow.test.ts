@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { getSimplePaths } from 'xstate/graph';
 import type { AnyActorRef } from 'xstate';
 import { flowMachine, type FlowEvent } from '../../machines/flow.ts';
-import { CHUNK } from '../../src/wire/chunks.ts';
+import { CHUNK } from '../../src/protocols/rtmfp/wire/chunks.ts';
 import { Pair, capturingActors, modelOf } from '../helpers/pair.ts';
 
 const NC_SIGNATURE = Uint8Array.of(0x54, 0x43, 0x04, 0x00);

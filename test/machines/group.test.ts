@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { getAdjacencyMap, getShortestPaths } from 'xstate/graph';
 import { membershipMachine, type MembershipEvent } from '../../machines/group.ts';
-import { GroupRegistry, type Member } from '../../src/server/groups.ts';
-import type { ClientPort } from '../../src/server/application.ts';
-import { hex } from '../../src/wire/bytes.ts';
+import { GroupRegistry, type Member } from '../../src/protocols/rtmfp/groups.ts';
+import type { ClientPort } from '../../src/core/ports.ts';
+import { hex } from '../../src/bytes.ts';
 
 type Snap = ReturnType<typeof membershipMachine.transition>;
 type Step = { event: MembershipEvent; state: Snap };

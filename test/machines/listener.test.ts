@@ -5,10 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getAdjacencyMap, getShortestPaths } from 'xstate/graph';
 import { listenerMachine, type ListenerEvent } from '../../machines/listener.ts';
-import { Publications } from '../../src/media/publications.ts';
-import type { Listener } from '../../src/media/listener.ts';
-import type { Publication } from '../../src/media/publication.ts';
-import type { ClientPort } from '../../src/server/application.ts';
+import { Publications } from '../../src/core/media/publications.ts';
+import type { Listener } from '../../src/core/media/listener.ts';
+import type { Publication } from '../../src/core/media/publication.ts';
+import type { ClientPort } from '../../src/core/ports.ts';
 import { modelOf } from '../helpers/pair.ts';
 import { recordingSink } from '../media/helpers.ts';
 

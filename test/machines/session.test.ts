@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getAdjacencyMap, getShortestPaths } from 'xstate/graph';
 import { sessionMachine, type SessionEvent } from '../../machines/session.ts';
-import { CHUNK } from '../../src/wire/chunks.ts';
-import type { FlowWriter } from '../../src/flow/writer.ts';
+import { CHUNK } from '../../src/protocols/rtmfp/wire/chunks.ts';
+import type { FlowWriter } from '../../src/protocols/rtmfp/flow/writer.ts';
 import { Pair, delayedEvents, modelOf } from '../helpers/pair.ts';
 
 const KEEPALIVE = 15_000;
@@ -96,7 +96,7 @@ class Driver {
         break;
       case 'REJECTED':
         pair.wire.drop.responder = true;
-        // the NetConnection layer (src/server/client.ts) reports these straight to the actor
+        // the NetConnection layer (src/protocols/rtmfp/client.ts) reports these straight to the actor
         subject.actor.send(event as SessionEvent);
         break;
       case 'CLOSE':

@@ -4,9 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getAdjacencyMap, getShortestPaths } from 'xstate/graph';
 import { writerMachine, type WriterEvent } from '../../machines/writer.ts';
-import { ByteWriter, equalBytes } from '../../src/wire/bytes.ts';
-import { CHUNK, writeChunk } from '../../src/wire/chunks.ts';
-import type { FlowWriter } from '../../src/flow/writer.ts';
+import { ByteWriter, equalBytes } from '../../src/bytes.ts';
+import { CHUNK, writeChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
+import type { FlowWriter } from '../../src/protocols/rtmfp/flow/writer.ts';
 import { Pair, delayedEvents, modelOf } from '../helpers/pair.ts';
 
 type Outcome = 'gaveUp' | 'due' | 'drained' | 'none';

@@ -1,6 +1,6 @@
 // A ListenerSink that records what a listener would have sent, for tests of the relay core.
-import type { ListenerSink } from '../../src/media/listener.ts';
-import { decodeTCMessage, type TCMessage } from '../../src/wire/tc.ts';
+import type { ListenerSink } from '../../src/core/media/listener.ts';
+import { decodeTCMessage, type TCMessage } from '../../src/flash/tc.ts';
 
 export interface RecordingSink extends ListenerSink {
   audio: TCMessage[];

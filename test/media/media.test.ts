@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dataName, isAACSequenceHeader, isAVCSequenceHeader, isKeyFrame, readFLV, writeFLV } from '../../src/media/media.ts';
+import { dataName, isAACSequenceHeader, isAVCSequenceHeader, isKeyFrame, readFLV, writeFLV } from '../../src/core/media/media.ts';
 
 test('key frames and sequence headers are recognised from their first bytes', () => {
   assert.equal(isKeyFrame(Uint8Array.of(0x17, 0x01)), true);

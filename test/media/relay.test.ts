@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Publications, type StreamEvents } from '../../src/media/publications.ts';
-import { MAX_PENDING_BYTES } from '../../src/media/listener.ts';
-import type { Publisher } from '../../src/media/publication.ts';
-import type { ClientPort } from '../../src/server/application.ts';
-import { encodeData, decodeData } from '../../src/wire/tc.ts';
+import { Publications, type StreamEvents } from '../../src/core/media/publications.ts';
+import { MAX_PENDING_BYTES } from '../../src/core/media/listener.ts';
+import type { Publisher } from '../../src/core/media/publication.ts';
+import type { ClientPort } from '../../src/core/ports.ts';
+import { encodeData, decodeData } from '../../src/flash/tc.ts';
 import { recordingSink } from './helpers.ts';
 
 const client = (n: number): ClientPort => ({ rawId: new Uint8Array(32).fill(n) }) as unknown as ClientPort;

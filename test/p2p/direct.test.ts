@@ -6,8 +6,8 @@ import { once } from 'node:events';
 import { startTestServer } from '../helpers/server.ts';
 import { NetConnection } from '../../src/client/net-connection.ts';
 import type { PeerConnection } from '../../src/client/peer.ts';
-import type { AMFValue } from '../../src/wire/amf/types.ts';
-import { hex } from '../../src/wire/bytes.ts';
+import type { AMFValue } from '../../src/flash/amf/types.ts';
+import { hex } from '../../src/bytes.ts';
 
 test('two clients open a direct session through the introduction and exchange messages', async () => {
   const server = await startTestServer();

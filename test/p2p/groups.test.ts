@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { GroupRegistry, RING_SIDE, groupAddress, memberMessage, readJoin, type MemberChannel } from '../../src/server/groups.ts';
+import { GroupRegistry, RING_SIDE, groupAddress, memberMessage, readJoin, type MemberChannel } from '../../src/protocols/rtmfp/groups.ts';
 import { encodeJoin } from '../../src/client/group.ts';
-import type { ClientPort } from '../../src/server/application.ts';
-import { hex } from '../../src/wire/bytes.ts';
+import type { ClientPort } from '../../src/core/ports.ts';
+import { hex } from '../../src/bytes.ts';
 
 const GROUP = new Uint8Array(32).fill(0x47);
 

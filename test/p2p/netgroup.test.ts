@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto';
 import { startTestServer } from '../helpers/server.ts';
 import { NetConnection } from '../../src/client/net-connection.ts';
 import type { NetGroup } from '../../src/client/group.ts';
-import { acceptAll, type ApplicationPort, type ClientPort, type GroupPort } from '../../src/server/application.ts';
-import { RING_SIDE, groupAddress } from '../../src/server/groups.ts';
-import { hex } from '../../src/wire/bytes.ts';
+import { acceptAll, type ApplicationPort, type ClientPort, type GroupPort } from '../../src/core/ports.ts';
+import { RING_SIDE, groupAddress } from '../../src/protocols/rtmfp/groups.ts';
+import { hex } from '../../src/bytes.ts';
 
 const GROUP_ID = createHash('sha256').update('G:nimbus test group').digest();
 

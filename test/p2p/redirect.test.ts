@@ -7,10 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { Requester } from '../helpers/requester.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { NetConnection, urlEndpointDiscriminator } from '../../src/client/net-connection.ts';
-import { acceptAll, type ApplicationPort } from '../../src/server/application.ts';
-import { equalBytes, hex } from '../../src/wire/bytes.ts';
-import { CHUNK, type Chunk, type FIHelloChunk, type RedirectChunk } from '../../src/wire/chunks.ts';
-import { peerEpd } from '../../src/server/rendezvous.ts';
+import { acceptAll, type ApplicationPort } from '../../src/core/ports.ts';
+import { equalBytes, hex } from '../../src/bytes.ts';
+import { CHUNK, type Chunk, type FIHelloChunk, type RedirectChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
+import { peerEpd } from '../../src/protocols/rtmfp/rendezvous.ts';
 
 
 const listed = (chunk: Chunk | undefined) => {

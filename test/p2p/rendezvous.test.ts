@@ -6,10 +6,10 @@ import { SimulatedClock } from 'xstate';
 import {
   AttemptCounter, PeerIndex, candidateAddresses, epdPeerId, introduce, peerEpd, redirectAddresses, requesterAddress,
   type RendezvousPeer,
-} from '../../src/server/rendezvous.ts';
-import { ByteWriter, fromHex, hex } from '../../src/wire/bytes.ts';
-import { writeChunk } from '../../src/wire/chunks.ts';
-import type { Endpoint } from '../../src/session/session.ts';
+} from '../../src/protocols/rtmfp/rendezvous.ts';
+import { ByteWriter, fromHex, hex } from '../../src/bytes.ts';
+import { writeChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
+import type { Endpoint } from '../../src/protocols/rtmfp/session/session.ts';
 
 function peer(idByte: number, address: Endpoint, peerAddresses: string[] = [], usable = true): RendezvousPeer & { session: { address: Endpoint; usable: boolean } } {
   return { rawId: new Uint8Array(32).fill(idByte), peerAddresses, session: { address, usable } };

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { startTestServer } from '../helpers/server.ts';
 import { NetConnection, CallError } from '../../src/client/index.ts';
-import { acceptAll, type ApplicationPort, type ClientPort } from '../../src/server/application.ts';
+import { acceptAll, type ApplicationPort, type ClientPort } from '../../src/core/ports.ts';
 
 async function until(condition: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 500; i++) {

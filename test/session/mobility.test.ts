@@ -5,10 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SimulatedClock } from 'xstate';
 import { pino } from 'pino';
-import { Session, type Endpoint, type SessionDelegate } from '../../src/session/session.ts';
-import { createPacketCipher } from '../../src/crypto/packet-cipher.ts';
-import { decodeChunks, CHUNK } from '../../src/wire/chunks.ts';
-import { readPacketHeader } from '../../src/wire/packet.ts';
+import { Session, type Endpoint, type SessionDelegate } from '../../src/protocols/rtmfp/session/session.ts';
+import { createPacketCipher } from '../../src/protocols/rtmfp/crypto/packet-cipher.ts';
+import { decodeChunks, CHUNK } from '../../src/protocols/rtmfp/wire/chunks.ts';
+import { readPacketHeader } from '../../src/protocols/rtmfp/wire/packet.ts';
 import type { Logger } from '../../src/log.ts';
 
 const KEY_A = new Uint8Array(16).fill(1);

@@ -1,8 +1,8 @@
 // Publisher and player clients over real UDP for stream tests.
 import { NetConnection } from '../../src/client/index.ts';
 import type { NetStream } from '../../src/client/net-stream.ts';
-import type { FLVTag } from '../../src/media/media.ts';
-import type { AMFValue } from '../../src/wire/amf/types.ts';
+import type { FLVTag } from '../../src/core/media/media.ts';
+import type { AMFValue } from '../../src/flash/amf/types.ts';
 
 export interface Received {
   type: number;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { startTestServer } from '../helpers/server.ts';
 import { startLossyRelay } from '../helpers/lossy-relay.ts';
 import { makeSampleTags } from '../fixtures/media/make-flv.ts';
-import type { FLVTag } from '../../src/media/media.ts';
+import type { FLVTag } from '../../src/core/media/media.ts';
 import type { NetConnection } from '../../src/client/index.ts';
 import { player, publisher, sendTags, split, until, type Player } from './helpers.ts';
 

@@ -3,11 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { ByteReader, fromHex, hex } from '../../src/wire/bytes.ts';
+import { ByteReader, fromHex, hex } from '../../src/bytes.ts';
 import {
   createPacketCipher, generateKeyPair, parseCertificate, peerIdOf, readSessionId, respondToKeying, startupCipher,
   type PacketCipher,
-} from '../../src/crypto/index.ts';
+} from '../../src/protocols/rtmfp/crypto/index.ts';
 
 const DIR = new URL('../../../shared/vectors/flash-11.7/', import.meta.url);
 const load = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(name, DIR)));
@@ -129,9 +129,9 @@ test('server packets re-seal byte for byte', () => {
 
 // Application level: the real chunk decoder, flow reassembly and AMF on the same packets.
 test('connect and setPeerInfo decode; the _result of 6.dat re-encodes byte for byte', async () => {
-  const { decodeChunks } = await import('../../src/wire/chunks.ts');
-  const { readPacketHeader } = await import('../../src/wire/packet.ts');
-  const { decodeTCMessage, decodeCommand, encodeCommand } = await import('../../src/wire/tc.ts');
+  const { decodeChunks } = await import('../../src/protocols/rtmfp/wire/chunks.ts');
+  const { readPacketHeader } = await import('../../src/protocols/rtmfp/wire/packet.ts');
+  const { decodeTCMessage, decodeCommand, encodeCommand } = await import('../../src/flash/tc.ts');
   const userData = (name: string) => {
     const clear = cipherFor(name).open(load(`${name}.dat`))!;
     return decodeChunks(clear, readPacketHeader(clear).chunksOffset).filter((c) => c.type === 0x10) as Array<{ flowId: number; data: Uint8Array }>;

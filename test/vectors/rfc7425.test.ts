@@ -3,11 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { fromHex, hex } from '../../src/wire/bytes.ts';
+import { fromHex, hex } from '../../src/bytes.ts';
 import {
   createPacketCipher, deriveSessionKeys, generateKeyPair, parseCertificate, peerIdOf, readSessionId,
   respondToKeying, startupCipher,
-} from '../../src/crypto/index.ts';
+} from '../../src/protocols/rtmfp/crypto/index.ts';
 
 interface Packet { dir: 'C>S' | 'S>C'; kind: string; raw: string; clear: string }
 interface Vectors {

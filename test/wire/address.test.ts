@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ByteReader, ByteWriter, WireError, fromHex, hex } from '../../src/wire/bytes.ts';
+import { ByteReader, ByteWriter, WireError, fromHex, hex } from '../../src/bytes.ts';
 import {
   addressFrom,
   addressSize,
@@ -11,7 +11,7 @@ import {
   readAddress,
   writeAddress,
   type RTMFPAddress,
-} from '../../src/wire/address.ts';
+} from '../../src/protocols/rtmfp/wire/address.ts';
 
 function encode(a: RTMFPAddress): string {
   const w = new ByteWriter(64);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { WireError } from '../../src/wire/bytes.ts';
+import { WireError } from '../../src/bytes.ts';
 import {
   AMFDictionary,
   AMFReader,
@@ -14,7 +14,7 @@ import {
   setMember,
   type AMFObject,
   type AMFValue,
-} from '../../src/wire/amf/index.ts';
+} from '../../src/flash/amf/index.ts';
 
 // AMF_FC_SCALE=40 multiplies the number of runs for a longer soak
 const SCALE = Number(process.env['AMF_FC_SCALE'] ?? '1');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WireError, fromHex, hex } from '../../src/wire/bytes.ts';
+import { WireError, fromHex, hex } from '../../src/bytes.ts';
 import {
   AMFDictionary,
   AMFReader,
@@ -11,7 +11,7 @@ import {
   TypedObject,
   type AMFObject,
   type AMFValue,
-} from '../../src/wire/amf/index.ts';
+} from '../../src/flash/amf/index.ts';
 
 const ONE = '3ff0000000000000';
 const enc0 = (v: AMFValue): string => hex(new AMFWriter().writeAMF0(v).toBytes());

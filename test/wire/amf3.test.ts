@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ByteReader, ByteWriter, WireError, fromHex, hex } from '../../src/wire/bytes.ts';
+import { ByteReader, ByteWriter, WireError, fromHex, hex } from '../../src/bytes.ts';
 import {
   AMFDictionary,
   AMFReader,
@@ -15,7 +15,7 @@ import {
   writeU29,
   type AMFObject,
   type AMFValue,
-} from '../../src/wire/amf/index.ts';
+} from '../../src/flash/amf/index.ts';
 
 const ONE = '3ff0000000000000';
 const ascii = (s: string): string => hex(new TextEncoder().encode(s));

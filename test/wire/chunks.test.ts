@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { createDecipheriv } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { ByteReader, ByteWriter, WireError, encodeVLU, fromHex, hex } from '../../src/wire/bytes.ts';
-import { readPacketHeader } from '../../src/wire/packet.ts';
-import { findOption, readOptionList, writeOption, encodeOptionList, optionListSize } from '../../src/wire/options.ts';
+import { ByteReader, ByteWriter, WireError, encodeVLU, fromHex, hex } from '../../src/bytes.ts';
+import { readPacketHeader } from '../../src/protocols/rtmfp/wire/packet.ts';
+import { findOption, readOptionList, writeOption, encodeOptionList, optionListSize } from '../../src/protocols/rtmfp/wire/options.ts';
 import {
   CHUNK,
   USER_DATA_FLAG,
@@ -19,7 +19,7 @@ import {
   writeUserData,
   type Chunk,
   type UserDataChunk,
-} from '../../src/wire/chunks.ts';
+} from '../../src/protocols/rtmfp/wire/chunks.ts';
 
 // Writers sized generously: these tests are about the codecs, not about ByteWriter growth.
 const writer = (): ByteWriter => new ByteWriter(1 << 16);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ByteWriter, WireError, fromHex, hex } from '../../src/wire/bytes.ts';
-import { MODE, PACKET_FLAG, packetHeaderSize, readPacketHeader, timestampNow, writePacketHeader } from '../../src/wire/packet.ts';
+import { ByteWriter, WireError, fromHex, hex } from '../../src/bytes.ts';
+import { MODE, PACKET_FLAG, packetHeaderSize, readPacketHeader, timestampNow, writePacketHeader } from '../../src/protocols/rtmfp/wire/packet.ts';
 
 function header(mode: number, ts?: number, tse?: number, extra?: number): string {
   const w = new ByteWriter(16);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { createDecipheriv } from 'node:crypto';
-import { WireError, fromHex, hex } from '../../src/wire/bytes.ts';
+import { WireError, fromHex, hex } from '../../src/bytes.ts';
 import {
   TC,
   UserControl,
@@ -15,8 +15,8 @@ import {
   encodeStatus,
   encodeTCMessage,
   encodeUserControl,
-} from '../../src/wire/tc.ts';
-import { TypedObject } from '../../src/wire/amf/index.ts';
+} from '../../src/flash/tc.ts';
+import { TypedObject } from '../../src/flash/amf/index.ts';
 
 // The real Flash Player 11.7 capture (RTMFP.md §3.12): session packets decrypted with the keys of its README.
 const VECTORS = new URL('../../../shared/vectors/flash-11.7/', import.meta.url);

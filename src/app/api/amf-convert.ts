@@ -2,7 +2,7 @@
 // {__size=n,...} Dictionary (weak keys ↔ __mode 'k'), {__time=ms, year..msec} Date, {__type=class}
 // typed objects with onTypedObject(type, object), and __readExternal / __writeExternal for
 // IExternalizable classes. Our additions: Vectors become arrays, XML its text.
-import { WireError } from '../../wire/bytes.ts';
+import { WireError } from '../../bytes.ts';
 import {
   AMFDictionary,
   AMFVector,
@@ -14,9 +14,9 @@ import {
   setMember,
   type AMFObject,
   type AMFValue,
-} from '../../wire/amf/types.ts';
-import type { AMF3Input, AMFReadOptions } from '../../wire/amf/reader.ts';
-import type { AMF3Output, AMFWriteOptions } from '../../wire/amf/writer.ts';
+} from '../../flash/amf/types.ts';
+import type { AMF3Input, AMFReadOptions } from '../../flash/amf/reader.ts';
+import type { AMF3Output, AMFWriteOptions } from '../../flash/amf/writer.ts';
 import { lua, lauxlib, toBytes, toText, identity, pushBytes, type LuaState } from '../lua/state.ts';
 import type { Runtime, RunningApplication } from '../runtime.ts';
 import { pushByteReader, pushByteWriter, type ExternalOp } from './bytes.ts';

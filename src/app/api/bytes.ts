@@ -2,8 +2,8 @@
 // __writeExternal(writer) get, with readObject/writeObject replaced by readAMF(n)/writeAMF(...).
 // Big-endian, as in Flash.
 
-import type { AMFValue } from '../../wire/amf/types.ts';
-import type { AMF3Input } from '../../wire/amf/reader.ts';
+import type { AMFValue } from '../../flash/amf/types.ts';
+import type { AMF3Input } from '../../flash/amf/reader.ts';
 import { lua, lauxlib, pushBytes, toBytes, type LuaState } from '../lua/state.ts';
 import { pushObject, readOnly, type Method } from '../lua/object.ts';
 import type { AMFConverter } from './amf-convert.ts';

@@ -1,8 +1,8 @@
 // The client object: live properties of the session (id, address, ping...), the connect object
 // and URL query arguments (client.properties, and directly as client.arg1), the main writer.
 // Scripts add their own fields and RPC functions to it.
-import { hex } from '../../wire/bytes.ts';
-import type { AMFObject, AMFValue } from '../../wire/amf/types.ts';
+import { hex } from '../../bytes.ts';
+import type { AMFObject, AMFValue } from '../../flash/amf/types.ts';
 import { lua, lauxlib, pushBytes, pushRef, type LuaState } from '../lua/state.ts';
 import { pushObject, readOnly } from '../lua/object.ts';
 import type { ClientPort } from '../ports.ts';

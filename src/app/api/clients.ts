@@ -1,6 +1,6 @@
 // The clients collection (cumulus.clients / mona.clients): count, #, pairs/ipairs (as methods and
 // as Lua's own pairs/ipairs), and lookup by id (64 hex chars), by rawId (32 bytes) or by position.
-import { hex } from '../../wire/bytes.ts';
+import { hex } from '../../bytes.ts';
 import { lua, pushRef, toBytes, toText, type LuaJSFunction, type LuaState } from '../lua/state.ts';
 import { pushObject, readOnly } from '../lua/object.ts';
 import type { HostContext } from './context.ts';

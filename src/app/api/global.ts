@@ -2,10 +2,10 @@
 // (cumulus:split(...) as documented, cumulus.split(...) as scripts often write).
 import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { hex } from '../../wire/bytes.ts';
-import { AMFReader } from '../../wire/amf/reader.ts';
-import { AMFWriter } from '../../wire/amf/writer.ts';
-import type { AMFObject, AMFValue } from '../../wire/amf/types.ts';
+import { hex } from '../../bytes.ts';
+import { AMFReader } from '../../flash/amf/reader.ts';
+import { AMFWriter } from '../../flash/amf/writer.ts';
+import type { AMFObject, AMFValue } from '../../flash/amf/types.ts';
 import { lua, lauxlib, pushBytes, toBytes, toDisplay, toText, where, type LuaState } from '../lua/state.ts';
 import { pushObject, readOnly, type Method } from '../lua/object.ts';
 import type { HostContext } from './context.ts';

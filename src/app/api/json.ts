@@ -12,7 +12,7 @@ import {
   setMember,
   type AMFObject,
   type AMFValue,
-} from '../../wire/amf/types.ts';
+} from '../../flash/amf/types.ts';
 import { lua, pushText, toText } from '../lua/state.ts';
 import type { Method } from '../lua/object.ts';
 import type { HostContext } from './context.ts';

@@ -1,14 +1,14 @@
 // The listener object: one subscriber of a publication, as onSubscribe/onUnsubscribe and publication.listeners
 // show it. Sample access and the receive switches are live: set in onSubscribe they shape what the player
 // gets from its very first message.
-import type { Listener } from '../../media/listener.ts';
+import type { Listener } from '../../core/media/listener.ts';
 import { lua, lauxlib, type LuaState } from '../lua/state.ts';
 import { pushObject, readOnly, madeOnFirstRead } from '../lua/object.ts';
 import { pushNumber } from './amf-convert.ts';
 import { queryValue } from './client.ts';
 import type { StreamObjects } from './publications.ts';
 import { pushQOS } from './qos.ts';
-import type { AMFObject } from '../../wire/amf/types.ts';
+import type { AMFObject } from '../../flash/amf/types.ts';
 
 const READ_ONLY = new Set(['id', 'client', 'publication', 'parameters', 'audioQOS', 'videoQOS', 'dataQOS']);
 const SWITCHES = new Set(['audioSampleAccess', 'videoSampleAccess', 'receiveAudio', 'receiveVideo']);

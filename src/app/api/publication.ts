@@ -2,13 +2,13 @@
 // QoS, the Cumulus push methods (pushAudioPacket…) and the Mona ones (pushAudio, pushAMFData…), metadata
 // (properties, writeProperties, clearProperties), flush and close. Assigning onAudio/onVideo/onData/onFlush
 // on it subscribes the script to that publication's media (Mona); nothing is called for media otherwise.
-import type { Listener } from '../../media/listener.ts';
-import type { Publication } from '../../media/publication.ts';
-import type { QualityOfService } from '../../media/qos.ts';
-import { concat, utf8Encode, WireError } from '../../wire/bytes.ts';
-import { AMFWriter } from '../../wire/amf/writer.ts';
-import { isAMFObject, MixedArray, type AMFValue } from '../../wire/amf/types.ts';
-import { decodeData, decodeTCMessage, TC } from '../../wire/tc.ts';
+import type { Listener } from '../../core/media/listener.ts';
+import type { Publication } from '../../core/media/publication.ts';
+import type { QualityOfService } from '../../core/media/qos.ts';
+import { concat, utf8Encode, WireError } from '../../bytes.ts';
+import { AMFWriter } from '../../flash/amf/writer.ts';
+import { isAMFObject, MixedArray, type AMFValue } from '../../flash/amf/types.ts';
+import { decodeData, decodeTCMessage, TC } from '../../flash/tc.ts';
 import { lua, lauxlib, toBytes, toText, type LuaState } from '../lua/state.ts';
 import { pushObject, readOnly, type Method, madeOnFirstRead } from '../lua/object.ts';
 import { pushNumber } from './amf-convert.ts';

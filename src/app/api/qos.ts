@@ -1,6 +1,6 @@
 // The QualityOfService object (publication.audioQOS, listener.videoQOS…): a read-only view of the counters
 // the relay keeps from real traffic, read live on each access so a script polling it sees current values.
-import type { QualityOfService } from '../../media/qos.ts';
+import type { QualityOfService } from '../../core/media/qos.ts';
 import { lua, type LuaState } from '../lua/state.ts';
 import { pushObject, readOnly } from '../lua/object.ts';
 import { pushNumber } from './amf-convert.ts';

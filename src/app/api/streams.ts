@@ -1,15 +1,15 @@
-// The application's say on streams (the StreamEvents of src/media/publications.ts): onPublish/onUnpublish and
+// The application's say on streams (the StreamEvents of src/core/media/publications.ts): onPublish/onUnpublish and
 // onSubscribe/onUnsubscribe go to the client's method (Mona: client:onPublish(publication)) or, when it has
 // none, to its application's global (Cumulus: onPublish(client, publication)). Returning false refuses with
 // the server's wording, error("msg") refuses with "msg". Media events are hooked only while a script defines
 // one (global onAudioPacket/onVideoPacket/onDataPacket, or publication:onAudio/onVideo/onData), so that the
 // relay of an application without them never enters Lua.
-import type { Listener } from '../../media/listener.ts';
-import type { Publication } from '../../media/publication.ts';
-import type { Publications, StreamEvents, StreamVerdict } from '../../media/publications.ts';
-import { AMFReader } from '../../wire/amf/reader.ts';
-import type { AMFValue } from '../../wire/amf/types.ts';
-import { WireError } from '../../wire/bytes.ts';
+import type { Listener } from '../../core/media/listener.ts';
+import type { Publication } from '../../core/media/publication.ts';
+import type { Publications, StreamEvents, StreamVerdict } from '../../core/media/publications.ts';
+import { AMFReader } from '../../flash/amf/reader.ts';
+import type { AMFValue } from '../../flash/amf/types.ts';
+import { WireError } from '../../bytes.ts';
 import { stripPosition } from '../host.ts';
 import { lua, pushBytes, toText, type LuaCallResult } from '../lua/state.ts';
 import type { Method } from '../lua/object.ts';

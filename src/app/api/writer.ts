@@ -1,8 +1,8 @@
 // Writer / FlowWriter: a client's pipe, with the Cumulus names (writeAMFResult, writeAMFMessage,
 // newFlowWriter) and the Mona names (writeMessage, writeInvocation, newWriter) side by side.
 // After the client is gone every call is silently ignored.
-import { concat } from '../../wire/bytes.ts';
-import type { AMFValue } from '../../wire/amf/types.ts';
+import { concat } from '../../bytes.ts';
+import type { AMFValue } from '../../flash/amf/types.ts';
 import { lua, pushRef, toBytes, toDisplay, type LuaState } from '../lua/state.ts';
 import { pushObject, type Method } from '../lua/object.ts';
 import type { WriterPort } from '../ports.ts';

@@ -4,7 +4,7 @@
 // base64, dateTime.iso8601, and an empty <value/> (or <nil/>) for nil. Mixed tables and
 // Dictionaries take the same shapes as in JSON (see json.ts).
 import { XMLParser } from 'fast-xml-parser';
-import { AMFDictionary, AMFVector, AMFXML, MAX_DEPTH, MixedArray, TypedObject, setMember, type AMFObject, type AMFValue } from '../../wire/amf/types.ts';
+import { AMFDictionary, AMFVector, AMFXML, MAX_DEPTH, MixedArray, TypedObject, setMember, type AMFObject, type AMFValue } from '../../flash/amf/types.ts';
 import { lua, pushText, toText } from '../lua/state.ts';
 import type { Method } from '../lua/object.ts';
 import type { HostContext } from './context.ts';

@@ -3,7 +3,7 @@
 // real globals: MonaServer's inheritance, with `super`, `this`, `name`, `path` and `children`.
 // Written in Lua because every global lookup of every script goes through it.
 import { lua, lauxlib, type LuaHost } from './state.ts';
-import { utf8Encode } from '../../wire/bytes.ts';
+import { utf8Encode } from '../../bytes.ts';
 
 const BOOTSTRAP = `
 local G = ...

@@ -3,7 +3,7 @@
 // and applications can read each other's globals, as MonaServer allows.
 import fengari from 'fengari';
 import type { LuaState, LuaJSFunction } from 'fengari';
-import { utf8Decode } from '../../wire/bytes.ts';
+import { utf8Decode } from '../../bytes.ts';
 
 export const { lua, lauxlib, lualib } = fengari;
 export type { LuaState, LuaJSFunction };

@@ -1,0 +1,324 @@
+// The server's side of one connected client: the NetConnection dialogue (RTMFP.md §5.4) over a Session,
+// and the ClientPort the application layer sees.
+import type { Session, FlowHandler, FlowOpening, SessionDelegate, Endpoint } from './session/session.ts';
+import type { FIHelloChunk } from './wire/chunks.ts';
+import { FlowWriterPort, tcSignature } from './session/writer-port.ts';
+import { WireError, equalBytes, hex } from '../../bytes.ts';
+import { TC, UserControl, decodeCommand, decodeTCMessage, encodeCommand, encodeUserControl, type TCCommand } from '../../flash/tc.ts';
+import { isAMFObject, type AMFObject, type AMFValue } from '../../flash/amf/types.ts';
+import type { ApplicationPort, ClientPort, WriterPort } from '../../core/ports.ts';
+import type { Logger } from '../../log.ts';
+import { Publications } from '../../core/media/publications.ts';
+import { ServerNetStream, type NetStreamHost } from './net-stream.ts';
+import { GC_SIGNATURE, groupFlow, type GroupRegistry } from './groups.ts';
+
+const TC_PREFIX = Uint8Array.of(0x54, 0x43);
+const NETCONNECTION_SIGNATURE = tcSignature(0);
+/** NetStreams one client may hold at once (each costs writers on the server). */
+export const MAX_STREAMS = 1024;
+
+export interface ServerClientOptions {
+  application: ApplicationPort;
+  keepAliveServerMs: number;
+  keepAlivePeerMs: number;
+  onClosed(client: ServerClient): void;
+  /** the server's publication registry (one per server); a private one when absent (transport tests) */
+  publications?: Publications;
+  /** the server's NetGroup registry; GC flows are refused without one */
+  groups?: GroupRegistry;
+  /** the session moved (the rendezvous index follows it) */
+  onAddressChanged?(client: ServerClient, previous: Endpoint): void;
+}
+
+export class ServerClient implements SessionDelegate, ClientPort {
+  session!: Session;
+  readonly logger: Logger;
+  properties: AMFObject = {};
+  path = '';
+  query = '';
+  peerAddresses: string[] = [];
+  connected = false;
+  private mainWriter: FlowWriterPort | undefined;
+  private readonly streams = new Set<number>();
+  /** NetStream objects of the created streams that have opened a flow, by stream id */
+  readonly netStreams = new Map<number, ServerNetStream>();
+  private readonly options: ServerClientOptions;
+  private disconnectNotified = false;
+
+  constructor(logger: Logger, options: ServerClientOptions) {
+    this.logger = logger;
+    this.options = options;
+  }
+
+  attach(session: Session): void {
+    this.session = session;
+  }
+
+  // ClientPort ------------------------------------------------------------------------------------------
+  get rawId(): Uint8Array {
+    return this.session.peerId ?? new Uint8Array(32);
+  }
+
+  get id(): string {
+    return hex(this.rawId);
+  }
+
+  get address(): string {
+    return formatEndpoint(this.session.address);
+  }
+
+  get ping(): number {
+    return Math.round(this.session.srtt);
+  }
+
+  get lastReceptionTime(): number {
+    return this.session.lastReceptionTime;
+  }
+
+  get writer(): WriterPort {
+    return this.mainWriter ?? closedWriter;
+  }
+
+  /** onConnection's `timeout` field: how long a silent client is kept (seconds). */
+  setTimeout(seconds: number): void {
+    if (Number.isFinite(seconds) && seconds > 0) this.session.timeoutMs = seconds * 1000;
+  }
+
+  // SessionDelegate --------------------------------------------------------------------------------------
+  onFlow(session: Session, opening: FlowOpening): FlowHandler | null {
+    const signature = opening.signature;
+    if (signature && equalBytes(signature, GC_SIGNATURE)) return this.groupFlow(opening.flowId);
+    if (!signature || signature.length < 4 || !equalBytes(signature.subarray(0, 2), TC_PREFIX)) return null;
+    if ((signature[2]! & 0x04) === 0) return null;
+    const streamId = readStreamId(signature.subarray(3));
+    if (streamId === 0) return this.netConnectionFlow(opening.flowId);
+    if (!this.streams.has(streamId)) return null;
+    let stream = this.netStreams.get(streamId);
+    if (!stream) {
+      stream = new ServerNetStream(this.streamHost(), streamId);
+      this.netStreams.set(streamId, stream);
+    }
+    return stream.flow();
+  }
+
+  onFailed(_session: Session, reason: string): void {
+    if (this.connected) this.options.application.onFailed(this, reason);
+  }
+
+  onClosed(_session: Session, reason: string): void {
+    this.logger.debug({ reason }, 'session closed');
+    for (const stream of this.netStreams.values()) stream.close();
+    this.netStreams.clear();
+    this.options.groups?.leaveAll(this); // onUnjoinGroup before onDisconnection
+    if (this.connected && !this.disconnectNotified) {
+      this.disconnectNotified = true;
+      this.options.application.onDisconnection(this);
+    }
+    this.options.onClosed(this);
+  }
+
+  onAddressChanged(_session: Session, previous: Endpoint): void {
+    this.options.onAddressChanged?.(this, previous);
+    if (this.connected) this.options.application.onAddressChanged(this, formatEndpoint(previous));
+  }
+
+  onForwardedHello(_session: Session, _chunk: FIHelloChunk): void {}
+
+  private streamHost(): NetStreamHost {
+    this.options.publications ??= new Publications();
+    return {
+      session: this.session,
+      client: this,
+      publications: this.options.publications,
+      logger: this.logger,
+      netConnectionFlowId: () => this.mainWriter?.writer.associatedFlowId,
+    };
+  }
+
+  /** NetGroup bootstrap (RTMFP.md §6.6): connected clients only; answers go on a GC writer tied to this flow. */
+  private groupFlow(flowId: number): FlowHandler | null {
+    const groups = this.options.groups;
+    if (!groups || !this.connected) return null;
+    return groupFlow(groups, {
+      client: this,
+      logger: this.logger,
+      openChannel: () => {
+        const writer = this.session.newWriter(GC_SIGNATURE, flowId);
+        return {
+          write: (message) => {
+            if (this.session.usable) writer.write(message);
+          },
+          close: () => writer.close(),
+        };
+      },
+    });
+  }
+
+  // NetConnection ----------------------------------------------------------------------------------------
+  private netConnectionFlow(flowId: number): FlowHandler {
+    return {
+      onMessage: (message) => {
+        try {
+          this.onNetConnectionMessage(flowId, message);
+        } catch (error) {
+          if (!(error instanceof WireError)) throw error;
+          this.logger.debug({ err: error.message }, 'malformed NetConnection message');
+        }
+      },
+      onEnd: () => this.session.close('NetConnection flow closed'),
+    };
+  }
+
+  private onNetConnectionMessage(flowId: number, message: Uint8Array): void {
+    const tc = decodeTCMessage(message);
+    if (tc.type === TC.COMMAND_AMF0 || tc.type === TC.COMMAND_AMF3) {
+      this.onCommand(flowId, decodeCommand(tc, this.options.application.amfReadOptions));
+    } else if (tc.type === TC.USER_CONTROL) {
+      // SetBufferLength and friends: nothing to answer over RTMFP (RTMFP.md §5.4.4)
+    }
+  }
+
+  private onCommand(flowId: number, command: TCCommand): void {
+    if (command.name === 'connect') {
+      this.onConnect(flowId, command);
+      return;
+    }
+    const writer = this.mainWriter;
+    if (!writer || !this.connected) {
+      this.ensureWriter(flowId, false).writeError(
+        command.transactionId,
+        'NetConnection.Call.Failed',
+        'Client must be connected before remote procedure calling',
+      );
+      return;
+    }
+    switch (command.name) {
+      case 'setPeerInfo':
+        this.peerAddresses = command.args.filter((a): a is string => typeof a === 'string');
+        writer.write(encodeUserControl(UserControl.SET_KEEPALIVE_TIMERS, this.options.keepAliveServerMs, this.options.keepAlivePeerMs));
+        return;
+      case 'createStream': {
+        if (this.streams.size >= MAX_STREAMS) {
+          writer.writeError(command.transactionId, 'NetConnection.Call.Failed', `Too many streams (${MAX_STREAMS})`);
+          return;
+        }
+        let id = 1;
+        while (this.streams.has(id)) id++;
+        this.streams.add(id);
+        writer.write(encodeCommand('_result', command.transactionId, null, [id], { amf0Only: true }));
+        return;
+      }
+      case 'deleteStream': {
+        const id = command.args[0];
+        if (typeof id === 'number') {
+          this.streams.delete(id);
+          this.netStreams.get(id)?.close();
+          this.netStreams.delete(id);
+        }
+        return;
+      }
+      case 'initStream':
+        return;
+      default: {
+        const outcome = this.options.application.onCall(this, command.name, command.transactionId, command.args);
+        if (outcome.ok) {
+          if (command.transactionId !== 0) writer.writeResult(command.transactionId, outcome.results);
+        } else {
+          writer.writeError(command.transactionId, outcome.code, outcome.description);
+        }
+      }
+    }
+  }
+
+  private ensureWriter(flowId: number, amf0Only: boolean): FlowWriterPort {
+    if (!this.mainWriter) {
+      const writer = this.session.newWriter(NETCONNECTION_SIGNATURE, flowId);
+      this.session.criticalWriters.add(writer);
+      this.mainWriter = new FlowWriterPort(this.session, writer, { ...this.options.application.amfWriteOptions, amf0Only });
+    }
+    return this.mainWriter;
+  }
+
+  private onConnect(flowId: number, command: TCCommand): void {
+    if (this.connected) return;
+    const properties = isAMFObject(command.commandObject) ? command.commandObject : {};
+    this.properties = properties;
+    const objectEncoding = typeof properties.objectEncoding === 'number' ? properties.objectEncoding : 3;
+    const writer = this.ensureWriter(flowId, objectEncoding === 0);
+    const url = parseTcUrl(typeof properties.tcUrl === 'string' ? properties.tcUrl : '', properties.app);
+    const resolved = this.options.application.resolvePath(url.path);
+    if (!resolved.ok) {
+      this.logger.warn({ path: url.path, reason: resolved.reason }, 'connection path rejected');
+      this.reject(writer, command.transactionId, 'NetConnection.Connect.InvalidApp', resolved.reason);
+      return;
+    }
+    this.path = resolved.path;
+    this.query = url.query;
+    const verdict = this.options.application.onConnection(this, command.args);
+    if (!verdict.accepted) {
+      this.reject(writer, command.transactionId, 'NetConnection.Connect.Rejected', verdict.description);
+      return;
+    }
+    this.connected = true;
+    const info: AMFObject = {
+      level: 'status',
+      code: 'NetConnection.Connect.Success',
+      description: 'Connection succeeded',
+      objectEncoding,
+      ...verdict.info,
+    };
+    writer.write(encodeCommand('_result', command.transactionId, null, [info], { amf0Only: true }));
+    this.session.actor.send({ type: 'CONNECTED' });
+    this.logger.info({ path: this.path, flashVer: properties.flashVer }, 'client connected');
+  }
+
+  private reject(writer: FlowWriterPort, transactionId: number, code: string, description: string): void {
+    writer.writeError(transactionId, code, description);
+    writer.write(encodeCommand('close', 0, null, [], { amf0Only: true }));
+    this.session.flush();
+    this.session.actor.send({ type: 'REJECTED', reason: description });
+  }
+}
+
+const closedWriter: WriterPort = {
+  closed: true,
+  reliable: true,
+  writeInvocation() {},
+  writeResult() {},
+  writeStatus() {},
+  writeData() {},
+  writeRaw() {},
+  flush() {},
+  newWriter: () => closedWriter,
+  close() {},
+};
+
+export function formatEndpoint(endpoint: Endpoint): string {
+  return endpoint.host.includes(':') ? `[${endpoint.host}]:${endpoint.port}` : `${endpoint.host}:${endpoint.port}`;
+}
+
+function readStreamId(bytes: Uint8Array): number {
+  let value = 0;
+  for (const b of bytes) {
+    value = value * 128 + (b & 0x7f);
+    if ((b & 0x80) === 0) break;
+  }
+  return value;
+}
+
+/** Path (without leading/trailing slashes) and query of a tcUrl; `app` as a fallback (librtmfp sends bare paths). */
+export function parseTcUrl(tcUrl: string, app: AMFValue): { path: string; query: string } {
+  let rest = tcUrl;
+  const scheme = rest.indexOf('://');
+  if (scheme >= 0) {
+    rest = rest.slice(scheme + 3);
+    const slash = rest.indexOf('/');
+    rest = slash >= 0 ? rest.slice(slash) : '';
+  } else if (typeof app === 'string' && rest === '') {
+    rest = app;
+  }
+  const mark = rest.indexOf('?');
+  const query = mark >= 0 ? rest.slice(mark + 1) : '';
+  const path = (mark >= 0 ? rest.slice(0, mark) : rest).replace(/^\/+|\/+$/g, '');
+  return { path, query };
+}

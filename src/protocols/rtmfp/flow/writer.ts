@@ -1,0 +1,475 @@
+// The sending side of a flow (RFC 7016 §3.6.2, RTMFP.md §4.2–4.8): message queue, fragmentation at
+// packing time, ack bookkeeping, loss detection and retransmission. Plain code, called per packet; the
+// writer actor (machines/writer.ts) only hears about lifecycle changes.
+import { createActor, type Actor } from 'xstate';
+import { writerMachine } from '../../../../machines/writer.ts';
+import type { Clock } from '../../../clock.ts';
+import type { ByteWriter } from '../../../bytes.ts';
+import { encodeVLU, vluLength } from '../../../bytes.ts';
+import { observe } from '../../../actors/observe.ts';
+import { Bindings } from '../../../actors/bindings.ts';
+
+const FLAG_OPTIONS = 0x80;
+const FLAG_BEGIN = 0x10;
+const FLAG_END = 0x20;
+const FLAG_ABANDON = 0x02;
+const FLAG_FINAL = 0x01;
+
+/** Room a fragment needs beyond its header before it is worth starting one in a packet. */
+const MIN_FRAGMENT_DATA = 12;
+
+export interface WriterHost {
+  readonly clock: Clock;
+  /** the session's own id: names the writer for the inspector ("writer:3.1" belongs to "session:3") */
+  readonly nearId: number;
+  readonly stats: { retransmissions: number };
+  /** Retransmission timeout in ms as the session currently estimates it (RFC 7016 §3.5.2.2). */
+  rto(): number;
+  /** Ask the session to pack and send soon. */
+  scheduleFlush(): void;
+  onWriterClosed(writer: FlowWriter): void;
+  onWriterFailed(writer: FlowWriter, reason: string): void;
+  readonly giveUpMs: number;
+  readonly actorSystem?: ActorOptionsLike;
+}
+
+export interface ActorOptionsLike {
+  inspect?: (event: unknown) => void;
+}
+
+interface OutMessage {
+  data: Uint8Array;
+  reliable: boolean;
+  offset: number;
+  /** sequence number of its first fragment once started */
+  started: boolean;
+}
+
+interface Fragment {
+  seq: number;
+  flags: number;
+  data: Uint8Array;
+  reliable: boolean;
+  sentAt: number;
+  /** highest sequence number sent when this fragment was last (re)sent: a later one acked means it was lost */
+  sentAtSeq: number;
+  transmissions: number;
+  resend: boolean;
+}
+
+export interface WriterStats {
+  messagesQueued: number;
+  fragmentsSent: number;
+  retransmissions: number;
+  lostFragments: number;
+  droppedMessages: number;
+  bytesSent: number;
+}
+
+export class FlowWriter {
+  readonly id: number;
+  readonly actor: Actor<typeof writerMachine>;
+  private readonly key: number;
+  /** metadata option value (type 0x00), e.g. "\0TC\x04\0" */
+  readonly signature: Uint8Array;
+  readonly associatedFlowId: number | undefined;
+  reliable: boolean;
+  /** bytes of unsent unreliable messages beyond which the oldest are dropped (slow receivers) */
+  maxQueuedBytes = 4 * 1024 * 1024;
+  readonly stats: WriterStats = {
+    messagesQueued: 0,
+    fragmentsSent: 0,
+    retransmissions: 0,
+    lostFragments: 0,
+    droppedMessages: 0,
+    bytesSent: 0,
+  };
+
+  private readonly host: WriterHost;
+  private readonly queue: OutMessage[] = [];
+  private queuedBytes = 0;
+  private readonly inflight: Fragment[] = [];
+  private inflightBytes = 0;
+  private lastSeq = 0;
+  private cumulativeAck = 0;
+  private everAcked = false;
+  private lastProgress: number;
+  private backoff = 1;
+  private optionsBytes: Uint8Array;
+  private finQueued = false;
+  private remoteBuffer = 64 * 1024;
+  private ended = false;
+
+  constructor(
+    host: WriterHost,
+    id: number,
+    signature: Uint8Array,
+    associatedFlowId: number | undefined,
+    reliable = true,
+  ) {
+    this.host = host;
+    this.id = id;
+    this.signature = signature;
+    this.associatedFlowId = associatedFlowId;
+    this.reliable = reliable;
+    this.lastProgress = host.clock.now();
+    this.optionsBytes = encodeOptions(signature, associatedFlowId);
+    this.key = writerBindings.bind(this);
+    this.actor = createActor(boundWriterMachine, { input: { key: this.key }, clock: host.clock, ...observe('writer', `${host.nearId}.${id}`) });
+    this.actor.subscribe({
+      next: (snapshot) => void (this.current = String(snapshot.value)),
+      error: (error) => host.onWriterFailed(this, `writer actor error: ${String(error)}`),
+    });
+    this.actor.start();
+  }
+
+  /** the actor's state, kept by a subscription: read per message, it changes only per transition */
+  private current = 'idle';
+  /** last time a message was queued: the writer reports idle only after a quiet second (see `drained`) */
+  private lastWrite = 0;
+
+  get state(): string {
+    return String(this.actor.getSnapshot().value);
+  }
+
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  get drained(): boolean {
+    return this.queue.length === 0 && this.inflight.length === 0;
+  }
+
+  /** @internal the machine's `drained` guard: a live stream between two messages is not idle, so a writer
+   *  settles to idle only after a quiet second (one actor event per second, not two per media message) */
+  settled(): boolean {
+    if (!this.drained) return false;
+    return this.finQueued || this.host.clock.now() - this.lastWrite >= QUIET_MS;
+  }
+
+  get pendingBytes(): number {
+    return this.queuedBytes + this.inflightBytes;
+  }
+
+  /** Queue one message. Unreliable messages may be dropped (counted) when the receiver is too slow. */
+  write(data: Uint8Array, reliable = this.reliable): void {
+    if (this.ended || this.finQueued) return;
+    this.queue.push({ data, reliable, offset: 0, started: false });
+    this.queuedBytes += data.length;
+    this.stats.messagesQueued++;
+    if (this.queuedBytes > this.maxQueuedBytes) this.dropStale();
+    this.lastWrite = this.host.clock.now();
+    if (this.current === 'idle') this.actor.send({ type: 'DATA' });
+    this.host.scheduleFlush();
+  }
+
+  /** Orderly close: a final empty fragment with FIN once everything queued has gone. */
+  close(): void {
+    if (this.ended || this.finQueued) return;
+    this.finQueued = true;
+    if (this.lastSeq === 0 && this.queue.length === 0) {
+      // never sent anything: nothing for the receiver to close; the next tick finds it drained and closes
+      this.actor.send({ type: 'CLOSE' });
+      return;
+    }
+    this.queue.push({ data: new Uint8Array(0), reliable: true, offset: 0, started: false });
+    this.actor.send({ type: 'CLOSE' });
+    this.host.scheduleFlush();
+  }
+
+  /** The receiver rejected the flow (0x5e): stop at once. */
+  onException(code: number): void {
+    if (this.ended) return;
+    this.actor.send({ type: 'EXCEPTION', code });
+  }
+
+  abandon(reason: string): void {
+    if (this.ended) return;
+    this.actor.send({ type: 'ABANDON', reason });
+  }
+
+  get hasDataToSend(): boolean {
+    if (this.ended) return false;
+    if (this.inflight.some((f) => f.resend)) return true;
+    return this.queue.length > 0 && this.inflightBytes < this.window();
+  }
+
+  /**
+   * Pack fragments into the packet being built. Returns true when the writer still has data it could
+   * send (the packet is full). `previous` tells whether the last chunk in the packet is this writer's
+   * fragment `previous.seq` so a 0x11 continuation may be used.
+   */
+  emit(out: ByteWriter, limit: number, previous: { flowId: number; seq: number }): boolean {
+    if (this.ended) return false;
+    const now = this.host.clock.now();
+    // retransmissions first, with their original sequence numbers and bytes
+    for (const fragment of this.inflight) {
+      if (!fragment.resend) continue;
+      if (!this.writeFragment(out, limit, fragment, previous)) return true;
+      fragment.resend = false;
+      fragment.sentAt = now;
+      fragment.sentAtSeq = this.lastSeq;
+      fragment.transmissions++;
+      this.stats.retransmissions++;
+      this.host.stats.retransmissions++;
+    }
+    while (this.queue.length > 0 && this.inflightBytes < this.window()) {
+      const message = this.queue[0]!;
+      const seq = this.lastSeq + 1;
+      // sized for a full 0x10 header: a 0x11 continuation only leaves a few spare bytes
+      const room = limit - out.length - (3 + 1 + this.headerSize(seq));
+      const left = message.data.length - message.offset;
+      if (room < Math.min(left, MIN_FRAGMENT_DATA) || (room <= 0 && left > 0)) return true;
+      const size = Math.min(left, room);
+      let flags = 0;
+      if (message.offset > 0) flags |= FLAG_END; // has a before-part
+      if (size < left) flags |= FLAG_BEGIN; // has an after-part
+      if (message.data.length === 0 && this.finQueued && this.queue.length === 1) flags |= FLAG_FINAL | FLAG_ABANDON;
+      const fragment: Fragment = {
+        seq,
+        flags,
+        data: message.data.subarray(message.offset, message.offset + size),
+        reliable: message.reliable,
+        sentAt: now,
+        sentAtSeq: seq,
+        transmissions: 1,
+        resend: false,
+      };
+      this.lastSeq = seq;
+      if (!this.writeFragment(out, limit, fragment, previous)) {
+        this.lastSeq = seq - 1;
+        return true;
+      }
+      message.offset += size;
+      message.started = true;
+      this.inflight.push(fragment);
+      this.inflightBytes += size;
+      this.stats.fragmentsSent++;
+      this.stats.bytesSent += size;
+      if (message.offset >= message.data.length) {
+        this.queue.shift();
+        this.queuedBytes -= message.data.length;
+      }
+    }
+    if (this.current === 'sending' && this.queue.length === 0) this.actor.send({ type: 'SENT' });
+    return this.queue.length > 0 && this.inflightBytes < this.window();
+  }
+
+  /** A 0x51 for this flow (ranges are absolute [from, to] pairs above the cumulative ack). */
+  onAck(cumulativeAck: number, ranges: ReadonlyArray<readonly [number, number]>, bufferBlocks: number): void {
+    if (this.ended) return;
+    const now = this.host.clock.now();
+    this.remoteBuffer = Math.max(bufferBlocks * 1024, 1200);
+    let progress = false;
+    let highest = Math.min(cumulativeAck, this.lastSeq);
+    for (const [, to] of ranges) if (to > highest && to <= this.lastSeq) highest = to;
+    if (cumulativeAck > this.cumulativeAck) {
+      this.cumulativeAck = Math.min(cumulativeAck, this.lastSeq);
+      progress = true;
+    }
+    // drop acknowledged fragments; detect losses (a fragment sent before one now acked is missing)
+    let kept = 0;
+    for (let i = 0; i < this.inflight.length; i++) {
+      const fragment = this.inflight[i]!;
+      if (fragment.seq <= this.cumulativeAck || inRanges(fragment.seq, ranges)) {
+        this.inflightBytes -= fragment.data.length;
+        progress = true;
+        continue;
+      }
+      if (fragment.seq < highest && fragment.sentAtSeq < highest) {
+        if (fragment.reliable) {
+          fragment.resend = true;
+        } else {
+          this.inflightBytes -= fragment.data.length;
+          this.stats.lostFragments++;
+          continue;
+        }
+      }
+      this.inflight[kept++] = fragment;
+    }
+    this.inflight.length = kept;
+    if (progress) {
+      if (!this.everAcked) {
+        this.everAcked = true;
+        this.optionsBytes = EMPTY; // startup options stop once the receiver has seen them
+      }
+      this.lastProgress = now;
+      this.backoff = 1;
+      if (this.current === 'retransmitting') this.actor.send({ type: 'PROGRESS' });
+    }
+    if (this.hasDataToSend) this.host.scheduleFlush();
+  }
+
+  /** Timer side of reliability: anything outstanding past its RTO is resent (reliable) or abandoned. */
+  /** @internal machine implementation */
+  retransmitDue(): void {
+    const now = this.host.clock.now();
+    const rto = this.host.rto() * this.backoff;
+    let any = false;
+    let kept = 0;
+    for (let i = 0; i < this.inflight.length; i++) {
+      const fragment = this.inflight[i]!;
+      if (now - fragment.sentAt >= rto) {
+        if (fragment.reliable) {
+          fragment.resend = true;
+          any = true;
+        } else {
+          this.inflightBytes -= fragment.data.length;
+          this.stats.lostFragments++;
+          continue;
+        }
+      }
+      this.inflight[kept++] = fragment;
+    }
+    this.inflight.length = kept;
+    if (any) {
+      this.backoff = Math.min(this.backoff * Math.SQRT2, 10_000 / Math.max(1, this.host.rto()));
+      this.host.scheduleFlush();
+    }
+  }
+
+  /** @internal machine implementation */
+  retransmissionDue(): boolean {
+    const now = this.host.clock.now();
+    const rto = this.host.rto() * this.backoff;
+    return this.inflight.some((f) => now - f.sentAt >= rto);
+  }
+
+  /** @internal machine implementation */
+  gaveUp(): boolean {
+    return this.inflight.some((f) => f.reliable) && this.host.clock.now() - this.lastProgress >= this.host.giveUpMs;
+  }
+
+  /** @internal machine implementation */
+  nextTick(): number {
+    if (this.inflight.length === 0) return 1_000;
+    const now = this.host.clock.now();
+    const rto = this.host.rto() * this.backoff;
+    let earliest = Infinity;
+    for (const f of this.inflight) if (f.sentAt < earliest) earliest = f.sentAt;
+    return Math.max(10, Math.ceil(earliest + rto - now));
+  }
+
+  private window(): number {
+    return Math.min(Math.max(this.remoteBuffer, 1200), 1024 * 1024);
+  }
+
+  /** fsn for a fragment `seq` being sent: everything at or below it is delivered or abandoned (§4.2). */
+  private forwardSequenceNumber(seq: number): number {
+    // inflight stays in sequence order (appended in order, compacted in place), so its head is the lowest
+    const head = this.inflight[0];
+    const lowest = head !== undefined && head.seq < seq ? head.seq : seq;
+    return Math.max(this.cumulativeAck, lowest - 1);
+  }
+
+  private headerSize(seq: number): number {
+    const fsnOffset = seq - this.forwardSequenceNumber(seq);
+    return vluLength(this.id) + vluLength(seq) + vluLength(fsnOffset) + this.optionsBytes.length;
+  }
+
+  private writeFragment(
+    out: ByteWriter,
+    limit: number,
+    fragment: Fragment,
+    previous: { flowId: number; seq: number },
+  ): boolean {
+    const withOptions = this.optionsBytes.length > 0;
+    const continuation = !withOptions && previous.flowId === this.id && previous.seq === fragment.seq - 1;
+    const body = continuation ? 1 : 1 + this.headerSize(fragment.seq);
+    const size = 3 + body + fragment.data.length;
+    if (out.length + size > limit) return false;
+    out.u8(continuation ? 0x11 : 0x10).u16(body + fragment.data.length);
+    out.u8(fragment.flags | (withOptions ? FLAG_OPTIONS : 0));
+    if (!continuation) {
+      out.vlu(this.id).vlu(fragment.seq).vlu(fragment.seq - this.forwardSequenceNumber(fragment.seq));
+      if (withOptions) out.write(this.optionsBytes);
+    }
+    out.write(fragment.data);
+    previous.flowId = this.id;
+    previous.seq = fragment.seq;
+    return true;
+  }
+
+  private dropStale(): void {
+    // drop the oldest unreliable messages that have not started: a slow receiver loses media, not memory
+    for (let i = 0; i < this.queue.length && this.queuedBytes > this.maxQueuedBytes; ) {
+      const message = this.queue[i]!;
+      if (!message.reliable && !message.started) {
+        this.queue.splice(i, 1);
+        this.queuedBytes -= message.data.length;
+        this.stats.droppedMessages++;
+      } else {
+        i++;
+      }
+    }
+  }
+
+  private finish(): void {
+    writerBindings.unbind(this.key);
+    this.ended = true;
+    this.queue.length = 0;
+    this.inflight.length = 0;
+    this.queuedBytes = 0;
+    this.inflightBytes = 0;
+  }
+
+  /** @internal machine implementation */
+  onClosed(): void {
+    this.finish();
+    this.host.onWriterClosed(this);
+    this.actor.stop();
+  }
+
+  /** @internal machine implementation */
+  onAbandoned(reason: string): void {
+    this.finish();
+    this.host.onWriterFailed(this, reason);
+    this.actor.stop();
+  }
+
+  /** Session teardown: stop the actor without protocol traffic. */
+  dispose(): void {
+    if (!this.ended) this.finish();
+    writerBindings.unbind(this.key);
+    this.actor.stop();
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+const QUIET_MS = 1_000;
+
+function inRanges(seq: number, ranges: ReadonlyArray<readonly [number, number]>): boolean {
+  for (const [from, to] of ranges) if (seq >= from && seq <= to) return true;
+  return false;
+}
+
+/** Startup options of a flow: metadata (type 0), return association (type 0x0a), marker. */
+export function encodeOptions(signature: Uint8Array, associatedFlowId: number | undefined): Uint8Array {
+  const parts: number[] = [];
+  const meta = [...encodeVLU(0), ...signature];
+  parts.push(...encodeVLU(meta.length), ...meta);
+  if (associatedFlowId !== undefined) {
+    const assoc = [...encodeVLU(0x0a), ...encodeVLU(associatedFlowId)];
+    parts.push(...encodeVLU(assoc.length), ...assoc);
+  }
+  parts.push(0);
+  return Uint8Array.from(parts);
+}
+
+const writerBindings = new Bindings<FlowWriter>();
+
+const boundWriterMachine = writerMachine.provide({
+  actions: {
+    retransmit: ({ context }) => writerBindings.get(context.key)?.retransmitDue(),
+    abandoned: ({ context }) => writerBindings.get(context.key)?.onAbandoned(context.reason),
+    closed: ({ context }) => writerBindings.get(context.key)?.onClosed(),
+  },
+  guards: {
+    drained: ({ context }) => writerBindings.get(context.key)?.settled() ?? true,
+    retransmissionDue: ({ context }) => writerBindings.get(context.key)?.retransmissionDue() ?? false,
+    gaveUp: ({ context }) => writerBindings.get(context.key)?.gaveUp() ?? false,
+  },
+  delays: {
+    retransmitTick: ({ context }) => writerBindings.get(context.key)?.nextTick() ?? 1_000,
+  },
+});

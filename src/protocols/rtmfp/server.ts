@@ -1,0 +1,435 @@
+// The supervisor: owns the UDP socket, answers handshakes, routes datagrams to sessions by session id,
+// and runs the 2-second manage tick for the application. Plain code; it never throws on input.
+import dgram from 'node:dgram';
+import type { AddressInfo } from 'node:net';
+import { systemClock, type Clock } from '../../clock.ts';
+import type { NimbusConfig } from '../../config.ts';
+import type { Logger } from '../../log.ts';
+import { createServerCertificate, peerIdOf } from './crypto/certificate.ts';
+import { createPacketCipher, readSessionId, startupCipher } from './crypto/packet-cipher.ts';
+import type { DHGroup } from './crypto/dh.ts';
+import { ByteWriter, WireError, equalBytes, hex, utf8Decode } from '../../bytes.ts';
+import { CHUNK, decodeChunks, writeChunk, type FIHelloChunk, type IHelloChunk, type IIKeyingChunk } from './wire/chunks.ts';
+import { readPacketHeader } from './wire/packet.ts';
+import { Session, type Endpoint, type SessionTransport } from './session/session.ts';
+import { Handshake } from './handshake.ts';
+import { ServerClient } from './client.ts';
+import type { ApplicationPort } from '../../core/ports.ts';
+import { createApplicationHost } from '../../app/host.ts';
+import type { ServerPort } from '../../app/ports.ts';
+import { AttemptCounter, PeerIndex, epdPeerId, introduce, redirectAddresses } from './rendezvous.ts';
+import { GroupRegistry } from './groups.ts';
+import { Publications } from '../../core/media/publications.ts';
+import type { Inspector } from '../../inspector/inspector.ts';
+
+export interface ServerStats {
+  datagramsIn: number;
+  malformed: number;
+  unknownSession: number;
+  handshakes: number;
+  sessionsOpened: number;
+  blacklisted: number;
+}
+
+export interface NimbusServerOptions {
+  config: NimbusConfig;
+  logger: Logger;
+  clock?: Clock;
+  /** The application layer; without one every connection is accepted. */
+  application?: ApplicationPort;
+  groups?: readonly DHGroup[];
+}
+
+const MANAGE_INTERVAL_MS = 2_000;
+
+export class NimbusServer implements SessionTransport {
+  readonly config: NimbusConfig;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly stats: ServerStats = { datagramsIn: 0, malformed: 0, unknownSession: 0, handshakes: 0, sessionsOpened: 0, blacklisted: 0 };
+  readonly sessions = new Map<number, Session>();
+  readonly clients = new Map<number, ServerClient>();
+  readonly blacklist = new Set<string>();
+  readonly handshake: Handshake;
+  /** every live stream of this server by name; the application layer sets its StreamEvents */
+  readonly publications: Publications;
+  /** sessions by peer id and address, for rendezvous (RTMFP.md §6) */
+  readonly peers = new PeerIndex<ServerClient>();
+  /** IHellos per tag: onHandshake's attempts, rotation of rendezvous addresses */
+  readonly attempts: AttemptCounter;
+  /** NetGroups (RTMFP.md §6.6); also what scripts see as `groups` */
+  readonly groups: GroupRegistry;
+  application: ApplicationPort;
+  readonly startTime = Date.now();
+  private socket: dgram.Socket | undefined;
+  private nextSessionId = 1;
+  private manageTimer: ReturnType<typeof setInterval> | undefined;
+  /** the built-in inspector, when [inspector] enabled */
+  inspector: Inspector | undefined;
+
+  constructor(options: NimbusServerOptions) {
+    this.config = options.config;
+    this.logger = options.logger;
+    this.clock = options.clock ?? systemClock;
+    // before the application: the Lua host answers the streams' events (onPublish, onSubscribe...)
+    this.publications = new Publications(this.clock);
+    this.application =
+      options.application ??
+      createApplicationHost({
+        wwwDir: this.config.application.www,
+        logger: this.logger.child({ component: 'app' }),
+        server: this.serverPort(),
+        publications: this.publications,
+      });
+    this.attempts = new AttemptCounter({ clock: this.clock, capacity: Math.max(1024, this.config.rtmfp.maxHandshakes) });
+    this.groups = new GroupRegistry({
+      logger: this.logger,
+      onJoin: (client, group) => this.application.onJoinGroup?.(client, group),
+      onUnjoin: (client, group) => this.application.onUnjoinGroup?.(client, group),
+    });
+    const groups = options.groups ?? [2, 14, 16];
+    this.handshake = new Handshake({
+      certificate: createServerCertificate(groups),
+      groups,
+      clock: this.clock,
+      maxKeyings: this.config.rtmfp.maxHandshakes,
+    });
+  }
+
+  get address(): { address: string; port: number } {
+    const info = this.socket?.address() as AddressInfo | undefined;
+    return { address: info?.address ?? this.config.rtmfp.host, port: info?.port ?? this.config.rtmfp.port };
+  }
+
+  // ServerPort: what the application layer sees of the server ------------------------------------------
+  get configs(): Record<string, Record<string, string>> {
+    return this.config.raw;
+  }
+
+  get publicAddress(): string {
+    return this.config.rtmfp.publicAddress || `${this.publicHost()}:${this.address.port}`;
+  }
+
+  /** Connected clients (NetConnection accepted), in connection order. */
+  get connectedClients(): Iterable<ServerClient> {
+    return [...this.clients.values()].filter((c) => c.connected);
+  }
+
+  clientById(rawId: Uint8Array): ServerClient | undefined {
+    for (const client of this.clients.values()) if (client.connected && equalBytes(client.rawId, rawId)) return client;
+    return undefined;
+  }
+
+  /** The server as the Lua layer sees it (src/app/ports.ts ServerPort). */
+  serverPort(): ServerPort {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const server = this;
+    return {
+      get clients() {
+        return server.connectedClients;
+      },
+      clientById: (rawId) => server.clientById(rawId),
+      get configs() {
+        return server.configs;
+      },
+      get publicAddress() {
+        return server.publicAddress;
+      },
+      startTime: server.startTime,
+      blacklist: server.blacklistPort,
+      get groups() { return server.groups; },
+    };
+  }
+
+  readonly blacklistPort = {
+    add: (address: string) => void this.blacklist.add(address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')),
+    remove: (address: string) => void this.blacklist.delete(address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')),
+  };
+
+  async start(): Promise<void> {
+    // before the socket: every actor from the first session on is seen (loaded only when enabled)
+    if (this.config.inspector.enabled) this.inspector = await (await import('../../inspector/index.ts')).startInspector(this);
+    const host = this.config.rtmfp.host;
+    const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
+    this.socket = socket;
+    socket.on('message', (message, rinfo) => this.onDatagram(message, { host: rinfo.address, port: rinfo.port }));
+    socket.on('error', (error) => this.logger.error({ err: error }, 'UDP socket error'));
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(this.config.rtmfp.port, host, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    try {
+      socket.setRecvBufferSize(4 * 1024 * 1024);
+      socket.setSendBufferSize(4 * 1024 * 1024);
+    } catch {
+      // kernel limits: the defaults still work
+    }
+    this.application.start();
+    this.manageTimer = setInterval(() => this.manage(), MANAGE_INTERVAL_MS);
+    this.manageTimer.unref();
+    this.logger.debug({ address: this.address }, 'RTMFP socket bound');
+  }
+
+  /** Close every session (Close Request, a short wait for acknowledgements), stop the application, unbind. */
+  async close(): Promise<void> {
+    if (this.manageTimer) clearInterval(this.manageTimer);
+    this.manageTimer = undefined;
+    for (const session of this.sessions.values()) session.close('server shutdown');
+    if (this.sessions.size > 0) {
+      await new Promise<void>((resolve) => {
+        const deadline = setTimeout(resolve, 1_000);
+        const check = setInterval(() => {
+          if (this.sessions.size === 0) {
+            clearTimeout(deadline);
+            clearInterval(check);
+            resolve();
+          }
+        }, 20);
+        deadline.unref();
+      });
+    }
+    for (const session of [...this.sessions.values()]) session.kill('server shutdown');
+    try {
+      this.application.stop();
+    } catch (error) {
+      this.logger.error({ err: error }, 'application stop failed');
+    }
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
+    await this.inspector?.close();
+    this.inspector = undefined;
+  }
+
+  send(datagram: Uint8Array, to: Endpoint): void {
+    this.socket?.send(datagram, to.port, to.host);
+  }
+
+  private manage(): void {
+    this.handshake.expire();
+    this.attempts.expire();
+    try {
+      this.application.onManage();
+    } catch (error) {
+      this.logger.error({ err: error }, 'application onManage failed');
+    }
+  }
+
+  /** Every datagram enters here. Malformed input is counted and dropped; nothing escapes. */
+  onDatagram(datagram: Uint8Array, from: Endpoint): void {
+    this.stats.datagramsIn++;
+    try {
+      const id = readSessionId(datagram);
+      if (id < 0) {
+        this.stats.malformed++;
+        return;
+      }
+      if (id === 0) {
+        this.onStartupPacket(datagram, from);
+        return;
+      }
+      const session = this.sessions.get(id);
+      if (!session) {
+        this.stats.unknownSession++;
+        return;
+      }
+      if (!session.receiveDatagram(datagram, from)) this.stats.malformed++;
+      else if (session.keyed && this.handshake.pendingKeyings > 0) this.handshake.commit(id);
+    } catch (error) {
+      // a bug, not bad input: log it and keep serving
+      this.stats.malformed++;
+      this.logger.error({ err: error }, 'datagram handling failed');
+    }
+  }
+
+  private onStartupPacket(datagram: Uint8Array, from: Endpoint): void {
+    if (this.blacklist.has(from.host)) {
+      this.stats.blacklisted++;
+      return;
+    }
+    const cleartext = startupCipher.open(datagram);
+    if (!cleartext) {
+      this.stats.malformed++;
+      return;
+    }
+    let chunks;
+    try {
+      const header = readPacketHeader(cleartext);
+      chunks = decodeChunks(cleartext, header.chunksOffset);
+    } catch (error) {
+      if (!(error instanceof WireError)) throw error;
+      this.stats.malformed++;
+      return;
+    }
+    // one handshake chunk per startup packet (RTMFP.md §3.1)
+    const chunk = chunks[0];
+    if (!chunk) return;
+    if (chunk.type === CHUNK.IHELLO) this.onIHello(chunk as IHelloChunk, from);
+    else if (chunk.type === CHUNK.IIKEYING) this.onIIKeying(chunk as IIKeyingChunk, from);
+  }
+
+  private onIHello(chunk: IHelloChunk, from: Endpoint): void {
+    this.stats.handshakes++;
+    const url = chunk.epd.find((o) => o.type === 0x0a);
+    const peerId = epdPeerId(chunk.epd);
+    if (peerId && !url) {
+      this.onRendezVous(peerId, chunk.tag, from);
+      return;
+    }
+    if (!url) return;
+    const text = utf8Decode(url.value);
+    const parsed = parseEpdUrl(text);
+    const attempts = this.attempts.count(chunk.tag);
+    const redirect = this.application.onHandshake(`${from.host}:${from.port}`, parsed.path, parsed.properties, attempts);
+    if (redirect.length > 0) {
+      const addresses = redirectAddresses(redirect, this.selfAddress());
+      if (addresses.length > 0) {
+        this.reply(this.handshake.redirect(chunk.tag, addresses), 0, from);
+        return;
+      }
+    }
+    this.reply(this.handshake.rHello(chunk.tag, from), 0, from);
+  }
+
+  /** IHello for a peer id (RTMFP.md §6.2–6.4): introduce A to B when B is here, else ask the application. */
+  private onRendezVous(peerId: Uint8Array, tag: Uint8Array, from: Endpoint): void {
+    const attempts = this.attempts.count(tag);
+    const target = this.peers.byPeerId(peerId);
+    if (!target) {
+      let returned: string[] = [];
+      try {
+        returned = this.application.onRendezVousUnknown?.(hex(peerId), 'RTMFP') ?? [];
+      } catch (error) {
+        this.logger.error({ err: error }, 'application onRendezVousUnknown failed');
+      }
+      const addresses = redirectAddresses(returned, this.selfAddress());
+      if (addresses.length > 0) this.reply(this.handshake.redirect(tag, addresses), 0, from);
+      return;
+    }
+    const requester = this.peers.byEndpoint(from);
+    if (!target.connected || requester === target) return;
+    const introduction = introduce(target, requester, from, tag, attempts);
+    if (!introduction) return;
+    this.forward(target.session, introduction.forward);
+    this.reply(this.handshake.redirect(tag, introduction.redirect), 0, from);
+  }
+
+  /** A Forwarded IHello inside the target's session, sent at once. */
+  private forward(session: Session, chunk: FIHelloChunk): void {
+    const w = new ByteWriter(64 + chunk.tag.length);
+    writeChunk(w, chunk);
+    session.queueControl(w.bytes(), true);
+  }
+
+  /** "again" in an application's redirect: this server, as clients reach it. */
+  private selfAddress(): string {
+    const host = this.publicHost();
+    return `${host.includes(':') ? `[${host}]` : host}:${this.address.port}`;
+  }
+
+  private onIIKeying(chunk: IIKeyingChunk, from: Endpoint): void {
+    if (!this.handshake.checkCookie(chunk.cookie, from)) return;
+    const existing = this.handshake.existing(chunk.cookie);
+    if (existing) {
+      if (existing.initiatorSessionId === chunk.initiatorSessionId) {
+        this.reply(existing.riKeying, chunk.initiatorSessionId, from);
+      }
+      return;
+    }
+    if (this.sessions.size >= this.config.rtmfp.maxSessions) return;
+    const keying = this.handshake.respond(chunk.certificate, chunk.skic);
+    if (!keying) return;
+    const sessionId = this.allocateSessionId();
+    // everything that could throw comes before the session is registered
+    const riKeying = this.handshake.startupPacket({
+      type: CHUNK.RIKEYING,
+      responderSessionId: sessionId,
+      skrc: keying.skrc,
+      signature: Uint8Array.of(0x58),
+    });
+    const peerId = peerIdOf(chunk.certificate);
+    const client = new ServerClient(this.logger.child({ session: sessionId, address: `${from.host}:${from.port}` }), {
+      application: this.application,
+      keepAliveServerMs: this.config.rtmfp.keepAliveServer * 1000,
+      keepAlivePeerMs: this.config.rtmfp.keepAlivePeer * 1000,
+      publications: this.publications,
+      groups: this.groups,
+      onAddressChanged: (moved, previous) => this.peers.moved(moved, previous),
+      onClosed: (closed) => {
+        this.sessions.delete(sessionId);
+        this.clients.delete(sessionId);
+        this.peers.remove(closed);
+        this.handshake.commit(sessionId);
+      },
+    });
+    const session = new Session({
+      role: 'responder',
+      nearId: sessionId,
+      farId: chunk.initiatorSessionId,
+      address: from,
+      cipher: createPacketCipher(keying.keys.encryptKey, keying.keys.decryptKey, keying.keys.protection, this.config.rtmfp.cipher),
+      transport: this,
+      delegate: client,
+      clock: this.clock,
+      logger: client.logger,
+      keepAliveMs: this.config.rtmfp.keepAliveServer * 1000,
+      peerId,
+    });
+    client.attach(session);
+    this.sessions.set(sessionId, session);
+    this.clients.set(sessionId, client);
+    this.peers.add(client);
+    this.stats.sessionsOpened++;
+    this.handshake.remember({
+      cookie: hex(chunk.cookie),
+      initiatorSessionId: chunk.initiatorSessionId,
+      skic: chunk.skic,
+      sessionId,
+      riKeying,
+      createdAt: this.clock.now(),
+    });
+    client.logger.debug({ peerId: hex(peerId), group: keying.group }, 'session keyed');
+    this.reply(riKeying, chunk.initiatorSessionId, from);
+  }
+
+  /** A startup packet (default key) to `farId` (0 for RHello/Redirect, the initiator's id for RIKeying). */
+  private reply(cleartext: Uint8Array, farId: number, to: Endpoint): void {
+    this.send(startupCipher.seal(farId, cleartext), to);
+  }
+
+  private allocateSessionId(): number {
+    for (;;) {
+      const id = this.nextSessionId;
+      this.nextSessionId = id >= 0xfffffffe ? 1 : id + 1;
+      if (!this.sessions.has(id)) return id;
+    }
+  }
+
+  private publicHost(): string {
+    const configured = this.config.rtmfp.publicAddress;
+    if (configured) return configured.replace(/:\d+$/, '');
+    const host = this.address.address;
+    return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  }
+}
+
+/** `rtmfp://host[:port]/path?query` or a bare path (librtmfp): the path and query properties. */
+export function parseEpdUrl(text: string): { path: string; properties: Record<string, string> } {
+  let rest = text;
+  const scheme = rest.indexOf('://');
+  if (scheme >= 0) {
+    rest = rest.slice(scheme + 3);
+    const slash = rest.indexOf('/');
+    rest = slash >= 0 ? rest.slice(slash + 1) : '';
+  }
+  const mark = rest.indexOf('?');
+  const properties: Record<string, string> = {};
+  if (mark >= 0) {
+    for (const [key, value] of new URLSearchParams(rest.slice(mark + 1))) properties[key] = value;
+    rest = rest.slice(0, mark);
+  }
+  return { path: rest.replace(/^\/+|\/+$/g, ''), properties };
+}

@@ -1,0 +1,668 @@
+// One RTMFP session endpoint, the same code for the server (responder) and the client (initiator):
+// chunk dispatch, receiving flows, writers, acks, keepalive arithmetic, RTT, packing and sealing.
+// Per-packet work is here in plain code; the session actor (machines/session.ts) carries the lifecycle.
+import { createActor, type Actor } from 'xstate';
+import { sessionMachine } from '../../../../machines/session.ts';
+import { flowMachine } from '../../../../machines/flow.ts';
+import type { Clock } from '../../../clock.ts';
+import type { PacketCipher } from '../crypto/packet-cipher.ts';
+import type { Logger } from '../../../log.ts';
+import { ByteWriter, WireError, equalBytes } from '../../../bytes.ts';
+import { CHUNK, decodeChunks, writeChunk, type Chunk, type UserDataChunk, type FIHelloChunk } from '../wire/chunks.ts';
+import { MODE, PACKET_FLAG, readPacketHeader, timestampNow, writePacketHeader } from '../wire/packet.ts';
+import { FlowReceiver } from '../flow/receiver.ts';
+import { FlowWriter, type WriterHost } from '../flow/writer.ts';
+import { observe } from '../../../actors/observe.ts';
+import { Bindings } from '../../../actors/bindings.ts';
+
+/** flags..chunks budget of one packet: 1192 bytes before padding (RTMFP.md §1.8) minus SSID, checksum and room
+ *  for a session sequence number. */
+export const MAX_PACKET_CLEARTEXT = 1180;
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export interface SessionTransport {
+  send(datagram: Uint8Array, to: Endpoint): void;
+}
+
+export interface FlowHandler {
+  /** one complete message of the flow, in order */
+  onMessage(message: Uint8Array, lostBefore: number): void;
+  /** the far end finished the flow (FIN) */
+  onEnd?(): void;
+}
+
+export interface FlowOpening {
+  flowId: number;
+  /** value of the metadata option (type 0), e.g. "TC\x04\x00"; undefined when absent */
+  signature: Uint8Array | undefined;
+  associatedFlowId: number | undefined;
+}
+
+/** What the role above the session (server NetConnection layer, client) provides. */
+export interface SessionDelegate {
+  /** A flow the far end opened. Null rejects it (Flow Exception sent, its fragments still acked). */
+  onFlow(session: Session, opening: FlowOpening): FlowHandler | null;
+  onOpened?(session: Session): void;
+  onFailed?(session: Session, reason: string): void;
+  onClosed(session: Session, reason: string): void;
+  onAddressChanged?(session: Session, previous: Endpoint): void;
+  onForwardedHello?(session: Session, chunk: FIHelloChunk): void;
+}
+
+export interface SessionOptions {
+  role: 'initiator' | 'responder';
+  nearId: number;
+  farId: number;
+  address: Endpoint;
+  cipher: PacketCipher;
+  transport: SessionTransport;
+  delegate: SessionDelegate;
+  clock: Clock;
+  logger: Logger;
+  keepAliveMs: number;
+  maxPings?: number;
+  giveUpMs?: number;
+  peerId?: Uint8Array;
+}
+
+export interface SessionStats {
+  packetsIn: number;
+  packetsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  malformed: number;
+  retransmissions: number;
+}
+
+interface ReceivingFlow {
+  receiver: FlowReceiver;
+  handler: FlowHandler | null;
+  actor: Actor<typeof flowMachine>;
+  ended: boolean;
+}
+
+const PING_CHUNK = Uint8Array.of(CHUNK.PING, 0, 0);
+const CLOSE_CHUNK = Uint8Array.of(CHUNK.CLOSE, 0, 0);
+const CLOSE_ACK_CHUNK = Uint8Array.of(CHUNK.CLOSE_ACK, 0, 0);
+/** Finished flows remembered so retransmitted fragments are re-acked rather than reopening them. */
+const MAX_FINISHED_FLOWS = 64;
+/** Receiving flows open at once: beyond this a new flow is refused (Flow Exception) without keeping any state. */
+export const MAX_FLOWS = 256;
+/** Bound on control chunks waiting for the next flush (ping replies, exceptions): a flood cannot grow it. */
+const MAX_CONTROL_BYTES = 8 * 1024;
+
+export class Session implements WriterHost {
+  readonly role: 'initiator' | 'responder';
+  readonly nearId: number;
+  farId: number;
+  address: Endpoint;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly actor: Actor<typeof sessionMachine>;
+  private readonly key: number;
+  readonly stats: SessionStats = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, malformed: 0, retransmissions: 0 };
+  readonly giveUpMs: number;
+  peerId: Uint8Array | undefined;
+  lastReceptionTime: number;
+  /** smoothed round trip time in ms (0 until measured) */
+  srtt = 0;
+  private rttvar = 0;
+  private measured = false;
+
+  private cipher: PacketCipher;
+  private readonly transport: SessionTransport;
+  /** @internal */
+  readonly delegate: SessionDelegate;
+  /** @internal read by the keepAlive delay */
+  readonly keepAliveMs: number;
+  private timeout: number | undefined;
+
+  /** silence after which the session fails, when the application set one (onConnection's `timeout`) */
+  get timeoutMs(): number | undefined {
+    return this.timeout;
+  }
+
+  set timeoutMs(ms: number | undefined) {
+    this.timeout = ms;
+    this.actor.send({ type: 'REARM' });
+  }
+
+  /** @internal silence before the first keepalive ping */
+  get quietMs(): number {
+    return this.timeout === undefined ? this.keepAliveMs : Math.min(this.keepAliveMs, this.timeout);
+  }
+  private readonly flows = new Map<number, ReceivingFlow>();
+  private readonly finishedFlows = new Map<number, FlowReceiver>();
+  private readonly writers = new Map<number, FlowWriter>();
+  private nextWriterId = 1;
+  private control = new ByteWriter(64);
+  private lastTimestamp: number | undefined;
+  private lastTimestampAt = 0;
+  private lastEchoReceived = -1;
+  private flushScheduled = false;
+  private pinging = false;
+  /** where the packet being processed came from */
+  private from: Endpoint | undefined;
+  /** a move to another address waiting for its ping to be echoed from there */
+  private mobility: { to: Endpoint; token: Uint8Array } | undefined;
+  /** a packet under the session keys has arrived (checked per packet, so not read from the actor) */
+  keyed = false;
+  private ended = false;
+  /** @internal */
+  closeReason = '';
+  private readonly packet = new ByteWriter(1280);
+  private writerCursor = 0;
+
+  constructor(options: SessionOptions) {
+    this.role = options.role;
+    this.nearId = options.nearId;
+    this.farId = options.farId;
+    this.address = options.address;
+    this.cipher = options.cipher;
+    this.transport = options.transport;
+    this.delegate = options.delegate;
+    this.clock = options.clock;
+    this.logger = options.logger;
+    this.keepAliveMs = options.keepAliveMs;
+    this.giveUpMs = options.giveUpMs ?? 45_000;
+    this.peerId = options.peerId;
+    this.lastReceptionTime = this.clock.now();
+    this.tracing = this.logger.isLevelEnabled('trace');
+    this.key = sessionBindings.bind(this);
+    this.actor = createActor(boundSessionMachine, {
+      input: { key: this.key, maxPings: options.maxPings ?? 10 },
+      clock: this.clock,
+      ...observe('session', this.nearId),
+    });
+    this.actor.subscribe({
+      error: (error) => this.logger.error({ err: error }, 'session actor error'),
+    });
+    this.actor.start();
+  }
+
+  get state(): string {
+    const value = this.actor.getSnapshot().value;
+    return typeof value === 'string' ? value : Object.keys(value)[0]!;
+  }
+
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  /** Accepting user data and writes: keyed or open, not closing, failed or closed. */
+  get usable(): boolean {
+    const state = this.state;
+    return state === 'open' || state === 'keying';
+  }
+
+  setCipher(cipher: PacketCipher): void {
+    this.cipher = cipher;
+  }
+
+  /** Retransmission timeout (RFC 7016 §3.5.2.2): SRTT + 4·RTTVAR + 200, at least 250 ms, 1 s before a sample. */
+  rto(): number {
+    if (!this.measured) return 1_000;
+    return Math.max(250, this.srtt + 4 * this.rttvar + 200);
+  }
+
+  /** A datagram for this session (already matched by session id). Returns false when it was dropped. */
+  receiveDatagram(datagram: Uint8Array, from: Endpoint): boolean {
+    if (this.ended) return false;
+    const cleartext = this.cipher.open(datagram);
+    if (cleartext === null) {
+      this.stats.malformed++;
+      return false;
+    }
+    try {
+      this.receive(cleartext, from, datagram.length);
+      return true;
+    } catch (error) {
+      if (!(error instanceof WireError)) throw error;
+      this.stats.malformed++;
+      this.logger.debug({ err: error.message }, 'malformed packet dropped');
+      return false;
+    }
+  }
+
+  private receive(cleartext: Uint8Array, from: Endpoint, size: number): void {
+    const header = readPacketHeader(cleartext);
+    const chunks = decodeChunks(cleartext, header.chunksOffset);
+    const now = this.clock.now();
+    this.stats.packetsIn++;
+    this.stats.bytesIn += size;
+    this.lastReceptionTime = now;
+    if (header.timestamp !== undefined) {
+      this.lastTimestamp = header.timestamp;
+      this.lastTimestampAt = now;
+    }
+    if (header.timestampEcho !== undefined && header.timestampEcho !== this.lastEchoReceived) {
+      this.lastEchoReceived = header.timestampEcho;
+      this.sampleRtt(((timestampNow(now) - header.timestampEcho) & 0xffff) * 4);
+    }
+    this.from = from;
+    if (from.host !== this.address.host || from.port !== this.address.port) this.checkMobility(from);
+    if (!this.keyed) {
+      this.keyed = true;
+      this.actor.send({ type: 'KEYED' });
+    }
+    if (this.pinging) {
+      this.pinging = false;
+      this.actor.send({ type: 'HEARD' });
+    }
+    if (this.tracing) this.traceChunks('in', header.flags, chunks);
+    for (const chunk of chunks) {
+      if (this.ended) return;
+      this.onChunk(chunk);
+    }
+    this.flush();
+  }
+
+  /** trace-level packet logging, decided once: a disabled level costs one boolean test per packet */
+  private readonly tracing: boolean;
+
+  private traceChunks(direction: 'in' | 'out', flags: number, chunks: Chunk[]): void {
+    this.logger.trace(
+      {
+        direction,
+        flags: flags.toString(16),
+        chunks: chunks.map((c) =>
+          c.type === CHUNK.USER_DATA
+            ? `10 flow=${(c as UserDataChunk).flowId} seq=${(c as UserDataChunk).sequence} flags=${(c as UserDataChunk).flags.toString(16)} ${(c as UserDataChunk).data.length}B`
+            : c.type === CHUNK.ACK_RANGES
+              ? `51 flow=${(c as Extract<Chunk, { type: 0x51 }>).flowId} ack=${(c as Extract<Chunk, { type: 0x51 }>).cumulativeAck}`
+              : c.type.toString(16).padStart(2, '0'),
+        ),
+      },
+      'packet',
+    );
+  }
+
+  private onChunk(chunk: Chunk): void {
+    switch (chunk.type) {
+      case CHUNK.USER_DATA:
+        this.onUserData(chunk as UserDataChunk);
+        break;
+      case CHUNK.ACK_RANGES: {
+        const ack = chunk as Extract<Chunk, { type: 0x51 }>;
+        this.writers.get(ack.flowId)?.onAck(ack.cumulativeAck, ack.ranges, ack.bufferBlocks);
+        break;
+      }
+      case CHUNK.PING: {
+        const payload = (chunk as Extract<Chunk, { type: 0x01 | 0x41 }>).payload;
+        const reply = new ByteWriter(3 + payload.length);
+        writeChunk(reply, { type: CHUNK.PING_REPLY, payload });
+        this.queueControl(reply.view_(), false);
+        break;
+      }
+      case CHUNK.PING_REPLY:
+        this.onPingReply((chunk as Extract<Chunk, { type: 0x01 | 0x41 }>).payload);
+        break;
+      case CHUNK.BUFFER_PROBE: {
+        const flow = this.flows.get((chunk as Extract<Chunk, { type: 0x18 }>).flowId);
+        if (flow) flow.receiver.ackNeeded = true;
+        break;
+      }
+      case CHUNK.FLOW_EXCEPTION: {
+        const exception = chunk as Extract<Chunk, { type: 0x5e }>;
+        this.writers.get(exception.flowId)?.onException(exception.code);
+        break;
+      }
+      case CHUNK.CLOSE:
+        this.actor.send({ type: 'FAR_CLOSE' });
+        break;
+      case CHUNK.CLOSE_ACK:
+        this.actor.send({ type: 'FAR_CLOSE_ACK' });
+        break;
+      case CHUNK.FIHELLO:
+        this.delegate.onForwardedHello?.(this, chunk as FIHelloChunk);
+        break;
+      default:
+        // startup chunks in a session packet and unknown types are ignored (RFC 7016 §2.3)
+        break;
+    }
+  }
+
+  private onUserData(chunk: UserDataChunk): void {
+    let flow = this.flows.get(chunk.flowId);
+    if (!flow) {
+      const finished = this.finishedFlows.get(chunk.flowId);
+      if (finished) {
+        finished.ackNeeded = true; // a retransmission of a flow already complete: ack it again
+        return;
+      }
+      if (!this.usable) return;
+      if (this.flows.size >= MAX_FLOWS) {
+        this.queueException(chunk.flowId);
+        return;
+      }
+      flow = this.openFlow(chunk);
+    }
+    flow.receiver.onFragment(chunk);
+    if (flow.receiver.finished && !flow.ended) {
+      flow.ended = true;
+      flow.actor.send({ type: 'FINISHED' });
+      flow.handler?.onEnd?.();
+    }
+  }
+
+  private openFlow(chunk: UserDataChunk): ReceivingFlow {
+    let signature: Uint8Array | undefined;
+    let associatedFlowId: number | undefined;
+    for (const option of chunk.options ?? []) {
+      if (option.type === 0x00) signature = option.value;
+      else if (option.type === 0x0a) associatedFlowId = readVLU(option.value);
+    }
+    const opening: FlowOpening = { flowId: chunk.flowId, signature, associatedFlowId };
+    const handler = chunk.options === null ? null : this.delegate.onFlow(this, opening);
+    const receiver = new FlowReceiver(chunk.flowId, (message, info) => {
+      if (flow.handler && !this.ended) flow.handler.onMessage(message, info.lostBefore);
+    });
+    const actor = createActor(flowMachine, { clock: this.clock, ...observe('flow', `${this.nearId}.${chunk.flowId}`) });
+    actor.subscribe({ error: (error) => this.logger.error({ err: error }, 'flow actor error') });
+    actor.start();
+    const flow: ReceivingFlow = { receiver, handler, actor, ended: false };
+    this.flows.set(chunk.flowId, flow);
+    if (handler) {
+      actor.send({ type: 'ACCEPT', kind: describeSignature(signature) });
+    } else {
+      actor.send({ type: 'REJECT', reason: signature ? 'unknown metadata' : 'no metadata' });
+      this.queueException(chunk.flowId);
+    }
+    return flow;
+  }
+
+  private queueException(flowId: number): void {
+    const exception = new ByteWriter(8);
+    writeChunk(exception, { type: CHUNK.FLOW_EXCEPTION, flowId, code: 0 });
+    this.queueControl(exception.view_(), false);
+  }
+
+  /** Open a sending flow. `signature` is the metadata option value ("TC\x04\x00" for the NetConnection). */
+  newWriter(signature: Uint8Array, associatedFlowId: number | undefined, reliable = true): FlowWriter {
+    let id = this.nextWriterId;
+    while (this.writers.has(id)) id++;
+    this.nextWriterId = id + 1;
+    const writer = new FlowWriter(this, id, signature, associatedFlowId, reliable);
+    this.writers.set(id, writer);
+    return writer;
+  }
+
+  writer(id: number): FlowWriter | undefined {
+    return this.writers.get(id);
+  }
+
+  /** Writers marked critical end the session when they fail (the NetConnection writer). */
+  readonly criticalWriters = new Set<FlowWriter>();
+
+  onWriterClosed(writer: FlowWriter): void {
+    this.writers.delete(writer.id);
+  }
+
+  onWriterFailed(writer: FlowWriter, reason: string): void {
+    this.writers.delete(writer.id);
+    if (this.criticalWriters.has(writer) && !this.ended) this.fail(`main writer failed: ${reason}`);
+  }
+
+  scheduleFlush(): void {
+    if (this.flushScheduled || this.ended) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Orderly close (Close Request, repeated until acknowledged). */
+  close(reason = 'closed'): void {
+    if (this.ended) return;
+    this.closeReason = reason;
+    this.actor.send({ type: 'CLOSE', reason });
+  }
+
+  fail(reason: string): void {
+    if (this.ended) return;
+    this.closeReason = reason;
+    this.actor.send({ type: 'FAIL', reason });
+  }
+
+  /** End at once without protocol traffic (server shutdown after close requests, tests). */
+  kill(reason = 'killed'): void {
+    if (this.ended) return;
+    this.closeReason = reason;
+    this.actor.stop();
+    this.onClosed(reason);
+  }
+
+  /** @internal machine action */
+  sendPing(): void {
+    this.pinging = true;
+    this.queueControl(PING_CHUNK, true);
+  }
+
+  /** @internal machine action */
+  queueControl(chunk: Uint8Array, flushNow: boolean): void {
+    if (this.control.length + chunk.length > MAX_CONTROL_BYTES) return;
+    this.control.write(chunk);
+    if (flushNow) this.flush();
+  }
+
+  /** @internal machine action */
+  onFailed(reason: string): void {
+    this.logger.info({ reason }, 'session failed');
+    for (const writer of this.writers.values()) writer.dispose();
+    this.writers.clear();
+    this.delegate.onFailed?.(this, reason);
+  }
+
+  /** @internal machine action */
+  onClosed(reason: string): void {
+    if (this.ended) return;
+    sessionBindings.unbind(this.key);
+    // last words (close ack, close request) go out before the session forgets its keys
+    this.flush();
+    this.ended = true;
+    for (const writer of this.writers.values()) writer.dispose();
+    this.writers.clear();
+    for (const flow of this.flows.values()) {
+      flow.receiver.close();
+      flow.actor.stop();
+    }
+    this.flows.clear();
+    this.finishedFlows.clear();
+    this.delegate.onClosed(this, reason);
+  }
+
+  private sampleRtt(rtt: number): void {
+    if (rtt >= 32768 * 4) return;
+    if (!this.measured) {
+      this.measured = true;
+      this.srtt = rtt;
+      this.rttvar = rtt / 2;
+    } else {
+      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - rtt);
+      this.srtt = 0.875 * this.srtt + 0.125 * rtt;
+    }
+  }
+
+  /** Pack control chunks, acks and writer data into as many packets as needed and send them. */
+  flush(): void {
+    const writers = [...this.writers.values()];
+    for (let guard = 0; guard < 1024; guard++) {
+      const packet = this.packet;
+      packet.reset();
+      const now = this.clock.now();
+      let echo: number | undefined;
+      if (this.lastTimestamp !== undefined && now - this.lastTimestampAt < 30_000) {
+        echo = (this.lastTimestamp + Math.floor((now - this.lastTimestampAt) / 4)) & 0xffff;
+      }
+      const mode = this.role === 'initiator' ? MODE.INITIATOR : MODE.RESPONDER;
+      writePacketHeader(packet, mode, timestampNow(now), echo, this.role === 'responder' ? PACKET_FLAG.TCR : 0);
+      const headerLength = packet.length;
+      if (this.control.length > 0) {
+        packet.write(this.control.view_());
+        this.control.reset();
+      }
+      this.writeAcks(packet);
+      let more = false;
+      if (!this.ended) {
+        const previous = { flowId: -1, seq: -1 };
+        const count = writers.length;
+        for (let i = 0; i < count; i++) {
+          const writer = writers[(this.writerCursor + i) % count]!;
+          if (writer.closed) continue;
+          if (writer.emit(packet, MAX_PACKET_CLEARTEXT, previous)) more = true;
+        }
+        if (count > 0) this.writerCursor = (this.writerCursor + 1) % count;
+      }
+      if (packet.length === headerLength) return;
+      if (this.role === 'initiator' && more) packet.view_()[0]! |= PACKET_FLAG.TC;
+      this.send(packet.view_());
+      if (!more && !this.acksPending()) return;
+    }
+  }
+
+  private acksPending(): boolean {
+    for (const flow of this.flows.values()) if (flow.receiver.ackNeeded) return true;
+    for (const receiver of this.finishedFlows.values()) if (receiver.ackNeeded) return true;
+    return false;
+  }
+
+  private writeAcks(packet: ByteWriter): void {
+    for (const [id, flow] of this.flows) {
+      if (!flow.receiver.ackNeeded) continue;
+      if (packet.length + 64 > MAX_PACKET_CLEARTEXT) return;
+      flow.receiver.writeAck(packet);
+      if (flow.ended) {
+        // complete and acknowledged: forget it, but remember its id for late retransmissions
+        this.flows.delete(id);
+        flow.actor.stop();
+        this.finishedFlows.set(id, flow.receiver);
+        if (this.finishedFlows.size > MAX_FINISHED_FLOWS) {
+          const oldest = this.finishedFlows.keys().next().value as number;
+          this.finishedFlows.delete(oldest);
+        }
+      }
+    }
+    for (const receiver of this.finishedFlows.values()) {
+      if (!receiver.ackNeeded) continue;
+      if (packet.length + 64 > MAX_PACKET_CLEARTEXT) return;
+      receiver.writeAck(packet);
+    }
+  }
+
+  /**
+   * A valid packet from another address (RFC 7016 §3.5.4.2): keep talking to the known address and send a ping
+   * with an unguessable payload to the new one; the session moves only when that payload is echoed from there.
+   * A replayed packet from a spoofed source therefore cannot take the session away.
+   */
+  private checkMobility(from: Endpoint): void {
+    const pending = this.mobility;
+    if (pending && pending.to.host === from.host && pending.to.port === from.port) return;
+    const token = new Uint8Array(9);
+    token[0] = 0x4d; // 'M'
+    globalThis.crypto.getRandomValues(token.subarray(1));
+    this.mobility = { to: { host: from.host, port: from.port }, token };
+    const packet = new ByteWriter(32);
+    writePacketHeader(packet, this.role === 'initiator' ? MODE.INITIATOR : MODE.RESPONDER, timestampNow(this.clock.now()));
+    writeChunk(packet, { type: CHUNK.PING, payload: token });
+    this.sendTo(packet.view_(), from);
+  }
+
+  private onPingReply(payload: Uint8Array): void {
+    const pending = this.mobility;
+    const from = this.from;
+    if (!pending || !from || from.host !== pending.to.host || from.port !== pending.to.port) return;
+    if (!equalBytes(payload, pending.token)) return;
+    this.mobility = undefined;
+    const previous = this.address;
+    this.address = pending.to;
+    this.actor.send({ type: 'ADDRESS_CHANGED', address: `${pending.to.host}:${pending.to.port}` });
+    this.delegate.onAddressChanged?.(this, previous);
+  }
+
+  private send(cleartext: Uint8Array): void {
+    this.sendTo(cleartext, this.address);
+  }
+
+  private sendTo(cleartext: Uint8Array, to: Endpoint): void {
+    if (this.tracing) this.traceChunks('out', cleartext[0]!, decodeChunks(cleartext, readPacketHeader(cleartext).chunksOffset));
+    const datagram = this.cipher.seal(this.farId, cleartext);
+    this.stats.packetsOut++;
+    this.stats.bytesOut += datagram.length;
+    this.transport.send(datagram, to);
+  }
+
+  /** Flows and writers, for the inspector and tests. */
+  describe(): { flows: number[]; writers: Array<{ id: number; state: string }> } {
+    return {
+      flows: [...this.flows.keys()],
+      writers: [...this.writers.values()].map((w) => ({ id: w.id, state: w.state })),
+    };
+  }
+
+  sameCipher(other: PacketCipher): boolean {
+    return this.cipher === other;
+  }
+}
+
+function readVLU(bytes: Uint8Array): number {
+  let value = 0;
+  for (const b of bytes) {
+    value = value * 128 + (b & 0x7f);
+    if ((b & 0x80) === 0) break;
+  }
+  return value;
+}
+
+const TC_PREFIX = Uint8Array.of(0x54, 0x43);
+const GC = Uint8Array.of(0x47, 0x43);
+
+function describeSignature(signature: Uint8Array | undefined): string {
+  if (!signature) return 'unknown';
+  if (signature.length >= 2 && equalBytes(signature.subarray(0, 2), TC_PREFIX)) {
+    return signature.length >= 4 && signature[3] === 0 ? 'NetConnection' : 'NetStream';
+  }
+  if (equalBytes(signature, GC)) return 'NetGroup';
+  return 'unknown';
+}
+
+const sessionBindings = new Bindings<Session>();
+
+const boundSessionMachine = sessionMachine.provide({
+  actions: {
+    opened: ({ context }) => {
+      const session = sessionBindings.get(context.key);
+      session?.delegate.onOpened?.(session);
+    },
+    sendPing: ({ context }) => sessionBindings.get(context.key)?.sendPing(),
+    sendClose: ({ context }) => sessionBindings.get(context.key)?.queueControl(CLOSE_CHUNK, true),
+    sendCloseAck: ({ context }) => sessionBindings.get(context.key)?.queueControl(CLOSE_ACK_CHUNK, true),
+    notifyFailed: ({ context }) => sessionBindings.get(context.key)?.onFailed(context.reason),
+    closed: ({ context }) => {
+      const session = sessionBindings.get(context.key);
+      session?.onClosed(context.reason || session.closeReason);
+    },
+  },
+  guards: {
+    silent: ({ context }) => {
+      const session = sessionBindings.get(context.key);
+      return !!session && session.clock.now() - session.lastReceptionTime >= session.quietMs - 5;
+    },
+    unanswered: ({ context }) => {
+      if (context.pings >= context.maxPings) return true;
+      const session = sessionBindings.get(context.key);
+      return session?.timeoutMs !== undefined && session.clock.now() - session.lastReceptionTime >= session.timeoutMs;
+    },
+  },
+  delays: {
+    keepAlive: ({ context }) => {
+      const session = sessionBindings.get(context.key);
+      if (!session) return 60_000;
+      return Math.max(50, session.quietMs - (session.clock.now() - session.lastReceptionTime));
+    },
+  },
+});
