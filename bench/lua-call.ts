@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LuaApplicationHost } from '../src/app/host.ts';
-import type { ClientPort, ServerPort, WriterPort } from '../src/app/ports.ts';
+import type { ClientPort, ServerPort, WriterPort } from '../src/core/ports.ts';
 import type { AppLogger } from '../src/app/runtime.ts';
 import type { AMFValue } from '../src/flash/amf/types.ts';
 
@@ -29,6 +29,7 @@ const writer: WriterPort = {
   close: silent,
 };
 const client: ClientPort = {
+  protocol: 'RTMFP',
   rawId: new Uint8Array(32).fill(7),
   address: '127.0.0.1:5000',
   path: '',

@@ -1,7 +1,8 @@
-// Entry point (`npm start`): configuration, logger, server, and a clean stop on SIGINT/SIGTERM.
+// Entry point (`npm start`): the process around a Nimbus server (src/nimbus.ts composes its parts):
+// configuration, logger, exit codes, and a clean stop on SIGINT/SIGTERM.
 import { ConfigError, loadConfig, usage, type LoadedConfig } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
-import { NimbusServer } from './protocols/rtmfp/server.ts';
+import { Nimbus } from './nimbus.ts';
 import { setInspectionSink } from './actors/observe.ts';
 
 /** Exit codes: 0 stopped on request, 1 failure or forced stop, 2 bad configuration. */
@@ -17,7 +18,7 @@ function configure(argv: string[]): LoadedConfig {
   }
 }
 
-function stopOnSignals(server: NimbusServer, logger: Logger): void {
+function stopOnSignals(server: Nimbus, logger: Logger): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -70,7 +71,7 @@ async function main(argv: string[]): Promise<void> {
   });
 
   if (config.inspector.stately) await attachStatelyInspector(config.inspector.stately, logger);
-  const server = new NimbusServer({ config, logger });
+  const server = new Nimbus({ config, logger });
   stopOnSignals(server, logger);
   try {
     await server.start();
@@ -78,7 +79,7 @@ async function main(argv: string[]): Promise<void> {
     logger.fatal({ err: error }, 'cannot start');
     process.exit(1);
   }
-  const { address, port } = server.address;
+  const { address, port } = server.rtmfp.address;
   logger.note({ address, port }, `RTMFP server listening on ${address}:${port} (UDP)`);
 }
 

@@ -58,12 +58,13 @@ export async function startServerProcess(args: string[] = []): Promise<ServerPro
 }
 
 async function runChild(args: string[]): Promise<void> {
-  const { NimbusServer } = await import('../../src/protocols/rtmfp/server.ts');
+  const { Nimbus } = await import('../../src/nimbus.ts');
   const { loadConfig } = await import('../../src/config.ts');
   const { createLogger } = await import('../../src/log.ts');
   const { config } = loadConfig(['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', ...args], { cwd: process.cwd(), env: {} });
-  const server = new NimbusServer({ config, logger: createLogger({ level: 'fatal', pretty: 'false' }) });
-  await server.start();
+  const nimbus = new Nimbus({ config, logger: createLogger({ level: 'fatal', pretty: 'false' }) });
+  const server = nimbus.rtmfp;
+  await nimbus.start();
   const snapshot = (): ServerSnapshot => {
     const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
     return {
@@ -83,7 +84,7 @@ async function runChild(args: string[]): Promise<void> {
     }
     process.send!({ id: request.id, snapshot: snapshot() } satisfies Reply);
   });
-  process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));
+  process.once('SIGTERM', () => void nimbus.close().then(() => process.exit(0)));
   process.send!({ port: server.address.port });
 }
 

@@ -1,4 +1,4 @@
-// The ApplicationHost the server calls: connection lifecycle, RPC, handshake and the 2-second
+// The ApplicationPort the server calls: connection lifecycle, RPC, handshake and the 2-second
 // manage tick, dispatched to the application serving each client. A script error never escapes:
 // it is logged with its traceback, and turns into a rejection or a Call.Failed where the
 // protocol has an answer for it.
@@ -8,7 +8,7 @@ import type { AMFReadOptions } from '../flash/amf/reader.ts';
 import type { AMFWriteOptions } from '../flash/amf/writer.ts';
 import fengari from 'fengari';
 import { lua, lauxlib } from './lua/state.ts';
-import { Runtime, type AppLogger, type RunningApplication } from './runtime.ts';
+import { Runtime, stripPosition, type AppLogger, type RunningApplication } from './runtime.ts';
 import { ApplicationTree } from './tree.ts';
 import type { Application } from './application.ts';
 import { AMFConverter } from './api/amf-convert.ts';
@@ -24,15 +24,17 @@ import { joinGroupMethod, pushGroups } from './api/groups.ts';
 import { LuaServers } from './api/servers.ts';
 import { Publications } from '../core/media/publications.ts';
 import type { HostContext } from './api/context.ts';
-import {
-  type ApplicationHost,
-  type CallAnswer,
-  type ClientPort,
-  type ConnectionAnswer,
-  type GroupPort,
-  type HandshakeRedirect,
-  type ServerPort,
-} from './ports.ts';
+import type {
+  ApplicationPort,
+  CallOutcome,
+  ClientPort,
+  ConnectionVerdict,
+  GroupPort,
+  HandshakeRedirect,
+  PathCheck,
+  ProtocolName,
+  ServerPort,
+} from '../core/ports.ts';
 
 export interface HostOptions {
   wwwDir: string;
@@ -46,16 +48,11 @@ export interface HostOptions {
 
 const CALL_FAILED = 'NetConnection.Call.Failed';
 
-/** "www/main.lua:3: message" → "message": what error("message") meant to say. */
-export function stripPosition(message: string): string {
-  return message.replace(/^[^\n]*?:\d+: ?/, '');
-}
-
-export function createApplicationHost(options: HostOptions): ApplicationHost {
+export function createApplicationHost(options: HostOptions): ApplicationPort {
   return new LuaApplicationHost(options);
 }
 
-export class LuaApplicationHost implements ApplicationHost {
+export class LuaApplicationHost implements ApplicationPort {
   readonly rt: Runtime;
   readonly tree: ApplicationTree;
   private readonly conv: AMFConverter;
@@ -116,11 +113,11 @@ export class LuaApplicationHost implements ApplicationHost {
     this.data.close();
   }
 
-  resolvePath(path: string): { ok: true; path: string } | { ok: false; reason: string } {
+  resolvePath(path: string): PathCheck {
     return this.tree.checkPath(path);
   }
 
-  onConnection(port: ClientPort, args: AMFValue[]): ConnectionAnswer {
+  onConnection(port: ClientPort, args: AMFValue[]): ConnectionVerdict {
     const checked = this.tree.checkPath(port.path);
     if (!checked.ok) {
       this.rt.logger.warn({ address: port.address, path: port.path }, `connection refused: ${checked.reason}`);
@@ -186,7 +183,7 @@ export class LuaApplicationHost implements ApplicationHost {
     this.rt.call(app, 2, 0, 'client:onAddressChanged');
   }
 
-  onCall(port: ClientPort, name: string, _transactionId: number, args: AMFValue[]): CallAnswer {
+  onCall(port: ClientPort, name: string, _transactionId: number, args: AMFValue[]): CallOutcome {
     const state = this.byPort.get(port);
     if (!state || !state.alive) {
       return { ok: false, code: CALL_FAILED, description: 'Client must be connected before remote procedure calling' };
@@ -233,7 +230,7 @@ export class LuaApplicationHost implements ApplicationHost {
    * function declaring two parameters or more gets Mona's arguments, any other (one parameter, none,
    * only `...`) Cumulus' single peerId.
    */
-  onRendezVousUnknown(peerId: string, protocol: string): HandshakeRedirect {
+  onRendezVousUnknown(peerId: string, protocol: ProtocolName): HandshakeRedirect {
     const app = this.tree.root;
     if (!app.pushEvent('onRendezVousUnknown')) return [];
     const L = this.rt.lua.L;

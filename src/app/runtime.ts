@@ -48,3 +48,8 @@ export class Runtime {
     }
   }
 }
+
+/** "www/main.lua:3: message" → "message": what error("message") meant to say. */
+export function stripPosition(message: string): string {
+  return message.replace(/^[^\n]*?:\d+: ?/, '');
+}

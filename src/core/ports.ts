@@ -1,8 +1,13 @@
-// What the server needs from the application layer (src/app implements it with Lua). Kept structural so
-// that the server runs without an application (every connection accepted), as tests of the transport do.
+// The one boundary between protocols and the application layer. Protocols (src/protocols/*) implement
+// ClientPort and WriterPort for their connections and call an ApplicationPort; the Lua host (src/app)
+// implements ApplicationPort and sees the server only through ServerPort (src/core/core.ts). Everything
+// here is structural, so the server runs without an application (acceptAll), as transport tests do.
 import type { AMFObject, AMFValue } from '../flash/amf/types.ts';
 import type { AMFReadOptions } from '../flash/amf/reader.ts';
 import type { AMFWriteOptions } from '../flash/amf/writer.ts';
+
+/** What a client's protocol is called in scripts (`client.protocol`, MonaServer's names). */
+export type ProtocolName = 'RTMFP' | 'RTMP' | 'HTTP' | 'WebSocket';
 
 export interface WriterPort {
   readonly closed: boolean;
@@ -17,14 +22,16 @@ export interface WriterPort {
   writeData(name: string, args: AMFValue[]): void;
   writeRaw(bytes: Uint8Array): void;
   flush(full?: boolean): void;
-  /** a new flow writer on the same session */
+  /** a new writer on the same connection */
   newWriter(): WriterPort;
-  /** main writer: closes the session */
+  /** main writer: closes the connection */
   close(): void;
 }
 
 export interface ClientPort {
-  /** 32-byte peer id; id = hex (64 chars) */
+  /** which protocol carries this client */
+  readonly protocol: ProtocolName;
+  /** 32-byte id (RTMFP: the peer id); id = hex (64 chars) */
   readonly rawId: Uint8Array;
   /** "ip:port", current public address */
   readonly address: string;
@@ -38,12 +45,18 @@ export interface ClientPort {
   readonly ping: number;
   /** ms since epoch (float) */
   readonly lastReceptionTime: number;
-  /** from setPeerInfo */
+  /** from setPeerInfo (RTMFP); empty elsewhere */
   readonly peerAddresses: readonly string[];
   /** the NetConnection writer */
   readonly writer: WriterPort;
+  /** onConnection's `timeout` field: how long a silent client is kept (seconds) */
   setTimeout?(seconds: number): void;
 }
+
+/** Addresses "host:port" to redirect a handshake or rendezvous to; [] = answer normally; may hold HANDSHAKE_AGAIN. */
+export type HandshakeRedirect = string[];
+/** In a HandshakeRedirect: also answer the handshake ourselves (the script returned "again"). */
+export const HANDSHAKE_AGAIN = 'again';
 
 export type ConnectionVerdict =
   | { accepted: true; info: AMFObject; timeout?: number }
@@ -51,27 +64,36 @@ export type ConnectionVerdict =
 
 export type CallOutcome = { ok: true; results: AMFValue[] } | { ok: false; code: string; description: string };
 
+export type PathCheck = { ok: true; path: string } | { ok: false; reason: string };
+
+/** What protocols call on the application (the Lua host, or acceptAll). A script error never escapes it. */
 export interface ApplicationPort {
+  /** builds and starts the applications (onStart) */
   start(): void;
+  /** onStop for every application, children first */
   stop(): void;
+  /** connect: args = the values after the command object; an error in a script rejects with its message */
   onConnection(client: ClientPort, args: AMFValue[]): ConnectionVerdict;
   onDisconnection(client: ClientPort): void;
+  /** the client can no longer be written to; onDisconnection is still expected afterwards */
   onFailed(client: ClientPort, error: string): void;
   onAddressChanged(client: ClientPort, oldAddress: string): void;
+  /** NetConnection.call(name, ...); name '' → client:onMessage */
   onCall(client: ClientPort, name: string, transactionId: number, args: AMFValue[]): CallOutcome;
-  onHandshake(address: string, path: string, properties: Record<string, string>, attempts: number): string[];
-  onManage(): void;
-  resolvePath(path: string): { ok: true; path: string } | { ok: false; reason: string };
+  onHandshake(address: string, path: string, properties: Record<string, string>, attempts: number): HandshakeRedirect;
   /**
-   * A rendezvous for a peer id not connected here (RTMFP.md §6.4): addresses ("host:port", or "again" for this
-   * server) to redirect the requester to; [] = no answer. `peerId` is 64 hex characters; `protocol` is
-   * "RTMFP" (Mona passes it first, Cumulus not at all: the Lua layer picks the script's signature).
+   * A rendezvous for a peer id not connected here (RTMFP.md §6.4): where to redirect the requester.
+   * `peerId` is 64 hex characters; `protocol` is passed first by Mona's signature, not at all by Cumulus'.
    */
-  onRendezVousUnknown?(peerId: string, protocol: string): string[];
+  onRendezVousUnknown(peerId: string, protocol: ProtocolName): HandshakeRedirect;
   /** A client joined a NetGroup (its member is on the ring, before the introductions go out). */
-  onJoinGroup?(client: ClientPort, group: GroupPort): void;
+  onJoinGroup(client: ClientPort, group: GroupPort): void;
   /** A client left a NetGroup (flow end or disconnection, always before onDisconnection). */
-  onUnjoinGroup?(client: ClientPort, group: GroupPort): void;
+  onUnjoinGroup(client: ClientPort, group: GroupPort): void;
+  /** every 2 s: root onManage, each client:onManage, each created writer's onManage */
+  onManage(): void;
+  /** path escape checks: the normalized path ('a/b') or why it is refused */
+  resolvePath(path: string): PathCheck;
   /** externalizable classes the application reads (__readExternal) and writes (__writeExternal) */
   readonly amfReadOptions?: AMFReadOptions;
   readonly amfWriteOptions?: AMFWriteOptions;
@@ -95,13 +117,29 @@ export interface MemberPort {
   release(): void;
 }
 
-/** Every group of the server (Lua `groups`); NimbusServer.groups implements it. */
+/** Every group of the server (Lua `groups`). */
 export interface GroupsPort extends Iterable<GroupPort> {
   readonly count: number;
   /** by id (hex) or raw id (32 bytes) */
   group(id: string | Uint8Array): GroupPort | undefined;
   /** groups:join / mona:joinGroup: a virtual member, null when an id is not 32 bytes (hex or raw) */
   join(peerId: string | Uint8Array, groupId: string | Uint8Array): MemberPort | null;
+}
+
+/** What the application layer sees of the server (src/core/core.ts implements it). */
+export interface ServerPort {
+  /** connected clients of every protocol, in connection order */
+  readonly clients: Iterable<ClientPort>;
+  clientById(rawId: Uint8Array): ClientPort | undefined;
+  /** ini content: section → key → value; top-level keys under section '' */
+  readonly configs: Record<string, Record<string, string>>;
+  /** as configured or bound ("host:port") */
+  readonly publicAddress: string;
+  /** ms since epoch */
+  readonly startTime: number;
+  readonly blacklist: { add(address: string): void; remove(address: string): void };
+  /** NetGroups (Lua `groups`, mona:joinGroup); absent: no group ever exists */
+  readonly groups?: GroupsPort;
 }
 
 /** No application: accept everything, answer unknown calls as Flash expects. */
@@ -114,6 +152,9 @@ export const acceptAll: ApplicationPort = {
   onAddressChanged() {},
   onCall: (_client, name) => ({ ok: false, code: 'NetConnection.Call.Failed', description: `Method '${name}' not found` }),
   onHandshake: () => [],
+  onRendezVousUnknown: () => [],
+  onJoinGroup() {},
+  onUnjoinGroup() {},
   onManage() {},
   resolvePath: (path) => ({ ok: true, path }),
 };

@@ -1,5 +1,8 @@
-// Entry point of the built-in inspector for a NimbusServer ([inspector] enabled = true).
-import type { NimbusServer } from '../protocols/rtmfp/server.ts';
+// Entry point of the built-in inspector for a Nimbus server ([inspector] enabled = true).
+import type { NimbusConfig } from '../config.ts';
+import type { Logger } from '../log.ts';
+import type { Core } from '../core/core.ts';
+import type { RtmfpServer } from '../protocols/rtmfp/server.ts';
 import { Inspector } from './inspector.ts';
 import { ServerInspectorHost } from './server-host.ts';
 
@@ -7,9 +10,17 @@ export { Inspector } from './inspector.ts';
 export { provideFacts, type FactsProvider } from './server-host.ts';
 export type { Facts, ActorView, TreeView, TreeNode } from './tree.ts';
 
-export async function startInspector(server: NimbusServer): Promise<Inspector> {
+/** What the inspector watches: the core and the protocol servers of one Nimbus (src/nimbus.ts). */
+export interface InspectedServer {
+  readonly config: NimbusConfig;
+  readonly logger: Logger;
+  readonly core: Core;
+  readonly rtmfp: RtmfpServer;
+}
+
+export async function startInspector(server: InspectedServer): Promise<Inspector> {
   const { host, port, token } = server.config.inspector;
-  const inspector = new Inspector(new ServerInspectorHost(server), { host, port, token, logger: server.logger });
+  const inspector = new Inspector(new ServerInspectorHost(server.core, server.rtmfp), { host, port, token, logger: server.logger });
   await inspector.start();
   return inspector;
 }

@@ -1,8 +1,9 @@
-// What the inspector shows about a NimbusServer's actors. Sessions are read from the server's own map
+// What the inspector shows about a server's actors. Sessions are read from the server's own map
 // (a client running in the same process has session actors too, and they are not this server's);
 // other kinds can add their numbers with provideFacts() from their own module.
 import type { AnyActorRef } from 'xstate';
-import type { NimbusServer } from '../protocols/rtmfp/server.ts';
+import type { Core } from '../core/core.ts';
+import type { RtmfpServer } from '../protocols/rtmfp/server.ts';
 import type { Session } from '../protocols/rtmfp/session/session.ts';
 import { formatEndpoint } from '../protocols/rtmfp/client.ts';
 import { hex } from '../bytes.ts';
@@ -16,13 +17,15 @@ export { provideFacts, type FactsProvider } from '../actors/observe.ts';
 const SESSION_BOUND = new Set(['session', 'flow', 'writer']);
 
 export class ServerInspectorHost implements InspectorHost {
-  private readonly server: NimbusServer;
+  private readonly core: Core;
+  private readonly server: RtmfpServer;
   /** session actors of this server, remembered past the session's removal so its end stays visible */
   private readonly sessions = new WeakMap<AnyActorRef, Session>();
   private readonly sessionNames = new Set<string>();
 
-  constructor(server: NimbusServer) {
-    this.server = server;
+  constructor(core: Core, rtmfp: RtmfpServer) {
+    this.core = core;
+    this.server = rtmfp;
   }
 
   summary(): Facts {
@@ -31,8 +34,9 @@ export class ServerInspectorHost implements InspectorHost {
     return {
       address: `${address}:${port}`,
       sessions: this.server.sessions.size,
-      clients: [...this.server.clients.values()].filter((c) => c.connected).length,
-      uptime: Math.round((Date.now() - this.server.startTime) / 1000),
+      clients: this.core.clientCount,
+      publications: this.core.publications.count,
+      uptime: Math.round((Date.now() - this.core.startTime) / 1000),
       datagramsIn: stats.datagramsIn,
       handshakes: stats.handshakes,
       sessionsOpened: stats.sessionsOpened,

@@ -13,7 +13,7 @@ export interface ActorView {
   facts: Facts;
 }
 
-/** What the server tells the inspector about actors (src/inspector/server-host.ts for NimbusServer). */
+/** What the server tells the inspector about actors (src/inspector/server-host.ts). */
 export interface InspectorHost {
   /** facts of the supervisor node */
   summary(): Facts;

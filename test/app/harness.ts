@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AMFObject, AMFValue } from '../../src/flash/amf/types.ts';
-import type { ClientPort, ServerPort, WriterPort } from '../../src/app/ports.ts';
+import type { ClientPort, ServerPort, WriterPort } from '../../src/core/ports.ts';
 import { LuaApplicationHost } from '../../src/app/host.ts';
 import type { AppLogger } from '../../src/app/runtime.ts';
 
@@ -60,6 +60,7 @@ export class FakeWriter implements WriterPort {
 let nextId = 1;
 
 export class FakeClient implements ClientPort {
+  readonly protocol = 'RTMFP';
   readonly rawId: Uint8Array;
   address = '127.0.0.1:5000';
   ping = 12;

@@ -1,11 +1,11 @@
 // Starts a real Nimbus server on an ephemeral loopback UDP port for a test.
-import { NimbusServer } from '../../src/protocols/rtmfp/server.ts';
+import { Nimbus } from '../../src/nimbus.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { acceptAll, type ApplicationPort } from '../../src/core/ports.ts';
 
 export interface TestServer {
-  server: NimbusServer;
+  server: Nimbus;
   port: number;
   close(): Promise<void>;
 }
@@ -21,7 +21,7 @@ export async function startTestServer(
   });
   const logger = createLogger({ level: process.env.NIMBUS_TEST_LOG ?? 'fatal', pretty: 'false' });
   const application = options.application ?? (options.dir ? undefined : acceptAll);
-  const server = new NimbusServer({ config, logger, application });
+  const server = new Nimbus({ config, logger, application });
   await server.start();
-  return { server, port: server.address.port, close: () => server.close() };
+  return { server, port: server.rtmfp.address.port, close: () => server.close() };
 }

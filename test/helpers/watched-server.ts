@@ -2,14 +2,17 @@
 // that is not a WireError, so an empty `errors` list is how robustness tests see that none happened.
 import { Writable } from 'node:stream';
 import type dgram from 'node:dgram';
-import { NimbusServer } from '../../src/protocols/rtmfp/server.ts';
+import { Nimbus } from '../../src/nimbus.ts';
+import type { RtmfpServer } from '../../src/protocols/rtmfp/server.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import type { PacketCipher } from '../../src/protocols/rtmfp/crypto/packet-cipher.ts';
 import type { NetConnection } from '../../src/client/net-connection.ts';
 
 export interface WatchedServer {
-  server: NimbusServer;
+  /** the RTMFP protocol server (stats, sessions, handshake) */
+  server: RtmfpServer;
+  nimbus: Nimbus;
   port: number;
   url: string;
   /** error-level (and worse) log records, parsed */
@@ -33,10 +36,10 @@ export async function startWatchedServer(args: string[] = []): Promise<WatchedSe
     },
   });
   const logger = createLogger({ level: 'error', pretty: 'false', destination });
-  const server = new NimbusServer({ config, logger });
-  await server.start();
-  const port = server.address.port;
-  return { server, port, url: `rtmfp://127.0.0.1:${port}/test`, errors, close: () => server.close() };
+  const nimbus = new Nimbus({ config, logger });
+  await nimbus.start();
+  const port = nimbus.rtmfp.address.port;
+  return { server: nimbus.rtmfp, nimbus, port, url: `rtmfp://127.0.0.1:${port}/test`, errors, close: () => nimbus.close() };
 }
 
 /** What a client holds privately and an on-path attacker with its keys would have: its socket and cipher. */

@@ -73,7 +73,7 @@ test('sessions appear with their state, one closes, a statechart highlights the 
   assert.equal(await page.title(), 'Nimbus inspector');
   await page.locator('#link.up').waitFor();
 
-  const sessions = [...server.server.sessions.values()].map((s) => `session:${s.nearId}`);
+  const sessions = [...server.server.rtmfp.sessions.values()].map((s) => `session:${s.nearId}`);
   assert.equal(sessions.length, 3);
   for (const name of sessions) {
     const row = await rowOf(page, name);
@@ -117,7 +117,7 @@ test('a page that reconnects is told what it missed and catches up', { skip }, a
   const url = `rtmfp://127.0.0.1:${server.port}/live`;
   const client = await NetConnection.connect(url);
   clients.push(client);
-  const name = [...server.server.sessions.values()].map((s) => `session:${s.nearId}`).at(-1)!;
+  const name = [...server.server.rtmfp.sessions.values()].map((s) => `session:${s.nearId}`).at(-1)!;
   await rowOf(page, name);
   // drop the socket from the page side; it reconnects by itself with the last sequence number it saw
   await page.evaluate('state.socket.close()');

@@ -116,7 +116,7 @@ test('Cumulus: media events, publication and QoS objects, the publications colle
     const admin = await NetConnection.connect(url('streams'));
     const pub = await NetConnection.connect(url('streams'));
     const stream = await publish(pub, 'cam');
-    assert.ok(server.server.publications.events.onAudio, 'onAudioPacket is defined: audio hooked');
+    assert.ok(server.server.core.publications.events.onAudio, 'onAudioPacket is defined: audio hooked');
     const p = await play(url('streams'), 'cam?access=1');
     sendTags(stream, tags);
     const audio = tags.filter((t) => t.type === 8);
@@ -197,7 +197,7 @@ test("Cumulus: publication:close('Publish.Error', msg) on a client publication e
 
 test('Mona: client methods replace the globals; per-publication onAudio/onVideo/onData; hooks only while defined', async () => {
   await withServer(async (server, url) => {
-    const events_ = server.server.publications.events;
+    const events_ = server.server.core.publications.events;
     const admin = await NetConnection.connect(url('streamsMona'));
     assert.equal((await refusal(admin, 'publish', 'forbidden')).description, 'Not allowed to publish forbidden');
     assert.equal((await refusal(admin, 'publish', 'secret')).description, 'mona says no');

@@ -65,9 +65,9 @@ test('clients joining one group learn their ring neighbours; leaving re-links th
       assert.ok(!groups[k]!.members.includes(ids[k]!));
       assert.ok(groups[k]!.members.length <= clients.length - 1);
     }
-    const group = server.server.groups.group(GROUP_ID)!;
+    const group = server.server.rtmfp.groups.group(GROUP_ID)!;
     assert.equal(group.size, 9);
-    assert.equal(server.server.groups.count, 1);
+    assert.equal(server.server.rtmfp.groups.count, 1);
 
     // one member leaves (its GC flow ends): its former neighbours learn their new nearest
     const leaver = 4;
@@ -93,14 +93,14 @@ test('clients joining one group learn their ring neighbours; leaving re-links th
     const unjoin = log.findIndex((l) => l.startsWith(`unjoin ${who}`));
     assert.ok(unjoin >= 0 && unjoin < i, `unjoin of ${who} before its disconnection`);
   }
-  assert.equal(server.server.groups.count, 0, 'the group went with its last member');
+  assert.equal(server.server.rtmfp.groups.count, 0, 'the group went with its last member');
 });
 
 test('a virtual member added by the script is introduced to newcomers until released', async () => {
   const server = await startTestServer();
   const url = `rtmfp://127.0.0.1:${server.port}/app`;
   const virtualId = createHash('sha256').update('a peer on another server').digest();
-  const member = server.server.groups.join(hex(virtualId), GROUP_ID)!;
+  const member = server.server.rtmfp.groups.join(hex(virtualId), GROUP_ID)!;
   const a = await NetConnection.connect(url);
   const b = await NetConnection.connect(url);
   try {

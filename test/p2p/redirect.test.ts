@@ -110,11 +110,11 @@ test('a connected target: Redirect with its addresses to the requester, FIHello 
   };
   try {
     b.send('setPeerInfo', '192.168.1.20:5000', '[fe80::1]:5000');
-    const client = [...server.server.clients.values()][0]!;
+    const client = [...server.server.rtmfp.clients.values()][0]!;
     for (let i = 0; i < 200 && client.peerAddresses.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     const tag = randomBytes(16);
     requester.ihello(server.port, peerEpd(b.peerId), tag);
-    const bPort = server.server.clients.values().next().value!.session.address.port;
+    const bPort = server.server.rtmfp.clients.values().next().value!.session.address.port;
     assert.deepEqual(listed(await requester.answer(tag)), [`127.0.0.1:${bPort}/2`, '192.168.1.20:5000/1', '[fe80::1]:5000/1']);
     for (let i = 0; i < 200 && forwarded.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(forwarded.length, 1);
@@ -137,7 +137,7 @@ test('blacklisted requesters get nothing', async () => {
   const server = await startTestServer({ application });
   const requester = await Requester.open();
   try {
-    server.server.blacklistPort.add('127.0.0.1');
+    server.server.core.blacklist.add('127.0.0.1');
     const tag = randomBytes(16);
     requester.ihello(server.port, peerEpd(randomBytes(32)), tag);
     requester.ihello(server.port, urlEndpointDiscriminator(`rtmfp://127.0.0.1:${server.port}/app`), randomBytes(16));

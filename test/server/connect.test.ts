@@ -10,7 +10,7 @@ for (const style of ['flash', 'rfc7425'] as const) {
       const nc = await NetConnection.connect(`rtmfp://127.0.0.1:${server.port}/live`, { style });
       assert.equal(nc.connectInfo?.code, 'NetConnection.Connect.Success');
       assert.equal(nc.connectInfo?.objectEncoding, 3);
-      assert.equal(server.server.sessions.size, 1);
+      assert.equal(server.server.rtmfp.sessions.size, 1);
       const streamId = await nc.createStream();
       assert.equal(streamId, 1);
       await assert.rejects(nc.call('nothingHere', 1, 'two'), (error: unknown) => {
@@ -20,8 +20,8 @@ for (const style of ['flash', 'rfc7425'] as const) {
         return true;
       });
       await nc.close();
-      for (let i = 0; i < 100 && server.server.sessions.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
-      assert.equal(server.server.sessions.size, 0);
+      for (let i = 0; i < 100 && server.server.rtmfp.sessions.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(server.server.rtmfp.sessions.size, 0);
     } finally {
       await server.close();
     }

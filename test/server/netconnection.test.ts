@@ -22,7 +22,7 @@ test('setPeerInfo is answered with Set Keepalive Timers in milliseconds', async 
     await until(() => nc.keepAliveServerMs !== 0, 'keepalive timers');
     assert.equal(nc.keepAliveServerMs, 20_000);
     assert.equal(nc.keepAlivePeerMs, 7_000);
-    const client = [...server.server.clients.values()][0]!;
+    const client = [...server.server.rtmfp.clients.values()][0]!;
     assert.deepEqual(client.peerAddresses, ['192.168.1.2:5000', '[fe80::1]:5000']);
     await nc.close();
   } finally {
@@ -63,7 +63,7 @@ test('an application rejecting the connection: Connect.Rejected, then the sessio
         return true;
       },
     );
-    await until(() => server.server.sessions.size === 0, 'the rejected session to close');
+    await until(() => server.server.rtmfp.sessions.size === 0, 'the rejected session to close');
     assert.deepEqual(disconnections, [], 'a rejected client is never disconnected');
   } finally {
     await server.close();
@@ -107,7 +107,7 @@ test('server shutdown closes client sessions with a Close Request; disconnection
   const [reason] = await closed;
   assert.equal(reason, 'closed by peer');
   assert.deepEqual(disconnections, ['room']);
-  assert.equal(server.server.sessions.size, 0);
+  assert.equal(server.server.rtmfp.sessions.size, 0);
   nc.destroy();
 });
 
@@ -118,7 +118,7 @@ test('a client closing its session: the server forgets it and reports one discon
   try {
     const nc = await NetConnection.connect(`rtmfp://127.0.0.1:${server.port}/a`);
     await nc.close();
-    await until(() => server.server.sessions.size === 0, 'the session to go');
+    await until(() => server.server.rtmfp.sessions.size === 0, 'the session to go');
     assert.deepEqual(disconnections, ['a']);
   } finally {
     await server.close();

@@ -53,7 +53,7 @@ test('reliable play through 5 % loss and reordering on both legs stays byte-iden
     connections.push(pub.nc);
     const players = await Promise.all([1, 2, 3].map(() => player(relay.port, 'lossy')));
     connections.push(...players.map((p) => p.nc));
-    assert.equal(server.server.publications.get('lossy')?.listeners.size, 3);
+    assert.equal(server.server.core.publications.get('lossy')?.listeners.size, 3);
     sendTags(pub.stream, tags);
     await until(() => players.every((p) => p.media.length >= media.length), 'all media at every player', 30_000);
     for (const p of players) {
@@ -80,7 +80,7 @@ test('unbuffered play through 5 % loss keeps up: what arrives is intact and in o
     connections.push(pub.nc);
     const players = await Promise.all([1, 2].map(() => player(relay.port, 'live', -3)));
     connections.push(...players.map((p) => p.nc));
-    const listeners = [...server.server.publications.get('live')!.listeners.values()];
+    const listeners = [...server.server.core.publications.get('live')!.listeners.values()];
     assert.deepEqual(listeners.map((l) => l.unbuffered), [true, true]);
     const [meta, avc, aac] = tags;
     sendTags(pub.stream, [meta!, avc!, aac!]);
@@ -143,7 +143,7 @@ test('a publisher with unreliable audio over a lossy link: audio losses do not h
     assertSameTrack(p, 0x09);
     const audio = split(p.media, 0x08).length;
     assert.ok(audio < media.length - video.length, 'some audio was lost on the way in');
-    assert.equal(server.server.publications.get('mixed')?.droppedFrames, 0);
+    assert.equal(server.server.core.publications.get('mixed')?.droppedFrames, 0);
   } finally {
     closeAll(connections);
     await relay.close();

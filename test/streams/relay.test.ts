@@ -12,7 +12,7 @@ test('one publisher, three players: every audio and video message once, in order
   try {
     const pub = await publisher(server.port, 'sample');
     const players = await Promise.all([1, 2, 3].map(() => player(server.port, 'sample')));
-    const publication = server.server.publications.get('sample');
+    const publication = server.server.core.publications.get('sample');
     assert.equal(publication?.listeners.size, 3);
     sendTags(pub.stream, tags);
     const total = expected(8).length + expected(9).length;
@@ -46,7 +46,7 @@ test('a late player gets metadata, sequence headers and starts at a key frame; t
     // the first second's frames (one key frame at 0) go out before the late player arrives
     const firstHalf = media.filter((t) => t.time < 520);
     sendTags(pub.stream, firstHalf);
-    await until(() => (server.server.publications.get('late')?.lastTime ?? 0) >= 480, 'publisher media at the server');
+    await until(() => (server.server.core.publications.get('late')?.lastTime ?? 0) >= 480, 'publisher media at the server');
     const p = await player(server.port, 'late');
     sendTags(pub.stream, media.filter((t) => t.time >= 520));
     await until(() => split(p.media, 9).length >= 25, 'video from the second key frame on');
@@ -57,12 +57,12 @@ test('a late player gets metadata, sequence headers and starts at a key frame; t
     const audio = split(p.media, 8);
     assert.deepEqual(audio[0]!.data, aac!.data);
     assert.equal(p.data[1]?.name, 'onMetaData');
-    assert.ok((server.server.publications.get('late')?.droppedFrames ?? 0) > 0);
+    assert.ok((server.server.core.publications.get('late')?.droppedFrames ?? 0) > 0);
     await pub.nc.close();
     await until(() => p.statuses.includes('NetStream.Play.UnpublishNotify'), 'UnpublishNotify');
-    assert.equal(server.server.publications.get('late')?.running, false);
+    assert.equal(server.server.core.publications.get('late')?.running, false);
     await p.nc.close();
-    await until(() => server.server.publications.count === 0, 'the name released');
+    await until(() => server.server.core.publications.count === 0, 'the name released');
   } finally {
     await server.close();
   }
@@ -86,7 +86,7 @@ test('Publish.BadName for a name in use; a player leaving mid-stream does not di
     const stopped = leave.stream.waitStatus('NetStream.Play.Stop');
     leave.stream.closeStream();
     await stopped;
-    const publication = server.server.publications.get('busy')!;
+    const publication = server.server.core.publications.get('busy')!;
     await until(() => publication.listeners.size === 1, 'one listener left');
     sendTags(pub.stream, tags.slice(60));
     const total = tags.length - 1;

@@ -11,7 +11,7 @@ test('play(name, -3) and name?unbuffered=true make unbuffered listeners; paramet
     const cumulus = await player(server.port, 'live', -3);
     const mona = await player(server.port, 'live?unbuffered=true&quality=low');
     const normal = await player(server.port, 'live');
-    const listeners = [...server.server.publications.get('live')!.listeners.values()];
+    const listeners = [...server.server.core.publications.get('live')!.listeners.values()];
     assert.deepEqual(listeners.map((l) => l.unbuffered), [true, true, false]);
     assert.deepEqual(listeners[1]!.parameters, { unbuffered: 'true', quality: 'low' });
     const tags = makeSampleTags(1);
@@ -28,7 +28,7 @@ test('play(name, -3) and name?unbuffered=true make unbuffered listeners; paramet
 
 test('onPublish / onSubscribe refusals answer Publish.Failed and Play.Failed with their descriptions', async () => {
   const server = await startTestServer();
-  server.server.publications.events = {
+  server.server.core.publications.events = {
     onPublish: (_c, p) => (p.name === 'open' ? { allowed: true } : { allowed: false }),
     onUnpublish() {},
     onSubscribe: (_c, l) => (l.publication.name === 'open' ? { allowed: false, description: 'members only' } : { allowed: false }),
@@ -48,7 +48,7 @@ test('onPublish / onSubscribe refusals answer Publish.Failed and Play.Failed wit
     const refused2 = play.waitStatus('NetStream.Play.Failed');
     play.play('other');
     assert.equal((await refused2).description, 'Not authorized to play other');
-    await until(() => server.server.publications.count === 0, 'no publication left');
+    await until(() => server.server.core.publications.count === 0, 'no publication left');
     await nc.close();
   } finally {
     await server.close();

@@ -5,7 +5,7 @@ import { hex } from '../../bytes.ts';
 import type { AMFObject, AMFValue } from '../../flash/amf/types.ts';
 import { lua, lauxlib, pushBytes, pushRef, type LuaState } from '../lua/state.ts';
 import { pushObject, readOnly } from '../lua/object.ts';
-import type { ClientPort } from '../ports.ts';
+import type { ClientPort } from '../../core/ports.ts';
 import { pushNumber } from './amf-convert.ts';
 import type { HostContext } from './context.ts';
 import { createWriter, type ClientLink, type WriterState } from './writer.ts';
@@ -110,7 +110,7 @@ export function createClient(ctx: HostContext, port: ClientPort, appPath: string
           pushNumber(L1, Math.max(0, Math.round(Date.now() - port.lastReceptionTime)));
           return true;
         case 'protocol':
-          lua.lua_pushliteral(L1, 'RTMFP');
+          lua.lua_pushliteral(L1, port.protocol);
           return true;
         case 'query':
           lua.lua_pushliteral(L1, port.query);

@@ -1,7 +1,7 @@
 // The group object (a NetGroup): id, rawId, size, `#` and ipairs over its clients. One script object per
 // group while the group exists, so that `groups[id] == group` holds across events and lookups.
 import { lua, pushBytes, type LuaState } from '../lua/state.ts';
-import type { ClientPort, GroupPort, GroupsPort } from '../ports.ts';
+import type { ClientPort, GroupPort, GroupsPort } from '../../core/ports.ts';
 import type { HostContext } from './context.ts';
 import type { ClientState } from './client.ts';
 import { pushRef } from './client.ts';

@@ -3,7 +3,7 @@
 // mona:joinGroup(peerId, groupId).
 import { lua, toBytes, toText, type LuaState } from '../lua/state.ts';
 import type { Method } from '../lua/object.ts';
-import type { GroupPort } from '../ports.ts';
+import type { GroupPort } from '../../core/ports.ts';
 import type { LuaGroups } from './group.ts';
 import { pushCollection } from './collection.ts';
 import { pushMember } from './member.ts';

@@ -3,7 +3,7 @@
 // server stops): keeping the object is the script's way of keeping the member.
 import { lua, pushBytes, type LuaState } from '../lua/state.ts';
 import { pushObject, readOnly } from '../lua/object.ts';
-import type { MemberPort } from '../ports.ts';
+import type { MemberPort } from '../../core/ports.ts';
 
 export function pushMember(L: LuaState, member: MemberPort): void {
   let released = false;

@@ -5,7 +5,7 @@
 import type { Listener } from '../../core/media/listener.ts';
 import type { Publication } from '../../core/media/publication.ts';
 import type { Publications } from '../../core/media/publications.ts';
-import type { ClientPort } from '../ports.ts';
+import type { ClientPort } from '../../core/ports.ts';
 import { lua, toText, type LuaState } from '../lua/state.ts';
 import { pushCollection } from './collection.ts';
 import type { HostContext } from './context.ts';

@@ -6,7 +6,7 @@
 import { lua, identity, toText, type LuaState } from '../lua/state.ts';
 import { pushObject, readOnly } from '../lua/object.ts';
 import type { HostContext } from './context.ts';
-import { HANDSHAKE_AGAIN } from '../ports.ts';
+import { HANDSHAKE_AGAIN } from '../../core/ports.ts';
 import { pushRef } from './client.ts';
 import { pushCollection } from './collection.ts';
 

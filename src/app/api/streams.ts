@@ -10,11 +10,10 @@ import type { Publications, StreamEvents, StreamVerdict } from '../../core/media
 import { AMFReader } from '../../flash/amf/reader.ts';
 import type { AMFValue } from '../../flash/amf/types.ts';
 import { WireError } from '../../bytes.ts';
-import { stripPosition } from '../host.ts';
 import { lua, pushBytes, toText, type LuaCallResult } from '../lua/state.ts';
 import type { Method } from '../lua/object.ts';
-import type { RunningApplication } from '../runtime.ts';
-import type { ClientPort } from '../ports.ts';
+import { stripPosition, type RunningApplication } from '../runtime.ts';
+import type { ClientPort } from '../../core/ports.ts';
 import { pushNumber } from './amf-convert.ts';
 import type { HostContext } from './context.ts';
 import { StreamObjects, pushPublications } from './publications.ts';

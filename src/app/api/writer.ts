@@ -5,7 +5,7 @@ import { concat } from '../../bytes.ts';
 import type { AMFValue } from '../../flash/amf/types.ts';
 import { lua, pushRef, toBytes, toDisplay, type LuaState } from '../lua/state.ts';
 import { pushObject, type Method } from '../lua/object.ts';
-import type { WriterPort } from '../ports.ts';
+import type { WriterPort } from '../../core/ports.ts';
 import type { HostContext } from './context.ts';
 
 export interface ClientLink {

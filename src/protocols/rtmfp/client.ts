@@ -7,8 +7,8 @@ import { WireError, equalBytes, hex } from '../../bytes.ts';
 import { TC, UserControl, decodeCommand, decodeTCMessage, encodeCommand, encodeUserControl, type TCCommand } from '../../flash/tc.ts';
 import { isAMFObject, type AMFObject, type AMFValue } from '../../flash/amf/types.ts';
 import type { ApplicationPort, ClientPort, WriterPort } from '../../core/ports.ts';
+import type { Core } from '../../core/core.ts';
 import type { Logger } from '../../log.ts';
-import { Publications } from '../../core/media/publications.ts';
 import { ServerNetStream, type NetStreamHost } from './net-stream.ts';
 import { GC_SIGNATURE, groupFlow, type GroupRegistry } from './groups.ts';
 
@@ -18,12 +18,11 @@ const NETCONNECTION_SIGNATURE = tcSignature(0);
 export const MAX_STREAMS = 1024;
 
 export interface ServerClientOptions {
-  application: ApplicationPort;
+  /** the application, streams and client registry this client takes part in */
+  core: Core;
   keepAliveServerMs: number;
   keepAlivePeerMs: number;
   onClosed(client: ServerClient): void;
-  /** the server's publication registry (one per server); a private one when absent (transport tests) */
-  publications?: Publications;
   /** the server's NetGroup registry; GC flows are refused without one */
   groups?: GroupRegistry;
   /** the session moved (the rendezvous index follows it) */
@@ -31,6 +30,7 @@ export interface ServerClientOptions {
 }
 
 export class ServerClient implements SessionDelegate, ClientPort {
+  readonly protocol = 'RTMFP';
   session!: Session;
   readonly logger: Logger;
   properties: AMFObject = {};
@@ -48,6 +48,10 @@ export class ServerClient implements SessionDelegate, ClientPort {
   constructor(logger: Logger, options: ServerClientOptions) {
     this.logger = logger;
     this.options = options;
+  }
+
+  private get application(): ApplicationPort {
+    return this.options.core.application;
   }
 
   attach(session: Session): void {
@@ -102,7 +106,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
   }
 
   onFailed(_session: Session, reason: string): void {
-    if (this.connected) this.options.application.onFailed(this, reason);
+    if (this.connected) this.application.onFailed(this, reason);
   }
 
   onClosed(_session: Session, reason: string): void {
@@ -112,24 +116,24 @@ export class ServerClient implements SessionDelegate, ClientPort {
     this.options.groups?.leaveAll(this); // onUnjoinGroup before onDisconnection
     if (this.connected && !this.disconnectNotified) {
       this.disconnectNotified = true;
-      this.options.application.onDisconnection(this);
+      this.application.onDisconnection(this);
+      this.options.core.removeClient(this);
     }
     this.options.onClosed(this);
   }
 
   onAddressChanged(_session: Session, previous: Endpoint): void {
     this.options.onAddressChanged?.(this, previous);
-    if (this.connected) this.options.application.onAddressChanged(this, formatEndpoint(previous));
+    if (this.connected) this.application.onAddressChanged(this, formatEndpoint(previous));
   }
 
   onForwardedHello(_session: Session, _chunk: FIHelloChunk): void {}
 
   private streamHost(): NetStreamHost {
-    this.options.publications ??= new Publications();
     return {
       session: this.session,
       client: this,
-      publications: this.options.publications,
+      publications: this.options.core.publications,
       logger: this.logger,
       netConnectionFlowId: () => this.mainWriter?.writer.associatedFlowId,
     };
@@ -172,7 +176,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
   private onNetConnectionMessage(flowId: number, message: Uint8Array): void {
     const tc = decodeTCMessage(message);
     if (tc.type === TC.COMMAND_AMF0 || tc.type === TC.COMMAND_AMF3) {
-      this.onCommand(flowId, decodeCommand(tc, this.options.application.amfReadOptions));
+      this.onCommand(flowId, decodeCommand(tc, this.application.amfReadOptions));
     } else if (tc.type === TC.USER_CONTROL) {
       // SetBufferLength and friends: nothing to answer over RTMFP (RTMFP.md §5.4.4)
     }
@@ -220,7 +224,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
       case 'initStream':
         return;
       default: {
-        const outcome = this.options.application.onCall(this, command.name, command.transactionId, command.args);
+        const outcome = this.application.onCall(this, command.name, command.transactionId, command.args);
         if (outcome.ok) {
           if (command.transactionId !== 0) writer.writeResult(command.transactionId, outcome.results);
         } else {
@@ -234,7 +238,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
     if (!this.mainWriter) {
       const writer = this.session.newWriter(NETCONNECTION_SIGNATURE, flowId);
       this.session.criticalWriters.add(writer);
-      this.mainWriter = new FlowWriterPort(this.session, writer, { ...this.options.application.amfWriteOptions, amf0Only });
+      this.mainWriter = new FlowWriterPort(this.session, writer, { ...this.application.amfWriteOptions, amf0Only });
     }
     return this.mainWriter;
   }
@@ -246,7 +250,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
     const objectEncoding = typeof properties.objectEncoding === 'number' ? properties.objectEncoding : 3;
     const writer = this.ensureWriter(flowId, objectEncoding === 0);
     const url = parseTcUrl(typeof properties.tcUrl === 'string' ? properties.tcUrl : '', properties.app);
-    const resolved = this.options.application.resolvePath(url.path);
+    const resolved = this.application.resolvePath(url.path);
     if (!resolved.ok) {
       this.logger.warn({ path: url.path, reason: resolved.reason }, 'connection path rejected');
       this.reject(writer, command.transactionId, 'NetConnection.Connect.InvalidApp', resolved.reason);
@@ -254,12 +258,13 @@ export class ServerClient implements SessionDelegate, ClientPort {
     }
     this.path = resolved.path;
     this.query = url.query;
-    const verdict = this.options.application.onConnection(this, command.args);
+    const verdict = this.application.onConnection(this, command.args);
     if (!verdict.accepted) {
       this.reject(writer, command.transactionId, 'NetConnection.Connect.Rejected', verdict.description);
       return;
     }
     this.connected = true;
+    this.options.core.addClient(this);
     const info: AMFObject = {
       level: 'status',
       code: 'NetConnection.Connect.Success',

@@ -1,9 +1,10 @@
-// The supervisor: owns the UDP socket, answers handshakes, routes datagrams to sessions by session id,
-// and runs the 2-second manage tick for the application. Plain code; it never throws on input.
+// The RTMFP supervisor: owns the UDP socket, answers handshakes, routes datagrams to sessions by session
+// id, and turns connected sessions into core clients. Plain code; it never throws on input.
 import dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../../clock.ts';
 import type { NimbusConfig } from '../../config.ts';
+import type { Core } from '../../core/core.ts';
 import type { Logger } from '../../log.ts';
 import { createServerCertificate, peerIdOf } from './crypto/certificate.ts';
 import { createPacketCipher, readSessionId, startupCipher } from './crypto/packet-cipher.ts';
@@ -14,13 +15,8 @@ import { readPacketHeader } from './wire/packet.ts';
 import { Session, type Endpoint, type SessionTransport } from './session/session.ts';
 import { Handshake } from './handshake.ts';
 import { ServerClient } from './client.ts';
-import type { ApplicationPort } from '../../core/ports.ts';
-import { createApplicationHost } from '../../app/host.ts';
-import type { ServerPort } from '../../app/ports.ts';
 import { AttemptCounter, PeerIndex, epdPeerId, introduce, redirectAddresses } from './rendezvous.ts';
 import { GroupRegistry } from './groups.ts';
-import { Publications } from '../../core/media/publications.ts';
-import type { Inspector } from '../../inspector/inspector.ts';
 
 export interface ServerStats {
   datagramsIn: number;
@@ -31,62 +27,46 @@ export interface ServerStats {
   blacklisted: number;
 }
 
-export interface NimbusServerOptions {
+export interface RtmfpServerOptions {
   config: NimbusConfig;
   logger: Logger;
+  /** the application, streams, clients and blacklist this server's sessions take part in */
+  core: Core;
   clock?: Clock;
-  /** The application layer; without one every connection is accepted. */
-  application?: ApplicationPort;
+  /** Diffie-Hellman groups offered (RFC 7425 §4.2); all of 2, 14 and 16 by default */
   groups?: readonly DHGroup[];
 }
 
-const MANAGE_INTERVAL_MS = 2_000;
-
-export class NimbusServer implements SessionTransport {
+export class RtmfpServer implements SessionTransport {
   readonly config: NimbusConfig;
   readonly logger: Logger;
   readonly clock: Clock;
   readonly stats: ServerStats = { datagramsIn: 0, malformed: 0, unknownSession: 0, handshakes: 0, sessionsOpened: 0, blacklisted: 0 };
+  readonly core: Core;
   readonly sessions = new Map<number, Session>();
   readonly clients = new Map<number, ServerClient>();
-  readonly blacklist = new Set<string>();
   readonly handshake: Handshake;
-  /** every live stream of this server by name; the application layer sets its StreamEvents */
-  readonly publications: Publications;
   /** sessions by peer id and address, for rendezvous (RTMFP.md §6) */
   readonly peers = new PeerIndex<ServerClient>();
   /** IHellos per tag: onHandshake's attempts, rotation of rendezvous addresses */
   readonly attempts: AttemptCounter;
   /** NetGroups (RTMFP.md §6.6); also what scripts see as `groups` */
   readonly groups: GroupRegistry;
-  application: ApplicationPort;
-  readonly startTime = Date.now();
   private socket: dgram.Socket | undefined;
   private nextSessionId = 1;
-  private manageTimer: ReturnType<typeof setInterval> | undefined;
-  /** the built-in inspector, when [inspector] enabled */
-  inspector: Inspector | undefined;
 
-  constructor(options: NimbusServerOptions) {
+  constructor(options: RtmfpServerOptions) {
     this.config = options.config;
     this.logger = options.logger;
+    this.core = options.core;
     this.clock = options.clock ?? systemClock;
-    // before the application: the Lua host answers the streams' events (onPublish, onSubscribe...)
-    this.publications = new Publications(this.clock);
-    this.application =
-      options.application ??
-      createApplicationHost({
-        wwwDir: this.config.application.www,
-        logger: this.logger.child({ component: 'app' }),
-        server: this.serverPort(),
-        publications: this.publications,
-      });
     this.attempts = new AttemptCounter({ clock: this.clock, capacity: Math.max(1024, this.config.rtmfp.maxHandshakes) });
     this.groups = new GroupRegistry({
       logger: this.logger,
-      onJoin: (client, group) => this.application.onJoinGroup?.(client, group),
-      onUnjoin: (client, group) => this.application.onUnjoinGroup?.(client, group),
+      onJoin: (client, group) => this.core.application.onJoinGroup(client, group),
+      onUnjoin: (client, group) => this.core.application.onUnjoinGroup(client, group),
     });
+    this.core.onManage(() => this.manage());
     const groups = options.groups ?? [2, 14, 16];
     this.handshake = new Handshake({
       certificate: createServerCertificate(groups),
@@ -101,54 +81,12 @@ export class NimbusServer implements SessionTransport {
     return { address: info?.address ?? this.config.rtmfp.host, port: info?.port ?? this.config.rtmfp.port };
   }
 
-  // ServerPort: what the application layer sees of the server ------------------------------------------
-  get configs(): Record<string, Record<string, string>> {
-    return this.config.raw;
-  }
-
+  /** "host:port" clients reach this server at: [RTMFP] publicAddress, else the bound address. */
   get publicAddress(): string {
     return this.config.rtmfp.publicAddress || `${this.publicHost()}:${this.address.port}`;
   }
 
-  /** Connected clients (NetConnection accepted), in connection order. */
-  get connectedClients(): Iterable<ServerClient> {
-    return [...this.clients.values()].filter((c) => c.connected);
-  }
-
-  clientById(rawId: Uint8Array): ServerClient | undefined {
-    for (const client of this.clients.values()) if (client.connected && equalBytes(client.rawId, rawId)) return client;
-    return undefined;
-  }
-
-  /** The server as the Lua layer sees it (src/app/ports.ts ServerPort). */
-  serverPort(): ServerPort {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const server = this;
-    return {
-      get clients() {
-        return server.connectedClients;
-      },
-      clientById: (rawId) => server.clientById(rawId),
-      get configs() {
-        return server.configs;
-      },
-      get publicAddress() {
-        return server.publicAddress;
-      },
-      startTime: server.startTime,
-      blacklist: server.blacklistPort,
-      get groups() { return server.groups; },
-    };
-  }
-
-  readonly blacklistPort = {
-    add: (address: string) => void this.blacklist.add(address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')),
-    remove: (address: string) => void this.blacklist.delete(address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')),
-  };
-
   async start(): Promise<void> {
-    // before the socket: every actor from the first session on is seen (loaded only when enabled)
-    if (this.config.inspector.enabled) this.inspector = await (await import('../../inspector/index.ts')).startInspector(this);
     const host = this.config.rtmfp.host;
     const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
     this.socket = socket;
@@ -167,16 +105,11 @@ export class NimbusServer implements SessionTransport {
     } catch {
       // kernel limits: the defaults still work
     }
-    this.application.start();
-    this.manageTimer = setInterval(() => this.manage(), MANAGE_INTERVAL_MS);
-    this.manageTimer.unref();
     this.logger.debug({ address: this.address }, 'RTMFP socket bound');
   }
 
-  /** Close every session (Close Request, a short wait for acknowledgements), stop the application, unbind. */
+  /** Close every session (Close Request, a short wait for acknowledgements), then unbind. */
   async close(): Promise<void> {
-    if (this.manageTimer) clearInterval(this.manageTimer);
-    this.manageTimer = undefined;
     for (const session of this.sessions.values()) session.close('server shutdown');
     if (this.sessions.size > 0) {
       await new Promise<void>((resolve) => {
@@ -192,16 +125,9 @@ export class NimbusServer implements SessionTransport {
       });
     }
     for (const session of [...this.sessions.values()]) session.kill('server shutdown');
-    try {
-      this.application.stop();
-    } catch (error) {
-      this.logger.error({ err: error }, 'application stop failed');
-    }
     const socket = this.socket;
     this.socket = undefined;
     if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
-    await this.inspector?.close();
-    this.inspector = undefined;
   }
 
   send(datagram: Uint8Array, to: Endpoint): void {
@@ -211,11 +137,6 @@ export class NimbusServer implements SessionTransport {
   private manage(): void {
     this.handshake.expire();
     this.attempts.expire();
-    try {
-      this.application.onManage();
-    } catch (error) {
-      this.logger.error({ err: error }, 'application onManage failed');
-    }
   }
 
   /** Every datagram enters here. Malformed input is counted and dropped; nothing escapes. */
@@ -246,7 +167,7 @@ export class NimbusServer implements SessionTransport {
   }
 
   private onStartupPacket(datagram: Uint8Array, from: Endpoint): void {
-    if (this.blacklist.has(from.host)) {
+    if (this.core.blacklisted.has(from.host)) {
       this.stats.blacklisted++;
       return;
     }
@@ -283,7 +204,7 @@ export class NimbusServer implements SessionTransport {
     const text = utf8Decode(url.value);
     const parsed = parseEpdUrl(text);
     const attempts = this.attempts.count(chunk.tag);
-    const redirect = this.application.onHandshake(`${from.host}:${from.port}`, parsed.path, parsed.properties, attempts);
+    const redirect = this.core.application.onHandshake(`${from.host}:${from.port}`, parsed.path, parsed.properties, attempts);
     if (redirect.length > 0) {
       const addresses = redirectAddresses(redirect, this.selfAddress());
       if (addresses.length > 0) {
@@ -301,7 +222,7 @@ export class NimbusServer implements SessionTransport {
     if (!target) {
       let returned: string[] = [];
       try {
-        returned = this.application.onRendezVousUnknown?.(hex(peerId), 'RTMFP') ?? [];
+        returned = this.core.application.onRendezVousUnknown(hex(peerId), 'RTMFP');
       } catch (error) {
         this.logger.error({ err: error }, 'application onRendezVousUnknown failed');
       }
@@ -352,10 +273,9 @@ export class NimbusServer implements SessionTransport {
     });
     const peerId = peerIdOf(chunk.certificate);
     const client = new ServerClient(this.logger.child({ session: sessionId, address: `${from.host}:${from.port}` }), {
-      application: this.application,
+      core: this.core,
       keepAliveServerMs: this.config.rtmfp.keepAliveServer * 1000,
       keepAlivePeerMs: this.config.rtmfp.keepAlivePeer * 1000,
-      publications: this.publications,
       groups: this.groups,
       onAddressChanged: (moved, previous) => this.peers.moved(moved, previous),
       onClosed: (closed) => {

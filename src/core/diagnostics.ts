@@ -1,0 +1,73 @@
+// Lifecycle events on node:diagnostics_channel, as undici publishes its own: monitoring, metrics and
+// tests subscribe by name without the inspector. Publishers check `hasSubscribers` first, so an event
+// nobody listens to costs one property read. Actor inspection events have their own channel
+// (`nimbus:actor`, src/actors/observe.ts), which the built-in inspector subscribes to.
+import diagnostics from 'node:diagnostics_channel';
+import type { ClientPort, ProtocolName } from './ports.ts';
+
+/** A protocol connection (RTMFP session, later RTMP/WebSocket connection) opened or closed. */
+export interface SessionMessage {
+  protocol: ProtocolName;
+  /** the protocol's own id for it (RTMFP: the near session id) */
+  id: number | string;
+  address: string;
+  /** on close: why */
+  reason?: string;
+}
+
+export interface ClientMessage {
+  client: ClientPort;
+}
+
+export interface PublicationMessage {
+  name: string;
+  /** the publishing client, undefined for a publication a script created */
+  client: ClientPort | undefined;
+}
+
+export interface SubscriptionMessage {
+  name: string;
+  client: ClientPort;
+}
+
+export interface ScriptErrorMessage {
+  /** application path ('' root) */
+  application: string;
+  /** what was running: 'onConnection', 'client:echo' ... */
+  event: string;
+  message: string;
+}
+
+/** Input dropped as malformed, by cause (the same causes the counters and rate-limited logs use). */
+export interface MalformedMessage {
+  protocol: ProtocolName;
+  cause: string;
+  address?: string;
+}
+
+export const channels = {
+  sessionOpen: diagnostics.channel('nimbus:session:open'),
+  sessionClose: diagnostics.channel('nimbus:session:close'),
+  clientConnect: diagnostics.channel('nimbus:client:connect'),
+  clientDisconnect: diagnostics.channel('nimbus:client:disconnect'),
+  publish: diagnostics.channel('nimbus:publication:publish'),
+  unpublish: diagnostics.channel('nimbus:publication:unpublish'),
+  subscribe: diagnostics.channel('nimbus:listener:subscribe'),
+  unsubscribe: diagnostics.channel('nimbus:listener:unsubscribe'),
+  scriptError: diagnostics.channel('nimbus:script:error'),
+  malformed: diagnostics.channel('nimbus:malformed'),
+} as const;
+
+/** The message type of each channel, for subscribers: `diagnostics.subscribe(name, (m) => m as ChannelMessages[...])`. */
+export interface ChannelMessages {
+  'nimbus:session:open': SessionMessage;
+  'nimbus:session:close': SessionMessage;
+  'nimbus:client:connect': ClientMessage;
+  'nimbus:client:disconnect': ClientMessage;
+  'nimbus:publication:publish': PublicationMessage;
+  'nimbus:publication:unpublish': PublicationMessage;
+  'nimbus:listener:subscribe': SubscriptionMessage;
+  'nimbus:listener:unsubscribe': SubscriptionMessage;
+  'nimbus:script:error': ScriptErrorMessage;
+  'nimbus:malformed': MalformedMessage;
+}

@@ -1,0 +1,63 @@
+// Builds one server from its parts: the core, the enabled protocols, the Lua host and the inspector.
+// cli.ts owns the process (arguments, signals, exit codes); tests and benches build the same graph here.
+import type { Clock } from './clock.ts';
+import type { NimbusConfig } from './config.ts';
+import type { Logger } from './log.ts';
+import { Core } from './core/core.ts';
+import type { ApplicationPort } from './core/ports.ts';
+import { createApplicationHost } from './app/host.ts';
+import { RtmfpServer } from './protocols/rtmfp/server.ts';
+import type { Inspector } from './inspector/inspector.ts';
+
+export interface NimbusOptions {
+  config: NimbusConfig;
+  logger: Logger;
+  clock?: Clock;
+  /** the application layer; the Lua host serving [application] www when absent */
+  application?: ApplicationPort;
+}
+
+export class Nimbus {
+  readonly config: NimbusConfig;
+  readonly logger: Logger;
+  readonly core: Core;
+  readonly rtmfp: RtmfpServer;
+  /** the built-in inspector, when [inspector] enabled */
+  inspector: Inspector | undefined;
+
+  constructor(options: NimbusOptions) {
+    this.config = options.config;
+    this.logger = options.logger;
+    this.core = new Core({ config: options.config, logger: options.logger, clock: options.clock });
+    // the Lua host answers the streams' events (onPublish, onSubscribe...) of the core's publications
+    this.core.application =
+      options.application ??
+      createApplicationHost({
+        wwwDir: options.config.application.www,
+        logger: options.logger.child({ component: 'app' }),
+        server: this.core,
+        publications: this.core.publications,
+      });
+    this.rtmfp = new RtmfpServer({ config: options.config, logger: options.logger, core: this.core, clock: options.clock });
+    this.core.groups = this.rtmfp.groups;
+    this.core.publicAddressOf = () => this.rtmfp.publicAddress;
+  }
+
+  /** Inspector first (it sees every actor from the first session on), then sockets, then the application. */
+  async start(): Promise<void> {
+    if (this.config.inspector.enabled) {
+      const { startInspector } = await import('./inspector/index.ts');
+      this.inspector = await startInspector(this);
+    }
+    await this.rtmfp.start();
+    this.core.start();
+  }
+
+  /** Clients first (their onDisconnection runs), then the application (onStop), then the inspector. */
+  async close(): Promise<void> {
+    await this.rtmfp.close();
+    this.core.stop();
+    await this.inspector?.close();
+    this.inspector = undefined;
+  }
+}
