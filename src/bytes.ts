@@ -230,6 +230,21 @@ export function vluLength(v: number): number {
   return n;
 }
 
+/**
+ * The VLU at `offset` (RFC 7016 §2.1.2) outside a ByteReader (flow signatures, options), or -1 when it
+ * runs past the end of `bytes` or past `maxBytes` (8 by default: 56 bits, as ByteReader.vlu allows).
+ */
+export function decodeVLU(bytes: Uint8Array, offset = 0, maxBytes = 8): number {
+  let value = 0;
+  const end = Math.min(bytes.length, offset + maxBytes);
+  for (let at = offset; at < end; at++) {
+    const b = bytes[at]!;
+    value = value * 128 + (b & 0x7f);
+    if ((b & 0x80) === 0) return value;
+  }
+  return -1;
+}
+
 export function encodeVLU(v: number): Uint8Array {
   if (!Number.isSafeInteger(v) || v < 0) throw new WireError(`VLU out of range: ${v}`);
   const n = vluLength(v);

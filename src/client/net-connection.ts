@@ -8,7 +8,7 @@ import { systemClock, type Clock } from '../clock.ts';
 import { createInitiatorIdentity, initiateKeying, type InitiatorIdentity, type InitiatorKeying } from '../protocols/rtmfp/crypto/keying.ts';
 import { createPacketCipher, readSessionId, startupCipher } from '../protocols/rtmfp/crypto/packet-cipher.ts';
 import { peerIdOf } from '../protocols/rtmfp/crypto/certificate.ts';
-import { ByteWriter, WireError, equalBytes, fromHex, utf8Encode } from '../bytes.ts';
+import { ByteWriter, WireError, decodeVLU, equalBytes, fromHex, utf8Encode } from '../bytes.ts';
 import { CHUNK, decodeChunks, writeChunk, type Chunk, type FIHelloChunk, type RHelloChunk, type RIKeyingChunk, type RedirectChunk } from '../protocols/rtmfp/wire/chunks.ts';
 import { MODE, readPacketHeader, timestampNow, writePacketHeader } from '../protocols/rtmfp/wire/packet.ts';
 import { writeOption } from '../protocols/rtmfp/wire/options.ts';
@@ -381,7 +381,7 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
       return group?.flow() ?? null;
     }
     if (!signature || signature.length < 4 || signature[0] !== 0x54 || signature[1] !== 0x43) return null;
-    const streamId = readVLU(signature.subarray(3));
+    const streamId = decodeVLU(signature, 3);
     if (streamId !== 0) return this.netStreams.get(streamId)?.flow() ?? null;
     this.serverNetConnectionFlowId ??= opening.flowId;
     return { onMessage: (message) => this.onMessage(message) };
@@ -448,14 +448,6 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
   }
 }
 
-function readVLU(bytes: Uint8Array): number {
-  let value = 0;
-  for (const b of bytes) {
-    value = value * 128 + (b & 0x7f);
-    if ((b & 0x80) === 0) break;
-  }
-  return value;
-}
 
 /** EPD for a server connection: one ancillary-data option (0x0a) holding the URL, no marker, as Flash sends it. */
 export function urlEndpointDiscriminator(url: string): Uint8Array {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createDecipheriv } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { ByteReader, ByteWriter, WireError, encodeVLU, fromHex, hex } from '../../src/bytes.ts';
+import { ByteReader, ByteWriter, WireError, decodeVLU, encodeVLU, fromHex, hex } from '../../src/bytes.ts';
 import { readPacketHeader } from '../../src/protocols/rtmfp/wire/packet.ts';
 import { findOption, readOptionList, writeOption, encodeOptionList, optionListSize } from '../../src/protocols/rtmfp/wire/options.ts';
 import {
@@ -54,7 +54,16 @@ test('VLU table of RTMFP.md §2.2', () => {
   for (const [value, bytes] of table) {
     assert.equal(hex(encodeVLU(value)), bytes);
     assert.equal(new ByteReader(fromHex(bytes)).vlu(), value);
+    assert.equal(decodeVLU(fromHex(`5443${bytes}`), 2), value, 'decodeVLU at an offset');
   }
+});
+
+test('decodeVLU: -1 when the VLU runs past the bytes or its byte limit', () => {
+  assert.equal(decodeVLU(fromHex('8181')), -1);
+  assert.equal(decodeVLU(fromHex('')), -1);
+  assert.equal(decodeVLU(fromHex('81808000'), 0, 3), -1);
+  assert.equal(decodeVLU(fromHex('81808000'), 0, 4), 0x200000);
+  assert.equal(decodeVLU(fromHex('818000ff'), 0), 0x4000, 'bytes after the VLU are not read');
 });
 
 test('option example of §2.3 and option lists', () => {

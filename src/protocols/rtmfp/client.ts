@@ -3,7 +3,7 @@
 import type { Session, FlowHandler, FlowOpening, SessionDelegate, Endpoint } from './session/session.ts';
 import type { FIHelloChunk } from './wire/chunks.ts';
 import { FlowWriterPort, tcSignature } from './session/writer-port.ts';
-import { WireError, equalBytes, hex } from '../../bytes.ts';
+import { WireError, decodeVLU, equalBytes, hex } from '../../bytes.ts';
 import { TC, UserControl, decodeCommand, decodeTCMessage, encodeCommand, encodeUserControl, type TCCommand } from '../../flash/tc.ts';
 import { isAMFObject, type AMFObject, type AMFValue } from '../../flash/amf/types.ts';
 import type { ApplicationPort, ClientPort, WriterPort } from '../../core/ports.ts';
@@ -94,7 +94,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
     if (signature && equalBytes(signature, GC_SIGNATURE)) return this.groupFlow(opening.flowId);
     if (!signature || signature.length < 4 || !equalBytes(signature.subarray(0, 2), TC_PREFIX)) return null;
     if ((signature[2]! & 0x04) === 0) return null;
-    const streamId = readStreamId(signature.subarray(3));
+    const streamId = decodeVLU(signature, 3);
     if (streamId === 0) return this.netConnectionFlow(opening.flowId);
     if (!this.streams.has(streamId)) return null;
     let stream = this.netStreams.get(streamId);
@@ -302,14 +302,6 @@ export function formatEndpoint(endpoint: Endpoint): string {
   return endpoint.host.includes(':') ? `[${endpoint.host}]:${endpoint.port}` : `${endpoint.host}:${endpoint.port}`;
 }
 
-function readStreamId(bytes: Uint8Array): number {
-  let value = 0;
-  for (const b of bytes) {
-    value = value * 128 + (b & 0x7f);
-    if ((b & 0x80) === 0) break;
-  }
-  return value;
-}
 
 /** Path (without leading/trailing slashes) and query of a tcUrl; `app` as a fallback (librtmfp sends bare paths). */
 export function parseTcUrl(tcUrl: string, app: AMFValue): { path: string; query: string } {

@@ -7,7 +7,7 @@ import { flowMachine } from '../../../../machines/flow.ts';
 import type { Clock } from '../../../clock.ts';
 import type { PacketCipher } from '../crypto/packet-cipher.ts';
 import type { Logger } from '../../../log.ts';
-import { ByteWriter, WireError, equalBytes } from '../../../bytes.ts';
+import { ByteWriter, WireError, decodeVLU, equalBytes } from '../../../bytes.ts';
 import { CHUNK, decodeChunks, writeChunk, type Chunk, type UserDataChunk, type FIHelloChunk } from '../wire/chunks.ts';
 import { MODE, PACKET_FLAG, readPacketHeader, timestampNow, writePacketHeader } from '../wire/packet.ts';
 import { FlowReceiver } from '../flow/receiver.ts';
@@ -354,7 +354,10 @@ export class Session implements WriterHost {
     let associatedFlowId: number | undefined;
     for (const option of chunk.options ?? []) {
       if (option.type === 0x00) signature = option.value;
-      else if (option.type === 0x0a) associatedFlowId = readVLU(option.value);
+      else if (option.type === 0x0a) {
+        const id = decodeVLU(option.value);
+        if (id >= 0) associatedFlowId = id;
+      }
     }
     const opening: FlowOpening = { flowId: chunk.flowId, signature, associatedFlowId };
     const handler = chunk.options === null ? null : this.delegate.onFlow(this, opening);
@@ -609,14 +612,6 @@ export class Session implements WriterHost {
   }
 }
 
-function readVLU(bytes: Uint8Array): number {
-  let value = 0;
-  for (const b of bytes) {
-    value = value * 128 + (b & 0x7f);
-    if ((b & 0x80) === 0) break;
-  }
-  return value;
-}
 
 const TC_PREFIX = Uint8Array.of(0x54, 0x43);
 const GC = Uint8Array.of(0x47, 0x43);

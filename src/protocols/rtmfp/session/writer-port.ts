@@ -2,6 +2,7 @@
 // object encoding. Writing after the session ended is silently ignored, as the Lua API promises.
 import type { AMFObject, AMFValue } from '../../../flash/amf/types.ts';
 import { encodeCommand, encodeData, encodeStatus } from '../../../flash/tc.ts';
+import { concat, encodeVLU } from '../../../bytes.ts';
 import type { FlowWriter } from '../flow/writer.ts';
 import type { AMFWriteOptions } from '../../../flash/amf/writer.ts';
 import type { Session } from './session.ts';
@@ -9,14 +10,11 @@ import type { WriterPort } from '../../../core/ports.ts';
 
 const OBJECT_PREFIX = /^(NetConnection|NetStream|NetGroup|SharedObject)\./;
 
+const TC_STREAM_PREFIX = Uint8Array.of(0x54, 0x43, 0x04);
+
+/** The flow signature of a NetConnection (0) or NetStream (its id) flow: "TC" 04 VLU(id) (RTMFP.md §4.4). */
 export function tcSignature(streamId: number): Uint8Array {
-  const id: number[] = [];
-  let v = streamId;
-  do {
-    id.unshift((v & 0x7f) | (id.length ? 0x80 : 0));
-    v = Math.floor(v / 128);
-  } while (v > 0);
-  return Uint8Array.of(0x54, 0x43, 0x04, ...id);
+  return concat(TC_STREAM_PREFIX, encodeVLU(streamId));
 }
 
 export class FlowWriterPort implements WriterPort {
