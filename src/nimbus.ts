@@ -4,7 +4,7 @@ import type { Clock } from './clock.ts';
 import type { NimbusConfig } from './config.ts';
 import type { Logger } from './log.ts';
 import { Core } from './core/core.ts';
-import type { ApplicationPort } from './core/ports.ts';
+import type { ApplicationPort, ProtocolServer } from './core/ports.ts';
 import { createApplicationHost } from './app/host.ts';
 import { RtmfpServer } from './protocols/rtmfp/server.ts';
 import type { Inspector } from './inspector/inspector.ts';
@@ -22,6 +22,8 @@ export class Nimbus {
   readonly logger: Logger;
   readonly core: Core;
   readonly rtmfp: RtmfpServer;
+  /** every enabled protocol, in start order */
+  readonly protocols: ProtocolServer[];
   /** the built-in inspector, when [inspector] enabled */
   inspector: Inspector | undefined;
 
@@ -39,6 +41,7 @@ export class Nimbus {
         publications: this.core.publications,
       });
     this.rtmfp = new RtmfpServer({ config: options.config, logger: options.logger, core: this.core, clock: options.clock });
+    this.protocols = [this.rtmfp];
     this.core.groups = this.rtmfp.groups;
     this.core.publicAddressOf = () => this.rtmfp.publicAddress;
   }
@@ -49,13 +52,13 @@ export class Nimbus {
       const { startInspector } = await import('./inspector/index.ts');
       this.inspector = await startInspector(this);
     }
-    await this.rtmfp.start();
+    for (const protocol of this.protocols) await protocol.start();
     this.core.start();
   }
 
   /** Clients first (their onDisconnection runs), then the application (onStop), then the inspector. */
   async close(): Promise<void> {
-    await this.rtmfp.close();
+    await Promise.all(this.protocols.map((protocol) => protocol.close()));
     this.core.stop();
     await this.inspector?.close();
     this.inspector = undefined;

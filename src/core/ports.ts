@@ -142,6 +142,18 @@ export interface ServerPort {
   readonly groups?: GroupsPort;
 }
 
+/**
+ * One protocol's listening side (RTMFP today; RTMP, HTTP, WebSocket next): it turns its traffic into core
+ * clients, calls and publications. The composition root (src/nimbus.ts) starts and closes each enabled one.
+ */
+export interface ProtocolServer {
+  readonly protocol: ProtocolName;
+  /** binds its socket(s) */
+  start(): Promise<void>;
+  /** closes its clients (their onDisconnection runs) and unbinds */
+  close(): Promise<void>;
+}
+
 /** No application: accept everything, answer unknown calls as Flash expects. */
 export const acceptAll: ApplicationPort = {
   start() {},

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../../clock.ts';
 import type { NimbusConfig } from '../../config.ts';
 import type { Core } from '../../core/core.ts';
+import type { ProtocolServer } from '../../core/ports.ts';
 import type { Logger } from '../../log.ts';
 import { createServerCertificate, peerIdOf } from './crypto/certificate.ts';
 import { createPacketCipher, readSessionId, startupCipher } from './crypto/packet-cipher.ts';
@@ -37,7 +38,8 @@ export interface RtmfpServerOptions {
   groups?: readonly DHGroup[];
 }
 
-export class RtmfpServer implements SessionTransport {
+export class RtmfpServer implements SessionTransport, ProtocolServer {
+  readonly protocol = 'RTMFP';
   readonly config: NimbusConfig;
   readonly logger: Logger;
   readonly clock: Clock;
