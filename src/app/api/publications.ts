@@ -9,24 +9,15 @@ import type { ClientPort } from '../ports.ts';
 import { lua, toText, type LuaState } from '../lua/state.ts';
 import { pushCollection } from './collection.ts';
 import type { HostContext } from './context.ts';
-import { pushListenerObject } from './listener.ts';
-import { pushPublicationObject, type MediaMethod } from './publication.ts';
-
-/** What the Lua objects of a publication hold: its table, the objects made for it, its media methods. */
-export interface PublicationEntry {
-  ref: number;
-  /** other registry references to drop with it (QoS objects, listeners collection, properties) */
-  readonly owned: number[];
-  /** media events the script set on this publication's table (publication:onAudio...) */
-  readonly methods: Set<MediaMethod>;
-}
+import { pushListenerObject, type ListenerObjects } from './listener.ts';
+import { pushPublicationObject, type PublicationEntry, type PublicationObjects } from './publication.ts';
 
 interface ListenerEntry {
   ref: number;
   readonly owned: number[];
 }
 
-export class StreamObjects {
+export class StreamObjects implements PublicationObjects, ListenerObjects {
   readonly ctx: HostContext;
   readonly publications: Publications;
   private readonly pubs = new Map<Publication, PublicationEntry>();
