@@ -1,8 +1,7 @@
 // The listener object: one subscriber of a publication, as onSubscribe/onUnsubscribe and publication.listeners
 // show it. Sample access and the receive switches are live: set in onSubscribe they shape what the player
 // gets from its very first message.
-import type { Listener } from '../../core/media/listener.ts';
-import type { Publication } from '../../core/media/publication.ts';
+import type { Listener, Publication } from '../../core/media/publication.ts';
 import type { ClientPort } from '../ports.ts';
 import { lua, lauxlib, type LuaState } from '../lua/state.ts';
 import { pushObject, readOnly, madeOnFirstRead } from '../lua/object.ts';

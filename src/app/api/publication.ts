@@ -2,8 +2,7 @@
 // QoS, the Cumulus push methods (pushAudioPacket…) and the Mona ones (pushAudio, pushAMFData…), metadata
 // (properties, writeProperties, clearProperties), flush and close. Assigning onAudio/onVideo/onData/onFlush
 // on it subscribes the script to that publication's media (Mona); nothing is called for media otherwise.
-import type { Listener } from '../../core/media/listener.ts';
-import type { Publication } from '../../core/media/publication.ts';
+import type { Listener, Publication } from '../../core/media/publication.ts';
 import type { Publications } from '../../core/media/publications.ts';
 import type { QualityOfService } from '../../core/media/qos.ts';
 import { concat, utf8Encode, WireError } from '../../bytes.ts';

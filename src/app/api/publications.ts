@@ -2,8 +2,7 @@
 // (so that a script sees the same table, with its own fields, in every event), dropped once the
 // publication's name is released or the listener closed; and the `publications` collection
 // (cumulus.publications / mona.publications): count, #, pairs, ipairs, lookup by name.
-import type { Listener } from '../../core/media/listener.ts';
-import type { Publication } from '../../core/media/publication.ts';
+import type { Listener, Publication } from '../../core/media/publication.ts';
 import type { Publications } from '../../core/media/publications.ts';
 import type { ClientPort } from '../ports.ts';
 import { lua, toText, type LuaState } from '../lua/state.ts';
