@@ -18,13 +18,17 @@ import {
 import type { AMF3Input, AMFReadOptions } from '../../flash/amf/reader.ts';
 import type { AMF3Output, AMFWriteOptions } from '../../flash/amf/writer.ts';
 import { lua, lauxlib, toBytes, toText, identity, pushBytes, type LuaState } from '../lua/state.ts';
+import { pushNumber } from '../lua/number.ts';
 import type { Runtime, RunningApplication } from '../runtime.ts';
-import { pushByteReader, pushByteWriter, type ExternalOp } from './bytes.ts';
+import { pushByteReader, pushByteWriter, type ExternalOp, type ValueConverter } from './bytes.ts';
+
+// the API objects import it from here: their numbers reach scripts as AMF numbers do
+export { pushNumber };
 
 /** Recorded __writeExternal output, replayed when the message is encoded (with its tables). */
 const recorded = new WeakMap<object, ExternalOp[]>();
 
-export class AMFConverter {
+export class AMFConverter implements ValueConverter {
   /** Which application handles onTypedObject when no script is running (the root). */
   fallback: RunningApplication | null = null;
 
@@ -186,12 +190,6 @@ const dateFields = (d: Date): Array<[string, number | boolean]> => {
     ['isdst', false],
   ];
 };
-
-/** Numbers that are 32-bit integers go in as Lua integers, so scripts print 3 and not 3.0. */
-export function pushNumber(L: LuaState, n: number): void {
-  if (Number.isInteger(n) && n >= -2147483648 && n <= 2147483647 && !Object.is(n, -0)) lua.lua_pushinteger(L, n);
-  else lua.lua_pushnumber(L, n);
-}
 
 class Pusher {
   /** AMF objects already pushed in this conversion (references, cycles) → slot in `seen` */

@@ -4,8 +4,7 @@
 // the server's wording, error("msg") refuses with "msg". Media events are hooked only while a script defines
 // one (global onAudioPacket/onVideoPacket/onDataPacket, or publication:onAudio/onVideo/onData), so that the
 // relay of an application without them never enters Lua.
-import type { Listener } from '../../core/media/listener.ts';
-import type { Publication } from '../../core/media/publication.ts';
+import type { Listener, Publication } from '../../core/media/publication.ts';
 import type { Publications, StreamEvents, StreamVerdict } from '../../core/media/publications.ts';
 import { AMFReader } from '../../flash/amf/reader.ts';
 import type { AMFValue } from '../../flash/amf/types.ts';

@@ -4,8 +4,7 @@
 import { systemClock, type Clock } from '../../clock.ts';
 import type { ClientPort } from '../ports.ts';
 import { hex } from '../../bytes.ts';
-import { Listener, type ListenerSink } from './listener.ts';
-import { Publication, type Publisher } from './publication.ts';
+import { Listener, Publication, type ListenerSink, type Publisher } from './publication.ts';
 
 export type StreamVerdict = { allowed: true } | { allowed: false; description?: string };
 

@@ -14,8 +14,7 @@ import {
   type AMFValue,
 } from './types.ts';
 import { encodeUTF8, readUTF8 } from './amf0.ts';
-import type { AMF3Input, AMFReadOptions } from './reader.ts';
-import type { AMF3Output, AMFWriteOptions } from './writer.ts';
+import type { AMF3Input, AMF3Output, AMFReadOptions, AMFWriteOptions } from './options.ts';
 
 export const AMF3 = {
   UNDEFINED: 0x00,

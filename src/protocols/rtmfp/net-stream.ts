@@ -4,8 +4,7 @@
 // plain-code fan-out; commands (publish, play, closeStream...) go through the registry and its actors.
 import type { FlowWriter } from './flow/writer.ts';
 import type { Logger } from '../../log.ts';
-import type { Listener, ListenerSink } from '../../core/media/listener.ts';
-import type { Publication, Publisher } from '../../core/media/publication.ts';
+import type { Listener, ListenerSink, Publication, Publisher } from '../../core/media/publication.ts';
 import type { Publications } from '../../core/media/publications.ts';
 import { dataName } from '../../core/media/media.ts';
 import type { FlowHandler, Session } from './session/session.ts';
