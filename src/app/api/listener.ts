@@ -2,7 +2,7 @@
 // show it. Sample access and the receive switches are live: set in onSubscribe they shape what the player
 // gets from its very first message.
 import type { Listener, Publication } from '../../core/media/publication.ts';
-import type { ClientPort } from '../ports.ts';
+import type { ClientPort } from '../../core/ports.ts';
 import { lua, lauxlib, type LuaState } from '../lua/state.ts';
 import { pushObject, readOnly, madeOnFirstRead } from '../lua/object.ts';
 import { pushNumber } from './amf-convert.ts';
