@@ -3,7 +3,8 @@
 import type { Session, FlowHandler, FlowOpening, SessionDelegate, Endpoint } from './session/session.ts';
 import type { FIHelloChunk } from './wire/chunks.ts';
 import { FlowWriterPort, tcSignature } from './session/writer-port.ts';
-import { WireError, equalBytes, hex } from '../../bytes.ts';
+import { equalBytes, hex } from '../../bytes.ts';
+import { WireError } from '../../errors.ts';
 import { TC, UserControl, decodeCommand, decodeTCMessage, encodeCommand, encodeUserControl, type TCCommand } from '../../flash/tc.ts';
 import { isAMFObject, type AMFObject, type AMFValue } from '../../flash/amf/types.ts';
 import type { ApplicationPort, ClientPort, WriterPort } from '../../core/ports.ts';

@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { createActor, type Actor } from 'xstate';
 import { membershipMachine } from '../../../machines/group.ts';
-import { ByteReader, WireError, equalBytes, fromHex, hex } from '../../bytes.ts';
+import { ByteReader, equalBytes, fromHex, hex } from '../../bytes.ts';
+import { WireError } from '../../errors.ts';
 import { observe } from '../../actors/observe.ts';
 import { Bindings } from '../../actors/bindings.ts';
 import type { FlowHandler } from './session/session.ts';

@@ -1,7 +1,8 @@
 // Packet header, the cleartext after the checksum (RFC 7016 §2.2.4): `flags u8 | [timestamp u16] |
 // [timestamp echo u16] | chunks`. Timestamps count 4 ms ticks modulo 65536.
 
-import { ByteWriter, WireError } from '../../../bytes.ts';
+import { ByteWriter } from '../../../bytes.ts';
+import { WireError } from '../../../errors.ts';
 
 export const MODE = { INITIATOR: 1, RESPONDER: 2, STARTUP: 3 } as const;
 
@@ -34,12 +35,12 @@ export function readPacketHeader(cleartext: Uint8Array): PacketHeader {
   let at = 1;
   const header: PacketHeader = { flags, mode, chunksOffset: 0 };
   if (flags & PACKET_FLAG.TIMESTAMP) {
-    if (at + 2 > n) throw new WireError('truncated timestamp');
+    if (at + 2 > n) throw new WireError('truncated timestamp', { code: 'NIMBUS_ERR_WIRE_TRUNCATED' });
     header.timestamp = (cleartext[at]! << 8) | cleartext[at + 1]!;
     at += 2;
   }
   if (flags & PACKET_FLAG.TIMESTAMP_ECHO) {
-    if (at + 2 > n) throw new WireError('truncated timestamp echo');
+    if (at + 2 > n) throw new WireError('truncated timestamp echo', { code: 'NIMBUS_ERR_WIRE_TRUNCATED' });
     header.timestampEcho = (cleartext[at]! << 8) | cleartext[at + 1]!;
     at += 2;
   }
