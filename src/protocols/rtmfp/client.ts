@@ -167,7 +167,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
           this.onNetConnectionMessage(flowId, message);
         } catch (error) {
           if (!(error instanceof WireError)) throw error;
-          this.logger.debug({ err: error.message }, 'malformed NetConnection message');
+          this.logger.debug({ err: error.message, code: error.code }, 'malformed NetConnection message');
         }
       },
       onEnd: () => this.session.close('NetConnection flow closed'),

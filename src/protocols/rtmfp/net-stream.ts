@@ -106,7 +106,7 @@ export class ServerNetStream implements ListenerSink {
       // user control on a stream flow (flow sync) carries nothing for the server
     } catch (error) {
       if (!(error instanceof WireError)) throw error;
-      this.host.logger.debug({ err: error.message, stream: this.id }, 'malformed NetStream message');
+      this.host.logger.debug({ err: error.message, code: error.code, stream: this.id }, 'malformed NetStream message');
     }
   }
 
