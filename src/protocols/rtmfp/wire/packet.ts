@@ -28,7 +28,7 @@ export interface PacketHeader {
 /** `cleartext` starts at the flags byte. Mode 0 is invalid and rejected. */
 export function readPacketHeader(cleartext: Uint8Array): PacketHeader {
   const n = cleartext.length;
-  if (n < 1) throw new WireError('packet has no flags byte');
+  if (n < 1) throw new WireError('packet has no flags byte', { code: 'NIMBUS_ERR_WIRE_TRUNCATED' });
   const flags = cleartext[0]!;
   const mode = flags & PACKET_FLAG.MODE_MASK;
   if (mode === 0) throw new WireError('packet mode 0');
