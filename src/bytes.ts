@@ -1,13 +1,13 @@
 // Big-endian byte reader/writer shared by every codec. Readers throw WireError on truncation so
 // that decoders can be written straight-line and the supervisor drops (and counts) the packet.
 
-export class WireError extends Error {
-  override name = 'WireError';
-}
+import { WireError } from './errors.ts';
+
 
 // ignoreBOM: a leading U+FEFF is data, not a byte order mark, in every RTMFP/AMF string
 const textDecoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 const textEncoder = new TextEncoder();
+const TRUNCATED = { code: 'NIMBUS_ERR_WIRE_TRUNCATED' } as const;
 
 export function utf8Decode(bytes: Uint8Array): string {
   return textDecoder.decode(bytes);
@@ -36,7 +36,7 @@ export class ByteReader {
 
   private need(n: number): number {
     const at = this.position;
-    if (n < 0 || at + n > this.end) throw new WireError(`truncated: need ${n} bytes at ${at}, have ${this.end - at}`);
+    if (n < 0 || at + n > this.end) throw new WireError(`truncated: need ${n} bytes at ${at}, have ${this.end - at}`, TRUNCATED);
     this.position = at + n;
     return at;
   }
@@ -46,7 +46,7 @@ export class ByteReader {
   }
 
   peek(): number {
-    if (this.position >= this.end) throw new WireError('truncated: peek past end');
+    if (this.position >= this.end) throw new WireError('truncated: peek past end', TRUNCATED);
     return this.bytes[this.position]!;
   }
 

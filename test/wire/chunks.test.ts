@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { createDecipheriv } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { ByteReader, ByteWriter, WireError, decodeVLU, encodeVLU, fromHex, hex } from '../../src/bytes.ts';
+import { ByteReader, ByteWriter, decodeVLU, encodeVLU, fromHex, hex } from '../../src/bytes.ts';
+import { WireError } from '../../src/errors.ts';
 import { readPacketHeader } from '../../src/protocols/rtmfp/wire/packet.ts';
 import { findOption, readOptionList, writeOption, encodeOptionList, optionListSize } from '../../src/protocols/rtmfp/wire/options.ts';
 import {

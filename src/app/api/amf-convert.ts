@@ -2,7 +2,7 @@
 // {__size=n,...} Dictionary (weak keys ↔ __mode 'k'), {__time=ms, year..msec} Date, {__type=class}
 // typed objects with onTypedObject(type, object), and __readExternal / __writeExternal for
 // IExternalizable classes. Our additions: Vectors become arrays, XML its text.
-import { WireError } from '../../bytes.ts';
+import { AmfError } from '../../errors.ts';
 import {
   AMFDictionary,
   AMFVector,
@@ -84,13 +84,13 @@ export class AMFConverter implements ValueConverter {
       lua.lua_setfield(L, -2, '__type');
       this.typedObject(L, className);
       if (getField(L, -1, '__readExternal') !== lua.LUA_TFUNCTION) {
-        throw new WireError(`AMF3 externalizable class '${className}' has no __readExternal (define it in onTypedObject)`);
+        throw new AmfError(`AMF3 externalizable class '${className}' has no __readExternal (define it in onTypedObject)`);
       }
       lua.lua_pushvalue(L, -2);
       pushByteReader(L, this, input);
       const app = this.rt.current ?? this.fallback;
       const r = app ? this.rt.call(app, 2, 0, '__readExternal') : this.rt.lua.pcall(2, 0);
-      if (!r.ok) throw new WireError(`__readExternal of '${className}': ${r.message}`);
+      if (!r.ok) throw new AmfError(`__readExternal of '${className}': ${r.message}`, { cause: 'error' in r ? r.error : undefined });
       // the values now in the table are what the script will get (TypedObject.external)
       return this.fields(L, -1);
     } finally {
@@ -123,7 +123,7 @@ export class AMFConverter implements ValueConverter {
     pushByteWriter(L, this, ops);
     const app = this.rt.current ?? this.fallback;
     const r = app ? this.rt.call(app, 2, 0, '__writeExternal') : this.rt.lua.pcall(2, 0);
-    if (!r.ok) throw new WireError(`__writeExternal of '${className}': ${r.message}`);
+    if (!r.ok) throw new AmfError(`__writeExternal of '${className}': ${r.message}`, { cause: 'error' in r ? r.error : undefined });
     const obj = new TypedObject(className, {}, true, {});
     recorded.set(obj, ops);
     return obj;

@@ -5,7 +5,8 @@
 import type { Listener, Publication } from '../../core/media/publication.ts';
 import type { Publications } from '../../core/media/publications.ts';
 import type { QualityOfService } from '../../core/media/qos.ts';
-import { concat, utf8Encode, WireError } from '../../bytes.ts';
+import { concat, utf8Encode } from '../../bytes.ts';
+import { WireError } from '../../errors.ts';
 import { AMFWriter } from '../../flash/amf/writer.ts';
 import { isAMFObject, MixedArray, type AMFValue } from '../../flash/amf/types.ts';
 import { decodeData, decodeTCMessage, TC } from '../../flash/tc.ts';

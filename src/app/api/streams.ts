@@ -8,7 +8,7 @@ import type { Listener, Publication } from '../../core/media/publication.ts';
 import type { Publications, StreamEvents, StreamVerdict } from '../../core/media/publications.ts';
 import { AMFReader } from '../../flash/amf/reader.ts';
 import type { AMFValue } from '../../flash/amf/types.ts';
-import { WireError } from '../../bytes.ts';
+import { WireError } from '../../errors.ts';
 import { lua, pushBytes, toText, type LuaCallResult } from '../lua/state.ts';
 import type { Method } from '../lua/object.ts';
 import { stripPosition, type RunningApplication } from '../runtime.ts';

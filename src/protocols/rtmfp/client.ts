@@ -3,7 +3,8 @@
 import type { Session, FlowHandler, FlowOpening, SessionDelegate, Endpoint } from './session/session.ts';
 import type { FIHelloChunk } from './wire/chunks.ts';
 import { FlowWriterPort, tcSignature } from './session/writer-port.ts';
-import { WireError, decodeVLU, equalBytes, hex } from '../../bytes.ts';
+import { decodeVLU, equalBytes, hex } from '../../bytes.ts';
+import { WireError } from '../../errors.ts';
 import { TC, UserControl, decodeCommand, decodeTCMessage, encodeCommand, encodeUserControl, type TCCommand } from '../../flash/tc.ts';
 import { isAMFObject, type AMFObject, type AMFValue } from '../../flash/amf/types.ts';
 import type { ApplicationPort, ClientPort, WriterPort } from '../../core/ports.ts';
@@ -166,7 +167,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
           this.onNetConnectionMessage(flowId, message);
         } catch (error) {
           if (!(error instanceof WireError)) throw error;
-          this.logger.debug({ err: error.message }, 'malformed NetConnection message');
+          this.logger.debug({ err: error.message, code: error.code }, 'malformed NetConnection message');
         }
       },
       onEnd: () => this.session.close('NetConnection flow closed'),

@@ -9,7 +9,7 @@ import type { Publications } from '../../core/media/publications.ts';
 import { dataName } from '../../core/media/media.ts';
 import type { FlowHandler, Session } from './session/session.ts';
 import { tcSignature } from './session/writer-port.ts';
-import { WireError } from '../../bytes.ts';
+import { WireError } from '../../errors.ts';
 import { TC, UserControl, decodeCommand, decodeTCMessage, encodeCommand, encodeStatus, encodeUserControl, type TCCommand } from '../../flash/tc.ts';
 import type { ClientPort } from '../../core/ports.ts';
 
@@ -105,7 +105,7 @@ export class ServerNetStream implements ListenerSink {
       // user control on a stream flow (flow sync) carries nothing for the server
     } catch (error) {
       if (!(error instanceof WireError)) throw error;
-      this.host.logger.debug({ err: error.message, stream: this.id }, 'malformed NetStream message');
+      this.host.logger.debug({ err: error.message, code: error.code, stream: this.id }, 'malformed NetStream message');
     }
   }
 

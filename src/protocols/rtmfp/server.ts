@@ -10,7 +10,8 @@ import type { Logger } from '../../log.ts';
 import { createServerCertificate, peerIdOf } from './crypto/certificate.ts';
 import { createPacketCipher, readSessionId, startupCipher } from './crypto/packet-cipher.ts';
 import type { DHGroup } from './crypto/dh.ts';
-import { ByteWriter, WireError, equalBytes, hex, utf8Decode } from '../../bytes.ts';
+import { ByteWriter, equalBytes, hex, utf8Decode } from '../../bytes.ts';
+import { WireError, errorCode } from '../../errors.ts';
 import { CHUNK, decodeChunks, writeChunk, type FIHelloChunk, type IHelloChunk, type IIKeyingChunk } from './wire/chunks.ts';
 import { readPacketHeader } from './wire/packet.ts';
 import { Session, type Endpoint, type SessionTransport } from './session/session.ts';
@@ -164,7 +165,7 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
     } catch (error) {
       // a bug, not bad input: log it and keep serving
       this.stats.malformed++;
-      this.logger.error({ err: error }, 'datagram handling failed');
+      this.logger.error({ err: error, code: errorCode(error) }, 'datagram handling failed');
     }
   }
 
@@ -226,7 +227,7 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
       try {
         returned = this.core.application.onRendezVousUnknown(hex(peerId), 'RTMFP');
       } catch (error) {
-        this.logger.error({ err: error }, 'application onRendezVousUnknown failed');
+        this.logger.error({ err: error, code: errorCode(error) }, 'application onRendezVousUnknown failed');
       }
       const addresses = redirectAddresses(returned, this.selfAddress());
       if (addresses.length > 0) this.reply(this.handshake.redirect(tag, addresses), 0, from);

@@ -7,7 +7,8 @@ import { flowMachine } from '../../../../machines/flow.ts';
 import type { Clock } from '../../../clock.ts';
 import type { PacketCipher } from '../crypto/packet-cipher.ts';
 import type { Logger } from '../../../log.ts';
-import { ByteWriter, WireError, decodeVLU, equalBytes } from '../../../bytes.ts';
+import { ByteWriter, decodeVLU, equalBytes } from '../../../bytes.ts';
+import { WireError, errorCode } from '../../../errors.ts';
 import { CHUNK, decodeChunks, writeChunk, type Chunk, type UserDataChunk, type FIHelloChunk } from '../wire/chunks.ts';
 import { MODE, PACKET_FLAG, readPacketHeader, timestampNow, writePacketHeader } from '../wire/packet.ts';
 import { FlowReceiver } from '../flow/receiver.ts';
@@ -179,7 +180,7 @@ export class Session implements WriterHost {
       ...observe('session', this.nearId),
     });
     this.actor.subscribe({
-      error: (error) => this.logger.error({ err: error }, 'session actor error'),
+      error: (error) => this.logger.error({ err: error, code: errorCode(error) }, 'session actor error'),
     });
     this.actor.start();
   }
@@ -223,7 +224,7 @@ export class Session implements WriterHost {
     } catch (error) {
       if (!(error instanceof WireError)) throw error;
       this.stats.malformed++;
-      this.logger.debug({ err: error.message }, 'malformed packet dropped');
+      this.logger.debug({ err: error.message, code: error.code }, 'malformed packet dropped');
       return false;
     }
   }
@@ -365,7 +366,7 @@ export class Session implements WriterHost {
       if (flow.handler && !this.ended) flow.handler.onMessage(message, info.lostBefore);
     });
     const actor = createActor(flowMachine, { clock: this.clock, ...observe('flow', `${this.nearId}.${chunk.flowId}`) });
-    actor.subscribe({ error: (error) => this.logger.error({ err: error }, 'flow actor error') });
+    actor.subscribe({ error: (error) => this.logger.error({ err: error, code: errorCode(error) }, 'flow actor error') });
     actor.start();
     const flow: ReceivingFlow = { receiver, handler, actor, ended: false };
     this.flows.set(chunk.flowId, flow);
