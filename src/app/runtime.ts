@@ -4,6 +4,7 @@ import { realpathSync } from 'node:fs';
 import { LuaHost, type LuaCallResult } from './lua/state.ts';
 import { Environments } from './lua/environment.ts';
 import type { Logger } from '../log.ts';
+import { channels } from '../core/diagnostics.ts';
 
 /** The logger methods the host uses; src/log.ts's pino logger has them all. */
 export type AppLogger = Pick<Logger, 'fatal' | 'critic' | 'error' | 'warn' | 'note' | 'info' | 'debug' | 'trace'> &
@@ -39,12 +40,19 @@ export class Runtime {
     this.current = app;
     try {
       const result = this.lua.pcall(nargs, nresults);
-      if (!result.ok) {
-        this.logger[level]({ app: app.path || '/', event: what, traceback: result.traceback }, result.message);
-      }
+      if (!result.ok) this.scriptError(app, what, result.message, level, result.traceback);
       return result;
     } finally {
       this.current = previous;
+    }
+  }
+
+  /** A script failed: logged (with its traceback when there is one) and told to `nimbus:script:error` subscribers. */
+  scriptError(app: RunningApplication, event: string, message: string, level: 'error' | 'warn', traceback?: string): void {
+    const application = app.path || '/';
+    this.logger[level](traceback === undefined ? { app: application, event } : { app: application, event, traceback }, message);
+    if (channels.scriptError.hasSubscribers) {
+      channels.scriptError.publish({ application: app.path, event, message, level, traceback });
     }
   }
 }
