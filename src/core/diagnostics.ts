@@ -44,7 +44,7 @@ export interface ScriptErrorMessage {
   traceback?: string;
 }
 
-/** Input dropped as malformed, by cause (the same causes the counters and rate-limited logs use). */
+/** Input dropped as malformed (and counted), by a short stable cause: 'session-id', 'startup-checksum'... (docs/diagnostics.md). */
 export interface MalformedMessage {
   protocol: ProtocolName;
   cause: string;

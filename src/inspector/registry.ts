@@ -1,7 +1,7 @@
 // Live actors of this process, learned from their inspection events on the `nimbus:actor` diagnostics
-// channel (src/actors/observe.ts). With no page
-// connected the registry only records creations and ends (ended actors are forgotten after a while, so
-// memory stays bounded); events and state changes become feed entries only while a page listens.
+// channel (src/actors/observe.ts). With no page connected the registry only records creations and ends
+// (ended actors are forgotten after a while, so memory stays bounded); events and state changes become
+// feed entries only while a page listens.
 import diagnostics from 'node:diagnostics_channel';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { ACTOR_CHANNEL, type ActorMessage, type ActorMeta } from '../actors/observe.ts';
