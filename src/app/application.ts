@@ -83,7 +83,7 @@ export class Application implements RunningApplication {
         lua.lua_setupvalue(L, -2, 1);
         rt.call(this, 0, 0, 'main.lua');
       } else {
-        rt.logger.error({ app: this.path || '/', event: 'main.lua' }, toText(L, -1));
+        rt.scriptError(this, 'main.lua', toText(L, -1), 'error');
         lua.lua_pop(L, 1);
       }
     }

@@ -5,6 +5,7 @@ import { LuaHost, type LuaFailure } from './lua/state.ts';
 import { Environments } from './lua/environment.ts';
 import type { Logger } from '../log.ts';
 import { ScriptError } from '../errors.ts';
+import { channels } from '../core/diagnostics.ts';
 
 /** The logger methods the host uses; src/log.ts's pino logger has them all. */
 export type AppLogger = Pick<Logger, 'fatal' | 'critic' | 'error' | 'warn' | 'note' | 'info' | 'debug' | 'trace'> &
@@ -44,12 +45,21 @@ export class Runtime {
     try {
       const result = this.lua.pcall(nargs, nresults);
       if (result.ok) return result;
-      const error = new ScriptError(result.message, { app: app.path || '/', event: what, traceback: result.traceback });
-      this.logger[level]({ app: error.app, event: what, code: error.code, traceback: result.traceback }, result.message);
-      return { ...result, error };
+      return { ...result, error: this.scriptError(app, what, result.message, level, result.traceback) };
     } finally {
       this.current = previous;
     }
+  }
+
+  /** A script failed: logged with its code (and traceback when there is one) and told to `nimbus:script:error` subscribers. */
+  scriptError(app: RunningApplication, event: string, message: string, level: 'error' | 'warn', traceback?: string): ScriptError {
+    const error = new ScriptError(message, { app: app.path || '/', event, traceback: traceback ?? '' });
+    const fields = { app: error.app, event, code: error.code };
+    this.logger[level](traceback === undefined ? fields : { ...fields, traceback }, message);
+    if (channels.scriptError.hasSubscribers) {
+      channels.scriptError.publish({ application: app.path, event, message, level, traceback });
+    }
+    return error;
   }
 }
 

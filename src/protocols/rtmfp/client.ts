@@ -23,7 +23,8 @@ export interface ServerClientOptions {
   core: Core;
   keepAliveServerMs: number;
   keepAlivePeerMs: number;
-  onClosed(client: ServerClient): void;
+  /** the session is gone (after onDisconnection), and why */
+  onClosed(client: ServerClient, reason: string): void;
   /** the server's NetGroup registry; GC flows are refused without one */
   groups?: GroupRegistry;
   /** the session moved (the rendezvous index follows it) */
@@ -120,7 +121,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
       this.application.onDisconnection(this);
       this.options.core.removeClient(this);
     }
-    this.options.onClosed(this);
+    this.options.onClosed(this, reason);
   }
 
   onAddressChanged(_session: Session, previous: Endpoint): void {

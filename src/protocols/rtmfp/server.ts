@@ -6,6 +6,7 @@ import { systemClock, type Clock } from '../../clock.ts';
 import type { NimbusConfig } from '../../config.ts';
 import type { Core } from '../../core/core.ts';
 import type { ProtocolServer } from '../../core/ports.ts';
+import { channels } from '../../core/diagnostics.ts';
 import type { Logger } from '../../log.ts';
 import { createServerCertificate, peerIdOf } from './crypto/certificate.ts';
 import { createPacketCipher, readSessionId, startupCipher } from './crypto/packet-cipher.ts';
@@ -16,7 +17,7 @@ import { CHUNK, decodeChunks, writeChunk, type FIHelloChunk, type IHelloChunk, t
 import { readPacketHeader } from './wire/packet.ts';
 import { Session, type Endpoint, type SessionTransport } from './session/session.ts';
 import { Handshake } from './handshake.ts';
-import { ServerClient } from './client.ts';
+import { ServerClient, formatEndpoint } from './client.ts';
 import { AttemptCounter, PeerIndex, epdPeerId, introduce, redirectAddresses } from './rendezvous.ts';
 import { GroupRegistry } from './groups.ts';
 
@@ -148,7 +149,7 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
     try {
       const id = readSessionId(datagram);
       if (id < 0) {
-        this.stats.malformed++;
+        this.malformed('session-id', from);
         return;
       }
       if (id === 0) {
@@ -160,12 +161,20 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
         this.stats.unknownSession++;
         return;
       }
-      if (!session.receiveDatagram(datagram, from)) this.stats.malformed++;
+      if (!session.receiveDatagram(datagram, from)) this.malformed(`session-${session.dropCause ?? 'packet'}`, from);
       else if (session.keyed && this.handshake.pendingKeyings > 0) this.handshake.commit(id);
     } catch (error) {
       // a bug, not bad input: log it and keep serving
-      this.stats.malformed++;
+      this.malformed('exception', from);
       this.logger.error({ err: error, code: errorCode(error) }, 'datagram handling failed');
+    }
+  }
+
+  /** Input dropped as malformed: counted, and told to `nimbus:malformed` subscribers with its cause. */
+  private malformed(cause: string, from: Endpoint): void {
+    this.stats.malformed++;
+    if (channels.malformed.hasSubscribers) {
+      channels.malformed.publish({ protocol: 'RTMFP', cause, address: formatEndpoint(from) });
     }
   }
 
@@ -176,7 +185,7 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
     }
     const cleartext = startupCipher.open(datagram);
     if (!cleartext) {
-      this.stats.malformed++;
+      this.malformed('startup-checksum', from);
       return;
     }
     let chunks;
@@ -185,7 +194,7 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
       chunks = decodeChunks(cleartext, header.chunksOffset);
     } catch (error) {
       if (!(error instanceof WireError)) throw error;
-      this.stats.malformed++;
+      this.malformed('startup-chunk', from);
       return;
     }
     // one handshake chunk per startup packet (RTMFP.md §3.1)
@@ -281,11 +290,14 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
       keepAlivePeerMs: this.config.rtmfp.keepAlivePeer * 1000,
       groups: this.groups,
       onAddressChanged: (moved, previous) => this.peers.moved(moved, previous),
-      onClosed: (closed) => {
+      onClosed: (closed, reason) => {
         this.sessions.delete(sessionId);
         this.clients.delete(sessionId);
         this.peers.remove(closed);
         this.handshake.commit(sessionId);
+        if (channels.sessionClose.hasSubscribers) {
+          channels.sessionClose.publish({ protocol: 'RTMFP', id: sessionId, address: closed.address, reason });
+        }
       },
     });
     const session = new Session({
@@ -306,6 +318,9 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
     this.clients.set(sessionId, client);
     this.peers.add(client);
     this.stats.sessionsOpened++;
+    if (channels.sessionOpen.hasSubscribers) {
+      channels.sessionOpen.publish({ protocol: 'RTMFP', id: sessionId, address: client.address });
+    }
     this.handshake.remember({
       cookie: hex(chunk.cookie),
       initiatorSessionId: chunk.initiatorSessionId,

@@ -155,6 +155,8 @@ export class Session implements WriterHost {
   private ended = false;
   /** @internal */
   closeReason = '';
+  /** why receiveDatagram last returned false: the session had ended, the packet did not decrypt, or did not parse */
+  dropCause: 'ended' | 'decrypt' | 'packet' | undefined;
   private readonly packet = new ByteWriter(1280);
   private writerCursor = 0;
 
@@ -212,10 +214,14 @@ export class Session implements WriterHost {
 
   /** A datagram for this session (already matched by session id). Returns false when it was dropped. */
   receiveDatagram(datagram: Uint8Array, from: Endpoint): boolean {
-    if (this.ended) return false;
+    if (this.ended) {
+      this.dropCause = 'ended';
+      return false;
+    }
     const cleartext = this.cipher.open(datagram);
     if (cleartext === null) {
       this.stats.malformed++;
+      this.dropCause = 'decrypt';
       return false;
     }
     try {
@@ -224,6 +230,7 @@ export class Session implements WriterHost {
     } catch (error) {
       if (!(error instanceof WireError)) throw error;
       this.stats.malformed++;
+      this.dropCause = 'packet';
       this.logger.debug({ err: error.message, code: error.code }, 'malformed packet dropped');
       return false;
     }
