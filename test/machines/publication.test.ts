@@ -45,7 +45,6 @@ class Driver {
   /** a waiting listener keeps the idle name alive; unsubscribing it releases the name (CLOSE) */
   private readonly keeper: Listener;
   private verdict: 'ALLOW' | 'DENY' = 'ALLOW';
-  private publishing = false;
 
   constructor() {
     this.publications.events = {

@@ -2,7 +2,7 @@
 // show it. Sample access and the receive switches are live: set in onSubscribe they shape what the player
 // gets from its very first message.
 import type { Listener } from '../../core/media/listener.ts';
-import { lua, lauxlib, type LuaState } from '../lua/state.ts';
+import { lua } from '../lua/state.ts';
 import { pushObject, readOnly, madeOnFirstRead } from '../lua/object.ts';
 import { pushNumber } from './amf-convert.ts';
 import { queryValue } from './client.ts';

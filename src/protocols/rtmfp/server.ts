@@ -9,7 +9,7 @@ import type { Logger } from '../../log.ts';
 import { createServerCertificate, peerIdOf } from './crypto/certificate.ts';
 import { createPacketCipher, readSessionId, startupCipher } from './crypto/packet-cipher.ts';
 import type { DHGroup } from './crypto/dh.ts';
-import { ByteWriter, WireError, equalBytes, hex, utf8Decode } from '../../bytes.ts';
+import { ByteWriter, WireError, hex, utf8Decode } from '../../bytes.ts';
 import { CHUNK, decodeChunks, writeChunk, type FIHelloChunk, type IHelloChunk, type IIKeyingChunk } from './wire/chunks.ts';
 import { readPacketHeader } from './wire/packet.ts';
 import { Session, type Endpoint, type SessionTransport } from './session/session.ts';
