@@ -1,7 +1,6 @@
 // The RTMFP supervisor: owns the UDP socket, answers handshakes, routes datagrams to sessions by session
 // id, and turns connected sessions into core clients. Plain code; it never throws on input.
 import dgram from 'node:dgram';
-import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../../clock.ts';
 import type { NimbusConfig } from '../../config.ts';
 import type { Core } from '../../core/core.ts';
@@ -77,7 +76,7 @@ export class RtmfpServer implements SessionTransport {
   }
 
   get address(): { address: string; port: number } {
-    const info = this.socket?.address() as AddressInfo | undefined;
+    const info = this.socket?.address();
     return { address: info?.address ?? this.config.rtmfp.host, port: info?.port ?? this.config.rtmfp.port };
   }
 
