@@ -1,7 +1,7 @@
 // One server application: a folder of the applications tree, its main.lua run in its own
 // environment, and the file loaders (require/dofile/loadfile) that look in its folder first,
 // then in its parents' folders, never outside the applications folder.
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { lua, pushRef, lauxlib, toText, type LuaJSFunction, type LuaState } from './lua/state.ts';
 import type { Runtime, RunningApplication } from './runtime.ts';
@@ -245,8 +245,4 @@ function pushLoaded(L: LuaState, name: string): boolean {
   }
   lua.lua_settop(L, top);
   return false;
-}
-
-export function mainLuaExists(dir: string): boolean {
-  return existsSync(join(dir, 'main.lua'));
 }
