@@ -91,7 +91,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
   }
 
   // SessionDelegate --------------------------------------------------------------------------------------
-  onFlow(session: Session, opening: FlowOpening): FlowHandler | null {
+  onFlow(_session: Session, opening: FlowOpening): FlowHandler | null {
     const signature = opening.signature;
     if (signature && equalBytes(signature, GC_SIGNATURE)) return this.groupFlow(opening.flowId);
     if (!signature || signature.length < 4 || !equalBytes(signature.subarray(0, 2), TC_PREFIX)) return null;

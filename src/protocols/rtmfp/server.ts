@@ -1,7 +1,6 @@
 // The RTMFP supervisor: owns the UDP socket, answers handshakes, routes datagrams to sessions by session
 // id, and turns connected sessions into core clients. Plain code; it never throws on input.
 import dgram from 'node:dgram';
-import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../../clock.ts';
 import type { NimbusConfig } from '../../config.ts';
 import type { Core } from '../../core/core.ts';
@@ -11,7 +10,7 @@ import type { Logger } from '../../log.ts';
 import { createServerCertificate, peerIdOf } from './crypto/certificate.ts';
 import { createPacketCipher, readSessionId, startupCipher } from './crypto/packet-cipher.ts';
 import type { DHGroup } from './crypto/dh.ts';
-import { ByteWriter, equalBytes, hex, utf8Decode } from '../../bytes.ts';
+import { ByteWriter, hex, utf8Decode } from '../../bytes.ts';
 import { WireError, errorCode } from '../../errors.ts';
 import { CHUNK, decodeChunks, writeChunk, type FIHelloChunk, type IHelloChunk, type IIKeyingChunk } from './wire/chunks.ts';
 import { readPacketHeader } from './wire/packet.ts';
@@ -81,7 +80,7 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
   }
 
   get address(): { address: string; port: number } {
-    const info = this.socket?.address() as AddressInfo | undefined;
+    const info = this.socket?.address();
     return { address: info?.address ?? this.config.rtmfp.host, port: info?.port ?? this.config.rtmfp.port };
   }
 

@@ -114,7 +114,7 @@ export class Session implements WriterHost {
   private rttvar = 0;
   private measured = false;
 
-  private cipher: PacketCipher;
+  private readonly cipher: PacketCipher;
   private readonly transport: SessionTransport;
   /** @internal */
   readonly delegate: SessionDelegate;
@@ -200,10 +200,6 @@ export class Session implements WriterHost {
   get usable(): boolean {
     const state = this.state;
     return state === 'open' || state === 'keying';
-  }
-
-  setCipher(cipher: PacketCipher): void {
-    this.cipher = cipher;
   }
 
   /** Retransmission timeout (RFC 7016 §3.5.2.2): SRTT + 4·RTTVAR + 200, at least 250 ms, 1 s before a sample. */
@@ -613,10 +609,6 @@ export class Session implements WriterHost {
       flows: [...this.flows.keys()],
       writers: [...this.writers.values()].map((w) => ({ id: w.id, state: w.state })),
     };
-  }
-
-  sameCipher(other: PacketCipher): boolean {
-    return this.cipher === other;
   }
 }
 
