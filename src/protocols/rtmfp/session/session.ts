@@ -67,6 +67,8 @@ export interface SessionOptions {
   keepAliveMs: number;
   maxPings?: number;
   giveUpMs?: number;
+  /** how long a session waits for its first packet under the session keys before it ends (default 95 s) */
+  keyingTimeoutMs?: number;
   peerId?: Uint8Array;
 }
 
@@ -107,6 +109,8 @@ export class Session implements WriterHost {
   private readonly key: number;
   readonly stats: SessionStats = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, malformed: 0, retransmissions: 0 };
   readonly giveUpMs: number;
+  /** @internal read by the keyingTimeout delay */
+  readonly keyingTimeoutMs: number;
   peerId: Uint8Array | undefined;
   lastReceptionTime: number;
   /** smoothed round trip time in ms (0 until measured) */
@@ -172,6 +176,7 @@ export class Session implements WriterHost {
     this.logger = options.logger;
     this.keepAliveMs = options.keepAliveMs;
     this.giveUpMs = options.giveUpMs ?? 45_000;
+    this.keyingTimeoutMs = options.keyingTimeoutMs ?? 95_000;
     this.peerId = options.peerId;
     this.lastReceptionTime = this.clock.now();
     this.tracing = this.logger.isLevelEnabled('trace');
@@ -662,6 +667,7 @@ const boundSessionMachine = sessionMachine.provide({
     },
   },
   delays: {
+    keyingTimeout: ({ context }) => sessionBindings.get(context.key)?.keyingTimeoutMs ?? 95_000,
     keepAlive: ({ context }) => {
       const session = sessionBindings.get(context.key);
       if (!session) return 60_000;
