@@ -15,7 +15,7 @@ import { ByteWriter, equalBytes, hex, trimSlashes, utf8Decode } from '../../byte
 import { WireError, errorCode } from '../../errors.ts';
 import { CHUNK, decodeChunks, writeChunk, type FIHelloChunk, type IHelloChunk, type IIKeyingChunk } from './wire/chunks.ts';
 import { readPacketHeader } from './wire/packet.ts';
-import { Session, type Endpoint, type SessionTransport } from './session/session.ts';
+import { Session, type BufferBudget, type Endpoint, type SessionTransport } from './session/session.ts';
 import { Handshake, cookieExpiry, cookieKey } from './handshake.ts';
 import { ServerClient, formatEndpoint } from './client.ts';
 import { AttemptCounter, PeerIndex, epdPeerId, introduce, redirectAddresses } from './rendezvous.ts';
@@ -53,6 +53,9 @@ export const DEFAULT_HALF_OPEN_LIMITS: HalfOpenLimits = {
   connectTimeoutMs: 10_000,
 };
 
+/** Bytes all sessions' receiving flows may hold together; past it, the flow that grew it is dropped. */
+export const MAX_SERVER_BUFFERED = 256 * 1024 * 1024;
+
 /** Longest endpoint discriminator URL an IHello may carry; longer ones are dropped as malformed, unread. */
 export const MAX_EPD_URL_BYTES = 2048;
 /** A malformed cause, a refusal or an unexpected exception is logged at most once per this interval. */
@@ -88,6 +91,8 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
     halfOpenExpired: 0,
   };
   readonly halfOpenLimits: HalfOpenLimits;
+  /** bytes held by every session's receiving flows, bounded server-wide */
+  readonly buffered: BufferBudget = { used: 0, max: MAX_SERVER_BUFFERED };
   /** half-open sessions by id, oldest first: when each was created and from which host */
   private readonly halfOpen = new Map<number, { host: string; at: number }>();
   /** half-open sessions per host */
@@ -447,6 +452,7 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
       logger: client.logger,
       keepAliveMs: this.config.rtmfp.keepAliveServer * 1000,
       keyingTimeoutMs: this.halfOpenLimits.keyingTimeoutMs,
+      sharedBuffer: this.buffered,
       peerId,
     });
     client.attach(session);

@@ -67,12 +67,24 @@ export interface SessionOptions {
   keepAliveMs: number;
   maxPings?: number;
   giveUpMs?: number;
+  /** most bytes its receiving flows may hold at once (default MAX_SESSION_BUFFERED) */
+  maxBufferedBytes?: number;
+  /** a budget shared with other sessions (the server's): a flow that grows it past its max is dropped too */
+  sharedBuffer?: BufferBudget;
   /** how long a session waits for its first packet under the session keys before it ends (default 95 s) */
   keyingTimeoutMs?: number;
   peerId?: Uint8Array;
 }
 
+/** Bytes held by receiving flows, shared by several sessions (the whole server). */
+export interface BufferBudget {
+  used: number;
+  max: number;
+}
+
 export interface SessionStats {
+  /** receiving flows dropped (Flow Exception) for holding more than the session's or server's buffer bound */
+  droppedFlows: number;
   packetsIn: number;
   packetsOut: number;
   bytesIn: number;
@@ -96,7 +108,10 @@ const MAX_FINISHED_FLOWS = 64;
 /** Receiving flows open at once: beyond this a new flow is refused (Flow Exception) without keeping any state. */
 export const MAX_FLOWS = 256;
 /** Bound on control chunks waiting for the next flush (ping replies, exceptions): a flood cannot grow it. */
-const MAX_CONTROL_BYTES = 8 * 1024;
+export const MAX_CONTROL_BYTES = 8 * 1024;
+/** Bytes one session's receiving flows may hold (out of order, or a message being reassembled): each flow may
+ *  hold up to 8 MiB alone (flow/receiver.ts), 256 of them 2 GiB; past this the flow that grew it is dropped. */
+export const MAX_SESSION_BUFFERED = 16 * 1024 * 1024;
 
 export class Session implements WriterHost {
   readonly role: 'initiator' | 'responder';
@@ -107,7 +122,7 @@ export class Session implements WriterHost {
   readonly logger: Logger;
   readonly actor: Actor<typeof sessionMachine>;
   private readonly key: number;
-  readonly stats: SessionStats = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, malformed: 0, retransmissions: 0 };
+  readonly stats: SessionStats = { droppedFlows: 0, packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, malformed: 0, retransmissions: 0 };
   readonly giveUpMs: number;
   /** @internal read by the keyingTimeout delay */
   readonly keyingTimeoutMs: number;
@@ -141,6 +156,10 @@ export class Session implements WriterHost {
     return this.timeout === undefined ? this.keepAliveMs : Math.min(this.keepAliveMs, this.timeout);
   }
   private readonly flows = new Map<number, ReceivingFlow>();
+  /** bytes held by the receiving flows, and the bounds on it */
+  bufferedBytes = 0;
+  private readonly maxBufferedBytes: number;
+  private readonly sharedBuffer: BufferBudget | undefined;
   private readonly finishedFlows = new Map<number, FlowReceiver>();
   private readonly writers = new Map<number, FlowWriter>();
   private nextWriterId = 1;
@@ -177,6 +196,8 @@ export class Session implements WriterHost {
     this.keepAliveMs = options.keepAliveMs;
     this.giveUpMs = options.giveUpMs ?? 45_000;
     this.keyingTimeoutMs = options.keyingTimeoutMs ?? 95_000;
+    this.maxBufferedBytes = options.maxBufferedBytes ?? MAX_SESSION_BUFFERED;
+    this.sharedBuffer = options.sharedBuffer;
     this.peerId = options.peerId;
     this.lastReceptionTime = this.clock.now();
     this.tracing = this.logger.isLevelEnabled('trace');
@@ -354,7 +375,19 @@ export class Session implements WriterHost {
       }
       flow = this.openFlow(chunk);
     }
-    flow.receiver.onFragment(chunk);
+    const receiver = flow.receiver;
+    const before = receiver.bufferedBytes;
+    receiver.onFragment(chunk);
+    const grown = receiver.bufferedBytes - before;
+    if (grown !== 0 && !this.ended) {
+      this.bufferedBytes += grown;
+      const shared = this.sharedBuffer;
+      if (shared) shared.used += grown;
+      if (grown > 0 && (this.bufferedBytes > this.maxBufferedBytes || (shared !== undefined && shared.used > shared.max))) {
+        this.dropFlow(chunk.flowId, flow);
+        return;
+      }
+    }
     if (flow.receiver.finished && !flow.ended) {
       flow.ended = true;
       flow.actor.send({ type: 'FINISHED' });
@@ -389,6 +422,34 @@ export class Session implements WriterHost {
       this.queueException(chunk.flowId);
     }
     return flow;
+  }
+
+  /** A flow over the buffer bounds: its bytes released, a Flow Exception sent, later fragments ignored. */
+  private dropFlow(flowId: number, flow: ReceivingFlow): void {
+    this.release(flow.receiver);
+    flow.receiver.close();
+    this.flows.delete(flowId);
+    flow.actor.stop();
+    this.rememberFinished(flowId, flow.receiver);
+    this.stats.droppedFlows++;
+    this.logger.debug({ flow: flowId, buffered: this.bufferedBytes }, 'receiving flow dropped: buffer bound');
+    this.queueException(flowId);
+  }
+
+  /** What a receiver holds no longer counts against the session's and server's budgets. */
+  private release(receiver: FlowReceiver): void {
+    const held = receiver.bufferedBytes;
+    if (held === 0) return;
+    this.bufferedBytes -= held;
+    if (this.sharedBuffer) this.sharedBuffer.used -= held;
+  }
+
+  private rememberFinished(flowId: number, receiver: FlowReceiver): void {
+    this.finishedFlows.set(flowId, receiver);
+    if (this.finishedFlows.size > MAX_FINISHED_FLOWS) {
+      const oldest = this.finishedFlows.keys().next().value as number;
+      this.finishedFlows.delete(oldest);
+    }
   }
 
   private queueException(flowId: number): void {
@@ -484,6 +545,7 @@ export class Session implements WriterHost {
     for (const writer of this.writers.values()) writer.dispose();
     this.writers.clear();
     for (const flow of this.flows.values()) {
+      this.release(flow.receiver);
       flow.receiver.close();
       flow.actor.stop();
     }
@@ -556,11 +618,9 @@ export class Session implements WriterHost {
         // complete and acknowledged: forget it, but remember its id for late retransmissions
         this.flows.delete(id);
         flow.actor.stop();
-        this.finishedFlows.set(id, flow.receiver);
-        if (this.finishedFlows.size > MAX_FINISHED_FLOWS) {
-          const oldest = this.finishedFlows.keys().next().value as number;
-          this.finishedFlows.delete(oldest);
-        }
+        this.release(flow.receiver);
+        flow.receiver.close();
+        this.rememberFinished(id, flow.receiver);
       }
     }
     for (const receiver of this.finishedFlows.values()) {
