@@ -1,6 +1,7 @@
 // One RTMFP session endpoint, the same code for the server (responder) and the client (initiator):
 // chunk dispatch, receiving flows, writers, acks, keepalive arithmetic, RTT, packing and sealing.
 // Per-packet work is here in plain code; the session actor (machines/session.ts) carries the lifecycle.
+import { createHmac, randomBytes } from 'node:crypto';
 import { createActor, type Actor } from 'xstate';
 import { sessionMachine } from '../../../../machines/session.ts';
 import { flowMachine } from '../../../../machines/flow.ts';
@@ -101,6 +102,8 @@ interface ReceivingFlow {
 }
 
 const PING_CHUNK = Uint8Array.of(CHUNK.PING, 0, 0);
+/** payload of a mobility ping: 'M' and 8 bytes of MAC */
+const MOBILITY_TOKEN_SIZE = 9;
 const CLOSE_CHUNK = Uint8Array.of(CHUNK.CLOSE, 0, 0);
 const CLOSE_ACK_CHUNK = Uint8Array.of(CHUNK.CLOSE_ACK, 0, 0);
 /** Finished flows remembered so retransmitted fragments are re-acked rather than reopening them. */
@@ -171,8 +174,10 @@ export class Session implements WriterHost {
   private pinging = false;
   /** where the packet being processed came from */
   private from: Endpoint | undefined;
-  /** a move to another address waiting for its ping to be echoed from there */
-  private mobility: { to: Endpoint; token: Uint8Array } | undefined;
+  /** key of the mobility challenges (created on the first one), moves made so far, the last candidate probed */
+  private mobilitySecret: Uint8Array | undefined;
+  private moves = 0;
+  private lastProbe: { host: string; port: number; at: number } | undefined;
   /** a packet under the session keys has arrived (checked per packet, so not read from the actor) */
   keyed = false;
   private ended = false;
@@ -633,30 +638,43 @@ export class Session implements WriterHost {
   /**
    * A valid packet from another address (RFC 7016 §3.5.4.2): keep talking to the known address and send a ping
    * with an unguessable payload to the new one; the session moves only when that payload is echoed from there.
-   * A replayed packet from a spoofed source therefore cannot take the session away.
+   * The payload is stateless, a MAC of the candidate address and of how many moves the session has made, so
+   * nothing an attacker replays can overwrite a pending check (each candidate has its own challenge), and a
+   * reply captured before a move is worthless after it. A replayed packet from a spoofed source therefore
+   * cannot take the session away, nor keep it from following a real move.
    */
   private checkMobility(from: Endpoint): void {
-    const pending = this.mobility;
-    if (pending && pending.to.host === from.host && pending.to.port === from.port) return;
-    const token = new Uint8Array(9);
-    token[0] = 0x4d; // 'M'
-    globalThis.crypto.getRandomValues(token.subarray(1));
-    this.mobility = { to: { host: from.host, port: from.port }, token };
+    const now = this.clock.now();
+    const last = this.lastProbe;
+    // one probe per candidate per 500 ms: a burst of packets from the new address asks once
+    if (last && last.host === from.host && last.port === from.port && now - last.at < 500) return;
+    this.lastProbe = { host: from.host, port: from.port, at: now };
     const packet = new ByteWriter(32);
-    writePacketHeader(packet, this.role === 'initiator' ? MODE.INITIATOR : MODE.RESPONDER, timestampNow(this.clock.now()));
-    writeChunk(packet, { type: CHUNK.PING, payload: token });
+    writePacketHeader(packet, this.role === 'initiator' ? MODE.INITIATOR : MODE.RESPONDER, timestampNow(now));
+    writeChunk(packet, { type: CHUNK.PING, payload: this.mobilityToken(from) });
     this.sendTo(packet.view_(), from);
   }
 
+  /** 'M' and 8 bytes of HMAC(session secret, moves | host | port). */
+  private mobilityToken(to: Endpoint): Uint8Array {
+    this.mobilitySecret ??= randomBytes(32);
+    const mac = createHmac('sha256', this.mobilitySecret).update(`${this.moves}|${to.host}|${to.port}`).digest();
+    const token = new Uint8Array(MOBILITY_TOKEN_SIZE);
+    token[0] = 0x4d; // 'M'
+    token.set(mac.subarray(0, MOBILITY_TOKEN_SIZE - 1), 1);
+    return token;
+  }
+
   private onPingReply(payload: Uint8Array): void {
-    const pending = this.mobility;
     const from = this.from;
-    if (!pending || !from || from.host !== pending.to.host || from.port !== pending.to.port) return;
-    if (!equalBytes(payload, pending.token)) return;
-    this.mobility = undefined;
+    if (!from || payload.length !== MOBILITY_TOKEN_SIZE || payload[0] !== 0x4d || this.mobilitySecret === undefined) return;
+    if (from.host === this.address.host && from.port === this.address.port) return;
+    if (!equalBytes(payload, this.mobilityToken(from))) return;
+    this.moves++;
+    this.lastProbe = undefined;
     const previous = this.address;
-    this.address = pending.to;
-    this.actor.send({ type: 'ADDRESS_CHANGED', address: `${pending.to.host}:${pending.to.port}` });
+    this.address = { host: from.host, port: from.port };
+    this.actor.send({ type: 'ADDRESS_CHANGED', address: `${from.host}:${from.port}` });
     this.delegate.onAddressChanged?.(this, previous);
   }
 
