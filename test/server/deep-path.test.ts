@@ -122,3 +122,25 @@ test('a live server under deep-path IHellos: each costs under 2 ms server-side a
     await server.close();
   }
 });
+
+test('connects with a huge path: refused, logged once per interval, clipped (a 1 MiB path was one 1 MiB log line)', { timeout: 60_000 }, async () => {
+  const { startLoggedServer } = await import('../helpers/logged-server.ts');
+  const { CallError } = await import('../../src/client/index.ts');
+  const s = await startLoggedServer();
+  try {
+    const tcUrl = `rtmfp://127.0.0.1:${s.port}/${'p'.repeat(256 * 1024)}`;
+    for (let i = 0; i < 3; i++) {
+      await assert.rejects(NetConnection.connect(s.url, { properties: { tcUrl }, timeoutMs: 10_000 }), (error: unknown) => {
+        assert.ok(error instanceof CallError, String(error));
+        assert.equal(error.status, 'NetConnection.Connect.InvalidApp');
+        return true;
+      });
+    }
+    const lines = s.lines('connection path rejected');
+    assert.equal(lines.length, 1, 'three refusals, one line');
+    assert.ok(String(lines[0]!.path).length < 400, `clipped path: ${String(lines[0]!.path).length} characters`);
+    assert.ok(s.bytes() < 16 * 1024, `whole log: ${s.bytes()} bytes`);
+  } finally {
+    await s.close();
+  }
+});

@@ -9,7 +9,7 @@ import { TC, UserControl, decodeCommand, decodeTCMessage, encodeCommand, encodeU
 import { isAMFObject, type AMFObject, type AMFValue } from '../../flash/amf/types.ts';
 import type { ApplicationPort, ClientPort, WriterPort } from '../../core/ports.ts';
 import type { Core } from '../../core/core.ts';
-import { clip, type Logger } from '../../log.ts';
+import { clip, type Logger, type RateLimitedLog } from '../../log.ts';
 import { ServerNetStream, type NetStreamHost } from './net-stream.ts';
 import { GC_SIGNATURE, groupFlow, type GroupRegistry } from './groups.ts';
 
@@ -23,6 +23,8 @@ export interface ServerClientOptions {
   core: Core;
   keepAliveServerMs: number;
   keepAlivePeerMs: number;
+  /** where refusals caused by input are logged, once per interval per cause (the server's); the client's logger otherwise */
+  rateLog?: RateLimitedLog;
   /** the application accepted the connection: the session is no longer half-open */
   onConnected?(client: ServerClient): void;
   /** the session is gone (after onDisconnection), and why */
@@ -259,7 +261,9 @@ export class ServerClient implements SessionDelegate, ClientPort {
     const url = parseTcUrl(typeof properties.tcUrl === 'string' ? properties.tcUrl : '', properties.app);
     const resolved = this.application.resolvePath(url.path);
     if (!resolved.ok) {
-      this.logger.warn({ path: clip(url.path), reason: resolved.reason }, 'connection path rejected');
+      const fields = { address: this.address, path: clip(url.path), reason: resolved.reason };
+      if (this.options.rateLog) this.options.rateLog.log('warn', 'connection-path-rejected', 'connection path rejected', fields);
+      else this.logger.warn(fields, 'connection path rejected');
       this.reject(writer, command.transactionId, 'NetConnection.Connect.InvalidApp', resolved.reason);
       return;
     }

@@ -428,6 +428,7 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
       keepAlivePeerMs: this.config.rtmfp.keepAlivePeer * 1000,
       groups: this.groups,
       onAddressChanged: (moved, previous) => this.peers.moved(moved, previous),
+      rateLog: this.rateLog,
       onConnected: () => this.leaveHalfOpen(sessionId),
       onClosed: (closed, reason) => {
         this.leaveHalfOpen(sessionId);
