@@ -144,3 +144,34 @@ test('new flows after others closed: a finished flow is not reopened by retransm
   assert.equal(pair.records.responder.flows.length, openings + 3);
   assert.deepEqual(pair.responder.describe().flows, []);
 });
+
+test('RTT: the smoothed round trip time follows the measured one (timestamp echoes)', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  for (let round = 0; round < 30; round++) {
+    writer.write(Uint8Array.of(round));
+    await new Promise((r) => setImmediate(r)); // the initiator's flush: its packet waits on the wire 200 ms
+    pair.clock.increment(200);
+    pair.pump(); // delivered, acknowledged at once, the ack delivered in the same pump
+    await pair.settle();
+  }
+  const srtt = pair.initiator.srtt;
+  assert.ok(srtt >= 180 && srtt <= 220, `srtt ${srtt} for a 200 ms round trip`);
+  assert.ok(pair.initiator.rto() >= srtt + 200 && pair.initiator.rto() <= srtt + 400, `rto ${pair.initiator.rto()}`);
+});
+
+test('on a clean wire nothing is retransmitted, and small messages share packets as 0x11 continuations', async () => {
+  const pair = new Pair();
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  writer.write(Uint8Array.of(0));
+  await pair.settle();
+  const since = pair.log.length;
+  for (let i = 1; i <= 10; i++) writer.write(new Uint8Array(50).fill(i));
+  await pair.settle();
+  assert.equal(pair.records.responder.messages.get(writer.id)?.length, 11);
+  const data = pair.chunksFrom('initiator', since, CHUNK.USER_DATA) as UserDataChunk[];
+  assert.equal(data.length, 10);
+  assert.equal(data.filter((c) => c.next).length, 9, 'all but the first are continuations');
+  assert.equal(pair.initiator.stats.retransmissions, 0);
+  assert.equal(writer.stats.retransmissions ?? 0, 0);
+});
