@@ -252,3 +252,12 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+/** `text` without leading and trailing slashes, in linear time (a regex like /\/+$/ is quadratic on hostile input). */
+export function trimSlashes(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && text.charCodeAt(start) === 0x2f) start++;
+  while (end > start && text.charCodeAt(end - 1) === 0x2f) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
+}

@@ -16,6 +16,9 @@ export interface NimbusConfig {
     publicAddress: string;
     maxSessions: number;
     maxHandshakes: number;
+    /** sessions not yet connected (half-open) from one address, and in total */
+    maxHalfOpenPerAddress: number;
+    maxHalfOpen: number;
     /** AES implementation behind the PacketCipher seam for session packets */
     cipher: 'node' | 'noble';
   };
@@ -47,6 +50,8 @@ export const DEFAULTS = {
     publicAddress: '',
     maxSessions: 10000,
     maxHandshakes: 1000,
+    maxHalfOpenPerAddress: 32,
+    maxHalfOpen: 1024,
     cipher: 'node',
   },
   application: { dir: '.' },
@@ -258,6 +263,8 @@ function build(
       publicAddress: get('RTMFP', 'publicAddress', publicAddress),
       maxSessions: get('RTMFP', 'maxSessions', integer(1, 1_000_000)),
       maxHandshakes: get('RTMFP', 'maxHandshakes', integer(1, 1_000_000)),
+      maxHalfOpenPerAddress: get('RTMFP', 'maxHalfOpenPerAddress', integer(1, 1_000_000)),
+      maxHalfOpen: get('RTMFP', 'maxHalfOpen', integer(1, 1_000_000)),
       cipher: get('RTMFP', 'cipher', cipherImpl),
     },
     application: { dir, www: resolve(dir, 'www') },

@@ -36,7 +36,7 @@ test('without any file the embedded defaults apply', () => {
   assert.deepEqual(warnings, []);
   assert.equal(config.source, null);
   assert.deepEqual(config.rtmfp, {
-    host: '0.0.0.0', port: 1935, keepAliveServer: 15, keepAlivePeer: 10, publicAddress: '', maxSessions: 10000, maxHandshakes: 1000, cipher: 'node',
+    host: '0.0.0.0', port: 1935, keepAliveServer: 15, keepAlivePeer: 10, publicAddress: '', maxSessions: 10000, maxHandshakes: 1000, maxHalfOpenPerAddress: 32, maxHalfOpen: 1024, cipher: 'node',
   });
   assert.deepEqual(config.application, { dir: cwd, www: join(cwd, 'www') });
   assert.deepEqual(config.logs, { level: 'info', pretty: 'auto' });
