@@ -61,7 +61,7 @@ async function runChild(args: string[]): Promise<void> {
   const { Nimbus } = await import('../../src/nimbus.ts');
   const { loadConfig } = await import('../../src/config.ts');
   const { createLogger } = await import('../../src/log.ts');
-  const { config } = loadConfig(['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', ...args], { cwd: process.cwd(), env: {} });
+  const { config } = loadConfig(['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', '--RTMP.port=0', ...args], { cwd: process.cwd(), env: {} });
   const nimbus = new Nimbus({ config, logger: createLogger({ level: 'fatal', pretty: 'false' }) });
   const server = nimbus.rtmfp;
   await nimbus.start();

@@ -15,7 +15,7 @@ export async function startTestServer(
   options: { application?: ApplicationPort; args?: string[]; dir?: string } = {},
 ): Promise<TestServer> {
   const dirArgs = options.dir ? [`--application.dir=${options.dir}`] : [];
-  const { config } = loadConfig(['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', ...dirArgs, ...(options.args ?? [])], {
+  const { config } = loadConfig(['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', '--RTMP.port=0', ...dirArgs, ...(options.args ?? [])], {
     cwd: process.cwd(),
     env: {},
   });
