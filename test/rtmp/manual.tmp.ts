@@ -1,0 +1,21 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { startTestServer } from '../helpers/server.ts';
+import { readFLV } from '../../src/core/media/media.ts';
+process.env.NIMBUS_TEST_LOG = 'debug';
+const s = await startTestServer({ rtmp: true });
+const url = `rtmp://127.0.0.1:${s.rtmpPort}/live/s`;
+const run = (args: string[]) => new Promise<number>((resolve) => {
+  const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'warning', ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+  child.on('exit', (code) => resolve(code ?? -1));
+});
+const pub = run(['-re', '-i', '/tmp/nimbus-sample.flv', '-c', 'copy', '-f', 'flv', url]);
+await new Promise((r) => setTimeout(r, 1000));
+const play = run(['-y', '-i', url, '-c', 'copy', '-f', 'flv', '/tmp/out.flv']);
+console.log('publisher exit', await pub);
+console.log('player exit', await play);
+const src = readFLV(readFileSync('/tmp/nimbus-sample.flv'));
+const out = readFLV(readFileSync('/tmp/out.flv'));
+console.log('src', src.length, src.slice(0, 6).map((t) => [t.type, t.time, t.data.length]));
+console.log('out', out.length, out.slice(0, 6).map((t) => [t.type, t.time, t.data.length]));
+await s.close();
