@@ -25,6 +25,7 @@ export class RawRtmpClient {
   /** the S1/S2 digests checked as ffmpeg's player does; undefined for a simple handshake */
   serverDigestValid: boolean | undefined;
   closed = false;
+  answerPings = true;
   private readonly reader: ChunkReader;
   private readonly writer = new ChunkWriter();
   private handshake = true;
@@ -85,6 +86,10 @@ export class RawRtmpClient {
   private onMessage(message: RtmpMessage): void {
     this.messages.push(message);
     if (message.type === MSG.SET_CHUNK_SIZE) this.reader.setChunkSize(new DataView(message.payload.buffer, message.payload.byteOffset).getUint32(0));
+    // PingRequest answered at once, as ffmpeg and librtmp do (RTMP.md §4)
+    if (message.type === MSG.USER_CONTROL && message.payload[1] === 6 && this.answerPings) {
+      this.send(2, MSG.USER_CONTROL, 0, 0, Uint8Array.of(0, 7, ...message.payload.subarray(2, 6)));
+    }
     if (message.type === MSG.COMMAND_AMF0 || message.type === MSG.COMMAND_AMF3) {
       this.commands.push({ ...decodeCommand({ type: message.type, time: message.timestamp, body: message.payload }), streamId: message.streamId });
     }
