@@ -63,6 +63,8 @@ export class RtmpConnection {
   /** the handshake bytes received so far (C0+C1, then C2) */
   private handshake: Uint8Array | undefined = new Uint8Array(0);
   private c2Remaining = HANDSHAKE_SIZE;
+  /** S0+S1+S2 sent: what follows is C2, then chunks */
+  private answered = false;
   private readonly reader: ChunkReader;
   readonly writer = new ChunkWriter();
   /** the client's Window Acknowledgement Size, and the byte count last acknowledged */
@@ -145,7 +147,7 @@ export class RtmpConnection {
   /** Buffers C0+C1 (answered at once) then C2 (skipped); returns the bytes that follow the handshake. */
   private onHandshakeData(data: Uint8Array): Uint8Array {
     const need = 1 + HANDSHAKE_SIZE;
-    if (this.state === 'handshake') {
+    if (!this.answered) {
       const have = this.handshake!;
       const take = Math.min(need - have.length, data.length);
       const joined = new Uint8Array(have.length + take);
@@ -158,6 +160,7 @@ export class RtmpConnection {
         return new Uint8Array(0);
       }
       const answer = answerHandshake(joined, this.clock.now() - this.startTime);
+      this.answered = true;
       this.write(answer.bytes);
       this.actor.send({ type: 'HANDSHAKEN' });
       this.logger.debug({ address: this.address, digest: answer.digest }, 'rtmp handshake');
