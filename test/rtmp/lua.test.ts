@@ -38,6 +38,9 @@ test('onConnection sees client.protocol "RTMP", the path and query; its table la
     assert.equal(info.greeting, 'hello RTMP');
     const who = await client.answer(client.command('whoami', []));
     assert.deepEqual(who.args, ['RTMP', '/rtmp', 'x=1']);
+    // client.parameters is the [RTMP] section for an RTMP client (MonaServer-behaviour.md §4)
+    const parameters = await client.answer(client.command('params', []));
+    assert.deepEqual(parameters.args, ['60', true]);
     const events = (await client.answer(client.command('events', []))).args[0] as AMFValue[];
     assert.ok(events.includes('onConnection RTMP /rtmp x=1 first true'), JSON.stringify(events));
     // a script error in a call is the `_error` of that transaction
