@@ -135,9 +135,14 @@ export class RtmpConnection {
       const rest = this.handshake ? this.onHandshakeData(data) : data;
       if (rest.length > 0) this.reader.push(rest);
     } catch (error) {
-      if (!(error instanceof WireError)) throw error;
-      this.logger.warn({ address: this.address, err: error.message }, 'rtmp protocol error, connection closed');
-      this.fail(error.message);
+      if (error instanceof WireError) {
+        this.logger.warn({ address: this.address, err: error.message }, 'rtmp protocol error, connection closed');
+        this.fail(error.message);
+      } else {
+        // a bug, not bad input: logged as such, and only this connection pays for it (the process goes on)
+        this.logger.error({ address: this.address, err: error }, 'rtmp connection failed on an internal error');
+        this.fail(error instanceof Error ? error.message : String(error));
+      }
       return;
     }
     this.acknowledge();
