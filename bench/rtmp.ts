@@ -1,8 +1,9 @@
 // RTMP live relay: one ffmpeg publisher (a generated ~1.3 Mbit/s H.264/AAC FLV, looped, `-re -c copy`) to N
 // raw RTMP players (N = 100 by default; 100 per child process), the server in its own process. Reports server
-// CPU seconds per delivered Mbit, server RSS (and peak), media messages per player (lowest/highest: a gap means
-// the server dropped media for slow players) and players dropped.
-// Run: node --import tsx bench/rtmp.ts [--players=100,300] [--seconds=15]   → one JSON object per N.
+// CPU seconds per delivered Mbit (media payload bytes, as bench/relay.ts), server RSS (and peak), media
+// messages per player (lowest/highest: a gap means the server dropped media for slow players) and players dropped.
+// `--to=rtmfp`: the same publisher to N RTMFP players (bench/lib/relay-players.ts), the cross-protocol relay.
+// Run: node --import tsx bench/rtmp.ts [--players=100,300] [--seconds=15] [--to=rtmfp]   → one JSON object per N.
 // Needs ffmpeg (Debian's). Not compared with node-media-server here (it is not a dependency of the project).
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
@@ -18,6 +19,7 @@ const option = (name: string, fallback: string) =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const COUNTS = option('players', '100').split(',').map(Number);
 const SECONDS = Number(option('seconds', '15'));
+const TO = option('to', 'rtmp');
 const PLAYERS_PER_PROCESS = 100;
 const DRAIN_MS = 1_000;
 
@@ -66,9 +68,9 @@ function sum(reports: RtmpPlayersReport[]): RtmpPlayersReport {
     players: a.players + r.players,
     messages: a.messages + r.messages,
     bytes: a.bytes + r.bytes,
-    minMessages: Math.min(a.minMessages, r.minMessages),
-    maxMessages: Math.max(a.maxMessages, r.maxMessages),
-    closed: a.closed + r.closed,
+    minMessages: Math.min(a.minMessages, r.minMessages ?? Infinity),
+    maxMessages: Math.max(a.maxMessages, r.maxMessages ?? 0),
+    closed: a.closed + (r.closed ?? 0),
   }), { players: 0, messages: 0, bytes: 0, minMessages: Infinity, maxMessages: 0, closed: 0 });
 }
 
@@ -79,7 +81,9 @@ async function runOnce(players: number, file: string): Promise<Record<string, un
   try {
     const groups: ChildProcess[] = [];
     for (let left = players; left > 0; left -= PLAYERS_PER_PROCESS) {
-      const group = fork(fileURLToPath(new URL('./lib/rtmp-players.ts', import.meta.url)), [String(rtmpPort), 'bench', String(Math.min(left, PLAYERS_PER_PROCESS))], {
+      const n = String(Math.min(left, PLAYERS_PER_PROCESS));
+      const [script, args] = TO === 'rtmfp' ? ['relay-players.ts', [server.url('live'), 'bench', n, 'reliable']] : ['rtmp-players.ts', [String(rtmpPort), 'bench', n]];
+      const group = fork(fileURLToPath(new URL(`./lib/${script}`, import.meta.url)), args, {
         execArgv: ['--import', 'tsx'],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
@@ -102,10 +106,12 @@ async function runOnce(players: number, file: string): Promise<Record<string, un
     const after: ServerSnapshot = await server.snapshot();
     peakRss = Math.max(peakRss, after.memory.rss);
     const report = sum(await Promise.all(groups.map((g) => reply<RtmpPlayersReport>(g, 'report', { cmd: 'report' }))));
+    const rtmfp = TO === 'rtmfp';
     const cpu = cpuMs(before, after) / 1000;
     const deliveredMbit = (report.bytes * 8) / 1e6;
     return {
       bench: 'rtmp',
+      to: TO,
       players,
       seconds: round(seconds, 1),
       serverCpuSeconds: round(cpu, 2),
@@ -116,9 +122,11 @@ async function runOnce(players: number, file: string): Promise<Record<string, un
       serverRssBeforeMB: round(before.memory.rss / MB, 1),
       serverRssMB: round(after.memory.rss / MB, 1),
       serverPeakRssMB: round(peakRss / MB, 1),
-      messagesPerPlayerMin: report.minMessages,
-      messagesPerPlayerMax: report.maxMessages,
-      playersDropped: report.closed,
+      // RTMFP players report totals only (codec headers left out)
+      messagesPerPlayerMin: rtmfp ? null : report.minMessages,
+      messagesPerPlayerMax: rtmfp ? null : report.maxMessages,
+      messagesPerPlayerAverage: round(report.messages / players, 1),
+      playersDropped: rtmfp ? null : report.closed,
     };
   } finally {
     for (const child of children) if (child.connected) child.send({ cmd: 'stop' });

@@ -11,6 +11,7 @@ import { decodeCommand, encodeCommand } from '../../src/flash/tc.ts';
 export interface RtmpPlayersReport {
   players: number;
   messages: number;
+  /** audio and video payload bytes (chunk headers and commands not counted) */
   bytes: number;
   /** media messages per player, lowest and highest */
   minMessages: number;
@@ -37,7 +38,9 @@ function open(port: number, name: string, onPlaying: () => void): Player {
   let playing = false;
   const reader = new ChunkReader((message) => {
     if (message.type === MSG.AUDIO || message.type === MSG.VIDEO) {
+      // media payload bytes, as bench/relay.ts counts what RTMFP players receive
       player.messages++;
+      player.bytes += message.payload.length;
       return;
     }
     if (message.type === MSG.SET_CHUNK_SIZE) reader.setChunkSize(new DataView(message.payload.buffer, message.payload.byteOffset).getUint32(0));
@@ -54,7 +57,6 @@ function open(port: number, name: string, onPlaying: () => void): Player {
   });
   socket.on('connect', () => socket.write(Uint8Array.of(3, ...new Uint8Array(randomBytes(1536)).fill(0, 0, 8))));
   socket.on('data', (data: Buffer) => {
-    player.bytes += data.length;
     let rest: Uint8Array = data;
     if (handshake < 3073) {
       const take = Math.min(3073 - handshake, data.length);
