@@ -4,6 +4,8 @@
 // messages per player (lowest/highest: a gap means the server dropped media for slow players) and players dropped.
 // `--to=rtmfp`: the same publisher to N RTMFP players (bench/lib/relay-players.ts), the cross-protocol relay.
 // Run: node --import tsx bench/rtmp.ts [--players=100,300] [--seconds=15] [--to=rtmfp]   → one JSON object per N.
+// Another RTMP server (node-media-server, MonaServer, nginx-rtmp) with the same clients: --port=<its RTMP port>
+// --pid=<its pid> (application `live`; CPU and RSS then come from /proc/<pid>; restart it between runs).
 // Needs ffmpeg (Debian's). Not compared with node-media-server here (it is not a dependency of the project).
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
@@ -12,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServerProcess, type ServerSnapshot } from './lib/server-process.ts';
+import { procSnapshot } from './lib/proc-usage.ts';
 import { MB, cpuMs, round } from './lib/measure.ts';
 import type { RtmpPlayersReport } from './lib/rtmp-players.ts';
 
@@ -20,6 +23,8 @@ const option = (name: string, fallback: string) =>
 const COUNTS = option('players', '100').split(',').map(Number);
 const SECONDS = Number(option('seconds', '15'));
 const TO = option('to', 'rtmp');
+const EXTERNAL_PORT = Number(option('port', '0'));
+const EXTERNAL_PID = Number(option('pid', '0'));
 const PLAYERS_PER_PROCESS = 100;
 const DRAIN_MS = 1_000;
 
@@ -75,8 +80,12 @@ function sum(reports: RtmpPlayersReport[]): RtmpPlayersReport {
 }
 
 async function runOnce(players: number, file: string): Promise<Record<string, unknown>> {
-  const rtmpPort = await freePort();
-  const server = await startServerProcess([`--RTMP.port=${rtmpPort}`, '--RTMP.host=127.0.0.1']);
+  if (EXTERNAL_PORT && !EXTERNAL_PID) throw new Error('--port needs --pid=<server pid> to measure its CPU and RSS');
+  if (EXTERNAL_PORT && TO === 'rtmfp') throw new Error('--to=rtmfp measures Nimbus only');
+  const rtmpPort = EXTERNAL_PORT || (await freePort());
+  const server = EXTERNAL_PORT
+    ? { url: () => '', snapshot: async () => procSnapshot(EXTERNAL_PID), stop: async () => {} }
+    : await startServerProcess([`--RTMP.port=${rtmpPort}`, '--RTMP.host=127.0.0.1']);
   const children: ChildProcess[] = [];
   try {
     const groups: ChildProcess[] = [];
@@ -111,6 +120,7 @@ async function runOnce(players: number, file: string): Promise<Record<string, un
     const deliveredMbit = (report.bytes * 8) / 1e6;
     return {
       bench: 'rtmp',
+      server: EXTERNAL_PORT ? `pid ${EXTERNAL_PID}` : 'nimbus',
       to: TO,
       players,
       seconds: round(seconds, 1),

@@ -97,3 +97,20 @@ test('aggregate messages split into their tags with rebased timestamps; truncate
   assert.deepEqual(splitAggregate(body, 50).map((m) => [m.type, m.timestamp, m.payload.length]), [[8, 50, 2], [9, 90, 3]]);
   assert.throws(() => splitAggregate(body.subarray(0, body.length - 2), 0), WireError);
 });
+
+test('a full encoding is fmt 0 whatever came before on the csid, so one buffer serves every player', () => {
+  const a = new ChunkWriter();
+  const b = new ChunkWriter();
+  a.encode(7, 9, 1, 100, Uint8Array.of(1, 2, 3));
+  const payload = new Uint8Array(randomBytes(300));
+  const full = a.encode(7, 9, 1, 140, payload, true);
+  assert.equal(full[0]! >> 6, 0, 'fmt 0');
+  assert.ok(full.equals(b.encode(7, 9, 1, 140, payload, true)), 'independent of the writer state');
+  // a reader that saw the earlier message decodes the full encoding, and the writer's next header follows it
+  const { reader, got } = collect();
+  reader.push(new ChunkWriter().encode(7, 9, 1, 100, Uint8Array.of(1, 2, 3)));
+  reader.push(full);
+  b.note(7, 9, 1, 140, 300);
+  reader.push(b.encode(7, 9, 1, 180, payload));
+  assert.deepEqual(got.map((m) => m.timestamp), [100, 140, 180]);
+});

@@ -17,17 +17,34 @@ export class ChunkWriter {
   chunkSize = DEFAULT_CHUNK_SIZE;
   private readonly streams = new Map<number, OutStream>();
 
+  /** Records the header of a message sent on `csid` (by encode, or as a shared full encoding). */
+  note(csid: number, type: number, streamId: number, timestamp: number, length: number): void {
+    const last = this.streams.get(csid);
+    if (last) {
+      last.timestamp = timestamp >>> 0;
+      last.length = length;
+      last.type = type;
+      last.streamId = streamId;
+    } else {
+      this.streams.set(csid, { timestamp: timestamp >>> 0, length, type, streamId });
+    }
+  }
+
   /** Forget a csid's header state (after an Abort): its next message starts with fmt 0. */
   reset(csid: number): void {
     this.streams.delete(csid);
   }
 
-  encode(csid: number, type: number, streamId: number, timestamp: number, payload: Uint8Array): Buffer {
+  /**
+   * `full`: fmt 0 whatever the csid's state, so the bytes depend only on the arguments and the chunk size and
+   * one encoding can be written to every player of a message (as Node-Media-Server relays, RTMP.md §6.2).
+   */
+  encode(csid: number, type: number, streamId: number, timestamp: number, payload: Uint8Array, full = false): Buffer {
     timestamp >>>= 0;
     const last = this.streams.get(csid);
     let fmt = 0;
     let field = timestamp;
-    if (last && last.streamId === streamId) {
+    if (last && last.streamId === streamId && !full) {
       const delta = (timestamp - last.timestamp) >>> 0;
       // a delta of 2^31 or more is a timestamp going backwards in serial arithmetic (RTMP.md §6.1)
       if (delta < EXTENDED_TIMESTAMP && delta < 0x80000000) {
@@ -35,14 +52,7 @@ export class ChunkWriter {
         field = delta;
       }
     }
-    if (last) {
-      last.timestamp = timestamp;
-      last.length = payload.length;
-      last.type = type;
-      last.streamId = streamId;
-    } else {
-      this.streams.set(csid, { timestamp, length: payload.length, type, streamId });
-    }
+    this.note(csid, type, streamId, timestamp, payload.length);
     const extended = field >= EXTENDED_TIMESTAMP;
     const basic = csid < 64 ? 1 : csid < 320 ? 2 : 3;
     const chunks = Math.max(1, Math.ceil(payload.length / this.chunkSize));
@@ -86,6 +96,14 @@ export class ChunkWriter {
   }
 }
 
+
+/** An encoding made once for several connections: each writer that sends it records it as its last header. */
+export interface SharedEncoding {
+  csid: number;
+  streamId: number;
+  chunkSize: number;
+  bytes: Buffer;
+}
 function writeBasic(out: Buffer, at: number, fmt: number, csid: number, size: number): number {
   if (size === 1) {
     out[at] = (fmt << 6) | csid;

@@ -11,7 +11,7 @@ import type { Clock } from '../../clock.ts';
 import type { Core } from '../../core/core.ts';
 import type { Logger } from '../../log.ts';
 import { ChunkReader, type RtmpMessage } from './chunk-reader.ts';
-import { ChunkWriter } from './chunk-writer.ts';
+import { ChunkWriter, type SharedEncoding } from './chunk-writer.ts';
 import { answerHandshake } from './handshake.ts';
 import {
   CLOSE_TIMEOUT_MS,
@@ -250,6 +250,27 @@ export class RtmpConnection {
     this.send(csid, type, streamId, time, payload);
   }
 
+  /**
+   * A relayed audio/video TC message. Listeners at the same media time get the same message object from the
+   * publication (Publication.encodeMedia), so its fmt-0 encoding is made once and the same buffer written to
+   * every player with the same stream id and chunk size: a fan-out costs one copy of the payload, not one per player.
+   */
+  sendMedia(csid: number, streamId: number, message: Uint8Array): void {
+    if (this.ended || this.state === 'failed' || this.state === 'closed') return;
+    const type = message[0]!;
+    const time = ((message[1]! << 24) | (message[2]! << 16) | (message[3]! << 8) | message[4]!) >>> 0;
+    const chunkSize = this.writer.chunkSize;
+    const cached = sharedEncodings.get(message);
+    if (cached && cached.csid === csid && cached.streamId === streamId && cached.chunkSize === chunkSize) {
+      this.writer.note(csid, type, streamId, time, message.length - 5);
+      this.write(cached.bytes);
+      return;
+    }
+    const bytes = this.writer.encode(csid, type, streamId, time, message.subarray(5), true);
+    sharedEncodings.set(message, { csid, streamId, chunkSize, bytes });
+    this.write(bytes);
+  }
+
   sendControl(type: number, payload: Uint8Array): void {
     this.send(CSID.CONTROL, type, 0, 0, payload);
   }
@@ -344,6 +365,9 @@ function u32(bytes: Uint8Array, at = 0): number {
 function u32Bytes(value: number): Uint8Array {
   return Uint8Array.of(value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff);
 }
+
+/** The last full encoding of each relayed media message (keyed by the message object, dropped with it). */
+const sharedEncodings = new WeakMap<Uint8Array, SharedEncoding>();
 
 const connectionBindings = new Bindings<RtmpConnection>();
 const byActor = new WeakMap<object, RtmpConnection>();

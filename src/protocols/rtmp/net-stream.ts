@@ -212,11 +212,11 @@ export class RtmpNetStream implements ListenerSink {
 
   // ListenerSink ---------------------------------------------------------------------------------------
   writeAudio(message: Uint8Array): void {
-    this.connection.sendTC(CSID.AUDIO, this.id, message);
+    this.connection.sendMedia(CSID.AUDIO, this.id, message);
   }
 
   writeVideo(message: Uint8Array): void {
-    this.connection.sendTC(CSID.VIDEO, this.id, message);
+    this.connection.sendMedia(CSID.VIDEO, this.id, message);
   }
 
   writeData(message: Uint8Array): void {
