@@ -1,5 +1,5 @@
 // Lifecycle of one subscription (RTMFP.md §5.5–5.6): the application authorizes it, then it waits for the
-// publisher, then for a video key frame, then plays. Per-message relay is plain code (src/core/media/listener.ts);
+// publisher, then for a video key frame, then plays. Per-message relay is plain code (src/core/media/publication.ts);
 // the machine hears only the transitions: a key frame ending a wait, a loss or a re-enabled video track
 // starting one, pause and resume, the publisher coming and going.
 import { assign, setup } from 'xstate';

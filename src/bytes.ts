@@ -1,13 +1,13 @@
 // Big-endian byte reader/writer shared by every codec. Readers throw WireError on truncation so
 // that decoders can be written straight-line and the supervisor drops (and counts) the packet.
 
-export class WireError extends Error {
-  override name = 'WireError';
-}
+import { WireError } from './errors.ts';
+
 
 // ignoreBOM: a leading U+FEFF is data, not a byte order mark, in every RTMFP/AMF string
 const textDecoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 const textEncoder = new TextEncoder();
+const TRUNCATED = { code: 'NIMBUS_ERR_WIRE_TRUNCATED' } as const;
 
 export function utf8Decode(bytes: Uint8Array): string {
   return textDecoder.decode(bytes);
@@ -36,7 +36,7 @@ export class ByteReader {
 
   private need(n: number): number {
     const at = this.position;
-    if (n < 0 || at + n > this.end) throw new WireError(`truncated: need ${n} bytes at ${at}, have ${this.end - at}`);
+    if (n < 0 || at + n > this.end) throw new WireError(`truncated: need ${n} bytes at ${at}, have ${this.end - at}`, TRUNCATED);
     this.position = at + n;
     return at;
   }
@@ -46,7 +46,7 @@ export class ByteReader {
   }
 
   peek(): number {
-    if (this.position >= this.end) throw new WireError('truncated: peek past end');
+    if (this.position >= this.end) throw new WireError('truncated: peek past end', TRUNCATED);
     return this.bytes[this.position]!;
   }
 
@@ -56,11 +56,6 @@ export class ByteReader {
 
   i16(): number {
     return this.view.getInt16(this.need(2));
-  }
-
-  u24(): number {
-    const at = this.need(3);
-    return (this.bytes[at]! << 16) | (this.bytes[at + 1]! << 8) | this.bytes[at + 2]!;
   }
 
   u32(): number {
@@ -147,20 +142,6 @@ export class ByteWriter {
     return this;
   }
 
-  i16(v: number): this {
-    const at = this.reserve(2);
-    this.view.setInt16(at, v);
-    return this;
-  }
-
-  u24(v: number): this {
-    const at = this.reserve(3);
-    this.buffer[at] = (v >>> 16) & 0xff;
-    this.buffer[at + 1] = (v >>> 8) & 0xff;
-    this.buffer[at + 2] = v & 0xff;
-    return this;
-  }
-
   u32(v: number): this {
     const at = this.reserve(4);
     this.view.setUint32(at, v >>> 0);
@@ -170,12 +151,6 @@ export class ByteWriter {
   i32(v: number): this {
     const at = this.reserve(4);
     this.view.setInt32(at, v | 0);
-    return this;
-  }
-
-  f32(v: number): this {
-    const at = this.reserve(4);
-    this.view.setFloat32(at, v);
     return this;
   }
 
@@ -195,10 +170,6 @@ export class ByteWriter {
   vlu(v: number): this {
     this.write(encodeVLU(v));
     return this;
-  }
-
-  utf8(text: string): this {
-    return this.write(utf8Encode(text));
   }
 
   /** Overwrite a u16 already written at `at` (length fields written after their content). */

@@ -1,6 +1,7 @@
 // Entry point (`npm start`): the process around a Nimbus server (src/nimbus.ts composes its parts):
 // configuration, logger, exit codes, and a clean stop on SIGINT/SIGTERM.
-import { ConfigError, loadConfig, usage, type LoadedConfig } from './config.ts';
+import { loadConfig, usage, type LoadedConfig } from './config.ts';
+import { ConfigError, errorCode } from './errors.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Nimbus } from './nimbus.ts';
 import { setInspectionSink } from './actors/observe.ts';
@@ -34,7 +35,7 @@ function stopOnSignals(server: Nimbus, logger: Logger): void {
         process.exit(0);
       },
       (error: unknown) => {
-        logger.fatal({ err: error }, 'failed to stop cleanly');
+        logger.fatal({ err: error, code: errorCode(error) }, 'failed to stop cleanly');
         process.exit(1);
       },
     );
@@ -63,10 +64,10 @@ async function main(argv: string[]): Promise<void> {
 
   // A forgotten promise in one script or session must not take every other session down.
   process.on('unhandledRejection', (reason: unknown) => {
-    logger.error({ err: reason }, 'unhandled promise rejection');
+    logger.error({ err: reason, code: errorCode(reason) }, 'unhandled promise rejection');
   });
   process.on('uncaughtException', (error: Error) => {
-    logger.fatal({ err: error }, 'uncaught exception');
+    logger.fatal({ err: error, code: errorCode(error) }, 'uncaught exception');
     process.exit(1);
   });
 
@@ -76,7 +77,7 @@ async function main(argv: string[]): Promise<void> {
   try {
     await server.start();
   } catch (error) {
-    logger.fatal({ err: error }, 'cannot start');
+    logger.fatal({ err: error, code: errorCode(error) }, 'cannot start');
     process.exit(1);
   }
   const { address, port } = server.rtmfp.address;

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { parse as parseIni } from 'ini';
+import { ConfigError } from './errors.ts';
 import { LEVELS, type LevelName, type PrettyMode } from './log.ts';
 
 export interface NimbusConfig {
@@ -30,9 +31,6 @@ export interface NimbusConfig {
   source: string | null;
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
 
 export interface LoadedConfig {
   config: NimbusConfig;
@@ -136,7 +134,7 @@ function parseArgs(argv: string[]): Args {
       args.overrides.push(['inspector', 'stately', arg.includes('=') ? arg.slice('--inspect='.length) : 'ws://localhost:8080']);
       continue;
     }
-    if (!arg.startsWith('--')) throw new ConfigError(`${arg}: unexpected argument (see --help)`);
+    if (!arg.startsWith('--')) throw new ConfigError(`${arg}: unexpected argument (see --help)`, { key: arg });
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq < 0 ? undefined : eq);
     let value: string;
@@ -144,7 +142,7 @@ function parseArgs(argv: string[]): Args {
       value = arg.slice(eq + 1);
     } else {
       const next = argv[i + 1];
-      if (next === undefined || next.startsWith('--')) throw new ConfigError(`${name}: missing value`);
+      if (next === undefined || next.startsWith('--')) throw new ConfigError(`${name}: missing value`, { key: name });
       value = next;
       i++;
     }
@@ -153,7 +151,7 @@ function parseArgs(argv: string[]): Args {
       continue;
     }
     const dot = name.indexOf('.');
-    if (dot <= 0 || dot === name.length - 1) throw new ConfigError(`--${name}: unknown option (see --help)`);
+    if (dot <= 0 || dot === name.length - 1) throw new ConfigError(`--${name}: unknown option (see --help)`, { key: name });
     args.overrides.push([name.slice(0, dot), name.slice(dot + 1), value]);
   }
   return args;
@@ -170,7 +168,7 @@ function readIni(path: string): Record<string, Record<string, string>> {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     const reason = error instanceof Error && 'code' in error ? String(error.code) : String(error);
-    throw new ConfigError(`config: cannot read "${path}" (${reason})`);
+    throw new ConfigError(`config: cannot read "${path}" (${reason})`, { key: 'config', cause: error });
   }
   const sections: Record<string, Record<string, string>> = {};
   flatten(parseIni(text), '', sections);
@@ -219,14 +217,14 @@ function sectionOf(raw: Record<string, Record<string, string>>, section: string)
 
 /** Names come from the command line and the file: none may reach Object.prototype. */
 function ownSection(raw: Record<string, Record<string, string>>, name: string): Record<string, string> {
-  if (name === '__proto__') throw new ConfigError(`${name}: not a usable section name`);
+  if (name === '__proto__') throw new ConfigError(`${name}: not a usable section name`, { key: name });
   if (!Object.hasOwn(raw, name)) raw[name] = {};
   return raw[name]!;
 }
 
 /** Known keys match whatever their case, so `keepaliveserver` still counts. */
 function keyOf(keys: Record<string, string> | undefined, section: string, key: string): string {
-  if (key === '__proto__') throw new ConfigError(`${section}.${key}: not a usable key name`);
+  if (key === '__proto__') throw new ConfigError(`${section}.${key}: not a usable key name`, { key: `${section}.${key}` });
   const lower = key.toLowerCase();
   const known = (SECTIONS as string[]).includes(section) ? Object.keys(DEFAULTS[section as SectionName]) : [];
   return (
@@ -315,7 +313,7 @@ function anyText(text: string): string {
 function integer(min: number, max: number, unit = ''): (text: string, name: string) => number {
   return (text, name) => {
     const value = /^\+?\d+$/.test(text) ? Number(text) : NaN;
-    if (!(value >= min && value <= max)) throw new ConfigError(`${name}: expected an integer ${min}-${max}${unit}, got "${text}"`);
+    if (!(value >= min && value <= max)) throw new ConfigError(`${name}: expected an integer ${min}-${max}${unit}, got "${text}"`, { key: name });
     return value;
   };
 }
@@ -327,7 +325,7 @@ function port(allowEphemeral: boolean): (text: string, name: string) => number {
     try {
       return check(text, name);
     } catch {
-      throw new ConfigError(`${name}: expected an integer 1-65535, got "${text}"`);
+      throw new ConfigError(`${name}: expected an integer 1-65535, got "${text}"`, { key: name });
     }
   };
 }
@@ -336,13 +334,13 @@ function boolean(text: string, name: string): boolean {
   const lower = text.toLowerCase();
   if (['true', 'yes', 'on', '1'].includes(lower)) return true;
   if (['false', 'no', 'off', '0', ''].includes(lower)) return false;
-  throw new ConfigError(`${name}: expected true or false, got "${text}"`);
+  throw new ConfigError(`${name}: expected true or false, got "${text}"`, { key: name });
 }
 
 function cipherImpl(text: string, name: string): 'node' | 'noble' {
   const lower = text.toLowerCase();
   if (lower === 'node' || lower === 'noble') return lower;
-  throw new ConfigError(`${name}: expected node or noble, got "${text}"`);
+  throw new ConfigError(`${name}: expected node or noble, got "${text}"`, { key: name });
 }
 
 function prettyMode(text: string, name: string): PrettyMode {
@@ -350,7 +348,7 @@ function prettyMode(text: string, name: string): PrettyMode {
   try {
     return boolean(text, name) ? 'true' : 'false';
   } catch {
-    throw new ConfigError(`${name}: expected auto, true or false, got "${text}"`);
+    throw new ConfigError(`${name}: expected auto, true or false, got "${text}"`, { key: name });
   }
 }
 
@@ -364,14 +362,14 @@ function logLevel(text: string, name: string): LevelName {
   const lower = text.toLowerCase();
   if (Object.hasOwn(LEVELS, lower)) return lower as LevelName;
   if (Object.hasOwn(LEVEL_ALIASES, lower)) return LEVEL_ALIASES[lower]!;
-  throw new ConfigError(`${name}: expected one of ${Object.keys(LEVELS).join(', ')}, got "${text}"`);
+  throw new ConfigError(`${name}: expected one of ${Object.keys(LEVELS).join(', ')}, got "${text}"`, { key: name });
 }
 
 const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
 function hostName(text: string, name: string): string {
   if (isIP(text) !== 0 || HOST_NAME.test(text)) return text;
-  throw new ConfigError(`${name}: expected an IP address or a host name, got "${text}"`);
+  throw new ConfigError(`${name}: expected an IP address or a host name, got "${text}"`, { key: name });
 }
 
 /** '' (derived from the bound socket), host, host:port, IPv6 or [IPv6]:port. */
@@ -384,7 +382,7 @@ function publicAddress(text: string, name: string): string {
   const hostOk = bracketed ? isIP(host) === 6 : colon > 0 && (isIP(host) === 4 || HOST_NAME.test(host));
   const portValue = /^\d+$/.test(portText) ? Number(portText) : NaN;
   if (hostOk && portValue >= 1 && portValue <= 65535) return text;
-  throw new ConfigError(`${name}: expected host or host:port, got "${text}"`);
+  throw new ConfigError(`${name}: expected host or host:port, got "${text}"`, { key: name });
 }
 
 function isLoopback(host: string): boolean {

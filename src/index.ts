@@ -18,5 +18,6 @@ export {
   type ServerPort,
   type WriterPort,
 } from './core/ports.ts';
-export { loadConfig, ConfigError, type NimbusConfig } from './config.ts';
+export { loadConfig, type NimbusConfig } from './config.ts';
+export * from './errors.ts';
 export { createLogger, type Logger } from './log.ts';

@@ -2,6 +2,7 @@
 // each of FATAL CRITIC ERROR WARN NOTE INFO DEBUG TRACE keeps its own severity.
 import { pino } from 'pino';
 import pretty from 'pino-pretty';
+import { ConfigError } from './errors.ts';
 
 export type Logger = pino.Logger<'note' | 'critic'>;
 
@@ -47,7 +48,7 @@ export function isLevelName(name: string): name is LevelName {
 export function createLogger(options: LoggerOptions): Logger {
   const level = options.level.toLowerCase();
   if (!isLevelName(level) && level !== 'silent') {
-    throw new Error(`logs.level: expected one of ${Object.keys(LEVELS).join(', ')}, got "${options.level}"`);
+    throw new ConfigError(`logs.level: expected one of ${Object.keys(LEVELS).join(', ')}, got "${options.level}"`, { key: 'logs.level' });
   }
   const settings: pino.LoggerOptions<'note' | 'critic', false> = {
     level,

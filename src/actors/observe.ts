@@ -1,10 +1,13 @@
-// Where actor inspection events go. Nothing is attached by default, so actors cost nothing extra;
-// the --inspect option (Stately inspector) and the built-in inspector attach a sink at start-up.
+// Where actor inspection events go. Nothing is attached by default, so actors cost nothing extra:
+// an actor reports only when, at its creation, the `nimbus:actor` diagnostics channel has subscribers
+// (the built-in inspector, src/inspector/registry.ts, or an operator's monitoring) or the Stately sink
+// is set (--inspect).
+import diagnostics from 'node:diagnostics_channel';
 import type { InspectionEvent } from 'xstate';
 
 export type InspectionSink = (event: InspectionEvent) => void;
 
-/** What the built-in inspector learns about an actor when it is created. */
+/** What a subscriber learns about an actor with each of its events. */
 export interface ActorMeta {
   /** stable name, e.g. "session:3", "flow:3.2" */
   name: string;
@@ -13,40 +16,47 @@ export interface ActorMeta {
   parent: string | undefined;
 }
 
-/** A sink that also wants to know which actor an event is about without parsing its name. */
-export type ActorSink = (event: InspectionEvent, meta: ActorMeta) => void;
+/** A message of the `nimbus:actor` channel: one inspection event and the actor it is about. */
+export interface ActorMessage {
+  event: InspectionEvent;
+  meta: ActorMeta;
+}
+
+export const ACTOR_CHANNEL = 'nimbus:actor';
+
+/** Every inspection event of every actor created while it had subscribers. */
+export const actorChannel = diagnostics.channel(ACTOR_CHANNEL);
 
 let sink: InspectionSink | undefined;
-let actorSink: ActorSink | undefined;
 
+/** The Stately inspector's sink (--inspect, src/cli.ts); undefined detaches it. */
 export function setInspectionSink(next: InspectionSink | undefined): void {
   sink = next;
 }
 
-/** The built-in inspector's sink (src/inspector/registry.ts); undefined detaches it. */
-export function setActorSink(next: ActorSink | undefined): void {
-  actorSink = next;
-}
-
 /**
- * createActor options for one actor: a stable id the inspector can show, and the sink if any.
+ * createActor options for one actor: a stable id the inspector can show, and an inspect callback when
+ * someone listens (the Stately sink, subscribers of `nimbus:actor`), decided once, at creation.
  * `parent` names the owning actor; without it a numeric id "N.M" is taken to belong to "session:N" (flows, writers).
  */
 export function observe(kind: string, id: number | string, parent?: string): { id: string; inspect?: InspectionSink } {
   const name = `${kind}:${id}`;
-  if (!sink && !actorSink) return { id: name };
-  const meta: ActorMeta = { name, kind, parent: parent ?? sessionOf(String(id)) };
+  const channel = actorChannel.hasSubscribers;
+  if (!sink && !channel) return { id: name };
   const stately = sink;
-  const builtIn = actorSink;
-  if (!builtIn) return { id: name, inspect: stately };
+  if (!channel) return { id: name, inspect: stately };
+  const meta: ActorMeta = { name, kind, parent: parent ?? sessionOf(String(id)) };
+  const toChannel: InspectionSink = (event) => {
+    if (actorChannel.hasSubscribers) actorChannel.publish({ event, meta } satisfies ActorMessage);
+  };
   return {
     id: name,
     inspect: stately
       ? (event) => {
           stately(event);
-          builtIn(event, meta);
+          toChannel(event);
         }
-      : (event) => builtIn(event, meta),
+      : toChannel,
   };
 }
 

@@ -8,7 +8,8 @@ import { systemClock, type Clock } from '../clock.ts';
 import { createInitiatorIdentity, initiateKeying, type InitiatorIdentity, type InitiatorKeying } from '../protocols/rtmfp/crypto/keying.ts';
 import { createPacketCipher, readSessionId, startupCipher } from '../protocols/rtmfp/crypto/packet-cipher.ts';
 import { peerIdOf } from '../protocols/rtmfp/crypto/certificate.ts';
-import { ByteWriter, WireError, decodeVLU, equalBytes, fromHex, utf8Encode } from '../bytes.ts';
+import { ByteWriter, decodeVLU, equalBytes, fromHex, utf8Encode } from '../bytes.ts';
+import { CallError, ClosedError, ConnectError, TimeoutError, WireError } from '../errors.ts';
 import { CHUNK, decodeChunks, writeChunk, type Chunk, type FIHelloChunk, type RHelloChunk, type RIKeyingChunk, type RedirectChunk } from '../protocols/rtmfp/wire/chunks.ts';
 import { MODE, readPacketHeader, timestampNow, writePacketHeader } from '../protocols/rtmfp/wire/packet.ts';
 import { writeOption } from '../protocols/rtmfp/wire/options.ts';
@@ -39,17 +40,13 @@ export interface ConnectOptions {
   bind?: { host?: string; port?: number };
 }
 
-export class CallError extends Error {
-  readonly info: AMFValue;
-  constructor(info: AMFValue) {
-    const description = isAMFObject(info) ? String(info.description ?? info.code ?? 'call failed') : String(info);
-    super(description);
-    this.info = info;
-  }
+export { CallError };
 
-  get code(): string {
-    return isAMFObject(this.info) && typeof this.info.code === 'string' ? this.info.code : '';
-  }
+/** The CallError of an `_error` answer: its description as message, its Flash code as status. */
+function callError(info: AMFValue): CallError {
+  const description = isAMFObject(info) ? String(info.description ?? info.code ?? 'call failed') : String(info);
+  const status = isAMFObject(info) && typeof info.code === 'string' ? info.code : '';
+  return new CallError(description, status, info);
 }
 
 interface PendingCall {
@@ -186,7 +183,7 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
       });
       const send = () => this.socket.send(startupCipher.seal(0, request), peer.port, peer.host);
       const retry = setInterval(send, 1_000);
-      const timeout = setTimeout(() => finish(new Error(`RTMFP handshake with ${this.url} timed out`)), timeoutMs);
+      const timeout = setTimeout(() => finish(new TimeoutError(`RTMFP handshake with ${this.url} timed out`)), timeoutMs);
       const finish = (error: Error | null, session?: Session) => {
         clearInterval(retry);
         clearTimeout(timeout);
@@ -204,7 +201,7 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
           const hello = chunk as RHelloChunk;
           if (!equalBytes(hello.tag, tag)) return;
           const started = initiateKeying(this.identity, hello.certificate, this.style);
-          if (!started) return finish(new Error('server certificate offers no usable DH group'));
+          if (!started) return finish(new ConnectError('server certificate offers no usable DH group'));
           keying = started;
           cookie = hello.cookie;
           peer = { host: rinfo.address, port: rinfo.port };
@@ -225,7 +222,7 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
         } else if (chunk.type === CHUNK.RIKEYING && keying && id === initiatorSessionId) {
           const ri = chunk as RIKeyingChunk;
           const keys = keying.complete(ri.skrc);
-          if (!keys) return finish(new Error('responder keying rejected'));
+          if (!keys) return finish(new ConnectError('responder keying rejected'));
           const session = new Session({
             role: 'initiator',
             nearId: initiatorSessionId,
@@ -283,12 +280,12 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
   private transaction(id: number, name: string, commandObject: AMFValue, args: AMFValue[], timeoutMs: number): Promise<AMFValue[]> {
     return new Promise<AMFValue[]>((resolve, reject) => {
       if (!this.writer || this.closedReason !== undefined) {
-        reject(new Error(`NetConnection closed${this.closedReason ? `: ${this.closedReason}` : ''}`));
+        reject(new ClosedError(`NetConnection closed${this.closedReason ? `: ${this.closedReason}` : ''}`));
         return;
       }
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new Error(`${name} timed out`));
+        reject(new TimeoutError(`${name} timed out`));
       }, timeoutMs);
       this.pending.set(id, {
         resolve: (values) => {
@@ -306,7 +303,7 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
 
   async createStream(): Promise<number> {
     const [id] = await this.call('createStream');
-    if (typeof id !== 'number') throw new Error('createStream returned no stream id');
+    if (typeof id !== 'number') throw new WireError('createStream returned no stream id');
     return id;
   }
 
@@ -369,7 +366,7 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
 
   private failPending(reason: string): void {
     this.closedReason ??= reason;
-    for (const call of this.pending.values()) call.reject(new Error(`NetConnection closed: ${reason}`));
+    for (const call of this.pending.values()) call.reject(new ClosedError(`NetConnection closed: ${reason}`));
     this.pending.clear();
   }
 
@@ -415,7 +412,7 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
       }
     } catch (error) {
       if (!(error instanceof WireError)) throw error;
-      this.logger.debug({ err: error.message }, 'malformed message from server');
+      this.logger.debug({ err: error.message, code: error.code }, 'malformed message from server');
     }
   }
 
@@ -425,7 +422,7 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
         this.settle(transactionId, (call) => call.resolve(args));
         return;
       case '_error':
-        this.settle(transactionId, (call) => call.reject(new CallError(args[0] ?? null)));
+        this.settle(transactionId, (call) => call.reject(callError(args[0] ?? null)));
         return;
       case 'onStatus': {
         const info = args[0];

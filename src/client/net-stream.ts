@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { FlowWriter } from '../protocols/rtmfp/flow/writer.ts';
 import type { FlowHandler, Session } from '../protocols/rtmfp/session/session.ts';
 import { tcSignature } from '../protocols/rtmfp/session/writer-port.ts';
-import { WireError } from '../bytes.ts';
+import { StatusError, TimeoutError, WireError } from '../errors.ts';
 import type { AMFObject, AMFValue } from '../flash/amf/types.ts';
 import { isAMFObject } from '../flash/amf/types.ts';
 import { TC, decodeCommand, decodeData, decodeTCMessage, encodeCommand, encodeData, encodeTCMessage } from '../flash/tc.ts';
@@ -101,7 +101,7 @@ export class NetStream extends EventEmitter<NetStreamEvents> {
     return new Promise<AMFObject>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.off('status', onStatus);
-        reject(new Error(`no ${codes.join('/')} within ${timeoutMs} ms`));
+        reject(new TimeoutError(`no ${codes.join('/')} within ${timeoutMs} ms`));
       }, timeoutMs);
       const onStatus = (info: AMFObject) => {
         if (codes.includes(String(info.code))) {
@@ -111,7 +111,7 @@ export class NetStream extends EventEmitter<NetStreamEvents> {
         } else if (info.level === 'error') {
           clearTimeout(timer);
           this.off('status', onStatus);
-          reject(Object.assign(new Error(String(info.description ?? info.code)), { info }));
+          reject(new StatusError(String(info.description ?? info.code), typeof info.code === 'string' ? info.code : '', info));
         }
       };
       this.on('status', onStatus);

@@ -11,7 +11,8 @@ import type { Clock } from '../clock.ts';
 import { initiateKeying, type InitiatorIdentity, type InitiatorKeying } from '../protocols/rtmfp/crypto/keying.ts';
 import { createPacketCipher, readSessionId, startupCipher } from '../protocols/rtmfp/crypto/packet-cipher.ts';
 import { parseCertificate, peerIdOf } from '../protocols/rtmfp/crypto/certificate.ts';
-import { WireError, equalBytes, hex } from '../bytes.ts';
+import { equalBytes, hex } from '../bytes.ts';
+import { ClosedError, ConnectError, TimeoutError, WireError } from '../errors.ts';
 import {
   CHUNK, decodeChunks, type Chunk, type FIHelloChunk, type IHelloChunk, type IIKeyingChunk, type RHelloChunk,
   type RIKeyingChunk, type RedirectChunk,
@@ -172,7 +173,7 @@ export class PeerHub extends EventEmitter<PeerHubEvents> {
   /** A direct session with `peerId` through the server's introduction. */
   connect(peerId: Uint8Array, timeoutMs = 10_000): Promise<PeerConnection> {
     return new Promise<PeerConnection>((resolve, reject) => {
-      if (this.closed) return reject(new Error('peer hub closed'));
+      if (this.closed) return reject(new ClosedError('peer hub closed'));
       const tag = randomBytes(16);
       const ihello: IHelloChunk = { type: CHUNK.IHELLO, epd: [{ type: EPD_PEER_ID, value: peerId }], epdRaw: peerEpd(peerId), tag };
       const attempt: Attempt = {
@@ -184,7 +185,7 @@ export class PeerHub extends EventEmitter<PeerHubEvents> {
         peerAddress: undefined,
         request: this.startup(ihello),
         retry: setInterval(() => this.resend(attempt), RETRY_MS),
-        timeout: setTimeout(() => this.settle(attempt, new Error(`no session with peer ${hex(peerId)}`)), timeoutMs),
+        timeout: setTimeout(() => this.settle(attempt, new TimeoutError(`no session with peer ${hex(peerId)}`)), timeoutMs),
         resolve,
         reject,
       };
@@ -203,7 +204,7 @@ export class PeerHub extends EventEmitter<PeerHubEvents> {
   close(reason = 'closed'): void {
     if (this.closed) return;
     this.closed = true;
-    for (const attempt of [...this.attempts.values()]) this.settle(attempt, new Error(`peer hub ${reason}`));
+    for (const attempt of [...this.attempts.values()]) this.settle(attempt, new ClosedError(`peer hub ${reason}`));
     for (const peer of [...this.sessions.values()]) peer.session.kill(reason);
     this.options.socket.off('message', this.listener);
   }
@@ -279,7 +280,7 @@ export class PeerHub extends EventEmitter<PeerHubEvents> {
     }
     if (!equalBytes(fingerprint, attempt.peerId) && !equalBytes(peerIdOf(chunk.certificate), attempt.peerId)) return;
     const keying = initiateKeying(this.options.identity, chunk.certificate, this.options.style);
-    if (!keying) return this.settle(attempt, new Error('peer certificate offers no usable DH group'));
+    if (!keying) return this.settle(attempt, new ConnectError('peer certificate offers no usable DH group'));
     attempt.keying = keying;
     attempt.peerAddress = from;
     attempt.request = this.startup({
@@ -303,7 +304,7 @@ export class PeerHub extends EventEmitter<PeerHubEvents> {
     const attempt = this.keyingWith(id);
     if (!attempt) return;
     const keys = attempt.keying!.complete(chunk.skrc);
-    if (!keys) return this.settle(attempt, new Error('peer keying rejected'));
+    if (!keys) return this.settle(attempt, new ConnectError('peer keying rejected'));
     const peer = new PeerConnection(attempt.peerId, 'initiator', (p) => this.forget(p));
     peer.session = new Session({
       role: 'initiator',

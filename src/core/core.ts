@@ -5,6 +5,7 @@ import { systemClock, type Clock } from '../clock.ts';
 import type { NimbusConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { hex } from '../bytes.ts';
+import { errorCode } from '../errors.ts';
 import { Publications } from './media/publications.ts';
 import { acceptAll, type ApplicationPort, type ClientPort, type GroupsPort, type ServerPort } from './ports.ts';
 import { channels } from './diagnostics.ts';
@@ -105,7 +106,7 @@ export class Core implements ServerPort {
     try {
       this.application.stop();
     } catch (error) {
-      this.logger.error({ err: error }, 'application stop failed');
+      this.logger.error({ err: error, code: errorCode(error) }, 'application stop failed');
     }
   }
 
@@ -114,7 +115,7 @@ export class Core implements ServerPort {
     try {
       this.application.onManage();
     } catch (error) {
-      this.logger.error({ err: error }, 'application onManage failed');
+      this.logger.error({ err: error, code: errorCode(error) }, 'application onManage failed');
     }
   }
 }

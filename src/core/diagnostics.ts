@@ -3,6 +3,7 @@
 // nobody listens to costs one property read. Actor inspection events have their own channel
 // (`nimbus:actor`, src/actors/observe.ts), which the built-in inspector subscribes to.
 import diagnostics from 'node:diagnostics_channel';
+import type { ActorMessage } from '../actors/observe.ts';
 import type { ClientPort, ProtocolName } from './ports.ts';
 
 /** A protocol connection (RTMFP session, later RTMP/WebSocket connection) opened or closed. */
@@ -27,18 +28,23 @@ export interface PublicationMessage {
 
 export interface SubscriptionMessage {
   name: string;
-  client: ClientPort;
+  /** the playing client, undefined for a listener a script or test created */
+  client: ClientPort | undefined;
 }
 
 export interface ScriptErrorMessage {
   /** application path ('' root) */
   application: string;
-  /** what was running: 'onConnection', 'client:echo' ... */
+  /** what was running: 'main.lua', 'onConnection', 'client:echo' ... */
   event: string;
+  /** Lua's error message, position included ("www/main.lua:3: boom") */
   message: string;
+  /** the level it is logged at: 'warn' where an error is an answer (onConnection rejects, a client call fails) */
+  level: 'error' | 'warn';
+  traceback?: string;
 }
 
-/** Input dropped as malformed, by cause (the same causes the counters and rate-limited logs use). */
+/** Input dropped as malformed (and counted), by a short stable cause: 'session-id', 'startup-checksum'... (docs/diagnostics.md). */
 export interface MalformedMessage {
   protocol: ProtocolName;
   cause: string;
@@ -70,4 +76,5 @@ export interface ChannelMessages {
   'nimbus:listener:unsubscribe': SubscriptionMessage;
   'nimbus:script:error': ScriptErrorMessage;
   'nimbus:malformed': MalformedMessage;
+  'nimbus:actor': ActorMessage;
 }

@@ -1,7 +1,8 @@
 // RTMP "TC" messages carried one per RTMFP message on NetConnection/NetStream flows (RTMFP.md §5.1–5.3):
 // type u8 | timestamp u32 | payload. No chunk header, stream ID or length: the flow implies them.
 
-import { ByteReader, ByteWriter, WireError } from '../bytes.ts';
+import { ByteReader, ByteWriter } from '../bytes.ts';
+import { WireError } from '../errors.ts';
 import { AMFReader, type AMFReadOptions } from './amf/reader.ts';
 import { AMFWriter, type AMFWriteOptions } from './amf/writer.ts';
 import type { AMFObject, AMFValue } from './amf/types.ts';
@@ -59,7 +60,7 @@ export interface TCUserControl {
 const HEADER_SIZE = 5;
 
 export function decodeTCMessage(message: Uint8Array): TCMessage {
-  if (message.length < HEADER_SIZE) throw new WireError(`TC message of ${message.length} bytes`);
+  if (message.length < HEADER_SIZE) throw new WireError(`TC message of ${message.length} bytes`, { code: 'NIMBUS_ERR_WIRE_TRUNCATED' });
   const r = new ByteReader(message);
   const type = r.u8();
   const time = r.u32();

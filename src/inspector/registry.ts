@@ -1,8 +1,10 @@
-// Live actors of this process, learned from their inspection events (src/actors/observe.ts). With no page
-// connected the registry only records creations and ends (ended actors are forgotten after a while, so
-// memory stays bounded); events and state changes become feed entries only while a page listens.
+// Live actors of this process, learned from their inspection events on the `nimbus:actor` diagnostics
+// channel (src/actors/observe.ts). With no page connected the registry only records creations and ends
+// (ended actors are forgotten after a while, so memory stays bounded); events and state changes become
+// feed entries only while a page listens.
+import diagnostics from 'node:diagnostics_channel';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
-import { setActorSink, type ActorMeta } from '../actors/observe.ts';
+import { ACTOR_CHANNEL, type ActorMessage, type ActorMeta } from '../actors/observe.ts';
 import { EventFeed, type FeedEntryType } from './feed.ts';
 import { stateText } from './graph.ts';
 
@@ -66,14 +68,20 @@ export class ActorRegistry {
     return this.entries.values();
   }
 
-  /** The ActorSink for setActorSink(): called for every inspection event of every observed actor. */
+  /** The `nimbus:actor` channel subscriber: `diagnostics.subscribe(ACTOR_CHANNEL, registry.onActorMessage)`. */
+  readonly onActorMessage = (message: unknown): void => {
+    const { event, meta } = message as ActorMessage;
+    this.sink(event, meta);
+  };
+
+  /** Called for every inspection event of every observed actor. */
   readonly sink = (event: InspectionEvent, meta: ActorMeta): void => {
     switch (event.type) {
       case '@xstate.actor':
         this.add(event.actorRef as AnyActorRef, meta);
         return;
       case '@xstate.snapshot':
-        this.onSnapshot(event.actorRef as AnyActorRef, event.snapshot as SnapshotLike, event.event.type);
+        this.onSnapshot(event.actorRef as AnyActorRef, event.snapshot, event.event.type);
         return;
       case '@xstate.event': {
         if (!this.feed.listening) return;
@@ -167,14 +175,17 @@ export class ActorRegistry {
 let shared: ActorRegistry | undefined;
 let users = 0;
 
-/** The process-wide registry, attached to every actor created from now on while at least one inspector runs. */
+/**
+ * The process-wide registry, subscribed to `nimbus:actor` (so attached to every actor created from now on)
+ * while at least one inspector runs.
+ */
 export function acquireRegistry(): ActorRegistry {
   shared ??= new ActorRegistry();
-  if (users++ === 0) setActorSink(shared.sink);
+  if (users++ === 0) diagnostics.subscribe(ACTOR_CHANNEL, shared.onActorMessage);
   return shared;
 }
 
 export function releaseRegistry(): void {
-  if (users === 0) return;
-  if (--users === 0) setActorSink(undefined);
+  if (users === 0 || !shared) return;
+  if (--users === 0) diagnostics.unsubscribe(ACTOR_CHANNEL, shared.onActorMessage);
 }

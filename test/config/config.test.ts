@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { ConfigError, DEFAULTS, loadConfig, usage } from '../../src/config.ts';
+import { DEFAULTS, loadConfig, usage } from '../../src/config.ts';
+import { ConfigError } from '../../src/errors.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 

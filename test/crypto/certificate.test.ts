@@ -5,7 +5,8 @@ import {
   createServerCertificate, createStaticCertificate, parseCertificate, peerIdOf,
 } from '../../src/protocols/rtmfp/crypto/certificate.ts';
 import { generateKeyPair } from '../../src/protocols/rtmfp/crypto/dh.ts';
-import { WireError, fromHex, hex } from '../../src/bytes.ts';
+import { fromHex, hex } from '../../src/bytes.ts';
+import { WireError } from '../../src/errors.ts';
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 

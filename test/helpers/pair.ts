@@ -272,7 +272,7 @@ function purifyNode(node: Config): Config {
 
 /** `machine` with context updates visible to pure transitions, and the given guard implementations. */
 export function modelOf<M extends AnyStateMachine>(machine: M, guards: { [name: string]: (args: { event: unknown }) => boolean }): M {
-  const config = purifyNode(machine.config as unknown as Config);
+  const config = purifyNode(machine.config);
   const rebuilt = createMachine(config as never, machine.implementations as never) as unknown as M;
   return rebuilt.provide({ guards } as never) as M;
 }

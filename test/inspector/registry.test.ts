@@ -1,20 +1,19 @@
 // The actor registry fed by observe(): creation, state changes and ends, bounded memory, and the tree.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import diagnostics from 'node:diagnostics_channel';
 import { createActor } from 'xstate';
 import { flowMachine } from '../../machines/flow.ts';
-import { observe, setActorSink } from '../../src/actors/observe.ts';
+import { ACTOR_CHANNEL, observe } from '../../src/actors/observe.ts';
 import { ActorRegistry } from '../../src/inspector/registry.ts';
 import { FeedSubscriber } from '../../src/inspector/feed.ts';
 import { buildTree, type InspectorHost } from '../../src/inspector/tree.ts';
 
-function withRegistry(registry: ActorRegistry, run: () => void): void {
-  setActorSink(registry.sink);
-  try {
-    run();
-  } finally {
-    setActorSink(undefined);
-  }
+/** `registry` hears `nimbus:actor` until the test ends: actors created in `run` report to it. */
+function withRegistry(t: TestContext, registry: ActorRegistry, run: () => void): void {
+  diagnostics.subscribe(ACTOR_CHANNEL, registry.onActorMessage);
+  t.after(() => void diagnostics.unsubscribe(ACTOR_CHANNEL, registry.onActorMessage));
+  run();
 }
 
 const everything: InspectorHost = {
@@ -26,11 +25,11 @@ test('without a sink observe() adds nothing to an actor', () => {
   assert.deepEqual(observe('flow', '1.2'), { id: 'flow:1.2' });
 });
 
-test('actors are registered with kind and parent; nothing is published while no page listens', () => {
+test('actors are registered with kind and parent; nothing is published while no page listens', (t) => {
   let now = 1_000;
   const registry = new ActorRegistry({ now: () => now, keepEnded: 5_000 });
   let actor!: ReturnType<typeof createActor<typeof flowMachine>>;
-  withRegistry(registry, () => {
+  withRegistry(t, registry, () => {
     actor = createActor(flowMachine, observe('flow', '7.1')).start();
   });
   const entry = registry.get(actor.sessionId)!;
@@ -47,12 +46,12 @@ test('actors are registered with kind and parent; nothing is published while no 
   assert.equal(registry.size, 0, 'ended actors are forgotten even when no page ever connects');
 });
 
-test('with a page: creation, events, state changes and the end, in order', () => {
+test('with a page: creation, events, state changes and the end, in order', (t) => {
   const registry = new ActorRegistry();
   const page = new FeedSubscriber();
   registry.feed.subscribe(page);
   let actor!: ReturnType<typeof createActor<typeof flowMachine>>;
-  withRegistry(registry, () => {
+  withRegistry(t, registry, () => {
     actor = createActor(flowMachine, observe('flow', '3.2')).start();
   });
   actor.send({ type: 'ACCEPT', kind: 'NetStream' });
@@ -69,19 +68,19 @@ test('with a page: creation, events, state changes and the end, in order', () =>
   ]);
 });
 
-test('ended actors beyond maxEnded are forgotten oldest first', () => {
+test('ended actors beyond maxEnded are forgotten oldest first', (t) => {
   const registry = new ActorRegistry({ maxEnded: 3, keepEnded: 1e9 });
-  withRegistry(registry, () => {
+  withRegistry(t, registry, () => {
     for (let i = 0; i < 10; i++) createActor(flowMachine, observe('flow', `1.${i}`)).start().stop();
   });
   assert.equal(registry.size, 3);
   assert.deepEqual([...registry.values()].map((e) => e.name), ['flow:1.7', 'flow:1.8', 'flow:1.9']);
 });
 
-test('the tree: parents, counts per state, filter by text keeps ancestors, capped list', () => {
+test('the tree: parents, counts per state, filter by text keeps ancestors, capped list', (t) => {
   const registry = new ActorRegistry();
   registry.feed.subscribe(new FeedSubscriber());
-  withRegistry(registry, () => {
+  withRegistry(t, registry, () => {
     for (let s = 1; s <= 8; s++) createActor(flowMachine, observe('flow', `${s}.1`)).start();
     createActor(flowMachine, observe('flow', '7.2')).start().send({ type: 'ACCEPT', kind: 'NetStream' });
   });

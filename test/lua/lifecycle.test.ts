@@ -68,7 +68,7 @@ test('a storm of Lua errors: every call fails cleanly and the server keeps servi
     for (const r of results) {
       assert.equal(r.status, 'rejected');
       assert.ok(r.reason instanceof CallError);
-      assert.equal(r.reason.code, 'NetConnection.Call.Failed');
+      assert.equal(r.reason.status, 'NetConnection.Call.Failed');
     }
     assert.match((results[1] as PromiseRejectedResult).reason.message, /boom 1/);
     const other = await NetConnection.connect(url());

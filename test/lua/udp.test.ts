@@ -37,7 +37,7 @@ test('onConnection accepts with its info table, rejects with and without a messa
 
     await assert.rejects(NetConnection.connect(url(), { args: ['reject'] }), (error: unknown) => {
       assert.ok(error instanceof CallError);
-      assert.equal(error.code, 'NetConnection.Connect.Rejected');
+      assert.equal(error.status, 'NetConnection.Connect.Rejected');
       assert.equal(error.message, 'you are not Tom!');
       return true;
     });
@@ -65,7 +65,7 @@ test('RPC through client methods: results, errors, missing methods, onMessage', 
     assert.equal(typed.properties.name, 'Tom');
     await assert.rejects(nc.call('fail', 'bad move'), (error: unknown) => {
       assert.ok(error instanceof CallError);
-      assert.equal(error.code, 'NetConnection.Call.Failed');
+      assert.equal(error.status, 'NetConnection.Call.Failed');
       assert.match(error.message, /bad move/);
       return true;
     });
@@ -124,7 +124,7 @@ test('a connection path escaping the applications folder is rejected', async () 
     for (const path of ['../secret', '%2e%2e/secret', 'Games/../../x']) {
       await assert.rejects(NetConnection.connect(url(path), { timeoutMs: 3000 }), (error: unknown) => {
         assert.ok(error instanceof CallError, `${path}: ${String(error)}`);
-        assert.match(error.code, /NetConnection\.Connect\.(Rejected|InvalidApp)/);
+        assert.match(error.status, /NetConnection\.Connect\.(Rejected|InvalidApp)/);
         return true;
       });
     }

@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { getAdjacencyMap, getShortestPaths } from 'xstate/graph';
 import { listenerMachine, type ListenerEvent } from '../../machines/listener.ts';
 import { Publications } from '../../src/core/media/publications.ts';
-import type { Listener } from '../../src/core/media/listener.ts';
-import type { Publication } from '../../src/core/media/publication.ts';
+import type { Listener, Publication } from '../../src/core/media/publication.ts';
 import type { ClientPort } from '../../src/core/ports.ts';
 import { modelOf } from '../helpers/pair.ts';
 import { recordingSink } from '../media/helpers.ts';
@@ -39,7 +38,7 @@ for (const [key, { state, transitions }] of Object.entries(adjacency)) {
   const prefix = byState.get(key);
   if (!prefix || state.status !== 'active') continue;
   for (const { event, state: next } of Object.values(transitions)) {
-    if (traversal.serializeState(next) === key && !state.can(event as never)) continue;
+    if (traversal.serializeState(next) === key && !state.can(event)) continue;
     edges.push({ steps: [...prefix.steps, { event, state: next }], state: next });
   }
 }

@@ -1,5 +1,5 @@
 // A ListenerSink that records what a listener would have sent, for tests of the relay core.
-import type { ListenerSink } from '../../src/core/media/listener.ts';
+import type { ListenerSink } from '../../src/core/media/publication.ts';
 import { decodeTCMessage, type TCMessage } from '../../src/flash/tc.ts';
 
 export interface RecordingSink extends ListenerSink {

@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Publications, type StreamEvents } from '../../src/core/media/publications.ts';
-import { MAX_PENDING_BYTES } from '../../src/core/media/listener.ts';
-import type { Publisher } from '../../src/core/media/publication.ts';
+import { MAX_PENDING_BYTES, type Publisher } from '../../src/core/media/publication.ts';
 import type { ClientPort } from '../../src/core/ports.ts';
 import { encodeData, decodeData } from '../../src/flash/tc.ts';
 import { recordingSink } from './helpers.ts';

@@ -15,7 +15,8 @@ for (const style of ['flash', 'rfc7425'] as const) {
       assert.equal(streamId, 1);
       await assert.rejects(nc.call('nothingHere', 1, 'two'), (error: unknown) => {
         assert.ok(error instanceof CallError);
-        assert.equal(error.code, 'NetConnection.Call.Failed');
+        assert.equal(error.status, 'NetConnection.Call.Failed');
+        assert.equal(error.code, 'NIMBUS_ERR_CALL');
         assert.equal(error.message, "Method 'nothingHere' not found");
         return true;
       });

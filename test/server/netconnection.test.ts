@@ -58,7 +58,7 @@ test('an application rejecting the connection: Connect.Rejected, then the sessio
       NetConnection.connect(`rtmfp://127.0.0.1:${server.port}/app`, { args: ['bob'] }),
       (error: unknown) => {
         assert.ok(error instanceof CallError);
-        assert.equal(error.code, 'NetConnection.Connect.Rejected');
+        assert.equal(error.status, 'NetConnection.Connect.Rejected');
         assert.equal(error.message, 'no entry for bob');
         return true;
       },

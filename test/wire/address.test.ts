@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ByteReader, ByteWriter, WireError, fromHex, hex } from '../../src/bytes.ts';
+import { ByteReader, ByteWriter, fromHex, hex } from '../../src/bytes.ts';
+import { WireError } from '../../src/errors.ts';
 import {
   addressFrom,
   addressSize,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { WireError } from '../../src/bytes.ts';
+import { WireError } from '../../src/errors.ts';
 import {
   AMFDictionary,
   AMFReader,

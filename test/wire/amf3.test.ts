@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ByteReader, ByteWriter, WireError, fromHex, hex } from '../../src/bytes.ts';
+import { ByteReader, ByteWriter, fromHex, hex } from '../../src/bytes.ts';
+import { WireError } from '../../src/errors.ts';
 import {
   AMFDictionary,
   AMFReader,

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ByteWriter, WireError, fromHex, hex } from '../../src/bytes.ts';
+import { ByteWriter, fromHex, hex } from '../../src/bytes.ts';
+import { WireError } from '../../src/errors.ts';
 import { MODE, PACKET_FLAG, packetHeaderSize, readPacketHeader, timestampNow, writePacketHeader } from '../../src/protocols/rtmfp/wire/packet.ts';
 
 function header(mode: number, ts?: number, tse?: number, extra?: number): string {

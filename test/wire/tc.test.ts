@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { createDecipheriv } from 'node:crypto';
-import { WireError, fromHex, hex } from '../../src/bytes.ts';
+import { fromHex, hex } from '../../src/bytes.ts';
+import { WireError } from '../../src/errors.ts';
 import {
   TC,
   UserControl,

@@ -2,7 +2,7 @@
 // {__size=n,...} Dictionary (weak keys ↔ __mode 'k'), {__time=ms, year..msec} Date, {__type=class}
 // typed objects with onTypedObject(type, object), and __readExternal / __writeExternal for
 // IExternalizable classes. Our additions: Vectors become arrays, XML its text.
-import { WireError } from '../../bytes.ts';
+import { AmfError } from '../../errors.ts';
 import {
   AMFDictionary,
   AMFVector,
@@ -18,13 +18,17 @@ import {
 import type { AMF3Input, AMFReadOptions } from '../../flash/amf/reader.ts';
 import type { AMF3Output, AMFWriteOptions } from '../../flash/amf/writer.ts';
 import { lua, lauxlib, toBytes, toText, identity, pushBytes, type LuaState } from '../lua/state.ts';
+import { pushNumber } from '../lua/number.ts';
 import type { Runtime, RunningApplication } from '../runtime.ts';
-import { pushByteReader, pushByteWriter, type ExternalOp } from './bytes.ts';
+import { pushByteReader, pushByteWriter, type ExternalOp, type ValueConverter } from './bytes.ts';
+
+// the API objects import it from here: their numbers reach scripts as AMF numbers do
+export { pushNumber };
 
 /** Recorded __writeExternal output, replayed when the message is encoded (with its tables). */
 const recorded = new WeakMap<object, ExternalOp[]>();
 
-export class AMFConverter {
+export class AMFConverter implements ValueConverter {
   /** Which application handles onTypedObject when no script is running (the root). */
   fallback: RunningApplication | null = null;
 
@@ -80,13 +84,13 @@ export class AMFConverter {
       lua.lua_setfield(L, -2, '__type');
       this.typedObject(L, className);
       if (getField(L, -1, '__readExternal') !== lua.LUA_TFUNCTION) {
-        throw new WireError(`AMF3 externalizable class '${className}' has no __readExternal (define it in onTypedObject)`);
+        throw new AmfError(`AMF3 externalizable class '${className}' has no __readExternal (define it in onTypedObject)`);
       }
       lua.lua_pushvalue(L, -2);
       pushByteReader(L, this, input);
       const app = this.rt.current ?? this.fallback;
       const r = app ? this.rt.call(app, 2, 0, '__readExternal') : this.rt.lua.pcall(2, 0);
-      if (!r.ok) throw new WireError(`__readExternal of '${className}': ${r.message}`);
+      if (!r.ok) throw new AmfError(`__readExternal of '${className}': ${r.message}`, { cause: 'error' in r ? r.error : undefined });
       // the values now in the table are what the script will get (TypedObject.external)
       return this.fields(L, -1);
     } finally {
@@ -119,7 +123,7 @@ export class AMFConverter {
     pushByteWriter(L, this, ops);
     const app = this.rt.current ?? this.fallback;
     const r = app ? this.rt.call(app, 2, 0, '__writeExternal') : this.rt.lua.pcall(2, 0);
-    if (!r.ok) throw new WireError(`__writeExternal of '${className}': ${r.message}`);
+    if (!r.ok) throw new AmfError(`__writeExternal of '${className}': ${r.message}`, { cause: 'error' in r ? r.error : undefined });
     const obj = new TypedObject(className, {}, true, {});
     recorded.set(obj, ops);
     return obj;
@@ -186,12 +190,6 @@ const dateFields = (d: Date): Array<[string, number | boolean]> => {
     ['isdst', false],
   ];
 };
-
-/** Numbers that are 32-bit integers go in as Lua integers, so scripts print 3 and not 3.0. */
-export function pushNumber(L: LuaState, n: number): void {
-  if (Number.isInteger(n) && n >= -2147483648 && n <= 2147483647 && !Object.is(n, -0)) lua.lua_pushinteger(L, n);
-  else lua.lua_pushnumber(L, n);
-}
 
 class Pusher {
   /** AMF objects already pushed in this conversion (references, cycles) → slot in `seen` */
@@ -278,7 +276,7 @@ class Pusher {
       if (v.className !== '') this.conv.typedObject(L, v.className);
       return;
     }
-    this.fillObject(v as AMFObject, depth);
+    this.fillObject(v, depth);
   }
 
   private fillArray(items: readonly AMFValue[], depth: number): void {

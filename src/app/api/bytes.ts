@@ -6,13 +6,18 @@ import type { AMFValue } from '../../flash/amf/types.ts';
 import type { AMF3Input } from '../../flash/amf/reader.ts';
 import { lua, lauxlib, pushBytes, toBytes, type LuaState } from '../lua/state.ts';
 import { pushObject, readOnly, type Method } from '../lua/object.ts';
-import type { AMFConverter } from './amf-convert.ts';
-import { pushNumber } from './amf-convert.ts';
+import { pushNumber } from '../lua/number.ts';
+
+/** The AMF ↔ Lua conversions readAMF and writeAMF need: AMFConverter's, which makes these objects. */
+export interface ValueConverter {
+  pushAll(L: LuaState, values: readonly AMFValue[]): number;
+  range(L: LuaState, from: number, to: number): AMFValue[];
+}
 
 /** What __writeExternal wrote: raw bytes, or an AMF3 value to encode with the message's tables. */
 export type ExternalOp = { bytes: Uint8Array } | { bytes?: undefined; value: AMFValue };
 
-export function pushByteReader(L: LuaState, conv: AMFConverter, input: AMF3Input): void {
+export function pushByteReader(L: LuaState, conv: ValueConverter, input: AMF3Input): void {
   const r = input.bytes;
   const num = (read: () => number): Method => (L1) => {
     pushNumber(L1, read());
@@ -80,7 +85,7 @@ export function pushByteReader(L: LuaState, conv: AMFConverter, input: AMF3Input
   });
 }
 
-export function pushByteWriter(L: LuaState, conv: AMFConverter, ops: ExternalOp[]): void {
+export function pushByteWriter(L: LuaState, conv: ValueConverter, ops: ExternalOp[]): void {
   const put = (size: number, fill: (v: DataView) => void): void => {
     const b = new Uint8Array(size);
     fill(new DataView(b.buffer));

@@ -6,6 +6,7 @@ import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { lua, pushText, toText, type LuaState } from '../lua/state.ts';
 import { pushObject, readOnly, type Method } from '../lua/object.ts';
 import type { HostContext } from './context.ts';
+import { PathError, errorCode } from '../../errors.ts';
 
 export interface FileInfo {
   /** full path; folders end with '/' */
@@ -41,9 +42,9 @@ export function fileInfo(path: string, st: Stats): FileInfo {
 export function listFolder(wwwDir: string, dir: string): FileInfo[] {
   const target = resolve(wwwDir, '.' + sep + dir.replace(/^[/\\]+/, ''));
   const inside = (p: string): boolean => p === wwwDir || p.startsWith(wwwDir + sep);
-  if (!inside(target)) throw new Error(`${dir} is outside the applications folder`);
+  if (!inside(target)) throw new PathError(`${dir} is outside the applications folder`);
   const real = realpathSync(target);
-  if (!inside(real)) throw new Error(`${dir} leads outside the applications folder`);
+  if (!inside(real)) throw new PathError(`${dir} leads outside the applications folder`);
   const out: FileInfo[] = [];
   for (const name of readdirSync(real).sort()) {
     const path = join(real, name);
@@ -104,7 +105,7 @@ export function fileMethods(ctx: HostContext): Record<string, Method> {
     try {
       entries = listFolder(rt.wwwDir, lua.lua_type(L, a) === lua.LUA_TSTRING ? toText(L, a) : '');
     } catch (e) {
-      rt.logger.error({ app: rt.current?.path || '/' }, `listPaths: ${(e as Error).message}`);
+      rt.logger.error({ app: rt.current?.path || '/', code: errorCode(e) }, `listPaths: ${(e as Error).message}`);
     }
     lua.lua_createtable(L, entries.length, 0);
     entries.forEach((f, i) => {

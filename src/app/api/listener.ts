@@ -1,12 +1,13 @@
 // The listener object: one subscriber of a publication, as onSubscribe/onUnsubscribe and publication.listeners
 // show it. Sample access and the receive switches are live: set in onSubscribe they shape what the player
 // gets from its very first message.
-import type { Listener } from '../../core/media/listener.ts';
-import { lua, lauxlib, type LuaState } from '../lua/state.ts';
+import type { Listener, Publication } from '../../core/media/publication.ts';
+import type { ClientPort } from '../../core/ports.ts';
+import { lua, type LuaState } from '../lua/state.ts';
 import { pushObject, readOnly, madeOnFirstRead } from '../lua/object.ts';
 import { pushNumber } from './amf-convert.ts';
 import { queryValue } from './client.ts';
-import type { StreamObjects } from './publications.ts';
+import type { HostContext } from './context.ts';
 import { pushQOS } from './qos.ts';
 import type { AMFObject } from '../../flash/amf/types.ts';
 
@@ -14,8 +15,18 @@ const READ_ONLY = new Set(['id', 'client', 'publication', 'parameters', 'audioQO
 const SWITCHES = new Set(['audioSampleAccess', 'videoSampleAccess', 'receiveAudio', 'receiveVideo']);
 type Switch = 'audioSampleAccess' | 'videoSampleAccess' | 'receiveAudio' | 'receiveVideo';
 
+/**
+ * What a listener object needs of the stream objects (StreamObjects in publications.ts, which makes
+ * listener objects and so cannot be imported from here).
+ */
+export interface ListenerObjects {
+  readonly ctx: HostContext;
+  pushClient(port: ClientPort | undefined, L: LuaState): void;
+  pushPublication(publication: Publication, L: LuaState): void;
+}
+
 /** Pushes a new listener object; the references it makes for its parts are added to `owned`. */
-export function pushListenerObject(objects: StreamObjects, listener: Listener, owned: number[]): void {
+export function pushListenerObject(objects: ListenerObjects, listener: Listener, owned: number[]): void {
   const { rt, conv } = objects.ctx;
   const L = rt.lua.L;
   const pushMade = madeOnFirstRead(owned);

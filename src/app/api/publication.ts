@@ -2,18 +2,19 @@
 // QoS, the Cumulus push methods (pushAudioPacket…) and the Mona ones (pushAudio, pushAMFData…), metadata
 // (properties, writeProperties, clearProperties), flush and close. Assigning onAudio/onVideo/onData/onFlush
 // on it subscribes the script to that publication's media (Mona); nothing is called for media otherwise.
-import type { Listener } from '../../core/media/listener.ts';
-import type { Publication } from '../../core/media/publication.ts';
+import type { Listener, Publication } from '../../core/media/publication.ts';
+import type { Publications } from '../../core/media/publications.ts';
 import type { QualityOfService } from '../../core/media/qos.ts';
-import { concat, utf8Encode, WireError } from '../../bytes.ts';
+import { concat, utf8Encode } from '../../bytes.ts';
+import { WireError } from '../../errors.ts';
 import { AMFWriter } from '../../flash/amf/writer.ts';
 import { isAMFObject, MixedArray, type AMFValue } from '../../flash/amf/types.ts';
 import { decodeData, decodeTCMessage, TC } from '../../flash/tc.ts';
 import { lua, lauxlib, toBytes, toText, type LuaState } from '../lua/state.ts';
 import { pushObject, readOnly, type Method, madeOnFirstRead } from '../lua/object.ts';
 import { pushNumber } from './amf-convert.ts';
-import type { PublicationEntry, StreamObjects } from './publications.ts';
 import { pushCollection } from './collection.ts';
+import type { HostContext } from './context.ts';
 import { toJSON } from './json.ts';
 import { toXMLRPC } from './xmlrpc.ts';
 import { pushQOS } from './qos.ts';
@@ -21,12 +22,34 @@ import { pushQOS } from './qos.ts';
 export type MediaMethod = 'onAudio' | 'onVideo' | 'onData' | 'onFlush';
 const MEDIA_METHODS = new Set<string>(['onAudio', 'onVideo', 'onData', 'onFlush']);
 
+/** What the Lua objects of a publication hold: its table, the objects made for it, its media methods. */
+export interface PublicationEntry {
+  ref: number;
+  /** other registry references to drop with it (QoS objects, listeners collection, properties) */
+  readonly owned: number[];
+  /** media events the script set on this publication's table (publication:onAudio...) */
+  readonly methods: Set<MediaMethod>;
+}
+
+/**
+ * What a publication object needs of the stream objects (StreamObjects in publications.ts, which makes
+ * publication objects and so cannot be imported from here).
+ */
+export interface PublicationObjects {
+  readonly ctx: HostContext;
+  readonly publications: Publications;
+  readonly onMethodsChanged: () => void;
+  readonly onFlushed: (publication: Publication) => void;
+  pushListener(listener: Listener, L: LuaState): void;
+  scheduleSweep(): void;
+}
+
 const READ_ONLY = new Set([
   'name', 'publisherId', 'listeners', 'audioQOS', 'videoQOS', 'dataQOS', 'lastTime', 'droppedFrames', 'running',
   'properties',
 ]);
 
-export function pushPublicationObject(objects: StreamObjects, publication: Publication, entry: PublicationEntry): void {
+export function pushPublicationObject(objects: PublicationObjects, publication: Publication, entry: PublicationEntry): void {
   const { rt, conv } = objects.ctx;
   const L = rt.lua.L;
   // objects made on first read, then kept with the publication's
@@ -200,7 +223,7 @@ export function metadataValues(metadata: Uint8Array | undefined): AMFValue {
 }
 
 /** Pushes the `listeners` object of a publication: count, #, ipairs, by position, in arrival order. */
-function pushListeners(L: LuaState, objects: StreamObjects, publication: Publication): void {
+function pushListeners(L: LuaState, objects: PublicationObjects, publication: Publication): void {
   pushCollection<Listener>(L, {
     items: () => [...publication.listeners.values()],
     key: (listener) => String(listener.id),

@@ -2,31 +2,21 @@
 // (so that a script sees the same table, with its own fields, in every event), dropped once the
 // publication's name is released or the listener closed; and the `publications` collection
 // (cumulus.publications / mona.publications): count, #, pairs, ipairs, lookup by name.
-import type { Listener } from '../../core/media/listener.ts';
-import type { Publication } from '../../core/media/publication.ts';
+import type { Listener, Publication } from '../../core/media/publication.ts';
 import type { Publications } from '../../core/media/publications.ts';
 import type { ClientPort } from '../../core/ports.ts';
 import { lua, toText, type LuaState } from '../lua/state.ts';
 import { pushCollection } from './collection.ts';
 import type { HostContext } from './context.ts';
-import { pushListenerObject } from './listener.ts';
-import { pushPublicationObject, type MediaMethod } from './publication.ts';
-
-/** What the Lua objects of a publication hold: its table, the objects made for it, its media methods. */
-export interface PublicationEntry {
-  ref: number;
-  /** other registry references to drop with it (QoS objects, listeners collection, properties) */
-  readonly owned: number[];
-  /** media events the script set on this publication's table (publication:onAudio...) */
-  readonly methods: Set<MediaMethod>;
-}
+import { pushListenerObject, type ListenerObjects } from './listener.ts';
+import { pushPublicationObject, type PublicationEntry, type PublicationObjects } from './publication.ts';
 
 interface ListenerEntry {
   ref: number;
   readonly owned: number[];
 }
 
-export class StreamObjects {
+export class StreamObjects implements PublicationObjects, ListenerObjects {
   readonly ctx: HostContext;
   readonly publications: Publications;
   private readonly pubs = new Map<Publication, PublicationEntry>();

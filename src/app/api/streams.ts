@@ -4,12 +4,11 @@
 // the server's wording, error("msg") refuses with "msg". Media events are hooked only while a script defines
 // one (global onAudioPacket/onVideoPacket/onDataPacket, or publication:onAudio/onVideo/onData), so that the
 // relay of an application without them never enters Lua.
-import type { Listener } from '../../core/media/listener.ts';
-import type { Publication } from '../../core/media/publication.ts';
+import type { Listener, Publication } from '../../core/media/publication.ts';
 import type { Publications, StreamEvents, StreamVerdict } from '../../core/media/publications.ts';
 import { AMFReader } from '../../flash/amf/reader.ts';
 import type { AMFValue } from '../../flash/amf/types.ts';
-import { WireError } from '../../bytes.ts';
+import { WireError } from '../../errors.ts';
 import { lua, pushBytes, toText, type LuaCallResult } from '../lua/state.ts';
 import type { Method } from '../lua/object.ts';
 import { stripPosition, type RunningApplication } from '../runtime.ts';

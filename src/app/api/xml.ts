@@ -7,6 +7,7 @@
 import { lua, lauxlib, pushText, toText, type LuaState } from '../lua/state.ts';
 import type { Method } from '../lua/object.ts';
 import type { HostContext } from './context.ts';
+import { ConversionError } from '../../errors.ts';
 import { attributesOf, childrenOf, escapeXML, orderedXMLParser, tagOf } from './xmlrpc.ts';
 
 type XNode = Record<string, unknown>;
@@ -14,7 +15,7 @@ type XNode = Record<string, unknown>;
 const parser = orderedXMLParser(true);
 const MAX_NESTING = 200;
 
-class XMLConversionError extends Error {}
+class XMLConversionError extends ConversionError {}
 
 /** Pushes the metatable shared by the element tables of one conversion. */
 function pushElementMeta(L: LuaState): void {
@@ -189,7 +190,7 @@ export function xmlMethods(ctx: HostContext): Record<string, Method> {
         lua.lua_pushvalue(L, a);
         pushText(L, e.message);
         lua.lua_call(L, 1, 0);
-      } else rt.logger.warn({ app: rt.current?.path || '/' }, `${what}: ${e.message}`);
+      } else rt.logger.warn({ app: rt.current?.path || '/', code: e.code }, `${what}: ${e.message}`);
       return 0;
     }
   };

@@ -9,6 +9,7 @@ import { lua, pushText, toText } from '../lua/state.ts';
 import type { Method } from '../lua/object.ts';
 import type { HostContext } from './context.ts';
 import { parseISODate } from './json.ts';
+import { ConversionError, errorCode } from '../../errors.ts';
 
 export function escapeXML(text: string): string {
   return text.replace(/[&<>"]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&quot;'));
@@ -173,7 +174,7 @@ function readValue(node: XNode, depth: number): AMFValue {
       return type === undefined ? o : new TypedObject(type, o);
     }
   }
-  throw new Error(`XML-RPC type ${tag} unknown`);
+  throw new ConversionError(`XML-RPC type ${tag} unknown`);
 }
 
 /** The values of a methodCall (methodName first) or methodResponse. Throws on malformed input. */
@@ -181,7 +182,7 @@ export function fromXMLRPC(xml: string): AMFValue[] {
   const roots = (parser.parse(xml, true) as XNode[]).filter((n) => tagOf(n) !== '#text');
   const root = roots[0];
   const kind = root ? tagOf(root) : null;
-  if (!root || (kind !== 'methodCall' && kind !== 'methodResponse')) throw new Error('not an XML-RPC methodCall or methodResponse');
+  if (!root || (kind !== 'methodCall' && kind !== 'methodResponse')) throw new ConversionError('not an XML-RPC methodCall or methodResponse');
   const out: AMFValue[] = [];
   if (kind === 'methodCall') out.push(text(child(root, 'methodname') ?? {}));
   const fault = child(root, 'fault');
@@ -212,7 +213,7 @@ export function xmlrpcMethods(ctx: HostContext): Record<string, Method> {
       try {
         values = fromXMLRPC(toText(L, a));
       } catch (e) {
-        rt.logger.error({ app: rt.current?.path || '/' }, `fromXMLRPC: ${(e as Error).message}`);
+        rt.logger.error({ app: rt.current?.path || '/', code: errorCode(e) }, `fromXMLRPC: ${(e as Error).message}`);
         return 0;
       }
       return conv.pushAll(L, values);

@@ -1,8 +1,7 @@
 // FLV / RTMP media facts the relay needs: which video message is a key frame, which messages carry codec
 // configuration (AVC and AAC sequence headers) that a late listener must receive before anything else,
 // and a minimal FLV file reader/writer for fixtures and tools. Called per media message: no allocation.
-
-export const FLV_TAG = { AUDIO: 0x08, VIDEO: 0x09, DATA: 0x12 } as const;
+import { WireError } from '../../errors.ts';
 
 /** VIDEODATA frame type 1 (key frame) in the high nibble of the first byte. */
 export function isKeyFrame(video: Uint8Array): boolean {
@@ -65,7 +64,7 @@ export function writeFLV(tags: readonly FLVTag[]): Uint8Array {
 
 /** Tags of an FLV file; a truncated last tag is left out (a file still being written). */
 export function readFLV(file: Uint8Array): FLVTag[] {
-  if (file.length < 9 || file[0] !== 0x46 || file[1] !== 0x4c || file[2] !== 0x56) throw new Error('not an FLV file');
+  if (file.length < 9 || file[0] !== 0x46 || file[1] !== 0x4c || file[2] !== 0x56) throw new WireError('not an FLV file');
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
   let at = view.getUint32(5) + 4;
   const tags: FLVTag[] = [];

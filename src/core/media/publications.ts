@@ -4,8 +4,8 @@
 import { systemClock, type Clock } from '../../clock.ts';
 import type { ClientPort } from '../ports.ts';
 import { hex } from '../../bytes.ts';
-import { Listener, type ListenerSink } from './listener.ts';
-import { Publication, type Publisher } from './publication.ts';
+import { channels } from '../diagnostics.ts';
+import { Listener, Publication, type ListenerSink, type Publisher } from './publication.ts';
 
 export type StreamVerdict = { allowed: true } | { allowed: false; description?: string };
 
@@ -84,6 +84,7 @@ export class Publications {
     }
     publication.publisher = publisher;
     publication.start();
+    if (channels.publish.hasSubscribers) channels.publish.publish({ name, client });
     return { ok: true, publication };
   }
 
@@ -93,6 +94,7 @@ export class Publications {
     const client = publication.publisher?.client;
     publication.stop();
     if (client) this.events.onUnpublish(client, publication);
+    if (channels.unpublish.hasSubscribers) channels.unpublish.publish({ name: publication.name, client });
     this.release(publication);
   }
 
@@ -122,6 +124,7 @@ export class Publications {
       }
     }
     publication.addListener(listener);
+    if (channels.subscribe.hasSubscribers) channels.subscribe.publish({ name, client });
     return { ok: true, listener };
   }
 
@@ -132,6 +135,7 @@ export class Publications {
     if (listener.client) this.events.onUnsubscribe(listener.client, listener);
     listener.close(stopStatus);
     publication.removeListener(listener);
+    if (channels.unsubscribe.hasSubscribers) channels.unsubscribe.publish({ name: publication.name, client: listener.client });
     this.release(publication);
   }
 

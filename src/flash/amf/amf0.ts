@@ -1,6 +1,7 @@
 // AMF0 encoding and decoding (Adobe AMF 0 specification; RTMFP.md §8.1, §8.2, §8.4).
 
-import { ByteReader, ByteWriter, WireError, utf8Encode } from '../../bytes.ts';
+import { ByteReader, ByteWriter, utf8Encode } from '../../bytes.ts';
+import { AmfError } from '../../errors.ts';
 import {
   AMFDictionary,
   AMFVector,
@@ -80,7 +81,7 @@ export function readAMF0Value(c: AMF0DecodeContext): AMFValue {
     case AMF0.REFERENCE: {
       const index = r.u16();
       if (index >= c.references.length) {
-        throw new WireError(`AMF0 reference ${index} out of range (${c.references.length})`);
+        throw new AmfError(`AMF0 reference ${index} out of range (${c.references.length})`);
       }
       return c.references[index];
     }
@@ -97,14 +98,14 @@ export function readAMF0Value(c: AMF0DecodeContext): AMFValue {
     case AMF0.ECMA_ARRAY:
     case AMF0.STRICT_ARRAY:
     case AMF0.TYPED_OBJECT:
-      if (++c.depth > MAX_DEPTH) throw new WireError(`AMF0 nesting deeper than ${MAX_DEPTH}`);
+      if (++c.depth > MAX_DEPTH) throw new AmfError(`AMF0 nesting deeper than ${MAX_DEPTH}`);
       try {
         return readComplex(c, marker);
       } finally {
         c.depth--;
       }
     default:
-      throw new WireError(`AMF0 unexpected marker 0x${marker.toString(16)}`);
+      throw new AmfError(`AMF0 unexpected marker 0x${marker.toString(16)}`);
   }
 }
 
@@ -136,7 +137,7 @@ function readComplex(c: AMF0DecodeContext, marker: number): AMFValue {
     }
     default: {
       const count = r.u32();
-      if (count > r.available) throw new WireError(`AMF0 strict array count ${count} exceeds the input`);
+      if (count > r.available) throw new AmfError(`AMF0 strict array count ${count} exceeds the input`);
       const array: AMFValue[] = [];
       c.references.push(array);
       for (let i = 0; i < count; i++) array.push(readAMF0Value(c));
@@ -180,7 +181,7 @@ export function encodeUTF8(s: string): Uint8Array {
 
 function writeName(w: ByteWriter, name: string): void {
   const bytes = encodeUTF8(name);
-  if (bytes.length > 0xffff) throw new WireError(`AMF0 name longer than 65535 bytes`);
+  if (bytes.length > 0xffff) throw new AmfError(`AMF0 name longer than 65535 bytes`);
   w.u16(bytes.length).write(bytes);
 }
 

@@ -1,7 +1,8 @@
 // AMF3 encoding and decoding (Adobe AMF 3 specification; RTMFP.md §8.3). The reference tables live in
 // the context (one per message); this file only knows how each marker is laid out.
 
-import { ByteReader, ByteWriter, WireError, utf8Encode } from '../../bytes.ts';
+import { ByteReader, ByteWriter, utf8Encode } from '../../bytes.ts';
+import { AmfError } from '../../errors.ts';
 import {
   AMFDictionary,
   AMFVector,
@@ -14,8 +15,7 @@ import {
   type AMFValue,
 } from './types.ts';
 import { encodeUTF8, readUTF8 } from './amf0.ts';
-import type { AMF3Input, AMFReadOptions } from './reader.ts';
-import type { AMF3Output, AMFWriteOptions } from './writer.ts';
+import type { AMF3Input, AMF3Output, AMFReadOptions, AMFWriteOptions } from './options.ts';
 
 export const AMF3 = {
   UNDEFINED: 0x00,
@@ -86,7 +86,7 @@ export function readU29(r: ByteReader): number {
 }
 
 export function writeU29(w: ByteWriter, v: number): void {
-  if (!(v >= 0 && v <= U29_MAX) || !Number.isInteger(v)) throw new WireError(`U29 out of range: ${v}`);
+  if (!(v >= 0 && v <= U29_MAX) || !Number.isInteger(v)) throw new AmfError(`U29 out of range: ${v}`);
   if (v < 0x80) {
     w.u8(v);
   } else if (v < 0x4000) {
@@ -107,13 +107,13 @@ export function isAMF3Integer(v: number): boolean {
 // decoding
 
 function reference<T>(table: T[], index: number, what: string): T {
-  if (index >= table.length) throw new WireError(`AMF3 ${what} reference ${index} out of range (${table.length})`);
+  if (index >= table.length) throw new AmfError(`AMF3 ${what} reference ${index} out of range (${table.length})`);
   return table[index]!;
 }
 
 /** A count of items that each take at least `unit` bytes must fit in what is left. */
 function checkCount(c: AMF3DecodeContext, count: number, unit: number, what: string): void {
-  if (count * unit > c.bytes.available) throw new WireError(`AMF3 ${what} count ${count} exceeds the input`);
+  if (count * unit > c.bytes.available) throw new AmfError(`AMF3 ${what} count ${count} exceeds the input`);
 }
 
 /** UTF-8-vr: string values, member names, class names, array keys. */
@@ -177,14 +177,14 @@ export function readAMF3Value(c: AMF3DecodeContext): AMFValue {
     case AMF3.VECTOR_DOUBLE:
     case AMF3.VECTOR_OBJECT:
     case AMF3.DICTIONARY:
-      if (++c.depth > MAX_DEPTH) throw new WireError(`AMF3 nesting deeper than ${MAX_DEPTH}`);
+      if (++c.depth > MAX_DEPTH) throw new AmfError(`AMF3 nesting deeper than ${MAX_DEPTH}`);
       try {
         return readContainer(c, marker);
       } finally {
         c.depth--;
       }
     default:
-      throw new WireError(`AMF3 unknown marker 0x${marker.toString(16)}`);
+      throw new AmfError(`AMF3 unknown marker 0x${marker.toString(16)}`);
   }
 }
 
@@ -258,7 +258,7 @@ function readObject(c: AMF3DecodeContext): AMFValue {
     } else if (c.options.readExternal) {
       obj.external = c.options.readExternal(traits.className, c);
     } else {
-      throw new WireError(`AMF3 externalizable class '${traits.className}' is unknown`);
+      throw new AmfError(`AMF3 externalizable class '${traits.className}' is unknown`);
     }
     return obj;
   }
@@ -337,7 +337,7 @@ function readDictionary(c: AMF3DecodeContext): AMFValue {
 // encoding
 
 function writeLength(w: ByteWriter, n: number, what: string): void {
-  if (n > U29_MAX >>> 1) throw new WireError(`AMF3 ${what} too long: ${n}`);
+  if (n > U29_MAX >>> 1) throw new AmfError(`AMF3 ${what} too long: ${n}`);
   writeU29(w, (n << 1) | 1);
 }
 
@@ -386,7 +386,7 @@ function writeTraits(c: AMF3EncodeContext, traits: AMF3Traits): void {
   if (traits.externalizable) {
     writeU29(c.bytes, 0x07);
   } else {
-    if (traits.sealed.length > U29_MAX >>> 4) throw new WireError('AMF3 too many sealed members');
+    if (traits.sealed.length > U29_MAX >>> 4) throw new AmfError('AMF3 too many sealed members');
     writeU29(c.bytes, ((traits.sealed.length << 4) | (traits.dynamic ? 0x0b : 0x03)) >>> 0);
   }
   writeAMF3String(c, traits.className);
@@ -510,7 +510,7 @@ function writeTypedObject(c: AMF3EncodeContext, v: TypedObject): void {
     writeTraits(c, { className: v.className, sealed: [], dynamic: false, externalizable: true });
     if (c.options.writeExternal?.(v, c)) return;
     if (!BUILTIN_EXTERNALIZABLES.has(v.className)) {
-      throw new WireError(`AMF3 cannot write externalizable class '${v.className}'`);
+      throw new AmfError(`AMF3 cannot write externalizable class '${v.className}'`);
     }
     writeAMF3Value(c, v.external);
     return;

@@ -4,21 +4,11 @@
 import { ByteReader } from '../../bytes.ts';
 import { readAMF0Value, type AMF0DecodeContext } from './amf0.ts';
 import { readAMF3Value, type AMF3DecodeContext, type AMF3Traits } from './amf3.ts';
+import type { AMFReadOptions } from './options.ts';
 import type { AMFValue } from './types.ts';
 
-export interface AMFReadOptions {
-  /**
-   * Called for an AMF3 externalizable object of a class the codec does not know; must consume
-   * exactly the body from `input`. The result is stored in TypedObject.external.
-   */
-  readExternal?: (className: string, input: AMF3Input) => AMFValue;
-}
-
-/** What a readExternal hook gets: the bytes, and AMF3 values decoded with the message's tables. */
-export interface AMF3Input {
-  readonly bytes: ByteReader;
-  readAMF3(): AMFValue;
-}
+// callers configure an AMFReader: they find its options here
+export type { AMFReadOptions, AMF3Input } from './options.ts';
 
 export class AMFReader implements AMF0DecodeContext, AMF3DecodeContext {
   readonly bytes: ByteReader;

@@ -5,21 +5,11 @@
 import { ByteWriter } from '../../bytes.ts';
 import { AMF0, writeAMF0Value, type AMF0EncodeContext } from './amf0.ts';
 import { writeAMF3Value, type AMF3EncodeContext } from './amf3.ts';
-import type { AMFValue, TypedObject } from './types.ts';
+import type { AMFWriteOptions } from './options.ts';
+import type { AMFValue } from './types.ts';
 
-export interface AMFWriteOptions {
-  /** Pure AMF0 client (objectEncoding 0): never switch except for values AMF0 cannot express. */
-  amf0Only?: boolean;
-  /** Writes the body of an externalizable object; returns true if it did. */
-  writeExternal?: (obj: TypedObject, out: AMF3Output) => boolean;
-}
-
-/** What a writeExternal hook gets: the bytes, and AMF3 values encoded with the message's tables. */
-export interface AMF3Output {
-  readonly bytes: ByteWriter;
-  writeAMF3(v: AMFValue): void;
-}
-
+// callers configure an AMFWriter: they find its options here
+export type { AMFWriteOptions, AMF3Output } from './options.ts';
 
 export class AMFWriter implements AMF0EncodeContext, AMF3EncodeContext {
   readonly bytes: ByteWriter;

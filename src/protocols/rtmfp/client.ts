@@ -3,7 +3,8 @@
 import type { Session, FlowHandler, FlowOpening, SessionDelegate, Endpoint } from './session/session.ts';
 import type { FIHelloChunk } from './wire/chunks.ts';
 import { FlowWriterPort, tcSignature } from './session/writer-port.ts';
-import { WireError, decodeVLU, equalBytes, hex } from '../../bytes.ts';
+import { decodeVLU, equalBytes, hex } from '../../bytes.ts';
+import { WireError } from '../../errors.ts';
 import { TC, UserControl, decodeCommand, decodeTCMessage, encodeCommand, encodeUserControl, type TCCommand } from '../../flash/tc.ts';
 import { isAMFObject, type AMFObject, type AMFValue } from '../../flash/amf/types.ts';
 import type { ApplicationPort, ClientPort, WriterPort } from '../../core/ports.ts';
@@ -22,7 +23,8 @@ export interface ServerClientOptions {
   core: Core;
   keepAliveServerMs: number;
   keepAlivePeerMs: number;
-  onClosed(client: ServerClient): void;
+  /** the session is gone (after onDisconnection), and why */
+  onClosed(client: ServerClient, reason: string): void;
   /** the server's NetGroup registry; GC flows are refused without one */
   groups?: GroupRegistry;
   /** the session moved (the rendezvous index follows it) */
@@ -89,7 +91,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
   }
 
   // SessionDelegate --------------------------------------------------------------------------------------
-  onFlow(session: Session, opening: FlowOpening): FlowHandler | null {
+  onFlow(_session: Session, opening: FlowOpening): FlowHandler | null {
     const signature = opening.signature;
     if (signature && equalBytes(signature, GC_SIGNATURE)) return this.groupFlow(opening.flowId);
     if (!signature || signature.length < 4 || !equalBytes(signature.subarray(0, 2), TC_PREFIX)) return null;
@@ -119,7 +121,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
       this.application.onDisconnection(this);
       this.options.core.removeClient(this);
     }
-    this.options.onClosed(this);
+    this.options.onClosed(this, reason);
   }
 
   onAddressChanged(_session: Session, previous: Endpoint): void {
@@ -166,7 +168,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
           this.onNetConnectionMessage(flowId, message);
         } catch (error) {
           if (!(error instanceof WireError)) throw error;
-          this.logger.debug({ err: error.message }, 'malformed NetConnection message');
+          this.logger.debug({ err: error.message, code: error.code }, 'malformed NetConnection message');
         }
       },
       onEnd: () => this.session.close('NetConnection flow closed'),

@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { createActor, type Actor } from 'xstate';
 import { membershipMachine } from '../../../machines/group.ts';
-import { ByteReader, WireError, equalBytes, fromHex, hex } from '../../bytes.ts';
+import { ByteReader, equalBytes, fromHex, hex } from '../../bytes.ts';
+import { WireError, errorCode } from '../../errors.ts';
 import { observe } from '../../actors/observe.ts';
 import { Bindings } from '../../actors/bindings.ts';
 import type { FlowHandler } from './session/session.ts';
@@ -204,8 +205,6 @@ export class GroupRegistry implements GroupsPort {
   private readonly groups = new Map<string, Group>();
   private readonly byClient = new Map<ClientPort, Set<Member>>();
   private readonly options: GroupRegistryOptions;
-  /** neighbours of a leaving member and what each knew, between unplaced() and the re-linking */
-  private relinking: Map<Member, Member[]> | undefined;
 
   constructor(options: GroupRegistryOptions = {}) {
     this.options = options;
@@ -300,7 +299,7 @@ export class GroupRegistry implements GroupsPort {
     try {
       call();
     } catch (error) {
-      this.options.logger?.error({ err: error }, `application ${event} failed`);
+      this.options.logger?.error({ err: error, code: errorCode(error) }, `application ${event} failed`);
     }
   }
 }
@@ -343,7 +342,7 @@ export function groupFlow(registry: GroupRegistry, host: GroupFlowHost): FlowHan
         }
       } catch (error) {
         if (!(error instanceof WireError)) throw error;
-        host.logger?.debug({ err: error.message }, 'malformed group message');
+        host.logger?.debug({ err: error.message, code: error.code }, 'malformed group message');
       }
     },
     onEnd: () => member.leave('group flow closed'),

@@ -4,13 +4,12 @@
 // plain-code fan-out; commands (publish, play, closeStream...) go through the registry and its actors.
 import type { FlowWriter } from './flow/writer.ts';
 import type { Logger } from '../../log.ts';
-import type { Listener, ListenerSink } from '../../core/media/listener.ts';
-import type { Publication, Publisher } from '../../core/media/publication.ts';
+import type { Listener, ListenerSink, Publication, Publisher } from '../../core/media/publication.ts';
 import type { Publications } from '../../core/media/publications.ts';
 import { dataName } from '../../core/media/media.ts';
 import type { FlowHandler, Session } from './session/session.ts';
 import { tcSignature } from './session/writer-port.ts';
-import { WireError } from '../../bytes.ts';
+import { WireError } from '../../errors.ts';
 import { TC, UserControl, decodeCommand, decodeTCMessage, encodeCommand, encodeStatus, encodeUserControl, type TCCommand } from '../../flash/tc.ts';
 import type { ClientPort } from '../../core/ports.ts';
 
@@ -106,7 +105,7 @@ export class ServerNetStream implements ListenerSink {
       // user control on a stream flow (flow sync) carries nothing for the server
     } catch (error) {
       if (!(error instanceof WireError)) throw error;
-      this.host.logger.debug({ err: error.message, stream: this.id }, 'malformed NetStream message');
+      this.host.logger.debug({ err: error.message, code: error.code, stream: this.id }, 'malformed NetStream message');
     }
   }
 
@@ -165,13 +164,12 @@ export class ServerNetStream implements ListenerSink {
   private publish(requested: string): void {
     this.stop(false);
     const name = requested.split('?')[0]!;
-    const stream = this;
     const publisher: Publisher = {
       client: this.host.client,
-      close(code, description) {
-        if (code) stream.status(code.startsWith('NetStream.') ? code : `NetStream.${code}`, description ?? '', 'error');
-        stream.writeStatusMessage(encodeCommand('close', 0, null, [], { amf0Only: true }));
-        stream.stop(false);
+      close: (code, description) => {
+        if (code) this.status(code.startsWith('NetStream.') ? code : `NetStream.${code}`, description ?? '', 'error');
+        this.writeStatusMessage(encodeCommand('close', 0, null, [], { amf0Only: true }));
+        this.stop(false);
       },
     };
     const outcome = this.host.publications.publish(name, publisher);

@@ -1,21 +1,22 @@
 // The RTMFP supervisor: owns the UDP socket, answers handshakes, routes datagrams to sessions by session
 // id, and turns connected sessions into core clients. Plain code; it never throws on input.
 import dgram from 'node:dgram';
-import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../../clock.ts';
 import type { NimbusConfig } from '../../config.ts';
 import type { Core } from '../../core/core.ts';
 import type { ProtocolServer } from '../../core/ports.ts';
+import { channels } from '../../core/diagnostics.ts';
 import type { Logger } from '../../log.ts';
 import { createServerCertificate, peerIdOf } from './crypto/certificate.ts';
 import { createPacketCipher, readSessionId, startupCipher } from './crypto/packet-cipher.ts';
 import type { DHGroup } from './crypto/dh.ts';
-import { ByteWriter, WireError, equalBytes, hex, utf8Decode } from '../../bytes.ts';
+import { ByteWriter, hex, utf8Decode } from '../../bytes.ts';
+import { WireError, errorCode } from '../../errors.ts';
 import { CHUNK, decodeChunks, writeChunk, type FIHelloChunk, type IHelloChunk, type IIKeyingChunk } from './wire/chunks.ts';
 import { readPacketHeader } from './wire/packet.ts';
 import { Session, type Endpoint, type SessionTransport } from './session/session.ts';
 import { Handshake } from './handshake.ts';
-import { ServerClient } from './client.ts';
+import { ServerClient, formatEndpoint } from './client.ts';
 import { AttemptCounter, PeerIndex, epdPeerId, introduce, redirectAddresses } from './rendezvous.ts';
 import { GroupRegistry } from './groups.ts';
 
@@ -79,7 +80,7 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
   }
 
   get address(): { address: string; port: number } {
-    const info = this.socket?.address() as AddressInfo | undefined;
+    const info = this.socket?.address();
     return { address: info?.address ?? this.config.rtmfp.host, port: info?.port ?? this.config.rtmfp.port };
   }
 
@@ -147,7 +148,7 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
     try {
       const id = readSessionId(datagram);
       if (id < 0) {
-        this.stats.malformed++;
+        this.malformed('session-id', from);
         return;
       }
       if (id === 0) {
@@ -159,12 +160,20 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
         this.stats.unknownSession++;
         return;
       }
-      if (!session.receiveDatagram(datagram, from)) this.stats.malformed++;
+      if (!session.receiveDatagram(datagram, from)) this.malformed(`session-${session.dropCause ?? 'packet'}`, from);
       else if (session.keyed && this.handshake.pendingKeyings > 0) this.handshake.commit(id);
     } catch (error) {
       // a bug, not bad input: log it and keep serving
-      this.stats.malformed++;
-      this.logger.error({ err: error }, 'datagram handling failed');
+      this.malformed('exception', from);
+      this.logger.error({ err: error, code: errorCode(error) }, 'datagram handling failed');
+    }
+  }
+
+  /** Input dropped as malformed: counted, and told to `nimbus:malformed` subscribers with its cause. */
+  private malformed(cause: string, from: Endpoint): void {
+    this.stats.malformed++;
+    if (channels.malformed.hasSubscribers) {
+      channels.malformed.publish({ protocol: 'RTMFP', cause, address: formatEndpoint(from) });
     }
   }
 
@@ -175,7 +184,7 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
     }
     const cleartext = startupCipher.open(datagram);
     if (!cleartext) {
-      this.stats.malformed++;
+      this.malformed('startup-checksum', from);
       return;
     }
     let chunks;
@@ -184,7 +193,7 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
       chunks = decodeChunks(cleartext, header.chunksOffset);
     } catch (error) {
       if (!(error instanceof WireError)) throw error;
-      this.stats.malformed++;
+      this.malformed('startup-chunk', from);
       return;
     }
     // one handshake chunk per startup packet (RTMFP.md §3.1)
@@ -226,7 +235,7 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
       try {
         returned = this.core.application.onRendezVousUnknown(hex(peerId), 'RTMFP');
       } catch (error) {
-        this.logger.error({ err: error }, 'application onRendezVousUnknown failed');
+        this.logger.error({ err: error, code: errorCode(error) }, 'application onRendezVousUnknown failed');
       }
       const addresses = redirectAddresses(returned, this.selfAddress());
       if (addresses.length > 0) this.reply(this.handshake.redirect(tag, addresses), 0, from);
@@ -280,11 +289,14 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
       keepAlivePeerMs: this.config.rtmfp.keepAlivePeer * 1000,
       groups: this.groups,
       onAddressChanged: (moved, previous) => this.peers.moved(moved, previous),
-      onClosed: (closed) => {
+      onClosed: (closed, reason) => {
         this.sessions.delete(sessionId);
         this.clients.delete(sessionId);
         this.peers.remove(closed);
         this.handshake.commit(sessionId);
+        if (channels.sessionClose.hasSubscribers) {
+          channels.sessionClose.publish({ protocol: 'RTMFP', id: sessionId, address: closed.address, reason });
+        }
       },
     });
     const session = new Session({
@@ -305,6 +317,9 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
     this.clients.set(sessionId, client);
     this.peers.add(client);
     this.stats.sessionsOpened++;
+    if (channels.sessionOpen.hasSubscribers) {
+      channels.sessionOpen.publish({ protocol: 'RTMFP', id: sessionId, address: client.address });
+    }
     this.handshake.remember({
       cookie: hex(chunk.cookie),
       initiatorSessionId: chunk.initiatorSessionId,

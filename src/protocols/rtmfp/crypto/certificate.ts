@@ -1,7 +1,8 @@
 // RFC 7425 certificates (RTMFP.md §3.4, §3.5, §3.9; RTMFP-7425-extensions.md A1.1–A1.3). A certificate is an
 // option list; only what precedes the first marker counts, and that part is what the fingerprint covers.
 import { createHash, randomBytes } from 'node:crypto';
-import { ByteReader, ByteWriter, WireError, concat, encodeVLU } from '../../../bytes.ts';
+import { ByteReader, ByteWriter, concat, encodeVLU } from '../../../bytes.ts';
+import { WireError } from '../../../errors.ts';
 import { readOptionList, writeOption } from '../wire/options.ts';
 import { isDHGroup, type DHGroup } from './dh.ts';
 

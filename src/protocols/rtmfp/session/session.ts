@@ -7,7 +7,8 @@ import { flowMachine } from '../../../../machines/flow.ts';
 import type { Clock } from '../../../clock.ts';
 import type { PacketCipher } from '../crypto/packet-cipher.ts';
 import type { Logger } from '../../../log.ts';
-import { ByteWriter, WireError, decodeVLU, equalBytes } from '../../../bytes.ts';
+import { ByteWriter, decodeVLU, equalBytes } from '../../../bytes.ts';
+import { WireError, errorCode } from '../../../errors.ts';
 import { CHUNK, decodeChunks, writeChunk, type Chunk, type UserDataChunk, type FIHelloChunk } from '../wire/chunks.ts';
 import { MODE, PACKET_FLAG, readPacketHeader, timestampNow, writePacketHeader } from '../wire/packet.ts';
 import { FlowReceiver } from '../flow/receiver.ts';
@@ -113,7 +114,7 @@ export class Session implements WriterHost {
   private rttvar = 0;
   private measured = false;
 
-  private cipher: PacketCipher;
+  private readonly cipher: PacketCipher;
   private readonly transport: SessionTransport;
   /** @internal */
   readonly delegate: SessionDelegate;
@@ -154,6 +155,8 @@ export class Session implements WriterHost {
   private ended = false;
   /** @internal */
   closeReason = '';
+  /** why receiveDatagram last returned false: the session had ended, the packet did not decrypt, or did not parse */
+  dropCause: 'ended' | 'decrypt' | 'packet' | undefined;
   private readonly packet = new ByteWriter(1280);
   private writerCursor = 0;
 
@@ -179,7 +182,7 @@ export class Session implements WriterHost {
       ...observe('session', this.nearId),
     });
     this.actor.subscribe({
-      error: (error) => this.logger.error({ err: error }, 'session actor error'),
+      error: (error) => this.logger.error({ err: error, code: errorCode(error) }, 'session actor error'),
     });
     this.actor.start();
   }
@@ -199,10 +202,6 @@ export class Session implements WriterHost {
     return state === 'open' || state === 'keying';
   }
 
-  setCipher(cipher: PacketCipher): void {
-    this.cipher = cipher;
-  }
-
   /** Retransmission timeout (RFC 7016 §3.5.2.2): SRTT + 4·RTTVAR + 200, at least 250 ms, 1 s before a sample. */
   rto(): number {
     if (!this.measured) return 1_000;
@@ -211,10 +210,14 @@ export class Session implements WriterHost {
 
   /** A datagram for this session (already matched by session id). Returns false when it was dropped. */
   receiveDatagram(datagram: Uint8Array, from: Endpoint): boolean {
-    if (this.ended) return false;
+    if (this.ended) {
+      this.dropCause = 'ended';
+      return false;
+    }
     const cleartext = this.cipher.open(datagram);
     if (cleartext === null) {
       this.stats.malformed++;
+      this.dropCause = 'decrypt';
       return false;
     }
     try {
@@ -223,7 +226,8 @@ export class Session implements WriterHost {
     } catch (error) {
       if (!(error instanceof WireError)) throw error;
       this.stats.malformed++;
-      this.logger.debug({ err: error.message }, 'malformed packet dropped');
+      this.dropCause = 'packet';
+      this.logger.debug({ err: error.message, code: error.code }, 'malformed packet dropped');
       return false;
     }
   }
@@ -365,7 +369,7 @@ export class Session implements WriterHost {
       if (flow.handler && !this.ended) flow.handler.onMessage(message, info.lostBefore);
     });
     const actor = createActor(flowMachine, { clock: this.clock, ...observe('flow', `${this.nearId}.${chunk.flowId}`) });
-    actor.subscribe({ error: (error) => this.logger.error({ err: error }, 'flow actor error') });
+    actor.subscribe({ error: (error) => this.logger.error({ err: error, code: errorCode(error) }, 'flow actor error') });
     actor.start();
     const flow: ReceivingFlow = { receiver, handler, actor, ended: false };
     this.flows.set(chunk.flowId, flow);
@@ -605,10 +609,6 @@ export class Session implements WriterHost {
       flows: [...this.flows.keys()],
       writers: [...this.writers.values()].map((w) => ({ id: w.id, state: w.state })),
     };
-  }
-
-  sameCipher(other: PacketCipher): boolean {
-    return this.cipher === other;
   }
 }
 

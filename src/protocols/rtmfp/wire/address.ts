@@ -3,7 +3,8 @@
 // setPeerInfo strings use; the bytes are rebuilt only when an address goes on the wire.
 
 import { isIPv4, isIPv6 } from 'node:net';
-import { ByteReader, ByteWriter, WireError } from '../../../bytes.ts';
+import { ByteReader, ByteWriter } from '../../../bytes.ts';
+import { WireError } from '../../../errors.ts';
 
 export type AddressOrigin = 0 | 1 | 2 | 3;
 

@@ -2,7 +2,8 @@
 // Decoding returns views into the cleartext (no copies); a chunk whose own fields do not add up throws
 // WireError so the whole packet is dropped, while unknown chunk types are kept and skipped by callers.
 
-import { ByteReader, ByteWriter, WireError, vluLength } from '../../../bytes.ts';
+import { ByteReader, ByteWriter, vluLength } from '../../../bytes.ts';
+import { WireError } from '../../../errors.ts';
 import { readAddress, writeAddress, type RTMFPAddress } from './address.ts';
 import { encodeOptionList, readOptionList, writeOptionList, type RTMFPOption } from './options.ts';
 
@@ -133,7 +134,7 @@ export function decodeChunks(cleartext: Uint8Array, offset: number): Chunk[] {
     } else {
       chunk = readChunkBody(r, end, type);
     }
-    if (r.position > end) throw new WireError(`chunk 0x${type.toString(16)} overruns its length`);
+    if (r.position > end) throw new WireError(`chunk 0x${type.toString(16)} overruns its length`, { code: 'NIMBUS_ERR_WIRE_TRUNCATED' });
     r.position = end;
     chunks.push(chunk);
   }
@@ -166,7 +167,7 @@ function readUserData(r: ByteReader, end: number, type: number, previous: UserDa
 /** A VLU length then that many bytes, inside the chunk. */
 function lengthPrefixed(r: ByteReader, end: number): Uint8Array {
   const length = r.vlu();
-  if (r.position + length > end) throw new WireError('field overruns its chunk');
+  if (r.position + length > end) throw new WireError('field overruns its chunk', { code: 'NIMBUS_ERR_WIRE_TRUNCATED' });
   return r.read(length);
 }
 
@@ -286,8 +287,8 @@ function readBitmapAck(r: ByteReader, end: number): AckChunk {
 /** Any chunk; user data goes out as 0x11 when `chunk.next` (its flow and sequence are then implied). */
 export function writeChunk(w: ByteWriter, chunk: Chunk): void {
   if (chunk.type === CHUNK.USER_DATA && !isUnknownChunk(chunk)) {
-    const u = chunk as UserDataChunk;
-    writeUserData(w, u.flags, u.flowId, u.sequence, u.fsnOffset, u.options ? encodeOptionList(u.options) : null, u.data, u.next);
+    const { flags, flowId, sequence, fsnOffset, options, data, next } = chunk;
+    writeUserData(w, flags, flowId, sequence, fsnOffset, options ? encodeOptionList(options) : null, data, next);
     return;
   }
   w.u8(chunk.type);

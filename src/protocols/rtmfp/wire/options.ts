@@ -2,7 +2,8 @@
 // covers type + value and a zero length is the marker that ends a list. EPDs, certificates, key components
 // and user-data options are all option lists, so every one of them goes through here.
 
-import { ByteReader, ByteWriter, WireError, vluLength } from '../../../bytes.ts';
+import { ByteReader, ByteWriter, vluLength } from '../../../bytes.ts';
+import { WireError } from '../../../errors.ts';
 
 export interface RTMFPOption {
   type: number;
@@ -17,12 +18,12 @@ export function readOptionList(r: ByteReader, end: number = r.end): RTMFPOption[
     const length = r.vlu();
     if (length === 0) break;
     const optionEnd = r.position + length;
-    if (optionEnd > end) throw new WireError(`option of ${length} bytes overruns its list`);
+    if (optionEnd > end) throw new WireError(`option of ${length} bytes overruns its list`, { code: 'NIMBUS_ERR_WIRE_TRUNCATED' });
     const type = r.vlu();
-    if (r.position > optionEnd) throw new WireError('option type overruns its option');
+    if (r.position > optionEnd) throw new WireError('option type overruns its option', { code: 'NIMBUS_ERR_WIRE_TRUNCATED' });
     list.push({ type, value: r.read(optionEnd - r.position) });
   }
-  if (r.position > end) throw new WireError('option list overruns its field');
+  if (r.position > end) throw new WireError('option list overruns its field', { code: 'NIMBUS_ERR_WIRE_TRUNCATED' });
   return list;
 }
 

@@ -1,7 +1,8 @@
 // Packet header, the cleartext after the checksum (RFC 7016 §2.2.4): `flags u8 | [timestamp u16] |
 // [timestamp echo u16] | chunks`. Timestamps count 4 ms ticks modulo 65536.
 
-import { ByteWriter, WireError } from '../../../bytes.ts';
+import { ByteWriter } from '../../../bytes.ts';
+import { WireError } from '../../../errors.ts';
 
 export const MODE = { INITIATOR: 1, RESPONDER: 2, STARTUP: 3 } as const;
 
@@ -27,19 +28,19 @@ export interface PacketHeader {
 /** `cleartext` starts at the flags byte. Mode 0 is invalid and rejected. */
 export function readPacketHeader(cleartext: Uint8Array): PacketHeader {
   const n = cleartext.length;
-  if (n < 1) throw new WireError('packet has no flags byte');
+  if (n < 1) throw new WireError('packet has no flags byte', { code: 'NIMBUS_ERR_WIRE_TRUNCATED' });
   const flags = cleartext[0]!;
   const mode = flags & PACKET_FLAG.MODE_MASK;
   if (mode === 0) throw new WireError('packet mode 0');
   let at = 1;
   const header: PacketHeader = { flags, mode, chunksOffset: 0 };
   if (flags & PACKET_FLAG.TIMESTAMP) {
-    if (at + 2 > n) throw new WireError('truncated timestamp');
+    if (at + 2 > n) throw new WireError('truncated timestamp', { code: 'NIMBUS_ERR_WIRE_TRUNCATED' });
     header.timestamp = (cleartext[at]! << 8) | cleartext[at + 1]!;
     at += 2;
   }
   if (flags & PACKET_FLAG.TIMESTAMP_ECHO) {
-    if (at + 2 > n) throw new WireError('truncated timestamp echo');
+    if (at + 2 > n) throw new WireError('truncated timestamp echo', { code: 'NIMBUS_ERR_WIRE_TRUNCATED' });
     header.timestampEcho = (cleartext[at]! << 8) | cleartext[at + 1]!;
     at += 2;
   }
