@@ -10,6 +10,7 @@
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import net from 'node:net';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -140,7 +141,7 @@ async function runOnce(players: number, file: string): Promise<Record<string, un
     };
   } finally {
     for (const child of children) if (child.connected) child.send({ cmd: 'stop' });
-    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((resolve) => c.once('exit', resolve)) : undefined)));
+    await Promise.all(children.filter((c) => c.exitCode === null).map((c) => once(c, 'exit')));
     await server.stop();
   }
 }

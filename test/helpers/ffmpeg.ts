@@ -46,7 +46,7 @@ export interface FfmpegRun {
 export function ffmpeg(args: string[], timeoutMs = 20_000): FfmpegRun {
   const child = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'warning', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (data: Buffer) => (stderr += data.toString()));
+  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const exit = new Promise<number | null>((resolve) => {
     child.on('exit', (code) => {

@@ -7,7 +7,7 @@ import { ChunkReader, type RtmpMessage } from '../../src/protocols/rtmp/chunk-re
 import { ChunkWriter } from '../../src/protocols/rtmp/chunk-writer.ts';
 import { answerHandshake, clientC1, validateC1, verifyServerAnswer } from '../../src/protocols/rtmp/handshake.ts';
 import { splitAggregate } from '../../src/protocols/rtmp/aggregate.ts';
-import { WireError } from '../../src/bytes.ts';
+import { WireError } from '../../src/errors.ts';
 
 function collect(): { reader: ChunkReader; got: RtmpMessage[] } {
   const got: RtmpMessage[] = [];

@@ -43,7 +43,7 @@ async function withServer(body: (h: Harness) => Promise<void>, dir?: string): Pr
   } finally {
     for (const run of runs) run.kill();
     await Promise.all(runs.map((run) => run.exit));
-    for (const p of players) p.nc.close();
+    await Promise.all(players.map((p) => p.nc.close()));
     await server.close();
     rmSync(out, { recursive: true, force: true });
   }
@@ -95,7 +95,7 @@ test('an RTMFP client publishes: ffmpeg plays it over RTMP and writes the same t
       stream.close();
       assert.equal(await run.exit, 0, run.stderr());
     } finally {
-      nc.close();
+      await nc.close();
     }
     const played = readFLV(readFileSync(output));
     assertSameTags(media(played, 9), media(source, 9), 'video');

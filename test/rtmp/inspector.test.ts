@@ -1,7 +1,8 @@
 // RTMP connections in the inspector: one actor `rtmp:<id>` per connection, its lifecycle and its facts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setActorSink } from '../../src/actors/observe.ts';
+import diagnostics from 'node:diagnostics_channel';
+import { ACTOR_CHANNEL } from '../../src/actors/observe.ts';
 import { ActorRegistry } from '../../src/inspector/registry.ts';
 import { ServerInspectorHost } from '../../src/inspector/server-host.ts';
 import { startTestServer } from '../helpers/server.ts';
@@ -9,7 +10,7 @@ import { RawRtmpClient } from '../helpers/rtmp-client.ts';
 
 test('each RTMP connection is an observed actor with its state and facts', { timeout: 15_000 }, async () => {
   const registry = new ActorRegistry();
-  setActorSink(registry.sink);
+  diagnostics.subscribe(ACTOR_CHANNEL, registry.onActorMessage);
   const server = await startTestServer({ rtmp: true });
   const client = await RawRtmpClient.open({ port: server.rtmpPort });
   try {
@@ -29,6 +30,6 @@ test('each RTMP connection is an observed actor with its state and facts', { tim
   } finally {
     client.close();
     await server.close();
-    setActorSink(undefined);
+    diagnostics.unsubscribe(ACTOR_CHANNEL, registry.onActorMessage);
   }
 });

@@ -114,7 +114,7 @@ test('stream events name the protocol of each side: RTMP publisher, RTMFP player
         assert.ok(events.some((e) => e.startsWith(line)), `${line} in ${JSON.stringify(events)}`);
       }
     } finally {
-      nc.close();
+      await nc.close();
     }
   });
 });

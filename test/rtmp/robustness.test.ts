@@ -16,7 +16,7 @@ async function withServer(args: string[], body: (server: WatchedServer, rtmpPort
     await body(server, rtmpPort);
     // an RTMFP client still connects and calls
     const nc = await NetConnection.connect(server.url);
-    nc.close();
+    await nc.close();
     assert.deepEqual(server.errors, []);
   } finally {
     await server.close();

@@ -1,7 +1,7 @@
 // Aggregate messages (type 22, RTMP.md §3.3): a run of FLV tags split into the messages they carry, each
 // timestamp = aggregate timestamp + (tag timestamp − first tag timestamp), as SRS and ffmpeg do. Every
 // length is checked; a truncated aggregate is refused whole.
-import { WireError } from '../../bytes.ts';
+import { WireError } from '../../errors.ts';
 
 export interface AggregatedMessage {
   type: number;

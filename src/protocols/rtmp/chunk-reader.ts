@@ -2,7 +2,7 @@
 // headers of every fmt, 1–3 byte basic headers (the 3-byte csid little-endian, ERRATA §4.1), extended
 // timestamps (repeated on type-3 chunks or not: SRS's heuristic, RTMP.md §2.4), aborts, and the bounds of
 // RTMP.md §7.1 checked when a message is announced, before any byte of it is buffered.
-import { WireError } from '../../bytes.ts';
+import { WireError } from '../../errors.ts';
 import {
   DEFAULT_CHUNK_SIZE,
   EXTENDED_TIMESTAMP,

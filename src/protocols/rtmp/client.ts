@@ -7,7 +7,7 @@ import { decodeCommand, encodeCommand, encodeStatus, type TCCommand } from '../.
 import { isAMFObject, type AMFObject } from '../../flash/amf/types.ts';
 import type { ApplicationPort, ClientPort, WriterPort } from '../../core/ports.ts';
 import type { RtmpMessage } from './chunk-reader.ts';
-import type { RtmpConnection } from './connection.ts';
+import type { RtmpLink } from './link.ts';
 import { CSID, MAX_STREAMS, MSG } from './params.ts';
 import { RtmpNetStream } from './net-stream.ts';
 import { RtmpWriterPort } from './writer-port.ts';
@@ -25,7 +25,7 @@ export class RtmpClient implements ClientPort {
   /** RTMP has no peer id: 32 random bytes stand for it, as the client registry keys on one */
   readonly rawId: Uint8Array = new Uint8Array(randomBytes(32));
   readonly id = hex(this.rawId);
-  readonly connection: RtmpConnection;
+  readonly connection: RtmpLink;
   properties: AMFObject = {};
   path = '';
   query = '';
@@ -37,7 +37,7 @@ export class RtmpClient implements ClientPort {
   private readonly streams = new Map<number, RtmpNetStream>();
   private disconnectNotified = false;
 
-  constructor(connection: RtmpConnection) {
+  constructor(connection: RtmpLink) {
     this.connection = connection;
   }
 
@@ -114,7 +114,7 @@ export class RtmpClient implements ClientPort {
         // the lowest free id from 1, as MonaServer; ffmpeg wants exactly null then a number
         let id = 1;
         while (this.streams.has(id)) id++;
-        this.streams.set(id, new RtmpNetStream(this, id));
+        this.streams.set(id, new RtmpNetStream(this, this.connection, id));
         writer.writeCommand('_result', command.transactionId, [id]);
         return;
       }
@@ -178,14 +178,14 @@ export class RtmpClient implements ClientPort {
     // properties as nginx-rtmp and ffmpeg -listen send them (RTMP.md §5.2); the info object in AMF0
     const message = encodeCommand('_result', command.transactionId, { fmsVer: 'FMS/3,0,1,123', capabilities: 31 }, [info], { amf0Only: true });
     this.connection.sendTC(CSID.COMMAND, 0, message);
-    this.connection.actor.send({ type: 'CONNECTED' });
+    this.connection.onConnected();
     this.connection.logger.info({ path: this.path, flashVer: properties.flashVer, address: this.address }, 'rtmp client connected');
   }
 
   private reject(transactionId: number, code: string, description: string): void {
     this.connection.sendTC(CSID.COMMAND, 0, encodeStatus('_error', transactionId, { level: 'error', code, description }));
     this.connection.sendTC(CSID.COMMAND, 0, encodeCommand('close', 0, null, [], { amf0Only: true }));
-    this.connection.actor.send({ type: 'REJECTED', reason: description });
+    this.connection.onRejected(description);
     this.connection.logger.info({ address: this.address, code, description }, 'rtmp connection refused');
   }
 

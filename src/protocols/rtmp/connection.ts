@@ -6,7 +6,7 @@ import { createActor, type Actor } from 'xstate';
 import { rtmpConnectionMachine } from '../../../machines/rtmp-connection.ts';
 import { Bindings } from '../../actors/bindings.ts';
 import { observe, provideFacts } from '../../actors/observe.ts';
-import { WireError } from '../../bytes.ts';
+import { WireError } from '../../errors.ts';
 import type { Clock } from '../../clock.ts';
 import type { Core } from '../../core/core.ts';
 import type { Logger } from '../../log.ts';
@@ -27,6 +27,7 @@ import {
   WINDOW_ACK_SIZE,
 } from './params.ts';
 import { RtmpClient } from './client.ts';
+import type { RtmpLink } from './link.ts';
 
 export interface RtmpConnectionOptions {
   id: number;
@@ -45,7 +46,7 @@ export interface RtmpStats {
   messagesIn: number;
 }
 
-export class RtmpConnection {
+export class RtmpConnection implements RtmpLink {
   readonly id: number;
   readonly socket: Socket;
   readonly core: Core;
@@ -109,6 +110,19 @@ export class RtmpConnection {
 
   get closed(): boolean {
     return this.ended;
+  }
+
+  get writable(): boolean {
+    const state = this.state;
+    return !this.ended && state !== 'closing' && state !== 'failed' && state !== 'closed';
+  }
+
+  onConnected(): void {
+    this.actor.send({ type: 'CONNECTED' });
+  }
+
+  onRejected(reason: string): void {
+    this.actor.send({ type: 'REJECTED', reason });
   }
 
   /** Bytes queued on the socket and not yet taken by the kernel: what a slow reader piles up. */

@@ -2,7 +2,7 @@
 // all three before writing C2), C2 consumed and not checked (ERRATA §3). A C1 carrying a valid Flash Player
 // digest gets the digest answer Flash, FMLE and ffmpeg players validate; any other C1 the simple answer.
 import { createHmac, randomBytes } from 'node:crypto';
-import { WireError } from '../../bytes.ts';
+import { WireError } from '../../errors.ts';
 import { FMS_KEY_TEXT, FP_KEY_TEXT, HANDSHAKE_SIZE, KEY_TAIL, RTMP_VERSION, SERVER_VERSION } from './params.ts';
 
 const FP_KEY = Buffer.from(FP_KEY_TEXT, 'latin1');

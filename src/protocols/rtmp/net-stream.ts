@@ -2,15 +2,14 @@
 // play through the core's publications, with the Flash status events RTMFP's ServerNetStream sends. It is
 // the ListenerSink of its listener: relayed messages go out on csid 5 (status, data), 6 (audio), 7 (video)
 // with this stream's id, so Flash routes them to the NetStream and ffmpeg sees FLV tags.
-import { WireError } from '../../bytes.ts';
-import type { Listener, ListenerSink } from '../../core/media/listener.ts';
-import type { Publication, Publisher } from '../../core/media/publication.ts';
+import { WireError } from '../../errors.ts';
+import type { Listener, ListenerSink, Publication, Publisher } from '../../core/media/publication.ts';
 import type { Publications } from '../../core/media/publications.ts';
 import { dataName } from '../../core/media/media.ts';
 import { decodeCommand, encodeCommand, encodeStatus, type TCCommand } from '../../flash/tc.ts';
 import type { RtmpMessage } from './chunk-reader.ts';
-import type { RtmpClient } from './client.ts';
-import type { RtmpConnection } from './connection.ts';
+import type { ClientPort } from '../../core/ports.ts';
+import type { RtmpLink } from './link.ts';
 import { splitAggregate } from './aggregate.ts';
 import { CSID, EVENT, MSG } from './params.ts';
 
@@ -19,16 +18,16 @@ const UNBUFFERED_STARTS = new Set([-3000, -3]);
 
 export class RtmpNetStream implements ListenerSink {
   readonly id: number;
-  private readonly client: RtmpClient;
-  private readonly connection: RtmpConnection;
+  private readonly client: ClientPort;
+  private readonly connection: RtmpLink;
   private publication: Publication | undefined;
   private listener: Listener | undefined;
   private closed = false;
   private batchScheduled = false;
 
-  constructor(client: RtmpClient, id: number) {
+  constructor(client: ClientPort, connection: RtmpLink, id: number) {
     this.client = client;
-    this.connection = client.connection;
+    this.connection = connection;
     this.id = id;
   }
 
@@ -142,13 +141,12 @@ export class RtmpNetStream implements ListenerSink {
   private publish(requested: string): void {
     this.stop(false);
     const name = requested.split('?')[0]!;
-    const stream = this;
     const publisher: Publisher = {
       client: this.client,
-      close(code, description) {
-        if (code) stream.status(code.startsWith('NetStream.') ? code : `NetStream.${code}`, description ?? '', 'error');
-        stream.connection.sendTC(CSID.STREAM, stream.id, encodeCommand('close', 0, null, [], { amf0Only: true }));
-        stream.stop(false);
+      close: (code, description) => {
+        if (code) this.status(code.startsWith('NetStream.') ? code : `NetStream.${code}`, description ?? '', 'error');
+        this.connection.sendTC(CSID.STREAM, this.id, encodeCommand('close', 0, null, [], { amf0Only: true }));
+        this.stop(false);
       },
     };
     const outcome = this.publications.publish(name, publisher);

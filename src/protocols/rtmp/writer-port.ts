@@ -5,12 +5,12 @@ import type { AMFObject, AMFValue } from '../../flash/amf/types.ts';
 import type { AMFWriteOptions } from '../../flash/amf/writer.ts';
 import { encodeCommand, encodeData, encodeStatus } from '../../flash/tc.ts';
 import type { WriterPort } from '../../core/ports.ts';
-import type { RtmpConnection } from './connection.ts';
+import type { RtmpLink } from './link.ts';
 
 const OBJECT_PREFIX = /^(NetConnection|NetStream|NetGroup|SharedObject)\./;
 
 export class RtmpWriterPort implements WriterPort {
-  readonly connection: RtmpConnection;
+  readonly connection: RtmpLink;
   readonly csid: number;
   readonly streamId: number;
   readonly options: AMFWriteOptions;
@@ -19,7 +19,7 @@ export class RtmpWriterPort implements WriterPort {
   private readonly main: boolean;
   private ownClosed = false;
 
-  constructor(connection: RtmpConnection, csid: number, streamId: number, options: AMFWriteOptions, main: boolean) {
+  constructor(connection: RtmpLink, csid: number, streamId: number, options: AMFWriteOptions, main: boolean) {
     this.connection = connection;
     this.csid = csid;
     this.streamId = streamId;
@@ -28,7 +28,7 @@ export class RtmpWriterPort implements WriterPort {
   }
 
   get closed(): boolean {
-    return this.ownClosed || this.connection.closed || this.connection.state === 'closing' || this.connection.state === 'failed';
+    return this.ownClosed || !this.connection.writable;
   }
 
   write(message: Uint8Array): void {
