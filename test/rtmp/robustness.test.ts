@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import diagnostics from 'node:diagnostics_channel';
 import { startWatchedServer, type WatchedServer } from '../helpers/watched-server.ts';
 import { RawRtmpClient, freeTcpPort } from '../helpers/rtmp-client.ts';
 import { NetConnection } from '../../src/client/index.ts';
@@ -153,4 +154,23 @@ test('a player that stops reading loses media or is dropped; the server never ho
       reader.close();
     }
   });
+});
+
+test('diagnostics: RTMP connections open and close on nimbus:session:*, bad input on nimbus:malformed', { timeout: 15_000 }, async () => {
+  const seen: Array<Record<string, unknown>> = [];
+  const record = (name: string) => (message: unknown) => seen.push({ channel: name, ...(message as Record<string, unknown>) });
+  const handlers = ['nimbus:session:open', 'nimbus:session:close', 'nimbus:malformed'].map((name) => [name, record(name)] as const);
+  for (const [name, handler] of handlers) diagnostics.subscribe(name, handler);
+  try {
+    await withServer([], async (_server, port) => {
+      await closedAfter(port, Uint8Array.of(6, 0, 0));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    });
+  } finally {
+    for (const [name, handler] of handlers) diagnostics.unsubscribe(name, handler);
+  }
+  const rtmp = seen.filter((m) => m.protocol === 'RTMP');
+  assert.deepEqual(rtmp.map((m) => m.channel), ['nimbus:session:open', 'nimbus:malformed', 'nimbus:session:close']);
+  assert.equal(rtmp[1]!.cause, 'rtmp-handshake');
+  assert.match(String(rtmp[2]!.reason), /handshake version 6/);
 });

@@ -6,7 +6,8 @@ import { createActor, type Actor } from 'xstate';
 import { rtmpConnectionMachine } from '../../../machines/rtmp-connection.ts';
 import { Bindings } from '../../actors/bindings.ts';
 import { observe, provideFacts } from '../../actors/observe.ts';
-import { WireError } from '../../errors.ts';
+import { WireError, errorCode } from '../../errors.ts';
+import { channels } from '../../core/diagnostics.ts';
 import type { Clock } from '../../clock.ts';
 import type { Core } from '../../core/core.ts';
 import type { Logger } from '../../log.ts';
@@ -37,7 +38,7 @@ export interface RtmpConnectionOptions {
   clock: Clock;
   /** [RTMP] timeout in ms: silence after which the connection is closed */
   timeoutMs: number;
-  onClosed(connection: RtmpConnection): void;
+  onClosed(connection: RtmpConnection, reason: string): void;
 }
 
 export interface RtmpStats {
@@ -76,7 +77,7 @@ export class RtmpConnection implements RtmpLink {
   private ended = false;
   private readonly key: number;
   private readonly startTime: number;
-  private readonly onClosedHook: (connection: RtmpConnection) => void;
+  private readonly onClosedHook: (connection: RtmpConnection, reason: string) => void;
 
   constructor(options: RtmpConnectionOptions) {
     this.id = options.id;
@@ -150,7 +151,11 @@ export class RtmpConnection implements RtmpLink {
       if (rest.length > 0) this.reader.push(rest);
     } catch (error) {
       if (error instanceof WireError) {
-        this.logger.warn({ address: this.address, err: error.message }, 'rtmp protocol error, connection closed');
+        this.logger.warn({ address: this.address, err: error.message, code: errorCode(error) }, 'rtmp protocol error, connection closed');
+        // one short stable cause per kind of bad input (docs/diagnostics.md)
+        if (channels.malformed.hasSubscribers) {
+          channels.malformed.publish({ protocol: 'RTMP', cause: this.answered ? 'rtmp-chunk' : 'rtmp-handshake', address: this.address });
+        }
         this.fail(error.message);
       } else {
         // a bug, not bad input: logged as such, and only this connection pays for it (the process goes on)
@@ -358,7 +363,7 @@ export class RtmpConnection implements RtmpLink {
     this.socket.destroy();
     this.client.onClosed();
     connectionBindings.unbind(this.key);
-    this.onClosedHook(this);
+    this.onClosedHook(this, reason);
   }
 
   /** @internal the delay left before the silence reaches the timeout */

@@ -8,6 +8,7 @@ import { hostOf } from '../../core/core.ts';
 import type { ProtocolServer } from '../../core/ports.ts';
 import type { Logger } from '../../log.ts';
 import { RtmpConnection } from './connection.ts';
+import { channels } from '../../core/diagnostics.ts';
 
 export interface RtmpServerOptions {
   config: NimbusConfig;
@@ -79,9 +80,13 @@ export class RtmpServer implements ProtocolServer {
       logger: this.logger.child({ rtmp: id }),
       clock: this.clock,
       timeoutMs: this.config.rtmp.timeout * 1000,
-      onClosed: (closed) => this.connections.delete(closed.id),
+      onClosed: (closed, reason) => {
+        this.connections.delete(closed.id);
+        if (channels.sessionClose.hasSubscribers) channels.sessionClose.publish({ protocol: 'RTMP', id, address: closed.address, reason });
+      },
     });
     this.connections.set(id, connection);
+    if (channels.sessionOpen.hasSubscribers) channels.sessionOpen.publish({ protocol: 'RTMP', id, address: connection.address });
   }
 
   async close(): Promise<void> {
