@@ -19,8 +19,7 @@ import { procSnapshot } from './lib/proc-usage.ts';
 import { MB, cpuMs, round } from './lib/measure.ts';
 import type { RtmpPlayersReport } from './lib/rtmp-players.ts';
 
-const option = (name: string, fallback: string) =>
-  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const option = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const COUNTS = option('players', '100').split(',').map(Number);
 const SECONDS = Number(option('seconds', '15'));
 const TO = option('to', 'rtmp');
@@ -35,10 +34,39 @@ function sample(): string {
   if (existsSync(file)) return file;
   mkdirSync(dir, { recursive: true });
   const partial = `${file}.${process.pid}.tmp`;
-  const made = spawnSync('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine',
-    '-t', '5', '-c:v', 'libx264', '-b:v', '1200k', '-g', '50', '-c:a', 'aac', '-b:a', '128k', '-f', 'flv', partial,
-  ], { stdio: 'inherit' });
+  const made = spawnSync(
+    'ffmpeg',
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=640x360:rate=25',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine',
+      '-t',
+      '5',
+      '-c:v',
+      'libx264',
+      '-b:v',
+      '1200k',
+      '-g',
+      '50',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '128k',
+      '-f',
+      'flv',
+      partial,
+    ],
+    { stdio: 'inherit' },
+  );
   if (made.status !== 0) throw new Error('ffmpeg could not make the bench sample');
   renameSync(partial, file);
   return file;
@@ -70,14 +98,17 @@ function reply<T>(child: ChildProcess, key: string, request?: object): Promise<T
 }
 
 function sum(reports: RtmpPlayersReport[]): RtmpPlayersReport {
-  return reports.reduce((a, r) => ({
-    players: a.players + r.players,
-    messages: a.messages + r.messages,
-    bytes: a.bytes + r.bytes,
-    minMessages: Math.min(a.minMessages, r.minMessages ?? Infinity),
-    maxMessages: Math.max(a.maxMessages, r.maxMessages ?? 0),
-    closed: a.closed + (r.closed ?? 0),
-  }), { players: 0, messages: 0, bytes: 0, minMessages: Infinity, maxMessages: 0, closed: 0 });
+  return reports.reduce(
+    (a, r) => ({
+      players: a.players + r.players,
+      messages: a.messages + r.messages,
+      bytes: a.bytes + r.bytes,
+      minMessages: Math.min(a.minMessages, r.minMessages ?? Infinity),
+      maxMessages: Math.max(a.maxMessages, r.maxMessages ?? 0),
+      closed: a.closed + (r.closed ?? 0),
+    }),
+    { players: 0, messages: 0, bytes: 0, minMessages: Infinity, maxMessages: 0, closed: 0 },
+  );
 }
 
 async function runOnce(players: number, file: string): Promise<Record<string, unknown>> {
@@ -92,7 +123,10 @@ async function runOnce(players: number, file: string): Promise<Record<string, un
     const groups: ChildProcess[] = [];
     for (let left = players; left > 0; left -= PLAYERS_PER_PROCESS) {
       const n = String(Math.min(left, PLAYERS_PER_PROCESS));
-      const [script, args] = TO === 'rtmfp' ? ['relay-players.ts', [server.url('live'), 'bench', n, 'reliable']] : ['rtmp-players.ts', [String(rtmpPort), 'bench', n]];
+      const [script, args] =
+        TO === 'rtmfp'
+          ? ['relay-players.ts', [server.url('live'), 'bench', n, 'reliable']]
+          : ['rtmp-players.ts', [String(rtmpPort), 'bench', n]];
       const group = fork(fileURLToPath(new URL(`./lib/${script}`, import.meta.url)), args, {
         execArgv: ['--import', 'tsx'],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -105,10 +139,28 @@ async function runOnce(players: number, file: string): Promise<Record<string, un
     let peakRss = before.memory.rss;
     const sampler = setInterval(() => void server.snapshot().then((s) => (peakRss = Math.max(peakRss, s.memory.rss))), 1_000);
     const started = Date.now();
-    const publisher = spawn('ffmpeg', [
-      '-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', file, '-t', String(SECONDS),
-      '-c', 'copy', '-f', 'flv', `rtmp://127.0.0.1:${rtmpPort}/live/bench`,
-    ], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const publisher = spawn(
+      'ffmpeg',
+      [
+        '-hide_banner',
+        '-nostdin',
+        '-loglevel',
+        'error',
+        '-re',
+        '-stream_loop',
+        '-1',
+        '-i',
+        file,
+        '-t',
+        String(SECONDS),
+        '-c',
+        'copy',
+        '-f',
+        'flv',
+        `rtmp://127.0.0.1:${rtmpPort}/live/bench`,
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
     await new Promise((resolve) => publisher.once('exit', resolve));
     const seconds = (Date.now() - started) / 1000;
     await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));

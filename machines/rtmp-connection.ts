@@ -10,12 +10,12 @@ export interface RtmpConnectionContext {
 }
 
 export type RtmpConnectionEvent =
-  | { type: 'HANDSHAKEN' }                  // C0+C1 answered with a valid version (C2 is consumed, not checked)
-  | { type: 'CONNECTED' }                   // NetConnection.Connect.Success sent
-  | { type: 'REJECTED'; reason: string }    // connect refused (Rejected / InvalidApp): `_error` sent, then close
-  | { type: 'CLOSE'; reason: string }       // local orderly close (server shutdown, writer.close(), client gone)
-  | { type: 'FAIL'; reason: string }        // protocol error, slow reader, socket error
-  | { type: 'SOCKET_CLOSED' };              // the TCP socket is gone
+  | { type: 'HANDSHAKEN' } // C0+C1 answered with a valid version (C2 is consumed, not checked)
+  | { type: 'CONNECTED' } // NetConnection.Connect.Success sent
+  | { type: 'REJECTED'; reason: string } // connect refused (Rejected / InvalidApp): `_error` sent, then close
+  | { type: 'CLOSE'; reason: string } // local orderly close (server shutdown, writer.close(), client gone)
+  | { type: 'FAIL'; reason: string } // protocol error, slow reader, socket error
+  | { type: 'SOCKET_CLOSED' }; // the TCP socket is gone
 
 export interface RtmpConnectionInput {
   key: number;

@@ -31,9 +31,15 @@ function open(port: number, name: string, onPlaying: () => void): Player {
   socket.setNoDelay(true);
   const player: Player = { messages: 0, bytes: 0, closed: false, socket };
   const writer = new ChunkWriter();
-  const send = (csid: number, type: number, stream: number, payload: Uint8Array) => socket.write(writer.encode(csid, type, stream, 0, payload));
-  const command = (name: string, tx: number, args: Parameters<typeof encodeCommand>[3], stream = 0, object: Parameters<typeof encodeCommand>[2] = null) =>
-    send(stream ? 8 : 3, MSG.COMMAND_AMF0, stream, encodeCommand(name, tx, object, args, { amf0Only: true }).subarray(5));
+  const send = (csid: number, type: number, stream: number, payload: Uint8Array) =>
+    socket.write(writer.encode(csid, type, stream, 0, payload));
+  const command = (
+    name: string,
+    tx: number,
+    args: Parameters<typeof encodeCommand>[3],
+    stream = 0,
+    object: Parameters<typeof encodeCommand>[2] = null,
+  ) => send(stream ? 8 : 3, MSG.COMMAND_AMF0, stream, encodeCommand(name, tx, object, args, { amf0Only: true }).subarray(5));
   let handshake = 0;
   let playing = false;
   const reader = new ChunkReader((message) => {
@@ -43,8 +49,10 @@ function open(port: number, name: string, onPlaying: () => void): Player {
       player.bytes += message.payload.length;
       return;
     }
-    if (message.type === MSG.SET_CHUNK_SIZE) reader.setChunkSize(new DataView(message.payload.buffer, message.payload.byteOffset).getUint32(0));
-    else if (message.type === MSG.USER_CONTROL && message.payload[1] === 6) send(2, MSG.USER_CONTROL, 0, Uint8Array.of(0, 7, ...message.payload.subarray(2, 6)));
+    if (message.type === MSG.SET_CHUNK_SIZE)
+      reader.setChunkSize(new DataView(message.payload.buffer, message.payload.byteOffset).getUint32(0));
+    else if (message.type === MSG.USER_CONTROL && message.payload[1] === 6)
+      send(2, MSG.USER_CONTROL, 0, Uint8Array.of(0, 7, ...message.payload.subarray(2, 6)));
     else if (message.type === MSG.COMMAND_AMF0) {
       const c = decodeCommand({ type: message.type, time: 0, body: message.payload });
       if (c.name === '_result' && c.transactionId === 1) command('createStream', 2, []);

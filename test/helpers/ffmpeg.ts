@@ -19,12 +19,35 @@ export function sampleFlv(): string {
   if (existsSync(file)) return file;
   mkdirSync(dir, { recursive: true });
   const partial = `${file}.${process.pid}.tmp`;
-  const made = spawnSync('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25',
-    '-f', 'lavfi', '-i', 'sine',
-    '-t', '3', '-c:v', 'libx264', '-g', '25', '-c:a', 'aac', '-f', 'flv', partial,
-  ], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 });
+  const made = spawnSync(
+    'ffmpeg',
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=320x240:rate=25',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine',
+      '-t',
+      '3',
+      '-c:v',
+      'libx264',
+      '-g',
+      '25',
+      '-c:a',
+      'aac',
+      '-f',
+      'flv',
+      partial,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 },
+  );
   if (made.status !== 0) throw new Error(`ffmpeg could not make the sample: ${made.stderr?.toString()}`);
   renameSync(partial, file);
   return file;

@@ -85,13 +85,17 @@ export class RawRtmpClient {
 
   private onMessage(message: RtmpMessage): void {
     this.messages.push(message);
-    if (message.type === MSG.SET_CHUNK_SIZE) this.reader.setChunkSize(new DataView(message.payload.buffer, message.payload.byteOffset).getUint32(0));
+    if (message.type === MSG.SET_CHUNK_SIZE)
+      this.reader.setChunkSize(new DataView(message.payload.buffer, message.payload.byteOffset).getUint32(0));
     // PingRequest answered at once, as ffmpeg and librtmp do (RTMP.md §4)
     if (message.type === MSG.USER_CONTROL && message.payload[1] === 6 && this.answerPings) {
       this.send(2, MSG.USER_CONTROL, 0, 0, Uint8Array.of(0, 7, ...message.payload.subarray(2, 6)));
     }
     if (message.type === MSG.COMMAND_AMF0 || message.type === MSG.COMMAND_AMF3) {
-      this.commands.push({ ...decodeCommand({ type: message.type, time: message.timestamp, body: message.payload }), streamId: message.streamId });
+      this.commands.push({
+        ...decodeCommand({ type: message.type, time: message.timestamp, body: message.payload }),
+        streamId: message.streamId,
+      });
     }
   }
 
@@ -175,7 +179,9 @@ export class RawRtmpClient {
   }
 
   media(streamId?: number): RtmpMessage[] {
-    return this.messages.filter((m) => (m.type === MSG.AUDIO || m.type === MSG.VIDEO) && (streamId === undefined || m.streamId === streamId));
+    return this.messages.filter(
+      (m) => (m.type === MSG.AUDIO || m.type === MSG.VIDEO) && (streamId === undefined || m.streamId === streamId),
+    );
   }
 
   close(): void {

@@ -46,9 +46,10 @@ const traversal = { input: { key: 0 }, events, serializeState };
 const shortest = getShortestPaths(model, traversal as never) as unknown as Array<{ steps: ModelStep[]; state: Snap }>;
 const byState = new Map(shortest.map((p) => [serializeState(p.state), p]));
 const edgePaths: Array<{ steps: ModelStep[]; state: Snap }> = [];
-for (const [key, { state, transitions }] of Object.entries<{ state: unknown; transitions: { [k: string]: { event: ModelEvent; state: unknown } } }>(
-  getAdjacencyMap(model, traversal as never) as never,
-)) {
+for (const [key, { state, transitions }] of Object.entries<{
+  state: unknown;
+  transitions: { [k: string]: { event: ModelEvent; state: unknown } };
+}>(getAdjacencyMap(model, traversal as never) as never)) {
   const prefix = byState.get(key);
   if (!prefix || (state as Snap).status !== 'active') continue;
   for (const { event, state: next } of Object.values(transitions)) {
@@ -90,7 +91,8 @@ class Driver {
     this.socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
     this.socket.on('error', () => {});
     const reader = new ChunkReader((message) => {
-      if (message.type === MSG.SET_CHUNK_SIZE) reader.setChunkSize(new DataView(message.payload.buffer, message.payload.byteOffset).getUint32(0));
+      if (message.type === MSG.SET_CHUNK_SIZE)
+        reader.setChunkSize(new DataView(message.payload.buffer, message.payload.byteOffset).getUint32(0));
       if (message.type === MSG.USER_CONTROL && message.payload[1] === 6) this.pings++;
     });
     this.socket.on('data', (data: Buffer) => {
@@ -101,7 +103,9 @@ class Driver {
     });
     await until(() => this.server.connections.size === 1, 'connection accepted');
     this.connection = [...this.server.connections.values()][0]!;
-    this.connection.actor.subscribe((snapshot) => this.visited.push(String(typeof snapshot.value === 'string' ? snapshot.value : Object.keys(snapshot.value)[0])));
+    this.connection.actor.subscribe((snapshot) =>
+      this.visited.push(String(typeof snapshot.value === 'string' ? snapshot.value : Object.keys(snapshot.value)[0])),
+    );
     this.visited.push(this.connection.state);
   }
 
@@ -188,7 +192,10 @@ for (const path of paths) {
         await driver.exec(step.event);
         const expected = String(typeof step.state.value === 'string' ? step.state.value : Object.keys(step.state.value)[0]);
         const seen = driver.visited.slice(from);
-        assert.ok(seen.includes(expected), `after step ${index + 1} (${step.event.type}): expected ${expected}, visited ${JSON.stringify(seen)}`);
+        assert.ok(
+          seen.includes(expected),
+          `after step ${index + 1} (${step.event.type}): expected ${expected}, visited ${JSON.stringify(seen)}`,
+        );
       }
     } finally {
       await driver.close();
@@ -197,5 +204,6 @@ for (const path of paths) {
 }
 
 test('rtmp connection model: the paths reach every state of the machine', () => {
-  for (const state of ['"handshake"', '"connecting"', '{"connected":"alive"}', '"closing"', '"failed"', '"closed"']) assert.ok(covered.has(state), state);
+  for (const state of ['"handshake"', '"connecting"', '{"connected":"alive"}', '"closing"', '"failed"', '"closed"'])
+    assert.ok(covered.has(state), state);
 });

@@ -42,7 +42,10 @@ test('fmt 3 starting a message adds the last delta, after a fmt 0 the fmt 0 time
   reader.push(Uint8Array.of(0x04, 0, 0, 100, 0, 0, 1, 8, 1, 0, 0, 0, 0xaa, 0xc4, 0xbb, 0xc4, 0xcc));
   // fmt 2 delta 20, then fmt 3
   reader.push(Uint8Array.of(0x84, 0, 0, 20, 0xdd, 0xc4, 0xee));
-  assert.deepEqual(got.map((m) => m.timestamp), [100, 200, 300, 320, 340]);
+  assert.deepEqual(
+    got.map((m) => m.timestamp),
+    [100, 200, 300, 320, 340],
+  );
 });
 
 test('extended timestamps on type-3 continuation chunks are read whether or not the sender repeats them', () => {
@@ -63,7 +66,10 @@ test('abort drops the partial message; chunk size 0, bit 31, oversized and fresh
   reader.push(Uint8Array.of(0x04, 0, 0, 10, 0, 1, 0, 9, 1, 0, 0, 0, ...new Array(128).fill(1)));
   reader.abort(4);
   reader.push(Uint8Array.of(0x44, 0, 0, 5, 0, 0, 1, 8, 0x77)); // fmt 1: delta from the aborted message's timestamp
-  assert.deepEqual(got.map((m) => [m.timestamp, m.payload.length]), [[15, 1]]);
+  assert.deepEqual(
+    got.map((m) => [m.timestamp, m.payload.length]),
+    [[15, 1]],
+  );
   assert.throws(() => reader.setChunkSize(0), WireError);
   assert.throws(() => reader.setChunkSize(0x80000000), WireError);
   reader.setChunkSize(0x7fffffff);
@@ -92,9 +98,32 @@ test('the digest handshake: either C1 layout validates, S1/S2 pass the checks ff
 });
 
 test('aggregate messages split into their tags with rebased timestamps; truncated ones are refused', () => {
-  const tag = (type: number, time: number, body: number[]) => [type, 0, 0, body.length, (time >> 16) & 0xff, (time >> 8) & 0xff, time & 0xff, 0, 0, 0, 0, ...body, 0, 0, 0, 11 + body.length];
+  const tag = (type: number, time: number, body: number[]) => [
+    type,
+    0,
+    0,
+    body.length,
+    (time >> 16) & 0xff,
+    (time >> 8) & 0xff,
+    time & 0xff,
+    0,
+    0,
+    0,
+    0,
+    ...body,
+    0,
+    0,
+    0,
+    11 + body.length,
+  ];
   const body = Uint8Array.of(...tag(8, 1000, [0xaf, 1]), ...tag(9, 1040, [0x27, 1, 2]));
-  assert.deepEqual(splitAggregate(body, 50).map((m) => [m.type, m.timestamp, m.payload.length]), [[8, 50, 2], [9, 90, 3]]);
+  assert.deepEqual(
+    splitAggregate(body, 50).map((m) => [m.type, m.timestamp, m.payload.length]),
+    [
+      [8, 50, 2],
+      [9, 90, 3],
+    ],
+  );
   assert.throws(() => splitAggregate(body.subarray(0, body.length - 2), 0), WireError);
 });
 
@@ -112,5 +141,8 @@ test('a full encoding is fmt 0 whatever came before on the csid, so one buffer s
   reader.push(full);
   b.note(7, 9, 1, 140, 300);
   reader.push(b.encode(7, 9, 1, 180, payload));
-  assert.deepEqual(got.map((m) => m.timestamp), [100, 140, 180]);
+  assert.deepEqual(
+    got.map((m) => m.timestamp),
+    [100, 140, 180],
+  );
 });

@@ -28,19 +28,23 @@ const readU32 = (bytes: Uint8Array, at = 0) => new DataView(bytes.buffer, bytes.
 const userEvents = (client: RawRtmpClient) =>
   client.messages.filter((m) => m.type === MSG.USER_CONTROL).map((m) => [(m.payload[0]! << 8) | m.payload[1]!, readU32(m.payload, 2)]);
 
-test('connect: Window Ack Size, Set Peer Bandwidth, Set Chunk Size 4096 and StreamBegin 0 before the _result', { timeout: 10_000 }, async () => {
-  await withClients(1, async (_server, [client]) => {
-    const types = client!.messages.map((m) => m.type);
-    const result = client!.messages.findIndex((m) => m.type === MSG.COMMAND_AMF0);
-    assert.deepEqual(types.slice(0, result), [MSG.WINDOW_ACK_SIZE, MSG.SET_PEER_BANDWIDTH, MSG.SET_CHUNK_SIZE, MSG.USER_CONTROL]);
-    assert.equal(readU32(client!.messages[2]!.payload), 4096);
-    assert.equal(client!.messages[1]!.payload[4], 2, 'peer bandwidth dynamic');
-    assert.deepEqual(userEvents(client!)[0], [EVENT.STREAM_BEGIN, 0]);
-    assert.equal(client!.serverDigestValid, true, 'digest answer valid for a digest C1');
-    const connect = client!.commands.find((c) => c.name === '_result')!;
-    assert.equal((connect.commandObject as AMFObject).fmsVer, 'FMS/3,0,1,123');
-  });
-});
+test(
+  'connect: Window Ack Size, Set Peer Bandwidth, Set Chunk Size 4096 and StreamBegin 0 before the _result',
+  { timeout: 10_000 },
+  async () => {
+    await withClients(1, async (_server, [client]) => {
+      const types = client!.messages.map((m) => m.type);
+      const result = client!.messages.findIndex((m) => m.type === MSG.COMMAND_AMF0);
+      assert.deepEqual(types.slice(0, result), [MSG.WINDOW_ACK_SIZE, MSG.SET_PEER_BANDWIDTH, MSG.SET_CHUNK_SIZE, MSG.USER_CONTROL]);
+      assert.equal(readU32(client!.messages[2]!.payload), 4096);
+      assert.equal(client!.messages[1]!.payload[4], 2, 'peer bandwidth dynamic');
+      assert.deepEqual(userEvents(client!)[0], [EVENT.STREAM_BEGIN, 0]);
+      assert.equal(client!.serverDigestValid, true, 'digest answer valid for a digest C1');
+      const connect = client!.commands.find((c) => c.name === '_result')!;
+      assert.equal((connect.commandObject as AMFObject).fmsVer, 'FMS/3,0,1,123');
+    });
+  },
+);
 
 test('acknowledgements follow the client window; peer bandwidth is answered; pings both ways', { timeout: 10_000 }, async () => {
   await withClients(1, async (_server, [client]) => {
@@ -51,26 +55,36 @@ test('acknowledgements follow the client window; peer bandwidth is answered; pin
     await client!.until(() => client!.messages.some((m) => m.type === MSG.ACK), 'an Acknowledgement');
     const ack = client!.messages.find((m) => m.type === MSG.ACK)!;
     assert.ok(readU32(ack.payload) >= 1000, `acknowledged ${readU32(ack.payload)}`);
-    await client!.until(() => client!.messages.some((m) => m.type === MSG.WINDOW_ACK_SIZE && readU32(m.payload) === 123_456), 'window answer');
+    await client!.until(
+      () => client!.messages.some((m) => m.type === MSG.WINDOW_ACK_SIZE && readU32(m.payload) === 123_456),
+      'window answer',
+    );
     await client!.until(() => userEvents(client!).some(([e, v]) => e === EVENT.PING_RESPONSE && v === 4242), 'PingResponse');
   });
 });
 
-test('createStream takes the lowest free id; deleteStream ends its publication; encoder commands get no answer', { timeout: 10_000 }, async () => {
-  await withClients(1, async (server, [client]) => {
-    const release = client!.command('releaseStream', ['s']);
-    const fcpublish = client!.command('FCPublish', ['s']);
-    assert.equal(await client!.createStream(), 1);
-    assert.equal(await client!.createStream(), 2);
-    client!.command('publish', ['s', 'live'], 1, null, 8);
-    await client!.status('NetStream.Publish.Start', 1);
-    assert.deepEqual(userEvents(client!).at(-1), [EVENT.STREAM_BEGIN, 1]);
-    client!.command('deleteStream', [1]);
-    await client!.until(() => server.server.core.publications.get('s') === undefined, 'publication gone');
-    assert.equal(await client!.createStream(), 1);
-    assert.ok(!client!.commands.some((c) => c.transactionId === release || c.transactionId === fcpublish), 'no answer to releaseStream/FCPublish');
-  });
-});
+test(
+  'createStream takes the lowest free id; deleteStream ends its publication; encoder commands get no answer',
+  { timeout: 10_000 },
+  async () => {
+    await withClients(1, async (server, [client]) => {
+      const release = client!.command('releaseStream', ['s']);
+      const fcpublish = client!.command('FCPublish', ['s']);
+      assert.equal(await client!.createStream(), 1);
+      assert.equal(await client!.createStream(), 2);
+      client!.command('publish', ['s', 'live'], 1, null, 8);
+      await client!.status('NetStream.Publish.Start', 1);
+      assert.deepEqual(userEvents(client!).at(-1), [EVENT.STREAM_BEGIN, 1]);
+      client!.command('deleteStream', [1]);
+      await client!.until(() => server.server.core.publications.get('s') === undefined, 'publication gone');
+      assert.equal(await client!.createStream(), 1);
+      assert.ok(
+        !client!.commands.some((c) => c.transactionId === release || c.transactionId === fcpublish),
+        'no answer to releaseStream/FCPublish',
+      );
+    });
+  },
+);
 
 test('abort drops a partial message; pause, unpause and receiveVideo on a player', { timeout: 10_000 }, async () => {
   await withClients(2, async (_server, [publisher, player]) => {

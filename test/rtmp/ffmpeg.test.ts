@@ -55,25 +55,32 @@ function assertSameTags(received: ReadonlyArray<{ time: number; data: Uint8Array
   assert.equal(received.length, source.length, `${what}: ${received.length} messages for ${source.length} source tags`);
   for (let i = 0; i < source.length; i++) {
     assert.equal(received[i]!.time, source[i]!.time, `${what} #${i} timestamp`);
-    assert.ok(Buffer.from(received[i]!.data).equals(Buffer.from(source[i]!.data)), `${what} #${i} payload (${source[i]!.data.length} bytes)`);
+    assert.ok(
+      Buffer.from(received[i]!.data).equals(Buffer.from(source[i]!.data)),
+      `${what} #${i} payload (${source[i]!.data.length} bytes)`,
+    );
   }
 }
 
-test('ffmpeg publishes over RTMP: RTMFP players get every audio and video payload and timestamp as in the file', { skip, timeout: 30_000 }, async () => {
-  const source = readFLV(readSample());
-  await withServer(async (h) => {
-    for (let i = 0; i < 2; i++) h.players.push(await player(h.server.port, 'fromffmpeg'));
-    const run = h.run(['-re', '-i', sampleFlv(), '-c', 'copy', '-f', 'flv', h.url('live/fromffmpeg')]);
-    assert.equal(await run.exit, 0, run.stderr());
-    for (const p of h.players) {
-      await until(() => p.statuses.includes('NetStream.Play.UnpublishNotify'), 'unpublish notification');
-      assertSameTags(split(p.media, 9), media(source, 9), 'video');
-      assertSameTags(split(p.media, 8), media(source, 8), 'audio');
-      const metadata = p.data.find((d) => d.name === 'onMetaData');
-      assert.ok(metadata, 'onMetaData relayed without @setDataFrame');
-    }
-  });
-});
+test(
+  'ffmpeg publishes over RTMP: RTMFP players get every audio and video payload and timestamp as in the file',
+  { skip, timeout: 30_000 },
+  async () => {
+    const source = readFLV(readSample());
+    await withServer(async (h) => {
+      for (let i = 0; i < 2; i++) h.players.push(await player(h.server.port, 'fromffmpeg'));
+      const run = h.run(['-re', '-i', sampleFlv(), '-c', 'copy', '-f', 'flv', h.url('live/fromffmpeg')]);
+      assert.equal(await run.exit, 0, run.stderr());
+      for (const p of h.players) {
+        await until(() => p.statuses.includes('NetStream.Play.UnpublishNotify'), 'unpublish notification');
+        assertSameTags(split(p.media, 9), media(source, 9), 'video');
+        assertSameTags(split(p.media, 8), media(source, 8), 'audio');
+        const metadata = p.data.find((d) => d.name === 'onMetaData');
+        assert.ok(metadata, 'onMetaData relayed without @setDataFrame');
+      }
+    });
+  },
+);
 
 test('an RTMFP client publishes: ffmpeg plays it over RTMP and writes the same tags', { skip, timeout: 30_000 }, async () => {
   const source = readFLV(readSample());
@@ -103,39 +110,43 @@ test('an RTMFP client publishes: ffmpeg plays it over RTMP and writes the same t
   });
 });
 
-test('ffmpeg publishes and ffmpeg plays, joining late: metadata and codec headers first, video from a key frame', { skip, timeout: 30_000 }, async () => {
-  const source = readFLV(readSample());
-  await withServer(async (h) => {
-    const output = join(h.dir, 'late.flv');
-    const publishing = h.run(['-re', '-i', sampleFlv(), '-c', 'copy', '-f', 'flv', h.url('live/both')]);
-    await until(() => h.server.server.core.publications.get('both')?.running === true, 'publishing');
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
-    const playing = h.run(['-i', h.url('live/both'), '-c', 'copy', '-f', 'flv', '-y', output]);
-    assert.equal(await publishing.exit, 0, publishing.stderr());
-    assert.equal(await playing.exit, 0, playing.stderr());
-    const played = readFLV(readFileSync(output));
-    const video = media(played, 9);
-    const audio = media(played, 8);
-    assert.equal(played[0]!.type, 0x12, 'metadata first');
-    assert.ok(Buffer.from(video[0]!.data).equals(Buffer.from(media(source, 9)[0]!.data)), 'AVC sequence header first');
-    assert.ok(Buffer.from(audio[0]!.data).equals(Buffer.from(media(source, 8)[0]!.data)), 'AAC sequence header first');
-    assert.ok(isKeyFrame(video[1]!.data), 'video starts on a key frame');
-    // what follows is the tail of the file, byte for byte, with the deltas of the file
-    const tail = (type: number, got: FLVTag[]) => {
-      const all = media(source, type);
-      const first = all.findIndex((t) => Buffer.from(t.data).equals(Buffer.from(got[1]!.data)));
-      assert.ok(first > 0, `type ${type} found in the source`);
-      const expected = all.slice(first, first + got.length - 1);
-      assert.equal(got.length - 1, expected.length, `type ${type}: the rest of the file`);
-      for (let i = 1; i < got.length; i++) {
-        assert.ok(Buffer.from(got[i]!.data).equals(Buffer.from(expected[i - 1]!.data)), `type ${type} #${i}`);
-        assert.equal(got[i]!.time - got[1]!.time, expected[i - 1]!.time - expected[0]!.time, `type ${type} #${i} delta`);
-      }
-    };
-    tail(9, video);
-    tail(8, audio);
-  });
-});
+test(
+  'ffmpeg publishes and ffmpeg plays, joining late: metadata and codec headers first, video from a key frame',
+  { skip, timeout: 30_000 },
+  async () => {
+    const source = readFLV(readSample());
+    await withServer(async (h) => {
+      const output = join(h.dir, 'late.flv');
+      const publishing = h.run(['-re', '-i', sampleFlv(), '-c', 'copy', '-f', 'flv', h.url('live/both')]);
+      await until(() => h.server.server.core.publications.get('both')?.running === true, 'publishing');
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      const playing = h.run(['-i', h.url('live/both'), '-c', 'copy', '-f', 'flv', '-y', output]);
+      assert.equal(await publishing.exit, 0, publishing.stderr());
+      assert.equal(await playing.exit, 0, playing.stderr());
+      const played = readFLV(readFileSync(output));
+      const video = media(played, 9);
+      const audio = media(played, 8);
+      assert.equal(played[0]!.type, 0x12, 'metadata first');
+      assert.ok(Buffer.from(video[0]!.data).equals(Buffer.from(media(source, 9)[0]!.data)), 'AVC sequence header first');
+      assert.ok(Buffer.from(audio[0]!.data).equals(Buffer.from(media(source, 8)[0]!.data)), 'AAC sequence header first');
+      assert.ok(isKeyFrame(video[1]!.data), 'video starts on a key frame');
+      // what follows is the tail of the file, byte for byte, with the deltas of the file
+      const tail = (type: number, got: FLVTag[]) => {
+        const all = media(source, type);
+        const first = all.findIndex((t) => Buffer.from(t.data).equals(Buffer.from(got[1]!.data)));
+        assert.ok(first > 0, `type ${type} found in the source`);
+        const expected = all.slice(first, first + got.length - 1);
+        assert.equal(got.length - 1, expected.length, `type ${type}: the rest of the file`);
+        for (let i = 1; i < got.length; i++) {
+          assert.ok(Buffer.from(got[i]!.data).equals(Buffer.from(expected[i - 1]!.data)), `type ${type} #${i}`);
+          assert.equal(got[i]!.time - got[1]!.time, expected[i - 1]!.time - expected[0]!.time, `type ${type} #${i} delta`);
+        }
+      };
+      tail(9, video);
+      tail(8, audio);
+    });
+  },
+);
 
 test('a Lua application refusing: ffmpeg cannot publish or play', { skip, timeout: 30_000 }, async () => {
   await withServer(async (h) => {

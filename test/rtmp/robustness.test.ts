@@ -106,7 +106,10 @@ test('a client silent for [RTMP] timeout is closed; one answering pings stays', 
       await silent.until(() => silent.closed, 'silent client closed', 5_000);
       assert.ok(Date.now() - started >= 1_500, 'not before the timeout');
       // pinged every half timeout: PingRequest received and answered
-      assert.ok(lively.messages.some((m) => m.type === MSG.USER_CONTROL && m.payload[1] === 6), 'PingRequest sent');
+      assert.ok(
+        lively.messages.some((m) => m.type === MSG.USER_CONTROL && m.payload[1] === 6),
+        'PingRequest sent',
+      );
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       assert.equal(lively.closed, false);
       assert.equal(server.nimbus.rtmp!.connections.size, 1);
@@ -170,7 +173,10 @@ test('diagnostics: RTMP connections open and close on nimbus:session:*, bad inpu
     for (const [name, handler] of handlers) diagnostics.unsubscribe(name, handler);
   }
   const rtmp = seen.filter((m) => m.protocol === 'RTMP');
-  assert.deepEqual(rtmp.map((m) => m.channel), ['nimbus:session:open', 'nimbus:malformed', 'nimbus:session:close']);
+  assert.deepEqual(
+    rtmp.map((m) => m.channel),
+    ['nimbus:session:open', 'nimbus:malformed', 'nimbus:session:close'],
+  );
   assert.equal(rtmp[1]!.cause, 'rtmp-handshake');
   assert.match(String(rtmp[2]!.reason), /handshake version 6/);
 });

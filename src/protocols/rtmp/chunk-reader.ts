@@ -140,7 +140,17 @@ export class ChunkReader {
       // a fresh csid must start with fmt 0; fmt 1 is tolerated (librtmp's pings, RTMP.md §2.3)
       if (fmt > 1) throw new WireError(`chunk stream ${csid} starts with fmt ${fmt}`);
       if (this.streams.size >= MAX_CHUNK_STREAMS) throw new WireError(`more than ${MAX_CHUNK_STREAMS} chunk streams`);
-      stream = { timestamp: 0, delta: 0, length: 0, type: 0, streamId: 0, extended: false, extendedValue: 0, payload: undefined, received: 0 };
+      stream = {
+        timestamp: 0,
+        delta: 0,
+        length: 0,
+        type: 0,
+        streamId: 0,
+        extended: false,
+        extendedValue: 0,
+        payload: undefined,
+        received: 0,
+      };
       this.streams.set(csid, stream);
     }
     const continuing = stream.payload !== undefined;
@@ -194,7 +204,8 @@ export class ChunkReader {
   private begin(stream: ChunkStream): void {
     const limit = maxLength(stream.type);
     if (stream.length > limit) throw new WireError(`message of ${stream.length} bytes (type ${stream.type}, limit ${limit})`);
-    if (this.partialBytes + stream.length > MAX_PARTIAL_BYTES) throw new WireError(`more than ${MAX_PARTIAL_BYTES} bytes of partial messages`);
+    if (this.partialBytes + stream.length > MAX_PARTIAL_BYTES)
+      throw new WireError(`more than ${MAX_PARTIAL_BYTES} bytes of partial messages`);
     this.partialBytes += stream.length;
     stream.payload = stream.length === 0 ? new Uint8Array(0) : undefined;
     stream.received = 0;

@@ -96,7 +96,6 @@ export class ChunkWriter {
   }
 }
 
-
 /** An encoding made once for several connections: each writer that sends it records it as its last header. */
 export interface SharedEncoding {
   csid: number;

@@ -71,10 +71,16 @@ export class RtmpClient implements ClientPort {
   }
 
   private ensureWriter(): RtmpWriterPort {
-    this.mainWriter ??= new RtmpWriterPort(this.connection, CSID.COMMAND, 0, {
-      ...this.application.amfWriteOptions,
-      amf0Only: this.objectEncoding === 0,
-    }, true);
+    this.mainWriter ??= new RtmpWriterPort(
+      this.connection,
+      CSID.COMMAND,
+      0,
+      {
+        ...this.application.amfWriteOptions,
+        amf0Only: this.objectEncoding === 0,
+      },
+      true,
+    );
     return this.mainWriter;
   }
 
@@ -176,7 +182,9 @@ export class RtmpClient implements ClientPort {
       ...verdict.info,
     };
     // properties as nginx-rtmp and ffmpeg -listen send them (RTMP.md §5.2); the info object in AMF0
-    const message = encodeCommand('_result', command.transactionId, { fmsVer: 'FMS/3,0,1,123', capabilities: 31 }, [info], { amf0Only: true });
+    const message = encodeCommand('_result', command.transactionId, { fmsVer: 'FMS/3,0,1,123', capabilities: 31 }, [info], {
+      amf0Only: true,
+    });
     this.connection.sendTC(CSID.COMMAND, 0, message);
     this.connection.onConnected();
     this.connection.logger.info({ path: this.path, flashVer: properties.flashVer, address: this.address }, 'rtmp client connected');
@@ -207,4 +215,3 @@ export class RtmpClient implements ClientPort {
     }
   }
 }
-

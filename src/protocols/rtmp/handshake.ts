@@ -70,7 +70,9 @@ export function answerHandshake(c0c1: Uint8Array, now = Date.now()): HandshakeAn
   s1.set(packetDigest(s1, offset, FMS_KEY), offset);
   s2.set(randomBytes(HANDSHAKE_SIZE - DIGEST_SIZE));
   const key = createHmac('sha256', FMS_FULL_KEY).update(client.digest).digest();
-  const signature = createHmac('sha256', key).update(s2.subarray(0, HANDSHAKE_SIZE - DIGEST_SIZE)).digest();
+  const signature = createHmac('sha256', key)
+    .update(s2.subarray(0, HANDSHAKE_SIZE - DIGEST_SIZE))
+    .digest();
   s2.set(signature, HANDSHAKE_SIZE - DIGEST_SIZE);
   return { bytes: out, digest: true };
 }
@@ -95,6 +97,8 @@ export function verifyServerAnswer(c1: Uint8Array, s1: Uint8Array, s2: Uint8Arra
     if (Buffer.compare(packetDigest(s1, offset, FMS_KEY), s1.subarray(offset, offset + DIGEST_SIZE)) === 0) s1ok = true;
   }
   const key = createHmac('sha256', FMS_FULL_KEY).update(client.digest).digest();
-  const signature = createHmac('sha256', key).update(s2.subarray(0, HANDSHAKE_SIZE - DIGEST_SIZE)).digest();
+  const signature = createHmac('sha256', key)
+    .update(s2.subarray(0, HANDSHAKE_SIZE - DIGEST_SIZE))
+    .digest();
   return s1ok && Buffer.compare(signature, s2.subarray(HANDSHAKE_SIZE - DIGEST_SIZE)) === 0;
 }

@@ -65,7 +65,9 @@ export class RtmpNetStream implements ListenerSink {
     try {
       if (type === MSG.DATA_AMF0 || type === MSG.DATA_AMF3) this.onData(type, message.payload);
       else if (type === MSG.COMMAND_AMF0 || type === MSG.COMMAND_AMF3) {
-        this.onCommand(decodeCommand({ type, time: message.timestamp, body: message.payload }, this.connection.core.application.amfReadOptions));
+        this.onCommand(
+          decodeCommand({ type, time: message.timestamp, body: message.payload }, this.connection.core.application.amfReadOptions),
+        );
       }
     } catch (error) {
       if (!(error instanceof WireError)) throw error;
