@@ -6,6 +6,8 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { RawRtmpClient } from '../helpers/rtmp-client.ts';
 import { EVENT, MSG } from '../../src/protocols/rtmp/params.ts';
 import type { AMFObject } from '../../src/flash/amf/types.ts';
+import { makeSampleTags } from '../fixtures/media/make-flv.ts';
+import { player, split, until } from '../streams/helpers.ts';
 
 async function withClients(count: number, body: (server: TestServer, clients: RawRtmpClient[]) => Promise<void>): Promise<void> {
   const server = await startTestServer({ rtmp: true });
@@ -116,3 +118,41 @@ test('abort drops a partial message; pause, unpause and receiveVideo on a player
     await player!.status('NetStream.Play.Stop', id);
   });
 });
+
+test(
+  'an OBS-style publisher (simple handshake, chunk size 4096 before connect, everything on csid 4) reaches RTMFP players intact',
+  { timeout: 15_000 },
+  async () => {
+    const server = await startTestServer({ rtmp: true });
+    const obs = await RawRtmpClient.open({ port: server.rtmpPort, digest: false, chunkSize: 4096 });
+    const rtmfp = await player(server.port, 'obs');
+    try {
+      await obs.connect('live');
+      const id = await obs.createStream();
+      obs.command('publish', ['obs', 'live'], id, null, 4);
+      await obs.status('NetStream.Publish.Start', id);
+      const tags = makeSampleTags(2);
+      for (const tag of tags) {
+        const body =
+          tag.type === 0x12 ? Uint8Array.of(0x02, 0x00, 0x0d, ...new TextEncoder().encode('@setDataFrame'), ...tag.data) : tag.data;
+        obs.send(4, tag.type, id, tag.time, body);
+      }
+      const media = tags.filter((t) => t.type !== 0x12);
+      await until(() => rtmfp.media.length >= media.length, 'every media message at the RTMFP player');
+      for (const type of [8, 9]) {
+        const sent = media.filter((t) => t.type === type);
+        const got = split(rtmfp.media, type);
+        assert.equal(got.length, sent.length);
+        sent.forEach((t, i) => {
+          assert.equal(got[i]!.time, t.time, `type ${type} #${i} time`);
+          assert.deepEqual(got[i]!.data, t.data, `type ${type} #${i} payload`);
+        });
+      }
+      assert.ok(rtmfp.data.some((d) => d.name === 'onMetaData'));
+    } finally {
+      obs.close();
+      await rtmfp.nc.close();
+      await server.close();
+    }
+  },
+);
