@@ -22,6 +22,8 @@ export interface NimbusConfig {
     /** AES implementation behind the PacketCipher seam for session packets */
     cipher: 'node' | 'noble';
   };
+  /** RTMP over TCP (src/protocols/rtmp); port 0 disables it */
+  rtmp: { host: string; port: number; timeout: number };
   application: { dir: string; www: string };
   logs: { level: LevelName; pretty: PrettyMode };
   inspector: { enabled: boolean; host: string; port: number; token: string; stately: string };
@@ -54,6 +56,7 @@ export const DEFAULTS = {
     maxHalfOpen: 1024,
     cipher: 'node',
   },
+  RTMP: { host: '0.0.0.0', port: 1935, timeout: 60 },
   application: { dir: '.' },
   logs: { level: 'info', pretty: 'auto' },
   inspector: { enabled: false, host: '127.0.0.1', port: 19350, token: '', stately: '' },
@@ -267,6 +270,12 @@ function build(
       maxHalfOpen: get('RTMFP', 'maxHalfOpen', integer(1, 1_000_000)),
       cipher: get('RTMFP', 'cipher', cipherImpl),
     },
+    rtmp: {
+      host: get('RTMP', 'host', hostName),
+      // 0 disables RTMP (MonaServer's meaning), so unlike RTMFP it never asks for an ephemeral port
+      port: get('RTMP', 'port', port(true)),
+      timeout: get('RTMP', 'timeout', integer(1, 86_400, ' (seconds)')),
+    },
     application: { dir, www: resolve(dir, 'www') },
     logs: {
       level: get('logs', 'level', logLevel),
@@ -289,6 +298,7 @@ function build(
   };
   const effective: Record<SectionName, Record<string, string | number | boolean>> = {
     RTMFP: config.rtmfp,
+    RTMP: config.rtmp,
     application: { dir: config.application.dir },
     logs: config.logs,
     inspector: config.inspector,

@@ -78,7 +78,7 @@ async function runChild(args: string[]): Promise<void> {
       done();
     },
   });
-  const { config } = loadConfig(['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', ...configArgs], { cwd: process.cwd(), env: {} });
+  const { config } = loadConfig(['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', '--RTMP.port=0', ...configArgs], { cwd: process.cwd(), env: {} });
   const nimbus = new Nimbus({ config, logger: createLogger({ level, pretty: 'false', destination }) });
   const server = nimbus.rtmfp;
   await nimbus.start();
