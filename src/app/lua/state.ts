@@ -4,11 +4,28 @@
 import fengari from 'fengari';
 import type { LuaState, LuaJSFunction } from 'fengari';
 import { utf8Decode } from '../../bytes.ts';
+import { openBit } from './bit.ts';
 
 export const { lua, lauxlib, lualib } = fengari;
 export type { LuaState, LuaJSFunction };
 
 export const LUA_OK = lua.LUA_OK;
+
+/**
+ * fengari is patched on install (patches/fengari+*.patch, applied by patch-package in postinstall)
+ * so that numbers behave as LuaJIT's doubles. Refuse to run scripts on an unpatched copy: they would
+ * silently wrap at 32 bits.
+ */
+function assertPatched(): void {
+  const L = lauxlib.luaL_newstate();
+  lualib.luaL_openlibs(L);
+  const code = new TextEncoder().encode('return tostring(0x7fffffff + 1)');
+  const ok = lauxlib.luaL_loadbufferx(L, code, code.length, '=check', 't') === lua.LUA_OK && lua.lua_pcall(L, 0, 1, 0) === lua.LUA_OK;
+  if (!ok || lua.lua_tojsstring(L, -1) !== '2147483648') {
+    throw new Error('fengari is not patched for LuaJIT numbers (patches/fengari+*.patch): run npm install');
+  }
+}
+assertPatched();
 export const T = {
   NONE: lua.LUA_TNONE,
   NIL: lua.LUA_TNIL,
@@ -36,6 +53,7 @@ export class LuaHost {
     const L = lauxlib.luaL_newstate();
     this.L = L;
     lualib.luaL_openlibs(L);
+    openBit(L);
     // a JS exception inside a JS function called by Lua becomes an ordinary Lua error
     lua.lua_atnativeerror(L, (L1) => {
       const e = lua.lua_touserdata(L1, -1);
