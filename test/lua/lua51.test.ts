@@ -110,3 +110,41 @@ test('the LuaJIT bit library: 32-bit results as LuaJIT', async () => {
     ['return tostring(require("bit") == bit)', 'true'],
   ]);
 });
+
+test('tables: constructors iterate in index order; # and select("#") with nils', async () => {
+  await expectAll([
+    ['local s = ""; for k, v in pairs({"a", "b", "c"}) do s = s .. k .. v end; return s', '1a2b3c'],
+    ['local s = ""; for k in pairs({10, 20, 30, {}, "e"}) do s = s .. tostring(k) .. " " end; return s', '1 2 3 4 5 '],
+    ['local t = {}; for i = 1, 5 do t[#t + 1] = i end; local s = ""; for k in pairs(t) do s = s .. k end; return s', '12345'],
+    ['return tostring(#{1, nil, 3})', '3'],
+    ['return tostring(select("#", 1, nil, nil))', '3'],
+    ['return tostring(table.pack(1, nil, 3).n)', '3'],
+  ]);
+});
+
+test('the Lua 5.1 globals scripts use', async () => {
+  await expectAll([
+    ['return table.concat({unpack({1, 2, 3})}, ",")', '1,2,3'],
+    ['return loadstring("return 1 + 2")() .. ""', '3'],
+    ['local f, err = loadstring("return +"); return tostring(f) .. " " .. tostring(err ~= nil)', 'nil true'],
+    ['return tostring(table.getn({1, 2, 3}))', '3'],
+    ['return tostring(table.maxn({1, 2, [10] = 3, x = 4}))', '10'],
+    ['local s = ""; table.foreach({"a", "b"}, function(k, v) s = s .. k .. v end); return s', '1a2b'],
+    ['local s = ""; table.foreachi({"a", "b"}, function(i, v) s = s .. i .. v end); return s', '1a2b'],
+    ['return tostring(table.foreach({5}, function(k, v) return v * 2 end))', '10'],
+    ['return tostring(math.pow(2, 10))', '1024'],
+    ['return tostring(math.log10(1000))', '3'],
+    ['return string.format("%.4f", math.atan2(1, 1))', '0.7854'],
+    ['return tostring(math.ldexp(0.5, 4))', '8'],
+    ['local m, e = math.frexp(8); return m .. " " .. e', '0.5 4'],
+    ['return string.format("%.4f %.4f %.4f", math.cosh(1), math.sinh(1), math.tanh(1))', '1.5431 1.1752 0.7616'],
+    ['return tostring(math.mod(7, 3))', '1'],
+    ['local s = ""; for w in string.gfind("one two", "%a+") do s = s .. w .. "." end; return s', 'one.two.'],
+    ['return type(collectgarbage("count")) .. " " .. tostring(collectgarbage()) .. " " .. tostring(collectgarbage("collect"))', 'number 0 0'],
+    ['return tostring(collectgarbage("step"))', 'true'],
+    ['return tostring(getfenv(1) == getfenv() and getfenv(0) == _G)', 'true'],
+    ['x51 = "app"; local function f() return x51 end; setfenv(f, {x51 = "mine"}); return f() .. " " .. x51', 'mine app'],
+    ['local t = setmetatable({}, {__index = _G}); local f = loadstring("y51 = 5; return y51"); setfenv(f, t); f(); return tostring(t.y51) .. " " .. tostring(rawget(_G, "y51"))', '5 nil'],
+    ['return tostring(getfenv(print) == _G)', 'true'],
+  ]);
+});

@@ -5,6 +5,7 @@ import fengari from 'fengari';
 import type { LuaState, LuaJSFunction } from 'fengari';
 import { utf8Decode } from '../../bytes.ts';
 import { openBit } from './bit.ts';
+import { openCompat51 } from './compat51.ts';
 
 export const { lua, lauxlib, lualib } = fengari;
 export type { LuaState, LuaJSFunction };
@@ -54,6 +55,7 @@ export class LuaHost {
     this.L = L;
     lualib.luaL_openlibs(L);
     openBit(L);
+    openCompat51(L);
     // a JS exception inside a JS function called by Lua becomes an ordinary Lua error
     lua.lua_atnativeerror(L, (L1) => {
       const e = lua.lua_touserdata(L1, -1);
