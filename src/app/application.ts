@@ -5,6 +5,7 @@ import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { lua, pushRef, lauxlib, toText, type LuaJSFunction, type LuaState } from './lua/state.ts';
 import type { Runtime, RunningApplication } from './runtime.ts';
+import type { ApplicationLoaders } from './api/io.ts';
 
 /** What the host adds to every application: globals at build time, cleanup when it stops. */
 export interface ApplicationHooks {
@@ -26,6 +27,8 @@ export class Application implements RunningApplication {
   mtimeMs = -1;
   running = false;
   private readonly modules = new Map<string, number>();
+  /** this application's loadfile/dofile/require, which the stock ones in _G call (src/app/api/io.ts) */
+  loaders: ApplicationLoaders | undefined;
 
   constructor(
     private readonly rt: Runtime,
@@ -213,6 +216,7 @@ export class Application implements RunningApplication {
       return 1;
     };
 
+    this.loaders = { loadfile, dofile, require };
     rt.lua.push(this.envRef);
     for (const [key, fn] of [['loadfile', loadfile], ['dofile', dofile], ['require', require]] as const) {
       lua.lua_pushliteral(L, key);

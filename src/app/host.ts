@@ -16,6 +16,7 @@ import { createClient, queryValue, type ClientState } from './api/client.ts';
 import { pushClients } from './api/clients.ts';
 import { pushGlobal } from './api/global.ts';
 import { installLogFunctions } from './api/logs.ts';
+import { installSandbox } from './api/io.ts';
 import { attachPersistentData, type PersistentData } from './api/data.ts';
 import { attachChildrenLoader } from './api/children.ts';
 import { LuaStreamEvents } from './api/streams.ts';
@@ -44,6 +45,12 @@ export interface HostOptions {
   publications?: Publications;
   /** SQLite file of the `data` global (default: data/data.sqlite beside wwwDir; ':memory:' keeps nothing) */
   dataFile?: string;
+  /** os.execute, io.popen, package.loadlib and os.exit allowed to scripts ([application] unsafe) */
+  unsafe?: boolean;
+  /** milliseconds one Lua event may run before "script timeout" aborts it (0 or absent: no limit) */
+  scriptTimeout?: number;
+  /** bytes of heap growth a Lua event may cause before "not enough memory" aborts it (0 or absent: no limit) */
+  scriptMemory?: number;
 }
 
 const CALL_FAILED = 'NetConnection.Call.Failed';
@@ -80,7 +87,9 @@ export class LuaApplicationHost implements ApplicationPort {
     const L = this.rt.lua.L;
     installLogFunctions(this.rt);
     attachChildrenLoader(this.rt, this.tree);
-    this.data = attachPersistentData(this.rt, options.dataFile ?? join(dirname(this.rt.wwwDir), 'data', 'data.sqlite'));
+    const dataFile = options.dataFile ?? join(dirname(this.rt.wwwDir), 'data', 'data.sqlite');
+    installSandbox(this.rt, { unsafe: options.unsafe ?? false, dataDir: dataFile === ':memory:' ? null : dirname(dataFile) });
+    this.data = attachPersistentData(this.rt, dataFile);
     pushClients(ctx, this.clients);
     const clientsRef = this.rt.lua.ref();
     const publications = options.publications ?? new Publications();

@@ -148,3 +148,76 @@ test('the Lua 5.1 globals scripts use', async () => {
     ['return tostring(getfenv(print) == _G)', 'true'],
   ]);
 });
+
+test('io.open reads and writes inside the application folder and data/, and refuses anything else', async () => {
+  await expectAll([
+    ['local f = assert(io.open("data.txt", "rb")); local s = f:read("*a"); f:close(); return s', 'first line\nsecond line\n42 3.5\n'],
+    ['local f = assert(io.open("data.txt")); local a, b = f:read("*l", "*l"); local n, m = f:read("*n", "*n"); return a .. "|" .. b .. "|" .. n .. "|" .. m .. "|" .. tostring(f:read("*l")) .. "|" .. tostring(f:read("*l"))', 'first line|second line|42|3.5||nil'],
+    ['local s = ""; for l in io.lines("data.txt") do s = s .. l .. ";" end; return s', 'first line;second line;42 3.5;'],
+    ['local f = io.open("data.txt"); local s = ""; for l in f:lines() do s = s .. #l .. "," end; f:close(); return s', '10,11,6,'],
+    ['local f = io.open("data.txt"); f:seek("set", 6); local s = f:read(4); local size = f:seek("end"); f:close(); return s .. " " .. size', 'line 30'],
+    ['local f = assert(io.open("out.txt", "w")); f:write("a", 1, "\\n"); f:write("b"); f:close(); f = io.open("out.txt", "a"); f:write("c"); f:close(); return io.open("out.txt"):read("*a")', 'a1\nbc'],
+    ['local f = assert(io.open("../data/note.txt", "wb")); f:write("kept"); f:close(); return io.open("../data/note.txt", "rb"):read("*a")', 'kept'],
+    ['return io.type(io.open("data.txt")) .. " " .. tostring(io.type(42))', 'file nil'],
+    ['local f, err = io.open("../secret.lua"); return tostring(f) .. " " .. tostring(err:find("access denied", 1, true) ~= nil)', 'nil true'],
+    ['local f, err = io.open("/etc/hostname"); return tostring(f) .. " " .. tostring(err:find("access denied", 1, true) ~= nil)', 'nil true'],
+    ['local f, err = io.open("missing.txt"); return tostring(f) .. " " .. err', 'nil missing.txt: No such file or directory'],
+    ['local ok, err = pcall(io.lines, "../secret.lua"); return tostring(ok) .. " " .. tostring(err:find("access denied", 1, true) ~= nil)', 'false true'],
+  ]);
+  const child = await NetConnection.connect(`rtmfp://127.0.0.1:${server.port}/child`);
+  try {
+    const [text] = await child.call('eval', 'return io.open("local.txt"):read("*l") .. "|" .. io.open("../data.txt"):read("*l")');
+    assert.equal(text, 'child data|first line');
+  } finally {
+    await child.close();
+  }
+});
+
+test('dofile, loadfile and require, the stock ones in _G included, never leave the applications folder', async () => {
+  await expectAll([
+    ['local ok, err = pcall(dofile, "../secret.lua"); return tostring(ok)', 'false'],
+    ['local ok, err = pcall(_G.dofile, "../secret.lua"); return tostring(ok) .. " " .. err', 'false cannot open ../secret.lua'],
+    ['return tostring((_G.loadfile("/etc/hostname")))', 'nil'],
+    ['return tostring((_G.loadfile("../secret.lua")))', 'nil'],
+    ['local ok = pcall(_G.require, "secret"); return tostring(ok)', 'false'],
+    ['return tostring(package.searchers[2]) .. " " .. tostring((package.searchpath("secret", "../?.lua")))', 'nil nil'],
+    ['return _G.loadfile("main.lua") ~= nil and "loaded" or "not"', 'loaded'],
+    ['local r, err = os.remove("../secret.lua"); return tostring(r) .. " " .. (err:match("access denied") or err)', 'nil access denied'],
+  ]);
+});
+
+test('os.execute, io.popen, package.loadlib and os.exit are disabled unless [application] unsafe=true', async () => {
+  for (const name of ['os.execute', 'io.popen', 'package.loadlib', 'os.exit']) {
+    const [text] = await nc.call('eval', `local ok, err = pcall(${name}, "true"); return tostring(ok) .. " " .. err`);
+    assert.match(String(text), new RegExp(`^false .*${name.replace('.', '\\.')} is disabled \\(set \\[application\\] unsafe=true`), name);
+  }
+  const unsafeDir = mkdtempSync(join(tmpdir(), 'nimbus-lua51-unsafe-'));
+  cpSync(FIXTURE, unsafeDir, { recursive: true });
+  const unsafe = await startTestServer({ dir: unsafeDir, args: ['--application.unsafe=true'] });
+  const client = await NetConnection.connect(`rtmfp://127.0.0.1:${unsafe.port}/`);
+  try {
+    const [text] = await client.call('eval', 'local ok, err = pcall(os.execute); return tostring(ok)');
+    assert.equal(text, 'true');
+  } finally {
+    await client.close();
+    await unsafe.close();
+    rmSync(unsafeDir, { recursive: true, force: true });
+  }
+});
+
+test('print, io.write and io.stdout go to the logger, never raw to stdout', async () => {
+  const write = process.stdout.write;
+  const raw: string[] = [];
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    raw.push(String(chunk));
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    const [text] = await nc.call('eval', 'print("lua51-p"); io.write("lua51-w", 1, "\\n"); io.stdout:write("lua51-s"); io.stderr:write("lua51-e"); return tostring(io.write("lua51-x") == io.stdout)');
+    assert.equal(text, 'true');
+  } finally {
+    process.stdout.write = write;
+  }
+  // the test runner reports on stdout too: only the script's own text counts
+  assert.deepEqual(raw.filter((chunk) => chunk.includes('lua51-')), []);
+});
