@@ -47,9 +47,9 @@ export interface HostOptions {
   dataFile?: string;
   /** os.execute, io.popen, package.loadlib and os.exit allowed to scripts ([application] unsafe) */
   unsafe?: boolean;
-  /** milliseconds one Lua event may run before "script timeout" aborts it (0 or absent: no limit) */
+  /** milliseconds one Lua event may run before "script timeout" aborts it (default 2000; 0: no limit) */
   scriptTimeout?: number;
-  /** bytes of heap growth a Lua event may cause before "not enough memory" aborts it (0 or absent: no limit) */
+  /** bytes of heap growth a Lua event may cause before "not enough memory" aborts it (default 512 MB; 0: no limit) */
   scriptMemory?: number;
 }
 
@@ -79,6 +79,7 @@ export class LuaApplicationHost implements ApplicationPort {
 
   constructor(options: HostOptions) {
     this.rt = new Runtime(options.wwwDir, options.logger);
+    this.rt.lua.budget = { timeoutMs: options.scriptTimeout ?? 2000, memoryBytes: options.scriptMemory ?? 512 * 1024 * 1024 };
     this.tree = new ApplicationTree(this.rt);
     this.conv = new AMFConverter(this.rt);
     this.conv.fallback = this.tree.root;

@@ -221,3 +221,26 @@ test('print, io.write and io.stdout go to the logger, never raw to stdout', asyn
   // the test runner reports on stdout too: only the script's own text counts
   assert.deepEqual(raw.filter((chunk) => chunk.includes('lua51-')), []);
 });
+
+test('[application] scriptTimeout aborts an endless event with "script timeout", scriptMemory an endless allocation; the server goes on', async () => {
+  const budgetDir = mkdtempSync(join(tmpdir(), 'nimbus-lua51-budget-'));
+  cpSync(FIXTURE, budgetDir, { recursive: true });
+  const limited = await startTestServer({ dir: budgetDir, args: ['--application.scriptTimeout=1', '--application.scriptMemory=32'] });
+  const client = await NetConnection.connect(`rtmfp://127.0.0.1:${limited.port}/`);
+  const other = await NetConnection.connect(`rtmfp://127.0.0.1:${limited.port}/`);
+  try {
+    for (const fn of ['loopForever', 'loopInPcall']) {
+      const started = Date.now();
+      await assert.rejects(client.call('eval', `${fn}()`), (e: Error) => /script timeout/.test(e.message), fn);
+      assert.ok(Date.now() - started < 5000, `${fn} stopped in time`);
+    }
+    await assert.rejects(client.call('eval', 'allocateForever()'), (e: Error) => /not enough memory/.test(e.message));
+    assert.equal((await other.call('eval', 'return "still serving"'))[0], 'still serving');
+    assert.equal((await client.call('eval', 'local n = 0; for i = 1, 100000 do n = n + i end; return tostring(n)'))[0], '5000050000');
+  } finally {
+    await client.close();
+    await other.close();
+    await limited.close();
+    rmSync(budgetDir, { recursive: true, force: true });
+  }
+});
