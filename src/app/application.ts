@@ -26,6 +26,8 @@ export class Application implements RunningApplication {
   /** mtime of main.lua when built; -1 when there was none. */
   mtimeMs = -1;
   running = false;
+  /** why main.lua failed to compile or run: connections are refused with it until the file changes (fail closed) */
+  failure: string | null = null;
   private readonly modules = new Map<string, number>();
   /** this application's loadfile/dofile/require, which the stock ones in _G call (src/app/api/io.ts) */
   loaders: ApplicationLoaders | undefined;
@@ -80,13 +82,16 @@ export class Application implements RunningApplication {
     for (const h of applicationHooks.get(rt) ?? []) h.built?.(this);
     this.running = true;
     this.mtimeMs = this.scriptTime();
+    this.failure = null;
     if (this.mtimeMs >= 0) {
       if (this.loadChunk(L, this.mainFile)) {
         this.rt.lua.push(this.envRef);
         lua.lua_setupvalue(L, -2, 1);
-        rt.call(this, 0, 0, 'main.lua');
+        const r = rt.call(this, 0, 0, 'main.lua');
+        if (!r.ok) this.failure = r.message;
       } else {
-        rt.scriptError(this, 'main.lua', toText(L, -1), 'error');
+        this.failure = toText(L, -1);
+        rt.scriptError(this, 'main.lua', this.failure, 'error');
         lua.lua_pop(L, 1);
       }
     }

@@ -134,6 +134,11 @@ export class LuaApplicationHost implements ApplicationPort {
       return { accepted: false, description: `invalid application path (${checked.reason})` };
     }
     const app = this.tree.applicationFor(checked.path);
+    if (app.failure !== null) {
+      // fail closed: a broken main.lua must not let clients in without its onConnection
+      this.rt.logger.warn({ address: port.address, app: app.path || '/' }, `connection refused: main.lua failed (${app.failure})`);
+      return { accepted: false, description: app.failure };
+    }
     const path = checked.path === '' ? '' : '/' + checked.path;
     const state = createClient(this.ctx, port, app.path, path);
     const L = this.rt.lua.L;
@@ -203,7 +208,8 @@ export class LuaApplicationHost implements ApplicationPort {
     const L = this.rt.lua.L;
     const base = lua.lua_gettop(L);
     if (!this.pushMethod(state.ref, method)) {
-      return { ok: false, code: CALL_FAILED, description: `Method '${method}' not found` };
+      // MonaServer's words (its root application's path is '')
+      return { ok: false, code: CALL_FAILED, description: `Method client '${method}' not found in application ${app.path}` };
     }
     const n = this.pushArgs(app, args);
     state.pending = [];

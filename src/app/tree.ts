@@ -65,6 +65,10 @@ export class ApplicationTree {
       if (real !== www && !real.startsWith(www + sep)) return { ok: false, reason: 'link out of the applications folder' };
       break;
     }
+    // as MonaServer: a folder that does not exist is no application (InvalidApp), never the root's
+    if (segments.length > 0 && !isDirectory(join(www, ...segments))) {
+      return { ok: false, reason: `Application /${segments.join('/')} doesn't exist` };
+    }
     return { ok: true, path: segments.join('/') };
   }
 
@@ -138,6 +142,14 @@ export class ApplicationTree {
       this.loaded.delete(app.path);
       app.parent?.children.delete(app.name);
     }
+  }
+}
+
+function isDirectory(dir: string): boolean {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
   }
 }
 

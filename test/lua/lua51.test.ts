@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { NetConnection } from '../../src/client/index.ts';
+import { CallError, NetConnection } from '../../src/client/index.ts';
 import type { AMFValue } from '../../src/flash/amf/types.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/lua51/', import.meta.url));
@@ -261,5 +261,32 @@ test('[application] scriptMemory aborts an endless allocation with "not enough m
     const client = await connect();
     await assert.rejects(client.call('eval', 'allocateForever()'), (e: Error) => /not enough memory/.test(e.message));
     assert.equal((await client.call('eval', 'return "still serving"'))[0], 'still serving');
+  });
+});
+
+test('a call with transaction id 0 is answered; a missing method fails with MonaServer\'s message', async () => {
+  assert.deepEqual(await nc.callZero('eval', 'return "zero"'), ['zero']);
+  await assert.rejects(nc.callZero('eval', 'error("boom", 0)'), (e: unknown) => e instanceof CallError && e.message === 'boom');
+  await assert.rejects(nc.call('nothere'), (e: unknown) => e instanceof CallError && e.status === 'NetConnection.Call.Failed' && e.message === "Method client 'nothere' not found in application ");
+  const child = await NetConnection.connect(`rtmfp://127.0.0.1:${server.port}/child`);
+  try {
+    await assert.rejects(child.call('nothere'), (e: unknown) => e instanceof CallError && e.message === "Method client 'nothere' not found in application /child");
+  } finally {
+    await child.close();
+  }
+});
+
+test('a folder that does not exist is InvalidApp; a main.lua that fails to compile refuses connections (fail closed)', async () => {
+  await assert.rejects(NetConnection.connect(`rtmfp://127.0.0.1:${server.port}/nowhere/else`, { timeoutMs: 5000 }), (e: unknown) => {
+    assert.ok(e instanceof CallError);
+    assert.equal(e.status, 'NetConnection.Connect.InvalidApp');
+    assert.equal(e.message, "Application /nowhere/else doesn't exist");
+    return true;
+  });
+  await assert.rejects(NetConnection.connect(`rtmfp://127.0.0.1:${server.port}/broken`, { timeoutMs: 5000 }), (e: unknown) => {
+    assert.ok(e instanceof CallError);
+    assert.equal(e.status, 'NetConnection.Connect.Rejected');
+    assert.match(e.message, /broken\/main\.lua:2:/);
+    return true;
   });
 });
