@@ -375,6 +375,7 @@ export class LuaApplicationHost implements ApplicationPort {
     if (isAMFObject(v)) return v;
     if (v instanceof MixedArray) return v.assoc;
     if (v instanceof TypedObject) return v.properties;
+    if (Array.isArray(v) && v.length === 0) return {};
     this.rt.logger.warn({ app: app.path || '/' }, 'onConnection returned a table that is not an object; ignored');
     return {};
   }

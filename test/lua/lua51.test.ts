@@ -290,3 +290,74 @@ test('a folder that does not exist is InvalidApp; a main.lua that fails to compi
     return true;
   });
 });
+
+test('API details: empty table is an empty Array, methods named like properties, "" urls, stable children() wrappers', async () => {
+  assert.deepEqual(await nc.call('eval', 'return {}'), [[]]);
+  assert.deepEqual(await nc.call('eval', 'return {{}, {a = {}}}'), [[[], { a: [] }]]);
+  // a method named like a property: accepted and called by the RPC (client:ping())
+  await nc.call('eval', 'local c = mona.clients[1]; function c:ping() return "pong" end; function c:id() return "mine" end');
+  assert.deepEqual(await nc.call('ping'), ['pong']);
+  assert.deepEqual(await nc.call('id'), ['mine']);
+  await assert.rejects(nc.call('eval', 'mona.clients[1].path = "x"'), /'path' is read-only/);
+  assert.deepEqual(await nc.call('eval', 'local c = mona.clients[1]; return type(c.pageUrl) .. ":" .. c.pageUrl .. ":" .. type(c.swfUrl) .. ":" .. type(c.flashVersion)'), ['string::string:string']);
+  assert.deepEqual(await nc.call('eval', 'local a, b = children("child"), children("child"); return tostring(a.onConnection == b.onConnection) .. " " .. type(a.onConnection)'), ['true function']);
+});
+
+test('UDP sockets: bind returns true, MonaServer\'s onPacket fires as Cumulus\'s onReception', async () => {
+  const [bound, address] = await nc.call('eval', `
+    packets = {}
+    local s = mona:createUDPSocket()
+    function s:onPacket(data, address) packets[#packets + 1] = data end
+    udp51 = s
+    local ok = s:bind("127.0.0.1:0")
+    local bad, why = mona:createUDPSocket():bind("nowhere")
+    return tostring(ok) .. " " .. tostring(bad) .. " " .. tostring(why ~= nil), s.address`);
+  assert.equal(bound, 'true false true');
+  const { createSocket } = await import('node:dgram');
+  const sender = createSocket('udp4');
+  try {
+    let port = typeof address === 'string' ? Number(address.split(':')[1]) : 0;
+    for (let i = 0; !(port > 0) && i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      const [now] = await nc.call('eval', 'return udp51.address');
+      port = typeof now === 'string' ? Number(now.split(':')[1]) : 0;
+    }
+    for (let i = 0; i < 100; i++) {
+      sender.send('hello', port, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 10));
+      if ((await nc.call('eval', 'return packets[1]'))[0] === 'hello') break;
+    }
+    assert.deepEqual(await nc.call('eval', 'udp51:close(); return packets[1]'), ['hello']);
+  } finally {
+    sender.close();
+  }
+});
+
+test('publications: pairs(listeners) yields client -> listener, listener.e reads the play query, PublishNotify for a late player', async () => {
+  const publisher = await NetConnection.connect(`rtmfp://127.0.0.1:${server.port}/`);
+  const player = await NetConnection.connect(`rtmfp://127.0.0.1:${server.port}/`);
+  try {
+    const out = await publisher.createNetStream();
+    const published = out.waitStatus('NetStream.Publish.Start');
+    out.publish('live51');
+    await published;
+    const stream = await player.createNetStream();
+    const statuses: string[] = [];
+    stream.on('status', (info) => statuses.push(String(info.code)));
+    const notified = stream.waitStatus('NetStream.Play.PublishNotify');
+    stream.play('live51?e=42');
+    await notified;
+    assert.deepEqual(statuses.slice(0, 3), ['NetStream.Play.Reset', 'NetStream.Play.Start', 'NetStream.Play.PublishNotify']);
+    assert.deepEqual(await nc.call('eval', 'return subscribed[#subscribed]'), ['42']);
+    const [seen] = await nc.call('eval', `
+      local p, seen = mona.publications("live51"), {}
+      for who, l in pairs(p.listeners) do
+        seen[#seen + 1] = type(who.id) .. ":" .. tostring(l.client == who) .. ":" .. tostring(p.listeners[who] == l) .. ":" .. tostring(l.e)
+      end
+      return table.concat(seen, ",")`);
+    assert.equal(seen, 'string:true:true:42');
+  } finally {
+    await player.close();
+    await publisher.close();
+  }
+});
