@@ -158,7 +158,9 @@ export class PersistentData {
         lua.lua_pushcfunction(L1, (L2) => {
           const key = keyName(L2, 2);
           if (key === null) return lauxlib.luaL_error(L2, 'Key database entry must be a string or a number');
-          this.assign(L2, at(), key, 3);
+          // one transaction: a crash never leaves half of an assigned table on disk
+          const node = at();
+          this.db!.transaction(() => this.assign(L2, node, key, 3))();
           return 0;
         });
         lua.lua_setfield(L1, -2, '__newindex');
