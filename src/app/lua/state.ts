@@ -104,6 +104,7 @@ export class LuaHost {
   private checkBudget(L1: LuaState): void {
     if (this.depth === 0) return;
     if (this.spent === null) {
+      if (this.heapLimit === -1) this.heapLimit = heapBytes() + this.budget.memoryBytes;
       if (this.deadline !== 0 && Date.now() > this.deadline) this.spent = 'script timeout';
       else if (this.heapLimit !== 0 && ++this.checks % MEMORY_EVERY === 0 && heapBytes() > this.heapLimit) {
         this.spent = 'not enough memory (scriptMemory)';
@@ -126,7 +127,9 @@ export class LuaHost {
     if (this.depth++ === 0) {
       const { timeoutMs, memoryBytes } = this.budget;
       this.deadline = timeoutMs > 0 ? Date.now() + timeoutMs : 0;
-      this.heapLimit = memoryBytes > 0 ? heapBytes() + memoryBytes : 0;
+      // the heap is measured from the first check on (-1: not yet): a short event never pays for it
+      this.heapLimit = memoryBytes > 0 ? -1 : 0;
+      this.checks = 0;
     }
     let status: number;
     try {
