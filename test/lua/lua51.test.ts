@@ -361,3 +361,34 @@ test('publications: pairs(listeners) yields client -> listener, listener.e reads
     await publisher.close();
   }
 });
+
+test("MonaServer's data/ folder is imported on first start: an existing deployment keeps its data", async () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'nimbus-lua51-mona-data-'));
+  cpSync(FIXTURE, scratch, { recursive: true });
+  const { createHash } = await import('node:crypto');
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const put = (path: string, value: string): void => {
+    const folder = join(scratch, 'data', ...path.split('/'));
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, createHash('md5').update(value).digest('hex')), value);
+  };
+  put('score', '12');
+  put('users/bob', 'x y');
+  put('flag', 'true');
+  put('child/seen', 'yes');
+  // a file whose name is not its MD5 was a bad write for MonaServer: skipped
+  mkdirSync(join(scratch, 'data', 'broken'), { recursive: true });
+  writeFileSync(join(scratch, 'data', 'broken', '0123456789abcdef0123456789abcdef'), 'nope');
+  const started = await startTestServer({ dir: scratch });
+  const client = await NetConnection.connect(`rtmfp://127.0.0.1:${started.port}/`);
+  const child = await NetConnection.connect(`rtmfp://127.0.0.1:${started.port}/child`);
+  try {
+    assert.deepEqual(await client.call('eval', 'return data.score .. "|" .. data.users.bob .. "|" .. tostring(data.flag) .. "|" .. tostring(data.broken)'), ['12|x y|true|nil']);
+    assert.deepEqual(await child.call('eval', 'return data.seen'), ['yes']);
+  } finally {
+    await client.close();
+    await child.close();
+    await started.close();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+});
