@@ -111,11 +111,14 @@ test('the LuaJIT bit library: 32-bit results as LuaJIT', async () => {
   ]);
 });
 
-test('tables: constructors iterate in index order; # and select("#") with nils', async () => {
+test('tables: arrays iterate in index order before the other keys, however filled; # and select("#") with nils', async () => {
   await expectAll([
     ['local s = ""; for k, v in pairs({"a", "b", "c"}) do s = s .. k .. v end; return s', '1a2b3c'],
     ['local s = ""; for k in pairs({10, 20, 30, {}, "e"}) do s = s .. tostring(k) .. " " end; return s', '1 2 3 4 5 '],
     ['local t = {}; for i = 1, 5 do t[#t + 1] = i end; local s = ""; for k in pairs(t) do s = s .. k end; return s', '12345'],
+    ['local s = ""; for k in pairs({x = 1, 10, 20, 30}) do s = s .. tostring(k) .. " " end; return s', '1 2 3 x '],
+    ['local t = {}; for i = 5, 1, -1 do t[i] = i end; local s = ""; for k in pairs(t) do s = s .. k end; return s', '12345'],
+    ['local t = {}; t[3] = 3; t.a = 1; t[2] = 2; t[1] = 1; local s = ""; for k in pairs(t) do s = s .. k end; return s', '123a'],
     ['return tostring(#{1, nil, 3})', '3'],
     ['return tostring(select("#", 1, nil, nil))', '3'],
     ['return tostring(table.pack(1, nil, 3).n)', '3'],
