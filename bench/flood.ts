@@ -26,7 +26,8 @@ try {
   output = {
     bench: 'flood',
     sent: flood.sent,
-    received: peak.stats.handshakes - before.stats.handshakes,
+    // a Nimbus child always reports handshakes; NaN would show a snapshot without them
+    received: (peak.stats.handshakes ?? NaN) - (before.stats.handshakes ?? NaN),
     answered: flood.answered,
     perSecond: Math.round(flood.sent / floodSeconds),
     serverCpuUsPerIHello: round((cpuMs(before, peak) * 1000) / flood.sent, 1),

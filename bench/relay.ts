@@ -7,6 +7,7 @@
 //   --url=rtmfp://127.0.0.1:1935/live --pid=<its pid>   (CPU and RSS then come from /proc/<pid>)
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { once } from 'node:events';
 import { startServerProcess, type ServerSnapshot } from './lib/server-process.ts';
 import { MB, cpuMs, round } from './lib/measure.ts';
 import { procSnapshot } from './lib/proc-usage.ts';
@@ -138,7 +139,7 @@ async function runOnce(players: number): Promise<Record<string, unknown>> {
     };
   } finally {
     for (const child of children) if (child.connected) child.send({ cmd: 'stop' });
-    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((resolve) => c.once('exit', resolve)) : undefined)));
+    await Promise.all(children.filter((c) => c.exitCode === null).map((c) => once(c, 'exit')));
     await server.stop();
   }
 }

@@ -58,11 +58,6 @@ export class ByteReader {
     return this.view.getInt16(this.need(2));
   }
 
-  u24(): number {
-    const at = this.need(3);
-    return (this.bytes[at]! << 16) | (this.bytes[at + 1]! << 8) | this.bytes[at + 2]!;
-  }
-
   u32(): number {
     return this.view.getUint32(this.need(4));
   }
@@ -147,20 +142,6 @@ export class ByteWriter {
     return this;
   }
 
-  i16(v: number): this {
-    const at = this.reserve(2);
-    this.view.setInt16(at, v);
-    return this;
-  }
-
-  u24(v: number): this {
-    const at = this.reserve(3);
-    this.buffer[at] = (v >>> 16) & 0xff;
-    this.buffer[at + 1] = (v >>> 8) & 0xff;
-    this.buffer[at + 2] = v & 0xff;
-    return this;
-  }
-
   u32(v: number): this {
     const at = this.reserve(4);
     this.view.setUint32(at, v >>> 0);
@@ -170,12 +151,6 @@ export class ByteWriter {
   i32(v: number): this {
     const at = this.reserve(4);
     this.view.setInt32(at, v | 0);
-    return this;
-  }
-
-  f32(v: number): this {
-    const at = this.reserve(4);
-    this.view.setFloat32(at, v);
     return this;
   }
 
@@ -195,10 +170,6 @@ export class ByteWriter {
   vlu(v: number): this {
     this.write(encodeVLU(v));
     return this;
-  }
-
-  utf8(text: string): this {
-    return this.write(utf8Encode(text));
   }
 
   /** Overwrite a u16 already written at `at` (length fields written after their content). */
@@ -280,4 +251,13 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** `text` without leading and trailing slashes, in linear time (a regex like /\/+$/ is quadratic on hostile input). */
+export function trimSlashes(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && text.charCodeAt(start) === 0x2f) start++;
+  while (end > start && text.charCodeAt(end - 1) === 0x2f) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
 }

@@ -16,9 +16,14 @@ export interface NimbusConfig {
     publicAddress: string;
     maxSessions: number;
     maxHandshakes: number;
+    /** sessions not yet connected (half-open) from one address, and in total */
+    maxHalfOpenPerAddress: number;
+    maxHalfOpen: number;
     /** AES implementation behind the PacketCipher seam for session packets */
     cipher: 'node' | 'noble';
   };
+  /** RTMP over TCP (src/protocols/rtmp); port 0 disables it */
+  rtmp: { host: string; port: number; timeout: number };
   application: {
     dir: string;
     www: string;
@@ -56,8 +61,11 @@ export const DEFAULTS = {
     publicAddress: '',
     maxSessions: 10000,
     maxHandshakes: 1000,
+    maxHalfOpenPerAddress: 32,
+    maxHalfOpen: 1024,
     cipher: 'node',
   },
+  RTMP: { host: '0.0.0.0', port: 1935, timeout: 60 },
   application: { dir: '.', unsafe: false, scriptTimeout: 2, scriptMemory: 512 },
   logs: { level: 'info', pretty: 'auto' },
   inspector: { enabled: false, host: '127.0.0.1', port: 19350, token: '', stately: '' },
@@ -267,7 +275,15 @@ function build(
       publicAddress: get('RTMFP', 'publicAddress', publicAddress),
       maxSessions: get('RTMFP', 'maxSessions', integer(1, 1_000_000)),
       maxHandshakes: get('RTMFP', 'maxHandshakes', integer(1, 1_000_000)),
+      maxHalfOpenPerAddress: get('RTMFP', 'maxHalfOpenPerAddress', integer(1, 1_000_000)),
+      maxHalfOpen: get('RTMFP', 'maxHalfOpen', integer(1, 1_000_000)),
       cipher: get('RTMFP', 'cipher', cipherImpl),
+    },
+    rtmp: {
+      host: get('RTMP', 'host', hostName),
+      // 0 disables RTMP (MonaServer's meaning), so unlike RTMFP it never asks for an ephemeral port
+      port: get('RTMP', 'port', port(true)),
+      timeout: get('RTMP', 'timeout', integer(1, 86_400, ' (seconds)')),
     },
     application: {
       dir,
@@ -297,6 +313,7 @@ function build(
   };
   const effective: Record<SectionName, Record<string, string | number | boolean>> = {
     RTMFP: config.rtmfp,
+    RTMP: config.rtmp,
     application: {
       dir: config.application.dir,
       unsafe: config.application.unsafe,

@@ -87,3 +87,49 @@ function wantsPretty(mode: PrettyMode, target: NodeJS.WritableStream | undefined
 function isTTY(stream: NodeJS.WritableStream): boolean {
   return (stream as { isTTY?: boolean }).isTTY === true;
 }
+
+/** Longest text put in a log line from input (paths, urls): the rest is replaced by its length. */
+export const MAX_LOGGED_TEXT = 256;
+
+/** `text` cut to `max` characters, saying how long it was: hostile input never makes a log line large. */
+export function clip(text: string, max = MAX_LOGGED_TEXT): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
+}
+
+/**
+ * One log line per cause per interval, whatever the input rate: the lines an attacker's packets can cause
+ * are bounded. The first occurrence of a cause logs at once; later ones within the interval are only counted,
+ * and the next line says how many were suppressed. Causes are a small fixed vocabulary (capped anyway).
+ * A suppressed call allocates nothing.
+ */
+export class RateLimitedLog {
+  private readonly causes = new Map<string, { at: number; suppressed: number }>();
+
+  constructor(
+    private readonly logger: Logger,
+    readonly intervalMs = 10_000,
+    private readonly now: () => number = () => performance.now(),
+    private readonly maxCauses = 256,
+  ) {}
+
+  /** Logs `message` at `level` unless `cause` was logged less than an interval ago; true when it logged. */
+  log(level: 'info' | 'warn' | 'error', cause: string, message: string, fields?: Record<string, unknown>): boolean {
+    const now = this.now();
+    let entry = this.causes.get(cause);
+    if (entry && now - entry.at < this.intervalMs) {
+      entry.suppressed++;
+      return false;
+    }
+    const suppressed = entry?.suppressed ?? 0;
+    if (!entry) {
+      if (this.causes.size >= this.maxCauses) this.causes.clear();
+      entry = { at: now, suppressed: 0 };
+      this.causes.set(cause, entry);
+    } else {
+      entry.at = now;
+      entry.suppressed = 0;
+    }
+    this.logger[level]({ ...fields, cause, ...(suppressed > 0 ? { suppressed } : {}) }, message);
+    return true;
+  }
+}

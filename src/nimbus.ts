@@ -7,6 +7,7 @@ import { Core } from './core/core.ts';
 import type { ApplicationPort, ProtocolServer } from './core/ports.ts';
 import { createApplicationHost } from './app/host.ts';
 import { RtmfpServer } from './protocols/rtmfp/server.ts';
+import { RtmpServer } from './protocols/rtmp/server.ts';
 import type { Inspector } from './inspector/inspector.ts';
 
 export interface NimbusOptions {
@@ -22,6 +23,8 @@ export class Nimbus {
   readonly logger: Logger;
   readonly core: Core;
   readonly rtmfp: RtmfpServer;
+  /** the RTMP server, unless [RTMP] port is 0 */
+  readonly rtmp: RtmpServer | undefined;
   /** every enabled protocol, in start order */
   readonly protocols: ProtocolServer[];
   /** the built-in inspector, when [inspector] enabled */
@@ -45,6 +48,10 @@ export class Nimbus {
       });
     this.rtmfp = new RtmfpServer({ config: options.config, logger: options.logger, core: this.core, clock: options.clock });
     this.protocols = [this.rtmfp];
+    if (options.config.rtmp.port !== 0) {
+      this.rtmp = new RtmpServer({ config: options.config, logger: options.logger, core: this.core, clock: options.clock });
+      this.protocols.push(this.rtmp);
+    }
     this.core.groups = this.rtmfp.groups;
     this.core.publicAddressOf = () => this.rtmfp.publicAddress;
   }

@@ -10,6 +10,9 @@ export interface ServerSnapshot {
   sessions: number;
   pendingKeyings: number;
   stats: Record<string, number>;
+  /** log lines and bytes written so far (all levels at or above the server's --log-level; 'fatal' by default) */
+  logLines: number;
+  logBytes: number;
 }
 
 type Request = { id: number; cmd: 'snapshot' | 'gc' };
@@ -61,8 +64,22 @@ async function runChild(args: string[]): Promise<void> {
   const { Nimbus } = await import('../../src/nimbus.ts');
   const { loadConfig } = await import('../../src/config.ts');
   const { createLogger } = await import('../../src/log.ts');
-  const { config } = loadConfig(['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', ...args], { cwd: process.cwd(), env: {} });
-  const nimbus = new Nimbus({ config, logger: createLogger({ level: 'fatal', pretty: 'false' }) });
+  const { Writable } = await import('node:stream');
+  // --log-level=<level> (ours, not the server's configuration): log at that level into a counter
+  const levelArg = args.find((a) => a.startsWith('--log-level='));
+  const level = levelArg ? levelArg.slice('--log-level='.length) : 'fatal';
+  const configArgs = args.filter((a) => a !== levelArg);
+  let logLines = 0;
+  let logBytes = 0;
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logBytes += chunk.length;
+      for (const byte of chunk) if (byte === 0x0a) logLines++;
+      done();
+    },
+  });
+  const { config } = loadConfig(['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', '--RTMP.port=0', ...configArgs], { cwd: process.cwd(), env: {} });
+  const nimbus = new Nimbus({ config, logger: createLogger({ level, pretty: 'false', destination }) });
   const server = nimbus.rtmfp;
   await nimbus.start();
   const snapshot = (): ServerSnapshot => {
@@ -73,6 +90,8 @@ async function runChild(args: string[]): Promise<void> {
       sessions: server.sessions.size,
       pendingKeyings: server.handshake.pendingKeyings,
       stats: { ...server.stats },
+      logLines,
+      logBytes,
     };
   };
   process.on('message', (m) => {

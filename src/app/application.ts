@@ -1,7 +1,7 @@
 // One server application: a folder of the applications tree, its main.lua run in its own
 // environment, and the file loaders (require/dofile/loadfile) that look in its folder first,
 // then in its parents' folders, never outside the applications folder.
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { lua, pushRef, lauxlib, toText, type LuaJSFunction, type LuaState } from './lua/state.ts';
 import type { Runtime, RunningApplication } from './runtime.ts';
@@ -158,34 +158,33 @@ export class Application implements RunningApplication {
   private installLoaders(): void {
     const rt = this.rt;
     const L = rt.lua.L;
-    const self = this;
 
     const loadfile: LuaJSFunction = (L1) => {
       const name = toText(L1, 1);
-      const file = self.resolveFile(name);
+      const file = this.resolveFile(name);
       if (!file) {
         lua.lua_pushnil(L1);
         lua.lua_pushliteral(L1, `cannot open ${name}`);
         return 2;
       }
-      if (!self.loadChunk(L1, file)) {
+      if (!this.loadChunk(L1, file)) {
         lua.lua_pushnil(L1);
         lua.lua_insert(L1, -2);
         return 2;
       }
       if (lua.lua_type(L1, 3) > lua.LUA_TNIL) lua.lua_pushvalue(L1, 3);
-      else pushRef(L1, self.envRef);
+      else pushRef(L1, this.envRef);
       lua.lua_setupvalue(L1, -2, 1);
       return 1;
     };
 
     const dofile: LuaJSFunction = (L1) => {
       const name = toText(L1, 1);
-      const file = self.resolveFile(name);
+      const file = this.resolveFile(name);
       if (!file) return lauxlib.luaL_error(L1, `cannot open ${name}`);
       lua.lua_settop(L1, 0);
-      if (!self.loadChunk(L1, file)) return lua.lua_error(L1);
-      pushRef(L1, self.envRef);
+      if (!this.loadChunk(L1, file)) return lua.lua_error(L1);
+      pushRef(L1, this.envRef);
       lua.lua_setupvalue(L1, -2, 1);
       lua.lua_call(L1, 0, lua.LUA_MULTRET);
       return lua.lua_gettop(L1);
@@ -193,19 +192,19 @@ export class Application implements RunningApplication {
 
     const require: LuaJSFunction = (L1) => {
       const name = toText(L1, 1);
-      const file = self.findModule(name);
+      const file = this.findModule(name);
       if (!file) {
         // the standard libraries (string, table, ...) and module() tables stay reachable
         if (pushLoaded(L1, name)) return 1;
-        return lauxlib.luaL_error(L1, `module '${name}' not found in ${self.path || '/'} or its parents`);
+        return lauxlib.luaL_error(L1, `module '${name}' not found in ${this.path || '/'} or its parents`);
       }
-      const cached = self.modules.get(file);
+      const cached = this.modules.get(file);
       if (cached !== undefined) {
         pushRef(L1, cached);
         return 1;
       }
-      if (!self.loadChunk(L1, file)) return lua.lua_error(L1);
-      pushRef(L1, self.envRef);
+      if (!this.loadChunk(L1, file)) return lua.lua_error(L1);
+      pushRef(L1, this.envRef);
       lua.lua_setupvalue(L1, -2, 1);
       lua.lua_pushliteral(L1, name);
       lua.lua_pushliteral(L1, file);
@@ -217,7 +216,7 @@ export class Application implements RunningApplication {
       }
       lua.lua_pushvalue(L1, -1);
       // ref from the running thread: inside a coroutine the value is on its stack, not the main one
-      self.modules.set(file, lauxlib.luaL_ref(L1, lua.LUA_REGISTRYINDEX));
+      this.modules.set(file, lauxlib.luaL_ref(L1, lua.LUA_REGISTRYINDEX));
       return 1;
     };
 
@@ -255,8 +254,4 @@ function pushLoaded(L: LuaState, name: string): boolean {
   }
   lua.lua_settop(L, top);
   return false;
-}
-
-export function mainLuaExists(dir: string): boolean {
-  return existsSync(join(dir, 'main.lua'));
 }

@@ -10,6 +10,7 @@ import fengari from 'fengari';
 import { lua, lauxlib } from './lua/state.ts';
 import { Runtime, stripPosition, type AppLogger, type RunningApplication } from './runtime.ts';
 import { ApplicationTree } from './tree.ts';
+import { clip } from '../log.ts';
 import type { Application } from './application.ts';
 import { AMFConverter } from './api/amf-convert.ts';
 import { createClient, queryValue, type ClientState } from './api/client.ts';
@@ -54,6 +55,9 @@ export interface HostOptions {
 }
 
 const CALL_FAILED = 'NetConnection.Call.Failed';
+/** how long onHandshake reuses a path's checked application (a rebuilt main.lua is seen after this) */
+const HANDSHAKE_CACHE_MS = 1_000;
+const HANDSHAKE_CACHE_SIZE = 1024;
 
 export function createApplicationHost(options: HostOptions): ApplicationPort {
   return new LuaApplicationHost(options);
@@ -76,6 +80,8 @@ export class LuaApplicationHost implements ApplicationPort {
   private readonly servers: LuaServers;
   /** debug.getinfo(f, 'u').nparams of a function: which onRendezVousUnknown signature a script wrote */
   private paramsRef = 0;
+  /** onHandshake's checked applications by path */
+  private readonly handshakeCache = new Map<string, { app: Application | null; at: number }>();
 
   constructor(options: HostOptions) {
     this.rt = new Runtime(options.wwwDir, options.logger);
@@ -130,7 +136,7 @@ export class LuaApplicationHost implements ApplicationPort {
   onConnection(port: ClientPort, args: AMFValue[]): ConnectionVerdict {
     const checked = this.tree.checkPath(port.path);
     if (!checked.ok) {
-      this.rt.logger.warn({ address: port.address, path: port.path }, `connection refused: ${checked.reason}`);
+      this.rt.logger.warn({ address: port.address, path: clip(port.path) }, `connection refused: ${checked.reason}`);
       return { accepted: false, description: `invalid application path (${checked.reason})` };
     }
     const app = this.tree.applicationFor(checked.path);
@@ -222,15 +228,24 @@ export class LuaApplicationHost implements ApplicationPort {
     return { ok: true, results: pending.length ? [...pending, ...results] : results };
   }
 
+  /**
+   * Reached from every IHello, so it must stay cheap whatever the path: the path is parsed with its length and
+   * depth capped and no filesystem work; only when an application on it defines onHandshake is the path's
+   * filesystem check and application lookup done, and then cached for HANDSHAKE_CACHE_MS.
+   */
   onHandshake(address: string, path: string, properties: Record<string, string>, attempts: number): HandshakeRedirect {
-    const checked = this.tree.checkPath(path);
-    if (!checked.ok) return [];
-    const app = this.tree.applicationFor(checked.path);
+    const parsed = this.tree.parsePath(path);
+    if (!parsed.ok) return [];
+    const loaded = this.tree.loadedFor(parsed.path);
+    if (!loaded.pushEvent('onHandshake')) return [];
+    lua.lua_pop(this.rt.lua.L, 1);
+    const app = this.handshakeApplication(parsed.path);
+    if (!app) return [];
     if (!app.pushEvent('onHandshake')) return [];
     const L = this.rt.lua.L;
     const base = lua.lua_gettop(L) - 1;
     lua.lua_pushliteral(L, address);
-    lua.lua_pushliteral(L, checked.path === '' ? '' : '/' + checked.path);
+    lua.lua_pushliteral(L, parsed.path === '' ? '' : '/' + parsed.path);
     const props: AMFObject = {};
     for (const [k, v] of Object.entries(properties)) props[k] = queryValue(v);
     this.conv.push(L, props);
@@ -239,6 +254,18 @@ export class LuaApplicationHost implements ApplicationPort {
     const out = this.servers.addresses(L, base + 1, lua.lua_gettop(L));
     lua.lua_settop(L, base);
     return out;
+  }
+
+  /** The application for a parsed path, links checked; cached briefly, as handshakes repeat (null: refused). */
+  private handshakeApplication(path: string): Application | null {
+    const now = performance.now();
+    const hit = this.handshakeCache.get(path);
+    if (hit && now - hit.at < HANDSHAKE_CACHE_MS && (!hit.app || hit.app.running)) return hit.app;
+    const checked = this.tree.checkLinks(path);
+    const app = checked.ok ? this.tree.applicationFor(checked.path) : null;
+    if (this.handshakeCache.size >= HANDSHAKE_CACHE_SIZE) this.handshakeCache.clear();
+    this.handshakeCache.set(path, { app, at: now });
+    return app;
   }
 
   /**

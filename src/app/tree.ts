@@ -2,11 +2,16 @@
 // main.lua), built on first use, rebuilt when its main.lua changes, stopped when it is deleted.
 // Connection paths are checked here so that none can name anything outside the folder.
 import { lstatSync, realpathSync, statSync } from 'node:fs';
-import { join, sep } from 'node:path';
+import { sep } from 'node:path';
 import { Application } from './application.ts';
 import type { Runtime } from './runtime.ts';
 
 export type PathCheck = { ok: true; path: string } | { ok: false; reason: string };
+
+/** Longest connection path accepted, in characters as received (encoded): anything longer is refused unread. */
+export const MAX_PATH_LENGTH = 1024;
+/** Deepest connection path accepted, in segments. */
+export const MAX_PATH_DEPTH = 32;
 
 export class ApplicationTree {
   readonly root: Application;
@@ -31,6 +36,14 @@ export class ApplicationTree {
    * dot segments, absolute or drive paths, NUL or backslash, or a symlink leading out.
    */
   checkPath(raw: string): PathCheck {
+    const parsed = this.parsePath(raw);
+    return parsed.ok ? this.checkLinks(parsed.path) : parsed;
+  }
+
+  /** checkPath's syntax part alone, with no filesystem work: the caps, the decoding, the forbidden forms. */
+  parsePath(raw: string): PathCheck {
+    // bounded before any work: a hostile path costs at most MAX_PATH_LENGTH characters of parsing
+    if (raw.length > MAX_PATH_LENGTH) return { ok: false, reason: 'path too long' };
     let decoded: string;
     try {
       decoded = decodeURIComponent(raw);
@@ -47,29 +60,41 @@ export class ApplicationTree {
     for (const s of segments) {
       if (s === '' || s === '.' || s === '..') return { ok: false, reason: 'dot or empty segment' };
     }
-    // the deepest existing folder must really be inside (symlinks resolved)
+    if (segments.length > MAX_PATH_DEPTH) return { ok: false, reason: 'path too deep' };
+    return { ok: true, path: segments.join('/') };
+  }
+
+  /** checkPath's filesystem part, for a parsed path ('a/b'): no symlink on it leads out of the folder. */
+  checkLinks(path: string): PathCheck {
+    const segments = path === '' ? [] : path.split('/');
+    // the deepest existing folder must really be inside (symlinks resolved): walk down from the root, one
+    // lstat per level, stopping at the first missing folder (nothing deeper can exist)
     const www = this.rt.wwwDir;
-    for (let n = segments.length; n > 0; n--) {
-      const dir = join(www, ...segments.slice(0, n));
-      try {
-        lstatSync(dir);
-      } catch {
-        continue;
+    let dir = www;
+    let deepest: string | undefined;
+    let complete = true;
+    for (const s of segments) {
+      const next = dir + sep + s;
+      if (!exists(next)) {
+        complete = false;
+        break;
       }
+      deepest = dir = next;
+    }
+    if (deepest !== undefined) {
       let real: string;
       try {
-        real = realpathSync(dir);
+        real = realpathSync(deepest);
       } catch {
         return { ok: false, reason: 'dangling link' };
       }
       if (real !== www && !real.startsWith(www + sep)) return { ok: false, reason: 'link out of the applications folder' };
-      break;
     }
     // as MonaServer: a folder that does not exist is no application (InvalidApp), never the root's
-    if (segments.length > 0 && !isDirectory(join(www, ...segments))) {
-      return { ok: false, reason: `Application /${segments.join('/')} doesn't exist` };
+    if (!complete || (deepest !== undefined && !isDirectory(deepest))) {
+      return { ok: false, reason: `Application /${path} doesn't exist` };
     }
-    return { ok: true, path: segments.join('/') };
+    return { ok: true, path };
   }
 
   /**
@@ -80,11 +105,19 @@ export class ApplicationTree {
     const segments = path === '' ? [] : path.split('/');
     this.refresh(this.root);
     let parent = this.root;
-    for (let n = 1; n <= segments.length; n++) {
-      const appPath = '/' + segments.slice(0, n).join('/');
+    let dir = this.rt.wwwDir;
+    let appPath = '';
+    for (let n = 0; n < segments.length; n++) {
+      appPath += '/' + segments[n];
+      dir += sep + segments[n];
       const existing = this.loaded.get(appPath);
-      const present = hasMain(join(this.rt.wwwDir, ...segments.slice(0, n)));
-      if (!present) {
+      const main = folderMain(dir);
+      if (main === 'no-folder') {
+        // nothing deeper can exist: stop what was loaded below (its folder is gone), and stop looking
+        if (existing) this.stopTree(existing);
+        break;
+      }
+      if (main === 'absent') {
         if (existing) this.stopTree(existing);
         continue;
       }
@@ -101,6 +134,23 @@ export class ApplicationTree {
       parent = app;
     }
     return parent;
+  }
+
+  /** The deepest loaded application on a checked path ('a/b'), without touching the filesystem. */
+  loadedFor(path: string): Application {
+    let app = this.root;
+    if (path === '') return app;
+    let appPath = '';
+    let from = 0;
+    for (let depth = 0; depth <= MAX_PATH_DEPTH; depth++) {
+      const slash = path.indexOf('/', from);
+      appPath += '/' + (slash < 0 ? path.slice(from) : path.slice(from, slash));
+      const found = this.loaded.get(appPath);
+      if (found) app = found;
+      if (slash < 0) break;
+      from = slash + 1;
+    }
+    return app;
   }
 
   /** The loaded application for a Lua path ('' or '/a/b'), else its nearest loaded ancestor. */
@@ -153,10 +203,22 @@ function isDirectory(dir: string): boolean {
   }
 }
 
-function hasMain(dir: string): boolean {
+/** lstat succeeds (any failure, a name too long or a file used as a folder included, counts as absent). */
+function exists(path: string): boolean {
   try {
-    return statSync(join(dir, 'main.lua')).isFile();
+    return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
   } catch {
     return false;
+  }
+}
+
+/** Whether a folder has a main.lua file: 'no-folder' when the folder itself does not exist. */
+function folderMain(dir: string): 'present' | 'absent' | 'no-folder' {
+  try {
+    const main = statSync(dir + sep + 'main.lua', { throwIfNoEntry: false });
+    if (main) return main.isFile() ? 'present' : 'absent';
+    return statSync(dir, { throwIfNoEntry: false })?.isDirectory() ? 'absent' : 'no-folder';
+  } catch {
+    return 'no-folder';
   }
 }

@@ -218,6 +218,8 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
         } else if (chunk.type === CHUNK.REDIRECT && !keying) {
           const redirect = chunk as RedirectChunk;
           if (!equalBytes(redirect.tag, tag)) return;
+          // a Redirect to no address is a server with no room for us (busy): fail now rather than time out
+          if (redirect.addresses.length === 0) return finish(new ConnectError(`${this.url}: server busy (no room for a new session)`));
           this.emit('status', { code: 'NetConnection.Connect.Redirect', addresses: redirect.addresses.map((a) => `${a.host}:${a.port}`) });
         } else if (chunk.type === CHUNK.RIKEYING && keying && id === initiatorSessionId) {
           const ri = chunk as RIKeyingChunk;

@@ -23,7 +23,7 @@ import type { AMFValue } from '../flash/amf/types.ts';
 import { Session, type Endpoint, type FlowHandler, type FlowOpening, type SessionDelegate } from '../protocols/rtmfp/session/session.ts';
 import { tcSignature } from '../protocols/rtmfp/session/writer-port.ts';
 import type { FlowWriter } from '../protocols/rtmfp/flow/writer.ts';
-import { Handshake } from '../protocols/rtmfp/handshake.ts';
+import { Handshake, cookieExpiry, cookieKey } from '../protocols/rtmfp/handshake.ts';
 import { EPD_PEER_ID, epdPeerId, peerEpd } from '../protocols/rtmfp/rendezvous.ts';
 import type { Logger } from '../log.ts';
 
@@ -353,6 +353,8 @@ export class PeerHub extends EventEmitter<PeerHubEvents> {
       }
       return;
     }
+    // a cookie opens one session in its lifetime (a replayed IIKeying never opens a second one)
+    if (handshake.spent(chunk.cookie) || !handshake.canSpend()) return;
     const keying = handshake.respond(chunk.certificate, chunk.skic);
     if (!keying) return;
     const nearId = this.allocateId();
@@ -379,7 +381,8 @@ export class PeerHub extends EventEmitter<PeerHubEvents> {
     });
     this.sessions.set(nearId, peer);
     handshake.remember({
-      cookie: hex(chunk.cookie),
+      cookie: cookieKey(chunk.cookie),
+      expiresAt: cookieExpiry(chunk.cookie),
       initiatorSessionId: chunk.initiatorSessionId,
       skic: chunk.skic,
       sessionId: nearId,

@@ -57,7 +57,7 @@ const cache = new WeakMap<object, MachineGraph>();
 export function machineGraph(machine: AnyStateMachine): MachineGraph {
   const known = cache.get(machine);
   if (known) return known;
-  const graph = { id: machine.id, root: readNode(machine.root as unknown as StateNodeLike) };
+  const graph = { id: machine.id, root: readNode(machine.root) };
   cache.set(machine, graph);
   return graph;
 }

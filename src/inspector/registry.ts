@@ -81,7 +81,7 @@ export class ActorRegistry {
         this.add(event.actorRef as AnyActorRef, meta);
         return;
       case '@xstate.snapshot':
-        this.onSnapshot(event.actorRef as AnyActorRef, event.snapshot as SnapshotLike, event.event.type);
+        this.onSnapshot(event.actorRef as AnyActorRef, event.snapshot, event.event.type);
         return;
       case '@xstate.event': {
         if (!this.feed.listening) return;

@@ -51,7 +51,7 @@ test('__writeExternal: what the ByteWriter wrote is encoded as the externalizabl
     assert.equal(r.ok, true);
     const [point] = (r as { results: unknown[] }).results as TypedObject[];
     assert.ok(point instanceof TypedObject && point.externalizable && point.className === 'test.Point');
-    const bytes = new AMFWriter(t.host.amfWriteOptions).write(point!).toBytes();
+    const bytes = new AMFWriter(t.host.amfWriteOptions).write(point).toBytes();
     assert.deepEqual(bytes, POINT);
   } finally {
     t.cleanup();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { FakeClient, setup, type FakeWriter, connectedApp } from './harness.ts';
+import { type FakeWriter, connectedApp } from './harness.ts';
 import { IPAddress, splitHostPort } from '../../src/app/api/addresses.ts';
 
 const app = () => connectedApp('addr');

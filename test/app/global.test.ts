@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { FakeClient, setup, connectedApp } from './harness.ts';
+import { FakeClient, connectedApp } from './harness.ts';
 import { MixedArray, TypedObject } from '../../src/flash/amf/types.ts';
 import { split } from '../../src/app/api/global.ts';
 

@@ -106,7 +106,7 @@ export function captureLogger(): AppLogger & { lines: LogLine[]; messages(level?
     debug: at('debug'),
     trace: at('trace'),
   };
-  return logger as unknown as AppLogger & { lines: LogLine[]; messages(level?: string): string[] };
+  return logger;
 }
 
 export class FakeServer implements ServerPort {

@@ -53,7 +53,7 @@ test('client properties, query arguments as dynamic properties, writer.reliable'
     assert.equal(r.ok, true);
     const info = (r as { results: Record<string, unknown>[] }).results[0]!;
     assert.equal(info['id'], Buffer.from(c.rawId).toString('hex'));
-    assert.equal((info['id'] as string).length, 64);
+    assert.equal(info['id'].length, 64);
     assert.equal(info['rawIdLength'], 32);
     assert.equal(info['address'], '127.0.0.1:5000');
     assert.equal(info['flashVersion'], 'WIN 11,7,700,202');

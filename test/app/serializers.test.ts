@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClient, setup, connectedApp } from './harness.ts';
+import { connectedApp } from './harness.ts';
 import { MixedArray, TypedObject } from '../../src/flash/amf/types.ts';
 import { fromJSON, toJSON } from '../../src/app/api/json.ts';
 import { fromQuery, toQuery } from '../../src/app/api/query.ts';

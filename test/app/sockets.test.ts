@@ -4,7 +4,7 @@ import { createServer, Socket, type AddressInfo } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { SMTPServer } from 'smtp-server';
-import { FakeClient, setup, type FakeWriter, connectedApp } from './harness.ts';
+import { type FakeWriter, connectedApp } from './harness.ts';
 
 const app = (configs?: Record<string, Record<string, string>>) => connectedApp('net', { configs });
 

@@ -36,7 +36,7 @@ test('without any file the embedded defaults apply', () => {
   assert.deepEqual(warnings, []);
   assert.equal(config.source, null);
   assert.deepEqual(config.rtmfp, {
-    host: '0.0.0.0', port: 1935, keepAliveServer: 15, keepAlivePeer: 10, publicAddress: '', maxSessions: 10000, maxHandshakes: 1000, cipher: 'node',
+    host: '0.0.0.0', port: 1935, keepAliveServer: 15, keepAlivePeer: 10, publicAddress: '', maxSessions: 10000, maxHandshakes: 1000, maxHalfOpenPerAddress: 32, maxHalfOpen: 1024, cipher: 'node',
   });
   assert.deepEqual(config.application, { dir: cwd, www: join(cwd, 'www'), unsafe: false, scriptTimeout: 2, scriptMemory: 512 });
   assert.deepEqual(config.logs, { level: 'info', pretty: 'auto' });
@@ -65,7 +65,8 @@ test('a MonaServer.ini given by --config works; unknown sections are kept, unkno
   assert.equal(config.rtmfp.port, 1936);
   assert.equal(config.rtmfp.keepAlivePeer, 12);
   assert.equal(config.logs.level, 'trace');
-  assert.deepEqual(config.raw['RTMP'], { port: '1935' });
+  assert.deepEqual(config.raw['RTMP'], { host: '0.0.0.0', port: '1935', timeout: '60' });
+  assert.deepEqual(config.rtmp, { host: '0.0.0.0', port: 1935, timeout: 60 });
   assert.deepEqual(config.raw['my.app'], { color: 'blue' });
   assert.equal(config.raw['logs']?.['directory'], 'logs');
   assert.deepEqual(warnings, ['logs.directory: unknown key, kept for mona.configs']);
@@ -261,4 +262,12 @@ test('RTMFP.cipher picks the AES implementation and names itself when wrong', ()
   const cwd = emptyDir();
   assert.equal(loadConfig(['--RTMFP.cipher=noble'], { cwd, env: NO_ENV }).config.rtmfp.cipher, 'noble');
   assert.throws(() => loadConfig(['--RTMFP.cipher=des'], { cwd, env: NO_ENV }), /^ConfigError: RTMFP\.cipher: expected node or noble/);
+});
+
+test('[RTMP] keys: port 0 disables, timeout in seconds, errors name the key', () => {
+  assert.equal(loadConfig(['--RTMP.port=0'], { env: NO_ENV }).config.rtmp.port, 0);
+  assert.equal(loadConfig(['--RTMP.timeout=30', '--rtmp.host=127.0.0.1'], { env: NO_ENV }).config.rtmp.timeout, 30);
+  assert.throws(() => loadConfig(['--RTMP.port=70000'], { env: NO_ENV }), /RTMP\.port/);
+  assert.throws(() => loadConfig(['--RTMP.timeout=0'], { env: NO_ENV }), /RTMP\.timeout/);
+  assert.throws(() => loadConfig(['--RTMP.host=not a host'], { env: NO_ENV }), /RTMP\.host/);
 });

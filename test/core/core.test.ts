@@ -100,7 +100,7 @@ test('an RTMFP client is a core client while connected, with its protocol and pe
     const [client] = [...core.clients];
     assert.equal(client?.protocol, 'RTMFP');
     assert.equal(client?.path, 'app');
-    assert.equal(hex(client!.rawId), hex(nc.peerId));
+    assert.equal(hex(client.rawId), hex(nc.peerId));
     await nc.close();
     nc = undefined;
     for (let i = 0; i < 200 && core.clientCount > 0; i++) await new Promise((r) => setTimeout(r, 10));

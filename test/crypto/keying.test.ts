@@ -195,3 +195,10 @@ test('initiator side of RIKeying: negotiation failures and missing keys', () => 
   const asked = flash.complete(concat(fromHex('021e07031a0710'), key))!;
   assert.deepEqual([asked.protection.sendHMACLength, asked.protection.recvHMACLength], [10, 16], 'a Flash-style client honours REQ with its own length');
 });
+
+test('an empty or truncated group-select option is refused (null), never thrown (issue 12: a stack trace per packet)', () => {
+  const certificate = flashIdentity.certificate;
+  for (const skic of [fromHex(`011d${RANDOM}`), fromHex(`021d82${RANDOM}`), fromHex('011d')]) {
+    assert.equal(respondToKeying(certificate, skic, [2, 14, 16]), null, hex(skic).slice(0, 8));
+  }
+});

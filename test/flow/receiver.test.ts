@@ -265,11 +265,10 @@ test('close forgets everything and ignores what follows', () => {
 });
 
 test('close from inside deliver stops processing', () => {
-  let flow: FlowReceiver | undefined;
   const got: string[] = [];
-  flow = new FlowReceiver(2, (m) => {
+  const flow: FlowReceiver = new FlowReceiver(2, (m) => {
     got.push(new TextDecoder().decode(m));
-    flow!.close();
+    flow.close();
   });
   flow.onFragment(fragment(3, 'c'));
   flow.onFragment(fragment(4, 'd'));

@@ -3,7 +3,7 @@
 // the wire and move only when the test pumps, which keeps delivery order and reentrancy under its control.
 import pino from 'pino';
 import { SimulatedClock, assign, createMachine, type AnyActorRef, type AnyStateMachine } from 'xstate';
-import { Session, type FlowHandler, type FlowOpening, type SessionDelegate } from '../../src/protocols/rtmfp/session/session.ts';
+import { Session, type BufferBudget, type FlowHandler, type FlowOpening, type SessionDelegate } from '../../src/protocols/rtmfp/session/session.ts';
 import { createPacketCipher, type PacketCipher } from '../../src/protocols/rtmfp/crypto/packet-cipher.ts';
 import type { Logger } from '../../src/log.ts';
 import { ByteWriter, concat } from '../../src/bytes.ts';
@@ -52,6 +52,8 @@ export interface PairOptions {
   keepAliveMs?: number;
   maxPings?: number;
   giveUpMs?: number;
+  maxBufferedBytes?: number;
+  sharedBuffer?: BufferBudget;
 }
 
 export class Pair {
@@ -76,6 +78,8 @@ export class Pair {
       keepAliveMs: options.keepAliveMs ?? 15_000,
       maxPings: options.maxPings,
       giveUpMs: options.giveUpMs,
+      maxBufferedBytes: options.maxBufferedBytes,
+      sharedBuffer: options.sharedBuffer,
     };
     this.initiator = new Session({
       ...common,
@@ -272,7 +276,7 @@ function purifyNode(node: Config): Config {
 
 /** `machine` with context updates visible to pure transitions, and the given guard implementations. */
 export function modelOf<M extends AnyStateMachine>(machine: M, guards: { [name: string]: (args: { event: unknown }) => boolean }): M {
-  const config = purifyNode(machine.config as unknown as Config);
+  const config = purifyNode(machine.config);
   const rebuilt = createMachine(config as never, machine.implementations as never) as unknown as M;
   return rebuilt.provide({ guards } as never) as M;
 }

@@ -3,19 +3,26 @@ import { Nimbus } from '../../src/nimbus.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { acceptAll, type ApplicationPort } from '../../src/core/ports.ts';
+import { freeTcpPort } from './rtmp-client.ts';
 
 export interface TestServer {
   server: Nimbus;
   port: number;
+  /** the RTMP port when the test asked for RTMP (`rtmp: true`), else 0 */
+  rtmpPort: number;
   close(): Promise<void>;
 }
 
-/** Without `application` or `dir`, every connection is accepted (no Lua); `dir` serves `<dir>/www` with Lua. */
+/**
+ * Without `application` or `dir`, every connection is accepted (no Lua); `dir` serves `<dir>/www` with Lua.
+ * RTMP is off unless `rtmp` is set: then a free TCP port is picked (RTMP port 0 means disabled, never ephemeral).
+ */
 export async function startTestServer(
-  options: { application?: ApplicationPort; args?: string[]; dir?: string } = {},
+  options: { application?: ApplicationPort; args?: string[]; dir?: string; rtmp?: boolean } = {},
 ): Promise<TestServer> {
   const dirArgs = options.dir ? [`--application.dir=${options.dir}`] : [];
-  const { config } = loadConfig(['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', ...dirArgs, ...(options.args ?? [])], {
+  if (options.rtmp) dirArgs.push(`--RTMP.port=${await freeTcpPort()}`, '--RTMP.host=127.0.0.1');
+  const { config } = loadConfig(['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', '--RTMP.port=0', ...dirArgs, ...(options.args ?? [])], {
     cwd: process.cwd(),
     env: {},
   });
@@ -23,5 +30,5 @@ export async function startTestServer(
   const application = options.application ?? (options.dir ? undefined : acceptAll);
   const server = new Nimbus({ config, logger, application });
   await server.start();
-  return { server, port: server.rtmfp.address.port, close: () => server.close() };
+  return { server, port: server.rtmfp.address.port, rtmpPort: server.rtmp?.address.port ?? 0, close: () => server.close() };
 }

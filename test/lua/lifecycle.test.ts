@@ -11,6 +11,15 @@ import { NetConnection, CallError } from '../../src/client/index.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/lua-udp/', import.meta.url));
 
+/** clients of the running test: destroyed whatever happens, so a failing assertion cannot leave a socket open */
+const opened: NetConnection[] = [];
+
+async function connect(url: string): Promise<NetConnection> {
+  const nc = await NetConnection.connect(url);
+  opened.push(nc);
+  return nc;
+}
+
 async function withCopy(body: (dir: string, url: (path?: string) => string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'nimbus-lua-'));
   cpSync(FIXTURE, dir, { recursive: true });
@@ -18,6 +27,7 @@ async function withCopy(body: (dir: string, url: (path?: string) => string) => P
   try {
     await body(dir, (path = '') => `rtmfp://127.0.0.1:${server.port}/${path}`);
   } finally {
+    for (const nc of opened.splice(0)) nc.destroy();
     await server.close();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -25,7 +35,7 @@ async function withCopy(body: (dir: string, url: (path?: string) => string) => P
 
 test('onManage ticks for the application and for each connected client', async () => {
   await withCopy(async (_dir, url) => {
-    const nc = await NetConnection.connect(url());
+    const nc = await connect(url());
     let counts: [number, number] = [0, 0];
     for (let i = 0; i < 100 && !(counts[0] >= 2 && counts[1] >= 2); i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -39,9 +49,9 @@ test('onManage ticks for the application and for each connected client', async (
 
 test('require, inheritance and super work over a real connection', async () => {
   await withCopy(async (_dir, url) => {
-    const root = await NetConnection.connect(url());
+    const root = await connect(url());
     assert.deepEqual(await root.call('helper', 21), [42]);
-    const child = await NetConnection.connect(url('child'));
+    const child = await connect(url('child'));
     assert.deepEqual(await child.call('inherited'), ['hello child', 1, 'child', '/child']);
     await Promise.all([root.close(), child.close()]);
   });
@@ -49,13 +59,13 @@ test('require, inheritance and super work over a real connection', async () => {
 
 test('an edited main.lua is rebuilt on the next connection', async () => {
   await withCopy(async (dir, url) => {
-    const first = await NetConnection.connect(url());
+    const first = await connect(url());
     assert.deepEqual(await first.call('version'), [1]);
     const main = join(dir, 'www', 'main.lua');
     writeFileSync(main, readFileSync(main, 'utf8').replace('version = 1', 'version = 2'));
     const later = new Date(Date.now() + 5_000);
     utimesSync(main, later, later);
-    const second = await NetConnection.connect(url());
+    const second = await connect(url());
     assert.deepEqual(await second.call('version'), [2]);
     await Promise.all([first.close(), second.close()]);
   });
@@ -63,7 +73,7 @@ test('an edited main.lua is rebuilt on the next connection', async () => {
 
 test('a storm of Lua errors: every call fails cleanly and the server keeps serving', async () => {
   await withCopy(async (_dir, url) => {
-    const nc = await NetConnection.connect(url());
+    const nc = await connect(url());
     const results = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => nc.call(i % 2 ? 'boom' : 'nilIndex', i)));
     for (const r of results) {
       assert.equal(r.status, 'rejected');
@@ -71,7 +81,7 @@ test('a storm of Lua errors: every call fails cleanly and the server keeps servi
       assert.equal(r.reason.status, 'NetConnection.Call.Failed');
     }
     assert.match((results[1] as PromiseRejectedResult).reason.message, /boom 1/);
-    const other = await NetConnection.connect(url());
+    const other = await connect(url());
     assert.deepEqual(await other.call('helper', 2), [4]);
     await Promise.all([nc.close(), other.close()]);
   });

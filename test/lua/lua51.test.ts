@@ -143,11 +143,17 @@ test('the Lua 5.1 globals scripts use', async () => {
     ['return string.format("%.4f %.4f %.4f", math.cosh(1), math.sinh(1), math.tanh(1))', '1.5431 1.1752 0.7616'],
     ['return tostring(math.mod(7, 3))', '1'],
     ['local s = ""; for w in string.gfind("one two", "%a+") do s = s .. w .. "." end; return s', 'one.two.'],
-    ['return type(collectgarbage("count")) .. " " .. tostring(collectgarbage()) .. " " .. tostring(collectgarbage("collect"))', 'number 0 0'],
+    [
+      'return type(collectgarbage("count")) .. " " .. tostring(collectgarbage()) .. " " .. tostring(collectgarbage("collect"))',
+      'number 0 0',
+    ],
     ['return tostring(collectgarbage("step"))', 'true'],
     ['return tostring(getfenv(1) == getfenv() and getfenv(0) == _G)', 'true'],
     ['x51 = "app"; local function f() return x51 end; setfenv(f, {x51 = "mine"}); return f() .. " " .. x51', 'mine app'],
-    ['local t = setmetatable({}, {__index = _G}); local f = loadstring("y51 = 5; return y51"); setfenv(f, t); f(); return tostring(t.y51) .. " " .. tostring(rawget(_G, "y51"))', '5 nil'],
+    [
+      'local t = setmetatable({}, {__index = _G}); local f = loadstring("y51 = 5; return y51"); setfenv(f, t); f(); return tostring(t.y51) .. " " .. tostring(rawget(_G, "y51"))',
+      '5 nil',
+    ],
     ['return tostring(getfenv(print) == _G)', 'true'],
   ]);
 });
@@ -155,17 +161,38 @@ test('the Lua 5.1 globals scripts use', async () => {
 test('io.open reads and writes inside the application folder and data/, and refuses anything else', async () => {
   await expectAll([
     ['local f = assert(io.open("data.txt", "rb")); local s = f:read("*a"); f:close(); return s', 'first line\nsecond line\n42 3.5\n'],
-    ['local f = assert(io.open("data.txt")); local a, b = f:read("*l", "*l"); local n, m = f:read("*n", "*n"); return a .. "|" .. b .. "|" .. n .. "|" .. m .. "|" .. tostring(f:read("*l")) .. "|" .. tostring(f:read("*l"))', 'first line|second line|42|3.5||nil'],
+    [
+      'local f = assert(io.open("data.txt")); local a, b = f:read("*l", "*l"); local n, m = f:read("*n", "*n"); return a .. "|" .. b .. "|" .. n .. "|" .. m .. "|" .. tostring(f:read("*l")) .. "|" .. tostring(f:read("*l"))',
+      'first line|second line|42|3.5||nil',
+    ],
     ['local s = ""; for l in io.lines("data.txt") do s = s .. l .. ";" end; return s', 'first line;second line;42 3.5;'],
     ['local f = io.open("data.txt"); local s = ""; for l in f:lines() do s = s .. #l .. "," end; f:close(); return s', '10,11,6,'],
-    ['local f = io.open("data.txt"); f:seek("set", 6); local s = f:read(4); local size = f:seek("end"); f:close(); return s .. " " .. size', 'line 30'],
-    ['local f = assert(io.open("out.txt", "w")); f:write("a", 1, "\\n"); f:write("b"); f:close(); f = io.open("out.txt", "a"); f:write("c"); f:close(); return io.open("out.txt"):read("*a")', 'a1\nbc'],
-    ['local f = assert(io.open("../data/note.txt", "wb")); f:write("kept"); f:close(); return io.open("../data/note.txt", "rb"):read("*a")', 'kept'],
+    [
+      'local f = io.open("data.txt"); f:seek("set", 6); local s = f:read(4); local size = f:seek("end"); f:close(); return s .. " " .. size',
+      'line 30',
+    ],
+    [
+      'local f = assert(io.open("out.txt", "w")); f:write("a", 1, "\\n"); f:write("b"); f:close(); f = io.open("out.txt", "a"); f:write("c"); f:close(); return io.open("out.txt"):read("*a")',
+      'a1\nbc',
+    ],
+    [
+      'local f = assert(io.open("../data/note.txt", "wb")); f:write("kept"); f:close(); return io.open("../data/note.txt", "rb"):read("*a")',
+      'kept',
+    ],
     ['return io.type(io.open("data.txt")) .. " " .. tostring(io.type(42))', 'file nil'],
-    ['local f, err = io.open("../secret.lua"); return tostring(f) .. " " .. tostring(err:find("access denied", 1, true) ~= nil)', 'nil true'],
-    ['local f, err = io.open("/etc/hostname"); return tostring(f) .. " " .. tostring(err:find("access denied", 1, true) ~= nil)', 'nil true'],
+    [
+      'local f, err = io.open("../secret.lua"); return tostring(f) .. " " .. tostring(err:find("access denied", 1, true) ~= nil)',
+      'nil true',
+    ],
+    [
+      'local f, err = io.open("/etc/hostname"); return tostring(f) .. " " .. tostring(err:find("access denied", 1, true) ~= nil)',
+      'nil true',
+    ],
     ['local f, err = io.open("missing.txt"); return tostring(f) .. " " .. err', 'nil missing.txt: No such file or directory'],
-    ['local ok, err = pcall(io.lines, "../secret.lua"); return tostring(ok) .. " " .. tostring(err:find("access denied", 1, true) ~= nil)', 'false true'],
+    [
+      'local ok, err = pcall(io.lines, "../secret.lua"); return tostring(ok) .. " " .. tostring(err:find("access denied", 1, true) ~= nil)',
+      'false true',
+    ],
   ]);
   const child = await NetConnection.connect(`rtmfp://127.0.0.1:${server.port}/child`);
   try {
@@ -212,18 +239,24 @@ test('print, io.write and io.stdout go to the logger, never raw to stdout', asyn
   const write = process.stdout.write;
   const raw: string[] = [];
   // recorded and passed on: the test runner reports on stdout too
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+  process.stdout.write = (chunk: string | Uint8Array, ...rest: never[]) => {
     raw.push(String(chunk));
     return write.call(process.stdout, chunk, ...rest);
-  }) as typeof process.stdout.write;
+  };
   try {
-    const [text] = await nc.call('eval', 'print("lua51-p"); io.write("lua51-w", 1, "\\n"); io.stdout:write("lua51-s"); io.stderr:write("lua51-e"); return tostring(io.write("lua51-x") == io.stdout)');
+    const [text] = await nc.call(
+      'eval',
+      'print("lua51-p"); io.write("lua51-w", 1, "\\n"); io.stdout:write("lua51-s"); io.stderr:write("lua51-e"); return tostring(io.write("lua51-x") == io.stdout)',
+    );
     assert.equal(text, 'true');
   } finally {
     process.stdout.write = write;
   }
   // only the script's own text counts
-  assert.deepEqual(raw.filter((chunk) => chunk.includes('lua51-')), []);
+  assert.deepEqual(
+    raw.filter((chunk) => chunk.includes('lua51-')),
+    [],
+  );
 });
 
 /** A scratch server of the fixture with extra arguments, closed and removed afterwards. */
@@ -267,13 +300,22 @@ test('[application] scriptMemory aborts an endless allocation with "not enough m
   });
 });
 
-test('a call with transaction id 0 is answered; a missing method fails with MonaServer\'s message', async () => {
+test("a call with transaction id 0 is answered; a missing method fails with MonaServer's message", async () => {
   assert.deepEqual(await nc.callZero('eval', 'return "zero"'), ['zero']);
   await assert.rejects(nc.callZero('eval', 'error("boom", 0)'), (e: unknown) => e instanceof CallError && e.message === 'boom');
-  await assert.rejects(nc.call('nothere'), (e: unknown) => e instanceof CallError && e.status === 'NetConnection.Call.Failed' && e.message === "Method client 'nothere' not found in application ");
+  await assert.rejects(
+    nc.call('nothere'),
+    (e: unknown) =>
+      e instanceof CallError &&
+      e.status === 'NetConnection.Call.Failed' &&
+      e.message === "Method client 'nothere' not found in application ",
+  );
   const child = await NetConnection.connect(`rtmfp://127.0.0.1:${server.port}/child`);
   try {
-    await assert.rejects(child.call('nothere'), (e: unknown) => e instanceof CallError && e.message === "Method client 'nothere' not found in application /child");
+    await assert.rejects(
+      child.call('nothere'),
+      (e: unknown) => e instanceof CallError && e.message === "Method client 'nothere' not found in application /child",
+    );
   } finally {
     await child.close();
   }
@@ -302,19 +344,34 @@ test('API details: empty table is an empty Array, methods named like properties,
   assert.deepEqual(await nc.call('ping'), ['pong']);
   assert.deepEqual(await nc.call('id'), ['mine']);
   await assert.rejects(nc.call('eval', 'mona.clients[1].path = "x"'), /'path' is read-only/);
-  assert.deepEqual(await nc.call('eval', 'local c = mona.clients[1]; return type(c.pageUrl) .. ":" .. c.pageUrl .. ":" .. type(c.swfUrl) .. ":" .. type(c.flashVersion)'), ['string::string:string']);
-  assert.deepEqual(await nc.call('eval', 'local a, b = children("child"), children("child"); return tostring(a.onConnection == b.onConnection) .. " " .. type(a.onConnection)'), ['true function']);
+  assert.deepEqual(
+    await nc.call(
+      'eval',
+      'local c = mona.clients[1]; return type(c.pageUrl) .. ":" .. c.pageUrl .. ":" .. type(c.swfUrl) .. ":" .. type(c.flashVersion)',
+    ),
+    ['string::string:string'],
+  );
+  assert.deepEqual(
+    await nc.call(
+      'eval',
+      'local a, b = children("child"), children("child"); return tostring(a.onConnection == b.onConnection) .. " " .. type(a.onConnection)',
+    ),
+    ['true function'],
+  );
 });
 
-test('UDP sockets: bind returns true, MonaServer\'s onPacket fires as Cumulus\'s onReception', async () => {
-  const [bound, address] = await nc.call('eval', `
+test("UDP sockets: bind returns true, MonaServer's onPacket fires as Cumulus's onReception", async () => {
+  const [bound, address] = await nc.call(
+    'eval',
+    `
     packets = {}
     local s = mona:createUDPSocket()
     function s:onPacket(data, address) packets[#packets + 1] = data end
     udp51 = s
     local ok = s:bind("127.0.0.1:0")
     local bad, why = mona:createUDPSocket():bind("nowhere")
-    return tostring(ok) .. " " .. tostring(bad) .. " " .. tostring(why ~= nil), s.address`);
+    return tostring(ok) .. " " .. tostring(bad) .. " " .. tostring(why ~= nil), s.address`,
+  );
   assert.equal(bound, 'true false true');
   const { createSocket } = await import('node:dgram');
   const sender = createSocket('udp4');
@@ -352,12 +409,15 @@ test('publications: pairs(listeners) yields client -> listener, listener.e reads
     await notified;
     assert.deepEqual(statuses.slice(0, 3), ['NetStream.Play.Reset', 'NetStream.Play.Start', 'NetStream.Play.PublishNotify']);
     assert.deepEqual(await nc.call('eval', 'return subscribed[#subscribed]'), ['42']);
-    const [seen] = await nc.call('eval', `
+    const [seen] = await nc.call(
+      'eval',
+      `
       local p, seen = mona.publications("live51"), {}
       for who, l in pairs(p.listeners) do
         seen[#seen + 1] = type(who.id) .. ":" .. tostring(l.client == who) .. ":" .. tostring(p.listeners[who] == l) .. ":" .. tostring(l.e)
       end
-      return table.concat(seen, ",")`);
+      return table.concat(seen, ",")`,
+    );
     assert.equal(seen, 'string:true:true:42');
   } finally {
     await player.close();
@@ -386,7 +446,10 @@ test("MonaServer's data/ folder is imported on first start: an existing deployme
   const client = await NetConnection.connect(`rtmfp://127.0.0.1:${started.port}/`);
   const child = await NetConnection.connect(`rtmfp://127.0.0.1:${started.port}/child`);
   try {
-    assert.deepEqual(await client.call('eval', 'return data.score .. "|" .. data.users.bob .. "|" .. tostring(data.flag) .. "|" .. tostring(data.broken)'), ['12|x y|true|nil']);
+    assert.deepEqual(
+      await client.call('eval', 'return data.score .. "|" .. data.users.bob .. "|" .. tostring(data.flag) .. "|" .. tostring(data.broken)'),
+      ['12|x y|true|nil'],
+    );
     assert.deepEqual(await child.call('eval', 'return data.seen'), ['yes']);
   } finally {
     await client.close();

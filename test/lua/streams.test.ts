@@ -225,7 +225,7 @@ test('Mona: client methods replace the globals; per-publication onAudio/onVideo/
     assert.equal(counted.video, video.length);
     assert.equal(counted.lastAudio, audio[audio.length - 1]!.time);
     assert.ok(typeof counted.flushes === 'number' && counted.flushes >= 1, 'publication:onFlush after batches of a client publisher');
-    assert.ok((counted.flushes as number) <= audio.length + video.length + 2, 'one onFlush per batch, not per message');
+    assert.ok(counted.flushes <= audio.length + video.length + 2, 'one onFlush per batch, not per message');
     assert.ok(log.includes('client:onSubscribe stage 0'));
     assert.ok(!log.some((line) => line.startsWith('global')), 'globals are not called for clients with methods');
 

@@ -18,7 +18,7 @@ const events: FlowEvent[] = [
   { type: 'FINISHED' },
   { type: 'CLOSE' },
 ];
-const paths = getSimplePaths(model, { events, serializeState: (s) => JSON.stringify((s as Snap).value) });
+const paths = getSimplePaths(model, { events, serializeState: (s) => JSON.stringify(s.value) });
 
 const covered = new Set<string>();
 for (const path of paths) {

@@ -22,7 +22,7 @@ const paths = [...shortest];
 for (const [key, { state, transitions }] of Object.entries(getAdjacencyMap(membershipMachine, traversal))) {
   const prefix = byState.get(key);
   if (!prefix || (state as Snap).status !== 'active') continue;
-  for (const { event, state: next } of Object.values(transitions) as Array<{ event: MembershipEvent; state: Snap }>) {
+  for (const { event, state: next } of Object.values<{ event: MembershipEvent; state: Snap }>(transitions)) {
     // edges already walked by a shortest path are not repeated
     if (shortest.some((p) => p.steps.length === prefix.steps.length + 1 && JSON.stringify(p.steps.at(-1)!.event) === JSON.stringify(event)
       && p.steps.slice(0, -1).every((s, i) => JSON.stringify(s.event) === JSON.stringify(prefix.steps[i]!.event)))) continue;

@@ -31,7 +31,7 @@ for (const [key, { state, transitions }] of Object.entries(adjacency)) {
   const prefix = byState.get(key);
   if (!prefix || state.status !== 'active') continue;
   for (const { event, state: next } of Object.values(transitions)) {
-    if (traversal.serializeState(next) === key && !state.can(event as never)) continue;
+    if (traversal.serializeState(next) === key && !state.can(event)) continue;
     edges.push({ steps: [...prefix.steps, { event, state: next }], state: next });
   }
 }
@@ -44,7 +44,6 @@ class Driver {
   /** a waiting listener keeps the idle name alive; unsubscribing it releases the name (CLOSE) */
   private readonly keeper: Listener;
   private verdict: 'ALLOW' | 'DENY' = 'ALLOW';
-  private publishing = false;
 
   constructor() {
     this.publications.events = {

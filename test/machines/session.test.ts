@@ -39,7 +39,7 @@ type Snap = ReturnType<typeof sessionMachine.transition>;
 
 const traversal: { [key: string]: unknown; serializeState: (snapshot: Snap) => string } = {
   input: { maxPings: MAX_PINGS },
-  events: events as SessionEvent[],
+  events,
   // one target per (state, unanswered pings): the counter is part of the behaviour under test
   serializeState: (snapshot: Snap) => JSON.stringify([snapshot.value, snapshot.context.pings]),
 };
@@ -47,7 +47,7 @@ const shortest = getShortestPaths(model, traversal as never);
 
 // Transition coverage: every event a reachable state handles, appended to the shortest path to that state.
 type ModelStep = { event: ModelEvent; state: Snap };
-const byState = new Map(shortest.map((p) => [traversal.serializeState(p.state as Snap), p]));
+const byState = new Map(shortest.map((p) => [traversal.serializeState(p.state), p]));
 const edgePaths: Array<{ steps: ModelStep[]; state: Snap }> = [];
 for (const [key, { state, transitions }] of Object.entries<{ state: unknown; transitions: { [k: string]: { event: ModelEvent; state: unknown } } }>(getAdjacencyMap(model, traversal as never) as never)) {
   const prefix = byState.get(key);
@@ -213,11 +213,11 @@ function expectedEffects(driver: Driver, event: ModelEvent, before: Snap, after:
 const covered = new Set<string>();
 for (const path of paths) {
   const steps = path.steps.slice(1) as Array<{ event: ModelEvent; state: Snap }>;
-  const name = `${JSON.stringify(path.state.value)} pings=${(path.state as Snap).context.pings} via ${describe(steps.map((s) => s.event)) || 'start'}`;
+  const name = `${JSON.stringify(path.state.value)} pings=${path.state.context.pings} via ${describe(steps.map((s) => s.event)) || 'start'}`;
   covered.add(JSON.stringify(path.state.value));
   test(`session model: ${name}`, async () => {
     const driver = new Driver();
-    let previous = path.steps[0]!.state as Snap;
+    let previous = path.steps[0]!.state;
     assert.deepEqual(driver.subject.actor.getSnapshot().value, previous.value);
     for (const [index, step] of steps.entries()) {
       const logFrom = driver.pair.log.length;

@@ -32,7 +32,7 @@ const events: ModelEvent[] = [
 ];
 const traversal: { [key: string]: unknown; serializeState: (snapshot: Snap) => string } = {
   input: { key: 0 },
-  events: events as WriterEvent[],
+  events,
   serializeState: (snapshot: Snap) => JSON.stringify(snapshot.value),
 };
 const shortest = getShortestPaths(model, traversal as never) as Array<{ steps: ModelStep[]; state: Snap }>;

@@ -75,7 +75,7 @@ test('a newcomer learns its ring neighbours and they learn about it', () => {
     assert.deepEqual(c.channel.heard, nearest, `member ${joined.length} learns its nearest`);
     assert.ok(nearest.length <= 2 * RING_SIDE);
     for (const other of joined.slice(0, -1)) {
-      const news = other.channel.heard.slice(before.get(other)!);
+      const news = other.channel.heard.slice(before.get(other));
       assert.deepEqual(news, nearest.includes(hex(other.client.rawId)) ? [id] : [], 'neighbours hear of the newcomer');
     }
   }
@@ -103,7 +103,7 @@ test('a leaver is replaced in its neighbours\' views by the members that become 
   for (const c of clients) {
     if (c === leaver) continue;
     const id = hex(c.client.rawId);
-    const news = c.channel.heard.slice(marks.get(c)!);
+    const news = c.channel.heard.slice(marks.get(c));
     const wasNeighbour = expectedNearest(ring, leaverId).includes(id);
     const gained = expectedNearest(after, id).filter((n) => !expectedNearest(ring, id).includes(n));
     assert.deepEqual(news, wasNeighbour ? gained : [], `re-link of ${id.slice(0, 8)}`);

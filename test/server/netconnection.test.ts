@@ -101,14 +101,19 @@ test('server shutdown closes client sessions with a Close Request; disconnection
   const disconnections: string[] = [];
   const application: ApplicationPort = { ...acceptAll, onDisconnection: (client) => void disconnections.push(client.path) };
   const server = await startTestServer({ application });
-  const nc = await NetConnection.connect(`rtmfp://127.0.0.1:${server.port}/room`);
-  const closed = once(nc, 'close');
-  await server.close();
-  const [reason] = await closed;
-  assert.equal(reason, 'closed by peer');
-  assert.deepEqual(disconnections, ['room']);
-  assert.equal(server.server.rtmfp.sessions.size, 0);
-  nc.destroy();
+  let nc: NetConnection | undefined;
+  try {
+    nc = await NetConnection.connect(`rtmfp://127.0.0.1:${server.port}/room`);
+    const closed = once(nc, 'close');
+    await server.close();
+    const [reason] = await closed;
+    assert.equal(reason, 'closed by peer');
+    assert.deepEqual(disconnections, ['room']);
+    assert.equal(server.server.rtmfp.sessions.size, 0);
+  } finally {
+    nc?.destroy();
+    await server.close();
+  }
 });
 
 test('a client closing its session: the server forgets it and reports one disconnection', async () => {

@@ -92,3 +92,59 @@ test('a replayed packet from a spoofed address does not move the session', () =>
   for (const s of sent.splice(0).filter((x) => x.from === 'client')) server.receiveDatagram(s.datagram, CLIENT);
   assert.deepEqual(server.address, CLIENT);
 });
+
+/** The client's packets, delivered to the server as if from `at`; returns what the server sent meanwhile. */
+function deliver(
+  ctx: ReturnType<typeof setup>,
+  datagrams: Uint8Array[],
+  at: Endpoint,
+): Array<{ from: 'client' | 'server'; datagram: Uint8Array; to: Endpoint }> {
+  const before = ctx.sent.length;
+  for (const d of datagrams) ctx.server.receiveDatagram(d, at);
+  return ctx.sent.slice(before).filter((s) => s.from === 'server');
+}
+
+/** The client writes something; its datagrams (taken off the wire). */
+function clientSends(ctx: ReturnType<typeof setup>, byte: number): Uint8Array[] {
+  ctx.client.newWriter(Uint8Array.of(0x54, 0x43, 0x04, 0x00), undefined).write(Uint8Array.of(byte));
+  ctx.client.flush();
+  return ctx.sent.splice(0).filter((s) => s.from === 'client').map((s) => s.datagram);
+}
+
+/** The client answers the server's probe; the datagrams of its reply. */
+function clientEchoes(ctx: ReturnType<typeof setup>, probe: Uint8Array): Uint8Array[] {
+  ctx.sent.length = 0;
+  ctx.client.receiveDatagram(probe, SERVER);
+  return ctx.sent.splice(0).filter((s) => s.from === 'client').map((s) => s.datagram);
+}
+
+test('a replayed ping reply from a spoofed address moves nothing, neither before nor after a real move', () => {
+  const ctx = setup();
+  deliver(ctx, clientSends(ctx, 1), CLIENT);
+  // real move to MOVED: probe there, echoed from there
+  const probes = deliver(ctx, clientSends(ctx, 2), MOVED).filter((s) => ctx.chunkTypes(s.datagram).includes(CHUNK.PING));
+  assert.deepEqual(probes.map((p) => p.to), [MOVED]);
+  const echo = clientEchoes(ctx, probes[0]!.datagram);
+  // the echo replayed from a spoofed address first: the challenge was for MOVED, not for SPOOFED
+  deliver(ctx, echo, SPOOFED);
+  assert.deepEqual(ctx.server.address, CLIENT);
+  deliver(ctx, echo, MOVED);
+  assert.deepEqual(ctx.server.address, MOVED);
+  // after the move, the same echo replayed from anywhere (MOVED's old challenge, CLIENT, SPOOFED) moves nothing
+  for (const at of [SPOOFED, CLIENT]) deliver(ctx, echo, at);
+  assert.deepEqual(ctx.server.address, MOVED);
+  assert.deepEqual(ctx.moves, [MOVED]);
+});
+
+test('replays from a spoofed address while a real move is being checked cannot overwrite its challenge', () => {
+  const ctx = setup();
+  const first = clientSends(ctx, 1);
+  deliver(ctx, first, CLIENT);
+  const probes = deliver(ctx, clientSends(ctx, 2), MOVED).filter((s) => ctx.chunkTypes(s.datagram).includes(CHUNK.PING));
+  assert.equal(probes.length, 1);
+  // the attacker replays an old packet from SPOOFED: it gets its own challenge, the pending one stands
+  const spoofProbes = deliver(ctx, first, SPOOFED).filter((s) => ctx.chunkTypes(s.datagram).includes(CHUNK.PING));
+  assert.deepEqual(spoofProbes.map((p) => p.to), [SPOOFED]);
+  deliver(ctx, clientEchoes(ctx, probes[0]!.datagram), MOVED);
+  assert.deepEqual(ctx.server.address, MOVED, 'the real move still completes');
+});

@@ -276,7 +276,7 @@ class Pusher {
       if (v.className !== '') this.conv.typedObject(L, v.className);
       return;
     }
-    this.fillObject(v as AMFObject, depth);
+    this.fillObject(v, depth);
   }
 
   private fillArray(items: readonly AMFValue[], depth: number): void {

@@ -49,7 +49,7 @@ export function createClient(ctx: HostContext, port: ClientPort, appPath: string
   const link: ClientLink = { alive: true, pending: null, writers: new Set() };
   const writer = createWriter(ctx, link, port.writer, true);
   const props: AMFObject = { ...port.properties, ...parseQuery(port.query) };
-  const parametersRef = sharedParameters(ctx);
+  const parametersRef = sharedParameters(ctx, port.protocol);
   const state: ClientState = Object.assign(link, {
     port,
     id: hex(port.rawId),
@@ -144,17 +144,22 @@ export function createClient(ctx: HostContext, port: ClientPort, appPath: string
 
 export { pushRef };
 
-/** client.parameters is the [RTMFP] configuration, the same table for every client of a host. */
-const parametersRefs = new WeakMap<HostContext, number>();
+/**
+ * client.parameters is the configuration section of the client's protocol ([RTMFP], [RTMP]: MonaServer names
+ * its sections after the protocols), the same table for every client of that protocol in a host.
+ */
+const parametersRefs = new WeakMap<HostContext, Map<string, number>>();
 
-function sharedParameters(ctx: HostContext): number {
-  let ref = parametersRefs.get(ctx);
+function sharedParameters(ctx: HostContext, protocol: string): number {
+  let refs = parametersRefs.get(ctx);
+  if (!refs) parametersRefs.set(ctx, (refs = new Map()));
+  let ref = refs.get(protocol);
   if (ref === undefined) {
     const L = ctx.rt.lua.L;
-    ctx.conv.push(L, ctx.server.configs['RTMFP'] ?? {});
+    ctx.conv.push(L, ctx.server.configs[protocol] ?? {});
     setCountingLength(L);
     ref = ctx.rt.lua.ref();
-    parametersRefs.set(ctx, ref);
+    refs.set(protocol, ref);
   }
   return ref;
 }

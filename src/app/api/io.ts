@@ -4,7 +4,19 @@
 // are the running application's confined ones; os.remove/os.rename are confined the same way;
 // os.execute, io.popen, package.loadlib and os.exit only with [application] unsafe=true;
 // io.write and io.stdout/io.stderr go to the logger, never raw to stdout.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { lua, lauxlib, identity, pushBytes, toBytes, toDisplay, toText, where, type LuaJSFunction, type LuaState } from '../lua/state.ts';
 import type { Runtime } from '../runtime.ts';
@@ -213,7 +225,8 @@ export function installSandbox(rt: Runtime, options: SandboxOptions): void {
   };
   set(io, 'open', (L1) => open(L1, toText(L1, 1), lua.lua_type(L1, 2) > lua.LUA_TNIL ? toText(L1, 2) : 'r'));
   set(io, 'lines', (L1) => {
-    if (lua.lua_type(L1, 1) <= lua.LUA_TNIL) return lauxlib.luaL_error(L1, "'io.lines' without a file name reads the standard input, which a server has not");
+    if (lua.lua_type(L1, 1) <= lua.LUA_TNIL)
+      return lauxlib.luaL_error(L1, "'io.lines' without a file name reads the standard input, which a server has not");
     const name = toText(L1, 1);
     const formats = formatsFrom(L1, 2);
     if (open(L1, name, 'r') !== 1) return lauxlib.luaL_error(L1, toText(L1, -2));
@@ -232,22 +245,27 @@ export function installSandbox(rt: Runtime, options: SandboxOptions): void {
     return 1;
   });
   // io.write and the standard streams: through the logger, at INFO (stderr at WARN)
-  const logWriter = (level: 'info' | 'warn', first: number): LuaJSFunction => (L1) => {
-    const n = lua.lua_gettop(L1);
-    const parts: string[] = [];
-    for (let i = first; i <= n; i++) parts.push(toDisplay(L1, i));
-    const text = parts.join('').replace(/\n$/, '');
-    if (text !== '' && (!rt.logger.isLevelEnabled || rt.logger.isLevelEnabled(level))) {
-      rt.logger[level]({ app: rt.current?.path || '/', source: where(L1, 1) }, text);
-    }
-    if (first === 1) lua.lua_getfield(L1, lua.lua_upvalueindex(1), 'stdout');
-    else lua.lua_pushvalue(L1, 1);
-    return 1;
-  };
+  const logWriter =
+    (level: 'info' | 'warn', first: number): LuaJSFunction =>
+    (L1) => {
+      const n = lua.lua_gettop(L1);
+      const parts: string[] = [];
+      for (let i = first; i <= n; i++) parts.push(toDisplay(L1, i));
+      const text = parts.join('').replace(/\n$/, '');
+      if (text !== '' && (!rt.logger.isLevelEnabled || rt.logger.isLevelEnabled(level))) {
+        rt.logger[level]({ app: rt.current?.path || '/', source: where(L1, 1) }, text);
+      }
+      if (first === 1) lua.lua_getfield(L1, lua.lua_upvalueindex(1), 'stdout');
+      else lua.lua_pushvalue(L1, 1);
+      return 1;
+    };
   lua.lua_pushvalue(L, io);
   lua.lua_pushcclosure(L, logWriter('info', 1), 1);
   lua.lua_setfield(L, io, 'write');
-  for (const [stream, level] of [['stdout', 'info'], ['stderr', 'warn']] as const) {
+  for (const [stream, level] of [
+    ['stdout', 'info'],
+    ['stderr', 'warn'],
+  ] as const) {
     lua.lua_createtable(L, 0, 4);
     set(lua.lua_gettop(L), 'write', logWriter(level, 2));
     for (const name of ['flush', 'setvbuf', 'close']) set(lua.lua_gettop(L), name, () => 0);
@@ -330,7 +348,10 @@ export function installSandbox(rt: Runtime, options: SandboxOptions): void {
       action();
     } catch (e) {
       lua.lua_pushnil(L1);
-      lua.lua_pushliteral(L1, `${name}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}`);
+      lua.lua_pushliteral(
+        L1,
+        `${name}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}`,
+      );
       lua.lua_pushinteger(L1, (e as NodeJS.ErrnoException).code === 'ENOENT' ? 2 : 5);
       return 3;
     }

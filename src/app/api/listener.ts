@@ -3,7 +3,7 @@
 // gets from its very first message.
 import type { Listener, Publication } from '../../core/media/publication.ts';
 import type { ClientPort } from '../../core/ports.ts';
-import { lua, lauxlib, type LuaState } from '../lua/state.ts';
+import { lua, type LuaState } from '../lua/state.ts';
 import { pushObject, readOnly, madeOnFirstRead } from '../lua/object.ts';
 import { pushNumber } from './amf-convert.ts';
 import { queryValue } from './client.ts';

@@ -63,7 +63,10 @@ const functions: Record<string, LuaJSFunction> = {
     const upper = n < 0;
     if (upper) n = -n;
     if (n > 8) n = 8;
-    let text = (x >>> 0).toString(16).padStart(8, '0').slice(8 - n);
+    let text = (x >>> 0)
+      .toString(16)
+      .padStart(8, '0')
+      .slice(8 - n);
     if (upper) text = text.toUpperCase();
     lua.lua_pushliteral(L, text);
     return 1;

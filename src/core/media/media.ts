@@ -3,8 +3,6 @@
 // and a minimal FLV file reader/writer for fixtures and tools. Called per media message: no allocation.
 import { WireError } from '../../errors.ts';
 
-export const FLV_TAG = { AUDIO: 0x08, VIDEO: 0x09, DATA: 0x12 } as const;
-
 /** VIDEODATA frame type 1 (key frame) in the high nibble of the first byte. */
 export function isKeyFrame(video: Uint8Array): boolean {
   return video.length > 0 && (video[0]! & 0xf0) === 0x10;

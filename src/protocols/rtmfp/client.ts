@@ -3,13 +3,13 @@
 import type { Session, FlowHandler, FlowOpening, SessionDelegate, Endpoint } from './session/session.ts';
 import type { FIHelloChunk } from './wire/chunks.ts';
 import { FlowWriterPort, tcSignature } from './session/writer-port.ts';
-import { decodeVLU, equalBytes, hex } from '../../bytes.ts';
+import { decodeVLU, equalBytes, hex, trimSlashes } from '../../bytes.ts';
 import { WireError } from '../../errors.ts';
 import { TC, UserControl, decodeCommand, decodeTCMessage, encodeCommand, encodeUserControl, type TCCommand } from '../../flash/tc.ts';
 import { isAMFObject, type AMFObject, type AMFValue } from '../../flash/amf/types.ts';
 import type { ApplicationPort, ClientPort, WriterPort } from '../../core/ports.ts';
 import type { Core } from '../../core/core.ts';
-import type { Logger } from '../../log.ts';
+import { clip, type Logger, type RateLimitedLog } from '../../log.ts';
 import { ServerNetStream, type NetStreamHost } from './net-stream.ts';
 import { GC_SIGNATURE, groupFlow, type GroupRegistry } from './groups.ts';
 
@@ -23,6 +23,10 @@ export interface ServerClientOptions {
   core: Core;
   keepAliveServerMs: number;
   keepAlivePeerMs: number;
+  /** where refusals caused by input are logged, once per interval per cause (the server's); the client's logger otherwise */
+  rateLog?: RateLimitedLog;
+  /** the application accepted the connection: the session is no longer half-open */
+  onConnected?(client: ServerClient): void;
   /** the session is gone (after onDisconnection), and why */
   onClosed(client: ServerClient, reason: string): void;
   /** the server's NetGroup registry; GC flows are refused without one */
@@ -91,7 +95,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
   }
 
   // SessionDelegate --------------------------------------------------------------------------------------
-  onFlow(session: Session, opening: FlowOpening): FlowHandler | null {
+  onFlow(_session: Session, opening: FlowOpening): FlowHandler | null {
     const signature = opening.signature;
     if (signature && equalBytes(signature, GC_SIGNATURE)) return this.groupFlow(opening.flowId);
     if (!signature || signature.length < 4 || !equalBytes(signature.subarray(0, 2), TC_PREFIX)) return null;
@@ -108,6 +112,9 @@ export class ServerClient implements SessionDelegate, ClientPort {
   }
 
   onFailed(_session: Session, reason: string): void {
+    // a failed session publishes and plays nothing more: its stream names are free at once, not after closeTimeout
+    for (const stream of this.netStreams.values()) stream.close();
+    this.netStreams.clear();
     if (this.connected) this.application.onFailed(this, reason);
   }
 
@@ -256,7 +263,9 @@ export class ServerClient implements SessionDelegate, ClientPort {
     const url = parseTcUrl(typeof properties.tcUrl === 'string' ? properties.tcUrl : '', properties.app);
     const resolved = this.application.resolvePath(url.path);
     if (!resolved.ok) {
-      this.logger.warn({ path: url.path, reason: resolved.reason }, 'connection path rejected');
+      const fields = { address: this.address, path: clip(url.path), reason: resolved.reason };
+      if (this.options.rateLog) this.options.rateLog.log('warn', 'connection-path-rejected', 'connection path rejected', fields);
+      else this.logger.warn(fields, 'connection path rejected');
       this.reject(writer, command.transactionId, 'NetConnection.Connect.InvalidApp', resolved.reason);
       return;
     }
@@ -278,7 +287,8 @@ export class ServerClient implements SessionDelegate, ClientPort {
     };
     writer.write(encodeCommand('_result', command.transactionId, null, [info], { amf0Only: true }));
     this.session.actor.send({ type: 'CONNECTED' });
-    this.logger.info({ path: this.path, flashVer: properties.flashVer }, 'client connected');
+    this.options.onConnected?.(this);
+    this.logger.info({ path: clip(this.path), flashVer: typeof properties.flashVer === 'string' ? clip(properties.flashVer) : undefined }, 'client connected');
   }
 
   private reject(writer: FlowWriterPort, transactionId: number, code: string, description: string): void {
@@ -320,6 +330,6 @@ export function parseTcUrl(tcUrl: string, app: AMFValue): { path: string; query:
   }
   const mark = rest.indexOf('?');
   const query = mark >= 0 ? rest.slice(mark + 1) : '';
-  const path = (mark >= 0 ? rest.slice(0, mark) : rest).replace(/^\/+|\/+$/g, '');
+  const path = trimSlashes(mark >= 0 ? rest.slice(0, mark) : rest);
   return { path, query };
 }

@@ -205,8 +205,6 @@ export class GroupRegistry implements GroupsPort {
   private readonly groups = new Map<string, Group>();
   private readonly byClient = new Map<ClientPort, Set<Member>>();
   private readonly options: GroupRegistryOptions;
-  /** neighbours of a leaving member and what each knew, between unplaced() and the re-linking */
-  private relinking: Map<Member, Member[]> | undefined;
 
   constructor(options: GroupRegistryOptions = {}) {
     this.options = options;

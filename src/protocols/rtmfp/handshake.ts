@@ -13,7 +13,14 @@ import type { RTMFPAddress } from './wire/address.ts';
 import type { Endpoint } from './session/session.ts';
 
 export const COOKIE_SIZE = 64;
-const COOKIE_LIFETIME_MS = 120_000;
+export const COOKIE_LIFETIME_MS = 120_000;
+/** Cookies remembered as spent (each for the rest of its lifetime) when no maxSpentCookies is given. */
+export const MAX_SPENT_COOKIES = 65_536;
+
+/** A cookie's identity in the tables: its time and random part (the HMAC follows from them). */
+export function cookieKey(cookie: Uint8Array): string {
+  return Buffer.from(cookie.buffer, cookie.byteOffset, Math.min(32, cookie.length)).toString('latin1');
+}
 
 export interface KeyingInProgress {
   cookie: string;
@@ -23,6 +30,13 @@ export interface KeyingInProgress {
   /** the RIKeying chunk, resent as is on a repeated IIKeying */
   riKeying: Uint8Array;
   createdAt: number;
+  /** when the cookie stops being valid: it stays spent until then */
+  expiresAt: number;
+}
+
+/** When a (checked) cookie expires. */
+export function cookieExpiry(cookie: Uint8Array): number {
+  return new DataView(cookie.buffer, cookie.byteOffset, 4).getUint32(0) * 1000 + COOKIE_LIFETIME_MS;
 }
 
 export interface HandshakeOptions {
@@ -30,6 +44,8 @@ export interface HandshakeOptions {
   groups: readonly DHGroup[];
   clock: Clock;
   maxKeyings: number;
+  /** bound of the spent-cookie table; when it is full of live cookies, new keyings are refused (default 65,536) */
+  maxSpentCookies?: number;
 }
 
 export class Handshake {
@@ -41,12 +57,16 @@ export class Handshake {
   /** session id → cookie of its keying record, so that commit() is O(1) on the per-packet path */
   private readonly cookieOfSession = new Map<number, string>();
   private readonly maxKeyings: number;
+  /** cookies that created a session, until they expire: a cookie is single-use for its whole lifetime */
+  private readonly spentCookies = new Map<string, number>();
+  private readonly maxSpent: number;
 
   constructor(options: HandshakeOptions) {
     this.certificate = options.certificate;
     this.groups = options.groups;
     this.clock = options.clock;
     this.maxKeyings = options.maxKeyings;
+    this.maxSpent = options.maxSpentCookies ?? MAX_SPENT_COOKIES;
   }
 
   /** Cleartext (flags onward) of a startup packet carrying one chunk. */
@@ -94,7 +114,23 @@ export class Handshake {
 
   /** A keying already answered for this cookie (repeated IIKeying). */
   existing(cookie: Uint8Array): KeyingInProgress | undefined {
-    return this.keyings.get(Buffer.from(cookie).toString('hex'));
+    return this.keyings.get(cookieKey(cookie));
+  }
+
+  /** This cookie already created a session (its keying record may be gone, the cookie stays spent). */
+  spent(cookie: Uint8Array): boolean {
+    return this.spentCookies.has(cookieKey(cookie));
+  }
+
+  /** Room to remember one more spent cookie; false means new keyings must be refused until some expire. */
+  canSpend(): boolean {
+    if (this.spentCookies.size < this.maxSpent) return true;
+    this.expire();
+    return this.spentCookies.size < this.maxSpent;
+  }
+
+  get spentCount(): number {
+    return this.spentCookies.size;
   }
 
   /** Compute the responder keying; null = no answer (group not offered, bad key, failed negotiation). */
@@ -110,6 +146,7 @@ export class Handshake {
     }
     this.keyings.set(entry.cookie, entry);
     this.cookieOfSession.set(entry.sessionId, entry.cookie);
+    this.spentCookies.set(entry.cookie, entry.expiresAt);
   }
 
   /** The session answered under its keys: the keying record is no longer needed. */
@@ -130,6 +167,11 @@ export class Handshake {
     for (const [cookie, entry] of this.keyings) {
       if (now - entry.createdAt <= COOKIE_LIFETIME_MS) break; // insertion order = age order
       this.forget(cookie);
+    }
+    // spent cookies expire in about insertion order (cookies are used within their lifetime, seconds apart)
+    for (const [cookie, expiresAt] of this.spentCookies) {
+      if (expiresAt >= now) break;
+      this.spentCookies.delete(cookie);
     }
   }
 

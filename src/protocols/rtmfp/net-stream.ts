@@ -164,13 +164,12 @@ export class ServerNetStream implements ListenerSink {
   private publish(requested: string): void {
     this.stop(false);
     const name = requested.split('?')[0]!;
-    const stream = this;
     const publisher: Publisher = {
       client: this.host.client,
-      close(code, description) {
-        if (code) stream.status(code.startsWith('NetStream.') ? code : `NetStream.${code}`, description ?? '', 'error');
-        stream.writeStatusMessage(encodeCommand('close', 0, null, [], { amf0Only: true }));
-        stream.stop(false);
+      close: (code, description) => {
+        if (code) this.status(code.startsWith('NetStream.') ? code : `NetStream.${code}`, description ?? '', 'error');
+        this.writeStatusMessage(encodeCommand('close', 0, null, [], { amf0Only: true }));
+        this.stop(false);
       },
     };
     const outcome = this.host.publications.publish(name, publisher);

@@ -1,22 +1,21 @@
 // The RTMFP supervisor: owns the UDP socket, answers handshakes, routes datagrams to sessions by session
 // id, and turns connected sessions into core clients. Plain code; it never throws on input.
 import dgram from 'node:dgram';
-import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../../clock.ts';
 import type { NimbusConfig } from '../../config.ts';
 import type { Core } from '../../core/core.ts';
 import type { ProtocolServer } from '../../core/ports.ts';
 import { channels } from '../../core/diagnostics.ts';
-import type { Logger } from '../../log.ts';
+import { RateLimitedLog, type Logger } from '../../log.ts';
 import { createServerCertificate, peerIdOf } from './crypto/certificate.ts';
 import { createPacketCipher, readSessionId, startupCipher } from './crypto/packet-cipher.ts';
 import type { DHGroup } from './crypto/dh.ts';
-import { ByteWriter, equalBytes, hex, utf8Decode } from '../../bytes.ts';
+import { ByteWriter, hex, trimSlashes, utf8Decode } from '../../bytes.ts';
 import { WireError, errorCode } from '../../errors.ts';
 import { CHUNK, decodeChunks, writeChunk, type FIHelloChunk, type IHelloChunk, type IIKeyingChunk } from './wire/chunks.ts';
 import { readPacketHeader } from './wire/packet.ts';
-import { Session, type Endpoint, type SessionTransport } from './session/session.ts';
-import { Handshake } from './handshake.ts';
+import { Session, type BufferBudget, type Endpoint, type SessionTransport } from './session/session.ts';
+import { Handshake, cookieExpiry, cookieKey } from './handshake.ts';
 import { ServerClient, formatEndpoint } from './client.ts';
 import { AttemptCounter, PeerIndex, epdPeerId, introduce, redirectAddresses } from './rendezvous.ts';
 import { GroupRegistry } from './groups.ts';
@@ -28,7 +27,38 @@ export interface ServerStats {
   handshakes: number;
   sessionsOpened: number;
   blacklisted: number;
+  /** handshakes refused for want of room: server or address at its half-open limit, spent-cookie table full */
+  refused: number;
+  /** half-open sessions ended by their keying or connect timeout */
+  halfOpenExpired: number;
 }
+
+/** Bounds on sessions that are not connected yet: what an unauthenticated peer can hold. */
+export interface HalfOpenLimits {
+  /** half-open sessions (created by an IIKeying, NetConnection not connected yet) from one address */
+  perAddress: number;
+  /** half-open sessions in total */
+  total: number;
+  /** a session with no packet under its keys after this ends (the session machine's keyingTimeout) */
+  keyingTimeoutMs: number;
+  /** a session not connected after this ends */
+  connectTimeoutMs: number;
+}
+
+export const DEFAULT_HALF_OPEN_LIMITS: HalfOpenLimits = {
+  perAddress: 32,
+  total: 1024,
+  keyingTimeoutMs: 5_000,
+  connectTimeoutMs: 10_000,
+};
+
+/** Bytes all sessions' receiving flows may hold together; past it, the flow that grew it is dropped. */
+export const MAX_SERVER_BUFFERED = 256 * 1024 * 1024;
+
+/** Longest endpoint discriminator URL an IHello may carry; longer ones are dropped as malformed, unread. */
+export const MAX_EPD_URL_BYTES = 2048;
+/** A malformed cause, a refusal or an unexpected exception is logged at most once per this interval. */
+export const LOG_INTERVAL_MS = 10_000;
 
 export interface RtmfpServerOptions {
   config: NimbusConfig;
@@ -38,6 +68,10 @@ export interface RtmfpServerOptions {
   clock?: Clock;
   /** Diffie-Hellman groups offered (RFC 7425 §4.2); all of 2, 14 and 16 by default */
   groups?: readonly DHGroup[];
+  /** bounds on half-open sessions (DEFAULT_HALF_OPEN_LIMITS, field by field) */
+  halfOpen?: Partial<HalfOpenLimits>;
+  /** bound of the spent-cookie table (handshake.ts MAX_SPENT_COOKIES) */
+  maxSpentCookies?: number;
 }
 
 export class RtmfpServer implements SessionTransport, ProtocolServer {
@@ -45,7 +79,25 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
   readonly config: NimbusConfig;
   readonly logger: Logger;
   readonly clock: Clock;
-  readonly stats: ServerStats = { datagramsIn: 0, malformed: 0, unknownSession: 0, handshakes: 0, sessionsOpened: 0, blacklisted: 0 };
+  readonly stats: ServerStats = {
+    datagramsIn: 0,
+    malformed: 0,
+    unknownSession: 0,
+    handshakes: 0,
+    sessionsOpened: 0,
+    blacklisted: 0,
+    refused: 0,
+    halfOpenExpired: 0,
+  };
+  readonly halfOpenLimits: HalfOpenLimits;
+  /** bytes held by every session's receiving flows, bounded server-wide */
+  readonly buffered: BufferBudget = { used: 0, max: MAX_SERVER_BUFFERED };
+  /** half-open sessions by id, oldest first: when each was created and from which host */
+  private readonly halfOpen = new Map<number, { host: string; at: number }>();
+  /** half-open sessions per host */
+  private readonly halfOpenByHost = new Map<string, number>();
+  /** malformed causes, refusals and exceptions: one line per cause per LOG_INTERVAL_MS */
+  readonly rateLog: RateLimitedLog;
   readonly core: Core;
   readonly sessions = new Map<number, Session>();
   readonly clients = new Map<number, ServerClient>();
@@ -64,6 +116,13 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
     this.logger = options.logger;
     this.core = options.core;
     this.clock = options.clock ?? systemClock;
+    this.halfOpenLimits = {
+      ...DEFAULT_HALF_OPEN_LIMITS,
+      perAddress: this.config.rtmfp.maxHalfOpenPerAddress,
+      total: this.config.rtmfp.maxHalfOpen,
+      ...options.halfOpen,
+    };
+    this.rateLog = new RateLimitedLog(this.logger, LOG_INTERVAL_MS);
     this.attempts = new AttemptCounter({ clock: this.clock, capacity: Math.max(1024, this.config.rtmfp.maxHandshakes) });
     this.groups = new GroupRegistry({
       logger: this.logger,
@@ -77,11 +136,12 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
       groups,
       clock: this.clock,
       maxKeyings: this.config.rtmfp.maxHandshakes,
+      maxSpentCookies: options.maxSpentCookies,
     });
   }
 
   get address(): { address: string; port: number } {
-    const info = this.socket?.address() as AddressInfo | undefined;
+    const info = this.socket?.address();
     return { address: info?.address ?? this.config.rtmfp.host, port: info?.port ?? this.config.rtmfp.port };
   }
 
@@ -141,6 +201,56 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
   private manage(): void {
     this.handshake.expire();
     this.attempts.expire();
+    this.expireHalfOpen();
+  }
+
+  /** Half-open sessions past their connect timeout end at once, without traffic (oldest first). */
+  expireHalfOpen(): void {
+    const limit = this.clock.now() - this.halfOpenLimits.connectTimeoutMs;
+    for (const [id, entry] of this.halfOpen) {
+      if (entry.at > limit) break;
+      this.stats.halfOpenExpired++;
+      const session = this.sessions.get(id);
+      if (session) session.kill('connect timeout');
+      else this.leaveHalfOpen(id);
+    }
+  }
+
+  /** Half-open sessions now (keyed or keying, not connected). */
+  get halfOpenCount(): number {
+    return this.halfOpen.size;
+  }
+
+  /** Half-open sessions from one host now. */
+  halfOpenFrom(host: string): number {
+    return this.halfOpenByHost.get(host) ?? 0;
+  }
+
+  private leaveHalfOpen(id: number): void {
+    const entry = this.halfOpen.get(id);
+    if (!entry) return;
+    this.halfOpen.delete(id);
+    const n = (this.halfOpenByHost.get(entry.host) ?? 1) - 1;
+    if (n <= 0) this.halfOpenByHost.delete(entry.host);
+    else this.halfOpenByHost.set(entry.host, n);
+  }
+
+  /** Why a new session from this host cannot be created now, or undefined when it can. */
+  private noRoomFor(host: string): string | undefined {
+    if (this.sessions.size >= this.config.rtmfp.maxSessions) return 'server-full';
+    if (this.halfOpen.size >= this.halfOpenLimits.total) return 'half-open-full';
+    if ((this.halfOpenByHost.get(host) ?? 0) >= this.halfOpenLimits.perAddress) return 'address-half-open-limit';
+    return undefined;
+  }
+
+  /** A handshake refused for want of room: counted, logged at most once per interval per cause. */
+  private refuse(cause: string, from: Endpoint): void {
+    this.stats.refused++;
+    this.rateLog.log('warn', cause, 'handshake refused', {
+      address: formatEndpoint(from),
+      sessions: this.sessions.size,
+      halfOpen: this.halfOpen.size,
+    });
   }
 
   /** Every datagram enters here. Malformed input is counted and dropped; nothing escapes. */
@@ -164,18 +274,22 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
       if (!session.receiveDatagram(datagram, from)) this.malformed(`session-${session.dropCause ?? 'packet'}`, from);
       else if (session.keyed && this.handshake.pendingKeyings > 0) this.handshake.commit(id);
     } catch (error) {
-      // a bug, not bad input: log it and keep serving
+      // a bug, not bad input: log it (once per interval, a packet can repeat it) and keep serving
       this.malformed('exception', from);
-      this.logger.error({ err: error, code: errorCode(error) }, 'datagram handling failed');
+      this.rateLog.log('error', 'exception-trace', 'datagram handling failed', { err: error, code: errorCode(error) });
     }
   }
 
-  /** Input dropped as malformed: counted, and told to `nimbus:malformed` subscribers with its cause. */
-  private malformed(cause: string, from: Endpoint): void {
+  /**
+   * Input dropped as malformed: counted, told to `nimbus:malformed` subscribers with its cause, and logged at
+   * most once per LOG_INTERVAL_MS per cause (with how many were dropped silently since).
+   */
+  malformed(cause: string, from: Endpoint): void {
     this.stats.malformed++;
     if (channels.malformed.hasSubscribers) {
       channels.malformed.publish({ protocol: 'RTMFP', cause, address: formatEndpoint(from) });
     }
+    this.rateLog.log('info', cause, 'malformed input dropped', { address: from.host });
   }
 
   private onStartupPacket(datagram: Uint8Array, from: Endpoint): void {
@@ -213,6 +327,17 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
       return;
     }
     if (!url) return;
+    if (url.value.length > MAX_EPD_URL_BYTES) {
+      this.malformed('ihello-url-length', from);
+      return;
+    }
+    const busy = this.noRoomFor(from.host);
+    if (busy) {
+      // visible to the client: a Redirect to no address at all (no application redirect is ever empty)
+      this.refuse(busy, from);
+      this.reply(this.handshake.redirect(chunk.tag, []), 0, from);
+      return;
+    }
     const text = utf8Decode(url.value);
     const parsed = parseEpdUrl(text);
     const attempts = this.attempts.count(chunk.tag);
@@ -272,9 +397,21 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
       }
       return;
     }
-    if (this.sessions.size >= this.config.rtmfp.maxSessions) return;
+    // a cookie creates one session in its whole lifetime, whatever happened to that session since
+    if (this.handshake.spent(chunk.cookie)) {
+      this.malformed('cookie-replayed', from);
+      return;
+    }
+    const busy = this.noRoomFor(from.host) ?? (this.handshake.canSpend() ? undefined : 'cookie-table-full');
+    if (busy) {
+      this.refuse(busy, from);
+      return;
+    }
     const keying = this.handshake.respond(chunk.certificate, chunk.skic);
-    if (!keying) return;
+    if (!keying) {
+      this.malformed('keying', from);
+      return;
+    }
     const sessionId = this.allocateSessionId();
     // everything that could throw comes before the session is registered
     const riKeying = this.handshake.startupPacket({
@@ -290,7 +427,10 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
       keepAlivePeerMs: this.config.rtmfp.keepAlivePeer * 1000,
       groups: this.groups,
       onAddressChanged: (moved, previous) => this.peers.moved(moved, previous),
+      rateLog: this.rateLog,
+      onConnected: () => this.leaveHalfOpen(sessionId),
       onClosed: (closed, reason) => {
+        this.leaveHalfOpen(sessionId);
         this.sessions.delete(sessionId);
         this.clients.delete(sessionId);
         this.peers.remove(closed);
@@ -311,18 +451,23 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
       clock: this.clock,
       logger: client.logger,
       keepAliveMs: this.config.rtmfp.keepAliveServer * 1000,
+      keyingTimeoutMs: this.halfOpenLimits.keyingTimeoutMs,
+      sharedBuffer: this.buffered,
       peerId,
     });
     client.attach(session);
     this.sessions.set(sessionId, session);
     this.clients.set(sessionId, client);
+    this.halfOpen.set(sessionId, { host: from.host, at: this.clock.now() });
+    this.halfOpenByHost.set(from.host, (this.halfOpenByHost.get(from.host) ?? 0) + 1);
     this.peers.add(client);
     this.stats.sessionsOpened++;
     if (channels.sessionOpen.hasSubscribers) {
       channels.sessionOpen.publish({ protocol: 'RTMFP', id: sessionId, address: client.address });
     }
     this.handshake.remember({
-      cookie: hex(chunk.cookie),
+      cookie: cookieKey(chunk.cookie),
+      expiresAt: cookieExpiry(chunk.cookie),
       initiatorSessionId: chunk.initiatorSessionId,
       skic: chunk.skic,
       sessionId,
@@ -369,5 +514,5 @@ export function parseEpdUrl(text: string): { path: string; properties: Record<st
     for (const [key, value] of new URLSearchParams(rest.slice(mark + 1))) properties[key] = value;
     rest = rest.slice(0, mark);
   }
-  return { path: rest.replace(/^\/+|\/+$/g, ''), properties };
+  return { path: trimSlashes(rest), properties };
 }

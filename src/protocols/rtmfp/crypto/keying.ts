@@ -1,7 +1,7 @@
 // Session keying, both roles (RTMFP.md §3.5–3.8; RTMFP-7425-extensions.md A1.2–A1.6, A2, A3): group choice,
 // HMAC / session-sequence-number negotiation, the responder's skrc, and the derivation of keys and nonces.
 import { createHmac, randomBytes } from 'node:crypto';
-import { ByteReader, ByteWriter, concat, encodeVLU } from '../../../bytes.ts';
+import { ByteReader, ByteWriter, concat, decodeVLU, encodeVLU } from '../../../bytes.ts';
 import { findOption, readOptionList, writeOption, type RTMFPOption } from '../wire/options.ts';
 import { createStaticCertificate, parseCertificate, type Certificate } from './certificate.ts';
 import { generateKeyPair, isDHGroup, SUPPORTED_GROUPS, type DHGroup, type DHKeyPair } from './dh.ts';
@@ -129,7 +129,8 @@ export function respondToKeying(clientCertificate: Uint8Array, skic: Uint8Array,
 function initiatorKey(certificate: Certificate, skic: readonly RTMFPOption[]): { group: DHGroup; publicKey: Uint8Array } | null {
   const select = findOption(skic, KEYING_OPTION.GROUP_SELECT);
   if (select !== undefined) {
-    const group = new ByteReader(select.value).vlu();
+    // an empty or truncated group option is bad input, never an exception
+    const group = decodeVLU(select.value);
     if (!isDHGroup(group)) return null;
     const publicKey = certificate.staticKeys.get(group);
     return publicKey === undefined ? null : { group, publicKey };

@@ -81,6 +81,11 @@ export class FlowReceiver {
     return this.processed;
   }
 
+  /** Bytes held: out-of-order fragments stored plus the message being reassembled (the session budgets them). */
+  get bufferedBytes(): number {
+    return this.storedBytes + this.partialBytes;
+  }
+
   /** Out-of-order fragments currently stored (for tests and statistics). */
   get bufferedFragments(): number {
     return this.stored.size;

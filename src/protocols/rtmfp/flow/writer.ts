@@ -18,6 +18,9 @@ const FLAG_FINAL = 0x01;
 /** Room a fragment needs beyond its header before it is worth starting one in a packet. */
 const MIN_FRAGMENT_DATA = 12;
 
+/** Retransmission timers fire up to this fraction of the RTO late, at random (RFC 7016 §3.5.2.2 leaves the timer to us). */
+export const RETRANSMIT_JITTER = 0.1;
+
 export interface WriterHost {
   readonly clock: Clock;
   /** the session's own id: names the writer for the inspector ("writer:3.1" belongs to "session:3") */
@@ -347,7 +350,8 @@ export class FlowWriter {
     const rto = this.host.rto() * this.backoff;
     let earliest = Infinity;
     for (const f of this.inflight) if (f.sentAt < earliest) earliest = f.sentAt;
-    return Math.max(10, Math.ceil(earliest + rto - now));
+    // up to RETRANSMIT_JITTER of the RTO later: writers that lost together do not all resend in the same instant
+    return Math.max(10, Math.ceil(earliest + rto - now + rto * RETRANSMIT_JITTER * Math.random()));
   }
 
   private window(): number {

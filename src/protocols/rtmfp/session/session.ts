@@ -1,6 +1,7 @@
 // One RTMFP session endpoint, the same code for the server (responder) and the client (initiator):
 // chunk dispatch, receiving flows, writers, acks, keepalive arithmetic, RTT, packing and sealing.
 // Per-packet work is here in plain code; the session actor (machines/session.ts) carries the lifecycle.
+import { createHmac, randomBytes } from 'node:crypto';
 import { createActor, type Actor } from 'xstate';
 import { sessionMachine } from '../../../../machines/session.ts';
 import { flowMachine } from '../../../../machines/flow.ts';
@@ -67,10 +68,24 @@ export interface SessionOptions {
   keepAliveMs: number;
   maxPings?: number;
   giveUpMs?: number;
+  /** most bytes its receiving flows may hold at once (default MAX_SESSION_BUFFERED) */
+  maxBufferedBytes?: number;
+  /** a budget shared with other sessions (the server's): a flow that grows it past its max is dropped too */
+  sharedBuffer?: BufferBudget;
+  /** how long a session waits for its first packet under the session keys before it ends (default 95 s) */
+  keyingTimeoutMs?: number;
   peerId?: Uint8Array;
 }
 
+/** Bytes held by receiving flows, shared by several sessions (the whole server). */
+export interface BufferBudget {
+  used: number;
+  max: number;
+}
+
 export interface SessionStats {
+  /** receiving flows dropped (Flow Exception) for holding more than the session's or server's buffer bound */
+  droppedFlows: number;
   packetsIn: number;
   packetsOut: number;
   bytesIn: number;
@@ -87,6 +102,8 @@ interface ReceivingFlow {
 }
 
 const PING_CHUNK = Uint8Array.of(CHUNK.PING, 0, 0);
+/** payload of a mobility ping: 'M' and 8 bytes of MAC */
+const MOBILITY_TOKEN_SIZE = 9;
 const CLOSE_CHUNK = Uint8Array.of(CHUNK.CLOSE, 0, 0);
 const CLOSE_ACK_CHUNK = Uint8Array.of(CHUNK.CLOSE_ACK, 0, 0);
 /** Finished flows remembered so retransmitted fragments are re-acked rather than reopening them. */
@@ -94,7 +111,10 @@ const MAX_FINISHED_FLOWS = 64;
 /** Receiving flows open at once: beyond this a new flow is refused (Flow Exception) without keeping any state. */
 export const MAX_FLOWS = 256;
 /** Bound on control chunks waiting for the next flush (ping replies, exceptions): a flood cannot grow it. */
-const MAX_CONTROL_BYTES = 8 * 1024;
+export const MAX_CONTROL_BYTES = 8 * 1024;
+/** Bytes one session's receiving flows may hold (out of order, or a message being reassembled): each flow may
+ *  hold up to 8 MiB alone (flow/receiver.ts), 256 of them 2 GiB; past this the flow that grew it is dropped. */
+export const MAX_SESSION_BUFFERED = 16 * 1024 * 1024;
 
 export class Session implements WriterHost {
   readonly role: 'initiator' | 'responder';
@@ -105,8 +125,10 @@ export class Session implements WriterHost {
   readonly logger: Logger;
   readonly actor: Actor<typeof sessionMachine>;
   private readonly key: number;
-  readonly stats: SessionStats = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, malformed: 0, retransmissions: 0 };
+  readonly stats: SessionStats = { droppedFlows: 0, packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, malformed: 0, retransmissions: 0 };
   readonly giveUpMs: number;
+  /** @internal read by the keyingTimeout delay */
+  readonly keyingTimeoutMs: number;
   peerId: Uint8Array | undefined;
   lastReceptionTime: number;
   /** smoothed round trip time in ms (0 until measured) */
@@ -114,7 +136,7 @@ export class Session implements WriterHost {
   private rttvar = 0;
   private measured = false;
 
-  private cipher: PacketCipher;
+  private readonly cipher: PacketCipher;
   private readonly transport: SessionTransport;
   /** @internal */
   readonly delegate: SessionDelegate;
@@ -137,6 +159,10 @@ export class Session implements WriterHost {
     return this.timeout === undefined ? this.keepAliveMs : Math.min(this.keepAliveMs, this.timeout);
   }
   private readonly flows = new Map<number, ReceivingFlow>();
+  /** bytes held by the receiving flows, and the bounds on it */
+  bufferedBytes = 0;
+  private readonly maxBufferedBytes: number;
+  private readonly sharedBuffer: BufferBudget | undefined;
   private readonly finishedFlows = new Map<number, FlowReceiver>();
   private readonly writers = new Map<number, FlowWriter>();
   private nextWriterId = 1;
@@ -148,8 +174,10 @@ export class Session implements WriterHost {
   private pinging = false;
   /** where the packet being processed came from */
   private from: Endpoint | undefined;
-  /** a move to another address waiting for its ping to be echoed from there */
-  private mobility: { to: Endpoint; token: Uint8Array } | undefined;
+  /** key of the mobility challenges (created on the first one), moves made so far, the last candidate probed */
+  private mobilitySecret: Uint8Array | undefined;
+  private moves = 0;
+  private lastProbe: { host: string; port: number; at: number } | undefined;
   /** a packet under the session keys has arrived (checked per packet, so not read from the actor) */
   keyed = false;
   private ended = false;
@@ -172,6 +200,9 @@ export class Session implements WriterHost {
     this.logger = options.logger;
     this.keepAliveMs = options.keepAliveMs;
     this.giveUpMs = options.giveUpMs ?? 45_000;
+    this.keyingTimeoutMs = options.keyingTimeoutMs ?? 95_000;
+    this.maxBufferedBytes = options.maxBufferedBytes ?? MAX_SESSION_BUFFERED;
+    this.sharedBuffer = options.sharedBuffer;
     this.peerId = options.peerId;
     this.lastReceptionTime = this.clock.now();
     this.tracing = this.logger.isLevelEnabled('trace');
@@ -200,10 +231,6 @@ export class Session implements WriterHost {
   get usable(): boolean {
     const state = this.state;
     return state === 'open' || state === 'keying';
-  }
-
-  setCipher(cipher: PacketCipher): void {
-    this.cipher = cipher;
   }
 
   /** Retransmission timeout (RFC 7016 §3.5.2.2): SRTT + 4·RTTVAR + 200, at least 250 ms, 1 s before a sample. */
@@ -349,7 +376,19 @@ export class Session implements WriterHost {
       }
       flow = this.openFlow(chunk);
     }
-    flow.receiver.onFragment(chunk);
+    const receiver = flow.receiver;
+    const before = receiver.bufferedBytes;
+    receiver.onFragment(chunk);
+    const grown = receiver.bufferedBytes - before;
+    if (grown !== 0 && !this.ended) {
+      this.bufferedBytes += grown;
+      const shared = this.sharedBuffer;
+      if (shared) shared.used += grown;
+      if (grown > 0 && (this.bufferedBytes > this.maxBufferedBytes || (shared !== undefined && shared.used > shared.max))) {
+        this.dropFlow(chunk.flowId, flow);
+        return;
+      }
+    }
     if (flow.receiver.finished && !flow.ended) {
       flow.ended = true;
       flow.actor.send({ type: 'FINISHED' });
@@ -384,6 +423,34 @@ export class Session implements WriterHost {
       this.queueException(chunk.flowId);
     }
     return flow;
+  }
+
+  /** A flow over the buffer bounds: its bytes released, a Flow Exception sent, later fragments ignored. */
+  private dropFlow(flowId: number, flow: ReceivingFlow): void {
+    this.release(flow.receiver);
+    flow.receiver.close();
+    this.flows.delete(flowId);
+    flow.actor.stop();
+    this.rememberFinished(flowId, flow.receiver);
+    this.stats.droppedFlows++;
+    this.logger.debug({ flow: flowId, buffered: this.bufferedBytes }, 'receiving flow dropped: buffer bound');
+    this.queueException(flowId);
+  }
+
+  /** What a receiver holds no longer counts against the session's and server's budgets. */
+  private release(receiver: FlowReceiver): void {
+    const held = receiver.bufferedBytes;
+    if (held === 0) return;
+    this.bufferedBytes -= held;
+    if (this.sharedBuffer) this.sharedBuffer.used -= held;
+  }
+
+  private rememberFinished(flowId: number, receiver: FlowReceiver): void {
+    this.finishedFlows.set(flowId, receiver);
+    if (this.finishedFlows.size > MAX_FINISHED_FLOWS) {
+      const oldest = this.finishedFlows.keys().next().value as number;
+      this.finishedFlows.delete(oldest);
+    }
   }
 
   private queueException(flowId: number): void {
@@ -479,6 +546,7 @@ export class Session implements WriterHost {
     for (const writer of this.writers.values()) writer.dispose();
     this.writers.clear();
     for (const flow of this.flows.values()) {
+      this.release(flow.receiver);
       flow.receiver.close();
       flow.actor.stop();
     }
@@ -551,11 +619,9 @@ export class Session implements WriterHost {
         // complete and acknowledged: forget it, but remember its id for late retransmissions
         this.flows.delete(id);
         flow.actor.stop();
-        this.finishedFlows.set(id, flow.receiver);
-        if (this.finishedFlows.size > MAX_FINISHED_FLOWS) {
-          const oldest = this.finishedFlows.keys().next().value as number;
-          this.finishedFlows.delete(oldest);
-        }
+        this.release(flow.receiver);
+        flow.receiver.close();
+        this.rememberFinished(id, flow.receiver);
       }
     }
     for (const receiver of this.finishedFlows.values()) {
@@ -568,30 +634,43 @@ export class Session implements WriterHost {
   /**
    * A valid packet from another address (RFC 7016 §3.5.4.2): keep talking to the known address and send a ping
    * with an unguessable payload to the new one; the session moves only when that payload is echoed from there.
-   * A replayed packet from a spoofed source therefore cannot take the session away.
+   * The payload is stateless, a MAC of the candidate address and of how many moves the session has made, so
+   * nothing an attacker replays can overwrite a pending check (each candidate has its own challenge), and a
+   * reply captured before a move is worthless after it. A replayed packet from a spoofed source therefore
+   * cannot take the session away, nor keep it from following a real move.
    */
   private checkMobility(from: Endpoint): void {
-    const pending = this.mobility;
-    if (pending && pending.to.host === from.host && pending.to.port === from.port) return;
-    const token = new Uint8Array(9);
-    token[0] = 0x4d; // 'M'
-    globalThis.crypto.getRandomValues(token.subarray(1));
-    this.mobility = { to: { host: from.host, port: from.port }, token };
+    const now = this.clock.now();
+    const last = this.lastProbe;
+    // one probe per candidate per 500 ms: a burst of packets from the new address asks once
+    if (last && last.host === from.host && last.port === from.port && now - last.at < 500) return;
+    this.lastProbe = { host: from.host, port: from.port, at: now };
     const packet = new ByteWriter(32);
-    writePacketHeader(packet, this.role === 'initiator' ? MODE.INITIATOR : MODE.RESPONDER, timestampNow(this.clock.now()));
-    writeChunk(packet, { type: CHUNK.PING, payload: token });
+    writePacketHeader(packet, this.role === 'initiator' ? MODE.INITIATOR : MODE.RESPONDER, timestampNow(now));
+    writeChunk(packet, { type: CHUNK.PING, payload: this.mobilityToken(from) });
     this.sendTo(packet.view_(), from);
   }
 
+  /** 'M' and 8 bytes of HMAC(session secret, moves | host | port). */
+  private mobilityToken(to: Endpoint): Uint8Array {
+    this.mobilitySecret ??= randomBytes(32);
+    const mac = createHmac('sha256', this.mobilitySecret).update(`${this.moves}|${to.host}|${to.port}`).digest();
+    const token = new Uint8Array(MOBILITY_TOKEN_SIZE);
+    token[0] = 0x4d; // 'M'
+    token.set(mac.subarray(0, MOBILITY_TOKEN_SIZE - 1), 1);
+    return token;
+  }
+
   private onPingReply(payload: Uint8Array): void {
-    const pending = this.mobility;
     const from = this.from;
-    if (!pending || !from || from.host !== pending.to.host || from.port !== pending.to.port) return;
-    if (!equalBytes(payload, pending.token)) return;
-    this.mobility = undefined;
+    if (!from || payload.length !== MOBILITY_TOKEN_SIZE || payload[0] !== 0x4d || this.mobilitySecret === undefined) return;
+    if (from.host === this.address.host && from.port === this.address.port) return;
+    if (!equalBytes(payload, this.mobilityToken(from))) return;
+    this.moves++;
+    this.lastProbe = undefined;
     const previous = this.address;
-    this.address = pending.to;
-    this.actor.send({ type: 'ADDRESS_CHANGED', address: `${pending.to.host}:${pending.to.port}` });
+    this.address = { host: from.host, port: from.port };
+    this.actor.send({ type: 'ADDRESS_CHANGED', address: `${from.host}:${from.port}` });
     this.delegate.onAddressChanged?.(this, previous);
   }
 
@@ -613,10 +692,6 @@ export class Session implements WriterHost {
       flows: [...this.flows.keys()],
       writers: [...this.writers.values()].map((w) => ({ id: w.id, state: w.state })),
     };
-  }
-
-  sameCipher(other: PacketCipher): boolean {
-    return this.cipher === other;
   }
 }
 
@@ -662,6 +737,7 @@ const boundSessionMachine = sessionMachine.provide({
     },
   },
   delays: {
+    keyingTimeout: ({ context }) => sessionBindings.get(context.key)?.keyingTimeoutMs ?? 95_000,
     keepAlive: ({ context }) => {
       const session = sessionBindings.get(context.key);
       if (!session) return 60_000;

@@ -287,8 +287,8 @@ function readBitmapAck(r: ByteReader, end: number): AckChunk {
 /** Any chunk; user data goes out as 0x11 when `chunk.next` (its flow and sequence are then implied). */
 export function writeChunk(w: ByteWriter, chunk: Chunk): void {
   if (chunk.type === CHUNK.USER_DATA && !isUnknownChunk(chunk)) {
-    const u = chunk as UserDataChunk;
-    writeUserData(w, u.flags, u.flowId, u.sequence, u.fsnOffset, u.options ? encodeOptionList(u.options) : null, u.data, u.next);
+    const { flags, flowId, sequence, fsnOffset, options, data, next } = chunk;
+    writeUserData(w, flags, flowId, sequence, fsnOffset, options ? encodeOptionList(options) : null, data, next);
     return;
   }
   w.u8(chunk.type);

@@ -1,0 +1,206 @@
+// RTMP live relay: one ffmpeg publisher (a generated ~1.3 Mbit/s H.264/AAC FLV, looped, `-re -c copy`) to N
+// raw RTMP players (N = 100 by default; 100 per child process), the server in its own process. Reports server
+// CPU seconds per delivered Mbit (media payload bytes, as bench/relay.ts), server RSS (and peak), media
+// messages per player (lowest/highest: a gap means the server dropped media for slow players) and players dropped.
+// `--to=rtmfp`: the same publisher to N RTMFP players (bench/lib/relay-players.ts), the cross-protocol relay.
+// Run: node --import tsx bench/rtmp.ts [--players=100,300] [--seconds=15] [--to=rtmfp]   → one JSON object per N.
+// Another RTMP server (node-media-server, MonaServer, nginx-rtmp) with the same clients: --port=<its RTMP port>
+// --pid=<its pid> (application `live`; CPU and RSS then come from /proc/<pid>; restart it between runs).
+// Needs ffmpeg (Debian's). Not compared with node-media-server here (it is not a dependency of the project).
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import net from 'node:net';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServerProcess, type ServerSnapshot } from './lib/server-process.ts';
+import { procSnapshot } from './lib/proc-usage.ts';
+import { MB, cpuMs, round } from './lib/measure.ts';
+import type { RtmpPlayersReport } from './lib/rtmp-players.ts';
+
+const option = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const COUNTS = option('players', '100').split(',').map(Number);
+const SECONDS = Number(option('seconds', '15'));
+const TO = option('to', 'rtmp');
+const EXTERNAL_PORT = Number(option('port', '0'));
+const EXTERNAL_PID = Number(option('pid', '0'));
+const PLAYERS_PER_PROCESS = 100;
+const DRAIN_MS = 1_000;
+
+function sample(): string {
+  const dir = join(tmpdir(), 'nimbus-rtmp-bench');
+  const file = join(dir, 'sample-640x360-5s.flv');
+  if (existsSync(file)) return file;
+  mkdirSync(dir, { recursive: true });
+  const partial = `${file}.${process.pid}.tmp`;
+  const made = spawnSync(
+    'ffmpeg',
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=640x360:rate=25',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine',
+      '-t',
+      '5',
+      '-c:v',
+      'libx264',
+      '-b:v',
+      '1200k',
+      '-g',
+      '50',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '128k',
+      '-f',
+      'flv',
+      partial,
+    ],
+    { stdio: 'inherit' },
+  );
+  if (made.status !== 0) throw new Error('ffmpeg could not make the bench sample');
+  renameSync(partial, file);
+  return file;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function reply<T>(child: ChildProcess, key: string, request?: object): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onMessage = (m: unknown) => {
+      const message = m as Record<string, unknown>;
+      if (key in message) {
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(message[key] as T);
+      }
+    };
+    const onExit = (code: number | null) => reject(new Error(`${key}: child exited with ${code}`));
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+    if (request) child.send(request);
+  });
+}
+
+function sum(reports: RtmpPlayersReport[]): RtmpPlayersReport {
+  return reports.reduce(
+    (a, r) => ({
+      players: a.players + r.players,
+      messages: a.messages + r.messages,
+      bytes: a.bytes + r.bytes,
+      minMessages: Math.min(a.minMessages, r.minMessages ?? Infinity),
+      maxMessages: Math.max(a.maxMessages, r.maxMessages ?? 0),
+      closed: a.closed + (r.closed ?? 0),
+    }),
+    { players: 0, messages: 0, bytes: 0, minMessages: Infinity, maxMessages: 0, closed: 0 },
+  );
+}
+
+async function runOnce(players: number, file: string): Promise<Record<string, unknown>> {
+  if (EXTERNAL_PORT && !EXTERNAL_PID) throw new Error('--port needs --pid=<server pid> to measure its CPU and RSS');
+  if (EXTERNAL_PORT && TO === 'rtmfp') throw new Error('--to=rtmfp measures Nimbus only');
+  const rtmpPort = EXTERNAL_PORT || (await freePort());
+  const server = EXTERNAL_PORT
+    ? { url: () => '', snapshot: async () => procSnapshot(EXTERNAL_PID), stop: async () => {} }
+    : await startServerProcess([`--RTMP.port=${rtmpPort}`, '--RTMP.host=127.0.0.1']);
+  const children: ChildProcess[] = [];
+  try {
+    const groups: ChildProcess[] = [];
+    for (let left = players; left > 0; left -= PLAYERS_PER_PROCESS) {
+      const n = String(Math.min(left, PLAYERS_PER_PROCESS));
+      const [script, args] =
+        TO === 'rtmfp'
+          ? ['relay-players.ts', [server.url('live'), 'bench', n, 'reliable']]
+          : ['rtmp-players.ts', [String(rtmpPort), 'bench', n]];
+      const group = fork(fileURLToPath(new URL(`./lib/${script}`, import.meta.url)), args, {
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      groups.push(group);
+      children.push(group);
+    }
+    await Promise.all(groups.map((g) => reply(g, 'ready')));
+    const before: ServerSnapshot = await server.snapshot();
+    let peakRss = before.memory.rss;
+    const sampler = setInterval(() => void server.snapshot().then((s) => (peakRss = Math.max(peakRss, s.memory.rss))), 1_000);
+    const started = Date.now();
+    const publisher = spawn(
+      'ffmpeg',
+      [
+        '-hide_banner',
+        '-nostdin',
+        '-loglevel',
+        'error',
+        '-re',
+        '-stream_loop',
+        '-1',
+        '-i',
+        file,
+        '-t',
+        String(SECONDS),
+        '-c',
+        'copy',
+        '-f',
+        'flv',
+        `rtmp://127.0.0.1:${rtmpPort}/live/bench`,
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    await new Promise((resolve) => publisher.once('exit', resolve));
+    const seconds = (Date.now() - started) / 1000;
+    await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
+    clearInterval(sampler);
+    const after: ServerSnapshot = await server.snapshot();
+    peakRss = Math.max(peakRss, after.memory.rss);
+    const report = sum(await Promise.all(groups.map((g) => reply<RtmpPlayersReport>(g, 'report', { cmd: 'report' }))));
+    const rtmfp = TO === 'rtmfp';
+    const cpu = cpuMs(before, after) / 1000;
+    const deliveredMbit = (report.bytes * 8) / 1e6;
+    return {
+      bench: 'rtmp',
+      server: EXTERNAL_PORT ? `pid ${EXTERNAL_PID}` : 'nimbus',
+      to: TO,
+      players,
+      seconds: round(seconds, 1),
+      serverCpuSeconds: round(cpu, 2),
+      serverCpuPercent: round((cpu / (seconds + DRAIN_MS / 1000)) * 100, 1),
+      deliveredMbit: round(deliveredMbit, 1),
+      deliveredMbitPerSecond: round(deliveredMbit / seconds, 1),
+      serverCpuSecondsPerDeliveredMbit: round(cpu / deliveredMbit, 5),
+      serverRssBeforeMB: round(before.memory.rss / MB, 1),
+      serverRssMB: round(after.memory.rss / MB, 1),
+      serverPeakRssMB: round(peakRss / MB, 1),
+      // RTMFP players report totals only (codec headers left out)
+      messagesPerPlayerMin: rtmfp ? null : report.minMessages,
+      messagesPerPlayerMax: rtmfp ? null : report.maxMessages,
+      messagesPerPlayerAverage: round(report.messages / players, 1),
+      playersDropped: rtmfp ? null : report.closed,
+    };
+  } finally {
+    for (const child of children) if (child.connected) child.send({ cmd: 'stop' });
+    await Promise.all(children.filter((c) => c.exitCode === null).map((c) => once(c, 'exit')));
+    await server.stop();
+  }
+}
+
+if (spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' }).status !== 0) {
+  console.log(JSON.stringify({ bench: 'rtmp', skipped: 'ffmpeg is not installed' }));
+} else {
+  const file = sample();
+  for (const players of COUNTS) console.log(JSON.stringify(await runOnce(players, file)));
+}

@@ -1,0 +1,184 @@
+// Issue 12 regression tests for the reliability machinery, on two real Sessions over an in-memory wire and a
+// simulated clock: RTO growth and jitter, a lost FIN, reliable data under a multi-megabyte backlog with loss,
+// and flows opened after others closed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ByteWriter } from '../../src/bytes.ts';
+import { CHUNK, writeChunk, type UserDataChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
+import { RETRANSMIT_JITTER } from '../../src/protocols/rtmfp/flow/writer.ts';
+import { Pair } from '../helpers/pair.ts';
+
+const SIGNATURE = Uint8Array.of(0x54, 0x43, 0x04, 0x00);
+
+/** Times (simulated ms) at which the initiator sent user data with sequence number `sequence` on `flowId`. */
+function sendTimes(pair: Pair, times: Map<number, number>, since: number, flowId: number, sequence: number): number {
+  for (let i = since; i < pair.log.length; i++) {
+    const packet = pair.log[i]!;
+    if (packet.from !== 'initiator') continue;
+    for (const chunk of packet.chunks) {
+      if (chunk.type === CHUNK.USER_DATA && (chunk as UserDataChunk).flowId === flowId && (chunk as UserDataChunk).sequence === sequence) {
+        times.set(i, pair.clock.now());
+      }
+    }
+  }
+  return pair.log.length;
+}
+
+test('RTO growth: with every ack lost, the resends of a fragment come at growing intervals, capped near 10 s', { timeout: 60_000 }, async () => {
+  const pair = new Pair({ giveUpMs: 120_000, keepAliveMs: 600_000 });
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  pair.wire.drop.initiator = true; // the data never arrives (so no ack comes back): pure timer behaviour
+  writer.write(Uint8Array.of(1, 2, 3));
+  await pair.settle();
+  const times = new Map<number, number>();
+  let cursor = 0;
+  for (let t = 0; t < 60_000; t += 50) {
+    await pair.advance(50, 50);
+    cursor = sendTimes(pair, times, cursor, writer.id, 1);
+  }
+  const at = [...times.values()];
+  const gaps = at.slice(1).map((v, i) => v - at[i]!);
+  assert.ok(gaps.length >= 6, `resends: ${gaps.length}`);
+  // each gap at least the previous one (backoff ×√2, jitter ≤ 10 %), and the early ones really grow
+  for (let i = 1; i < gaps.length; i++) {
+    assert.ok(gaps[i]! >= gaps[i - 1]! * 0.85, `gap ${i}: ${gaps[i]} after ${gaps[i - 1]} (${gaps.join(', ')})`);
+  }
+  assert.ok(gaps[3]! >= gaps[0]! * 2, `grows: ${gaps.join(', ')}`);
+  // capped: never far beyond 10 s (+ jitter + one 50 ms step)
+  for (const gap of gaps) assert.ok(gap <= 10_000 * (1 + RETRANSMIT_JITTER) + 100, `capped: ${gaps.join(', ')}`);
+  assert.ok(gaps.at(-1)! >= 7_000, `reaches the cap: ${gaps.join(', ')}`);
+});
+
+test('RTO jitter: the retransmission timer varies within RETRANSMIT_JITTER of the RTO', async () => {
+  const pair = new Pair();
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  pair.wire.drop.initiator = true;
+  writer.write(Uint8Array.of(1));
+  await pair.settle();
+  const rto = pair.initiator.rto();
+  const ticks = new Set<number>();
+  for (let i = 0; i < 200; i++) ticks.add(writer.nextTick());
+  assert.ok(ticks.size > 5, `jittered: ${[...ticks].join(', ')}`);
+  for (const tick of ticks) assert.ok(tick >= rto - 1 && tick <= Math.ceil(rto * (1 + RETRANSMIT_JITTER)) + 1, `tick ${tick} for rto ${rto}`);
+});
+
+test('a lost FIN is retransmitted: the receiver sees the flow end and the writer closes', { timeout: 30_000 }, async () => {
+  const pair = new Pair();
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  writer.write(Uint8Array.of(1));
+  await pair.settle();
+  assert.equal(pair.records.responder.messages.get(writer.id)?.length, 1);
+  pair.wire.drop.initiator = true; // the FIN is lost
+  writer.close();
+  await pair.settle();
+  const fins = () => pair.chunksFrom('initiator', 0, CHUNK.USER_DATA).filter((c) => ((c as UserDataChunk).flags & 0x01) !== 0).length;
+  assert.equal(fins(), 1);
+  assert.deepEqual(pair.records.responder.ended, []);
+  pair.wire.drop.initiator = false;
+  await pair.advance(5_000);
+  assert.ok(fins() >= 2, 'the FIN was sent again');
+  assert.deepEqual(pair.records.responder.ended, [writer.id]);
+  await pair.advance(5_000);
+  assert.equal(writer.closed, true);
+});
+
+test('reliable data under a multi-megabyte backlog, with bursts of loss both ways, arrives whole and in order', { timeout: 120_000 }, async () => {
+  const pair = new Pair({ giveUpMs: 600_000, keepAliveMs: 600_000 });
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  const MESSAGES = 48;
+  const SIZE = 64 * 1024; // 3 MiB queued at once
+  const sent: Uint8Array[] = [];
+  for (let i = 0; i < MESSAGES; i++) {
+    const message = new Uint8Array(SIZE);
+    for (let j = 0; j < SIZE; j += 997) message[j] = (i * 31 + j) & 0xff;
+    message[0] = i;
+    sent.push(message);
+    writer.write(message);
+  }
+  for (let round = 0; round < 2_000 && (pair.records.responder.messages.get(writer.id)?.length ?? 0) < MESSAGES; round++) {
+    // every fifth round, a burst of loss on one side or the other
+    pair.wire.drop.initiator = round % 10 === 5;
+    pair.wire.drop.responder = round % 10 === 7;
+    await pair.advance(100, 100);
+  }
+  pair.wire.drop.initiator = pair.wire.drop.responder = false;
+  const got = pair.records.responder.messages.get(writer.id) ?? [];
+  assert.equal(got.length, MESSAGES, `${got.length} of ${MESSAGES} messages`);
+  for (let i = 0; i < MESSAGES; i++) assert.deepEqual(got[i], sent[i], `message ${i}`);
+  assert.equal(pair.responder.bufferedBytes, 0, 'nothing left buffered at the receiver');
+  assert.equal(pair.responder.state, 'open');
+});
+
+test('new flows after others closed: a finished flow is not reopened by retransmissions, a new one opens normally', { timeout: 30_000 }, async () => {
+  const pair = new Pair();
+  const first = pair.initiator.newWriter(SIGNATURE, undefined);
+  first.write(Uint8Array.of(1));
+  first.close();
+  await pair.advance(3_000);
+  assert.deepEqual(pair.records.responder.ended, [first.id]);
+  const openings = pair.records.responder.flows.length;
+  // a late duplicate of the finished flow's first fragment: acknowledged again, not a new flow
+  const firstData = pair.log.find((p) => p.from === 'initiator' && p.chunks.some((c) => c.type === CHUNK.USER_DATA && (c as UserDataChunk).flowId === first.id));
+  assert.ok(firstData);
+  const duplicate = new ByteWriter(64);
+  writeChunk(duplicate, firstData.chunks.find((c) => c.type === CHUNK.USER_DATA)!);
+  const acksBefore = pair.chunksFrom('responder', 0, CHUNK.ACK_RANGES).length;
+  pair.inject('initiator', duplicate.bytes());
+  await pair.settle();
+  assert.equal(pair.records.responder.flows.length, openings, 'the duplicate did not reopen the flow');
+  assert.ok(pair.chunksFrom('responder', 0, CHUNK.ACK_RANGES).length > acksBefore, 'it was acknowledged again');
+  for (let i = 0; i < 3; i++) {
+    const second = pair.initiator.newWriter(SIGNATURE, undefined);
+    second.write(Uint8Array.of(2, i));
+    await pair.settle();
+    assert.deepEqual(pair.records.responder.messages.get(second.id), [Uint8Array.of(2, i)]);
+    second.close();
+    await pair.advance(3_000);
+  }
+  assert.equal(pair.records.responder.flows.length, openings + 3, 'three new flows, the finished one never reopened');
+  // once the session is closed, nothing opens a flow any more
+  pair.responder.kill('test');
+  const late = pair.initiator.newWriter(SIGNATURE, undefined);
+  late.write(Uint8Array.of(9));
+  await pair.settle();
+  assert.equal(pair.records.responder.flows.length, openings + 3);
+  assert.deepEqual(pair.responder.describe().flows, []);
+});
+
+test('RTT: the smoothed round trip time follows the measured one (timestamp echoes)', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  for (let round = 0; round < 30; round++) {
+    writer.write(Uint8Array.of(round));
+    await new Promise((r) => setImmediate(r)); // the initiator's flush: its packet waits on the wire 200 ms
+    pair.clock.increment(200);
+    pair.pump(); // delivered, acknowledged at once, the ack delivered in the same pump
+    await pair.settle();
+  }
+  const srtt = pair.initiator.srtt;
+  assert.ok(srtt >= 180 && srtt <= 220, `srtt ${srtt} for a 200 ms round trip`);
+  assert.ok(pair.initiator.rto() >= srtt + 200 && pair.initiator.rto() <= srtt + 400, `rto ${pair.initiator.rto()}`);
+});
+
+test('on a clean wire nothing is retransmitted, and small messages share packets as 0x11 continuations', async () => {
+  const pair = new Pair();
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  writer.write(Uint8Array.of(0));
+  await pair.settle();
+  const since = pair.log.length;
+  for (let i = 1; i <= 10; i++) writer.write(new Uint8Array(50).fill(i));
+  await pair.settle();
+  assert.equal(pair.records.responder.messages.get(writer.id)?.length, 11);
+  const data = pair.chunksFrom('initiator', since, CHUNK.USER_DATA) as UserDataChunk[];
+  assert.equal(data.length, 10);
+  assert.equal(data.filter((c) => c.next).length, 9, 'all but the first are continuations');
+  // two flushes before any ack: the second sends only the new message, nothing of the first again
+  writer.write(Uint8Array.of(11));
+  await new Promise((r) => setImmediate(r));
+  writer.write(Uint8Array.of(12));
+  await new Promise((r) => setImmediate(r));
+  await pair.settle();
+  assert.equal(pair.records.responder.messages.get(writer.id)?.length, 13);
+  assert.equal(pair.initiator.stats.retransmissions, 0);
+  assert.equal(writer.stats.retransmissions, 0);
+});
