@@ -24,7 +24,16 @@ export interface NimbusConfig {
   };
   /** RTMP over TCP (src/protocols/rtmp); port 0 disables it */
   rtmp: { host: string; port: number; timeout: number };
-  application: { dir: string; www: string };
+  application: {
+    dir: string;
+    www: string;
+    /** os.execute, io.popen, package.loadlib and os.exit allowed to scripts */
+    unsafe: boolean;
+    /** seconds one Lua event may run before it is aborted with "script timeout" (0: no limit) */
+    scriptTimeout: number;
+    /** megabytes of JavaScript heap the Lua scripts may grow it by before an allocation fails (0: no limit) */
+    scriptMemory: number;
+  };
   logs: { level: LevelName; pretty: PrettyMode };
   inspector: { enabled: boolean; host: string; port: number; token: string; stately: string };
   smtp: { host: string; port: number; timeout: number };
@@ -57,7 +66,7 @@ export const DEFAULTS = {
     cipher: 'node',
   },
   RTMP: { host: '0.0.0.0', port: 1935, timeout: 60 },
-  application: { dir: '.' },
+  application: { dir: '.', unsafe: false, scriptTimeout: 2, scriptMemory: 512 },
   logs: { level: 'info', pretty: 'auto' },
   inspector: { enabled: false, host: '127.0.0.1', port: 19350, token: '', stately: '' },
   smtp: { host: 'localhost', port: 25, timeout: 60 },
@@ -276,7 +285,13 @@ function build(
       port: get('RTMP', 'port', port(true)),
       timeout: get('RTMP', 'timeout', integer(1, 86_400, ' (seconds)')),
     },
-    application: { dir, www: resolve(dir, 'www') },
+    application: {
+      dir,
+      www: resolve(dir, 'www'),
+      unsafe: get('application', 'unsafe', boolean),
+      scriptTimeout: get('application', 'scriptTimeout', decimal(0, 3600, ' (seconds, 0 for no limit)')),
+      scriptMemory: get('application', 'scriptMemory', integer(0, 1_000_000, ' (megabytes, 0 for no limit)')),
+    },
     logs: {
       level: get('logs', 'level', logLevel),
       pretty: get('logs', 'pretty', prettyMode),
@@ -299,7 +314,12 @@ function build(
   const effective: Record<SectionName, Record<string, string | number | boolean>> = {
     RTMFP: config.rtmfp,
     RTMP: config.rtmp,
-    application: { dir: config.application.dir },
+    application: {
+      dir: config.application.dir,
+      unsafe: config.application.unsafe,
+      scriptTimeout: config.application.scriptTimeout,
+      scriptMemory: config.application.scriptMemory,
+    },
     logs: config.logs,
     inspector: config.inspector,
     smtp: config.smtp,
@@ -321,6 +341,14 @@ function integer(min: number, max: number, unit = ''): (text: string, name: stri
   return (text, name) => {
     const value = /^\+?\d+$/.test(text) ? Number(text) : NaN;
     if (!(value >= min && value <= max)) throw new ConfigError(`${name}: expected an integer ${min}-${max}${unit}, got "${text}"`, { key: name });
+    return value;
+  };
+}
+
+function decimal(min: number, max: number, unit = ''): (text: string, name: string) => number {
+  return (text, name) => {
+    const value = /^\+?(\d+\.?\d*|\.\d+)$/.test(text) ? Number(text) : NaN;
+    if (!(value >= min && value <= max)) throw new ConfigError(`${name}: expected a number ${min}-${max}${unit}, got "${text}"`, { key: name });
     return value;
   };
 }

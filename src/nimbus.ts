@@ -42,6 +42,9 @@ export class Nimbus {
         logger: options.logger.child({ component: 'app' }),
         server: this.core,
         publications: this.core.publications,
+        unsafe: options.config.application.unsafe,
+        scriptTimeout: options.config.application.scriptTimeout * 1000,
+        scriptMemory: options.config.application.scriptMemory * 1024 * 1024,
       });
     this.rtmfp = new RtmfpServer({ config: options.config, logger: options.logger, core: this.core, clock: options.clock });
     this.protocols = [this.rtmfp];

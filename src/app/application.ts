@@ -5,6 +5,7 @@ import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { lua, pushRef, lauxlib, toText, type LuaJSFunction, type LuaState } from './lua/state.ts';
 import type { Runtime, RunningApplication } from './runtime.ts';
+import type { ApplicationLoaders } from './api/io.ts';
 
 /** What the host adds to every application: globals at build time, cleanup when it stops. */
 export interface ApplicationHooks {
@@ -25,7 +26,11 @@ export class Application implements RunningApplication {
   /** mtime of main.lua when built; -1 when there was none. */
   mtimeMs = -1;
   running = false;
+  /** why main.lua failed to compile or run: connections are refused with it until the file changes (fail closed) */
+  failure: string | null = null;
   private readonly modules = new Map<string, number>();
+  /** this application's loadfile/dofile/require, which the stock ones in _G call (src/app/api/io.ts) */
+  loaders: ApplicationLoaders | undefined;
 
   constructor(
     private readonly rt: Runtime,
@@ -77,13 +82,16 @@ export class Application implements RunningApplication {
     for (const h of applicationHooks.get(rt) ?? []) h.built?.(this);
     this.running = true;
     this.mtimeMs = this.scriptTime();
+    this.failure = null;
     if (this.mtimeMs >= 0) {
       if (this.loadChunk(L, this.mainFile)) {
         this.rt.lua.push(this.envRef);
         lua.lua_setupvalue(L, -2, 1);
-        rt.call(this, 0, 0, 'main.lua');
+        const r = rt.call(this, 0, 0, 'main.lua');
+        if (!r.ok) this.failure = r.message;
       } else {
-        rt.scriptError(this, 'main.lua', toText(L, -1), 'error');
+        this.failure = toText(L, -1);
+        rt.scriptError(this, 'main.lua', this.failure, 'error');
         lua.lua_pop(L, 1);
       }
     }
@@ -212,6 +220,7 @@ export class Application implements RunningApplication {
       return 1;
     };
 
+    this.loaders = { loadfile, dofile, require };
     rt.lua.push(this.envRef);
     for (const [key, fn] of [['loadfile', loadfile], ['dofile', dofile], ['require', require]] as const) {
       lua.lua_pushliteral(L, key);

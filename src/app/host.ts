@@ -17,6 +17,7 @@ import { createClient, queryValue, type ClientState } from './api/client.ts';
 import { pushClients } from './api/clients.ts';
 import { pushGlobal } from './api/global.ts';
 import { installLogFunctions } from './api/logs.ts';
+import { installSandbox } from './api/io.ts';
 import { attachPersistentData, type PersistentData } from './api/data.ts';
 import { attachChildrenLoader } from './api/children.ts';
 import { LuaStreamEvents } from './api/streams.ts';
@@ -45,6 +46,12 @@ export interface HostOptions {
   publications?: Publications;
   /** SQLite file of the `data` global (default: data/data.sqlite beside wwwDir; ':memory:' keeps nothing) */
   dataFile?: string;
+  /** os.execute, io.popen, package.loadlib and os.exit allowed to scripts ([application] unsafe) */
+  unsafe?: boolean;
+  /** milliseconds one Lua event may run before "script timeout" aborts it (default 2000; 0: no limit) */
+  scriptTimeout?: number;
+  /** bytes of heap growth a Lua event may cause before "not enough memory" aborts it (default 512 MB; 0: no limit) */
+  scriptMemory?: number;
 }
 
 const CALL_FAILED = 'NetConnection.Call.Failed';
@@ -78,6 +85,7 @@ export class LuaApplicationHost implements ApplicationPort {
 
   constructor(options: HostOptions) {
     this.rt = new Runtime(options.wwwDir, options.logger);
+    this.rt.lua.budget = { timeoutMs: options.scriptTimeout ?? 2000, memoryBytes: options.scriptMemory ?? 512 * 1024 * 1024 };
     this.tree = new ApplicationTree(this.rt);
     this.conv = new AMFConverter(this.rt);
     this.conv.fallback = this.tree.root;
@@ -86,7 +94,9 @@ export class LuaApplicationHost implements ApplicationPort {
     const L = this.rt.lua.L;
     installLogFunctions(this.rt);
     attachChildrenLoader(this.rt, this.tree);
-    this.data = attachPersistentData(this.rt, options.dataFile ?? join(dirname(this.rt.wwwDir), 'data', 'data.sqlite'));
+    const dataFile = options.dataFile ?? join(dirname(this.rt.wwwDir), 'data', 'data.sqlite');
+    installSandbox(this.rt, { unsafe: options.unsafe ?? false, dataDir: dataFile === ':memory:' ? null : dirname(dataFile) });
+    this.data = attachPersistentData(this.rt, dataFile);
     pushClients(ctx, this.clients);
     const clientsRef = this.rt.lua.ref();
     const publications = options.publications ?? new Publications();
@@ -130,6 +140,11 @@ export class LuaApplicationHost implements ApplicationPort {
       return { accepted: false, description: `invalid application path (${checked.reason})` };
     }
     const app = this.tree.applicationFor(checked.path);
+    if (app.failure !== null) {
+      // fail closed: a broken main.lua must not let clients in without its onConnection
+      this.rt.logger.warn({ address: port.address, app: app.path || '/' }, `connection refused: main.lua failed (${app.failure})`);
+      return { accepted: false, description: app.failure };
+    }
     const path = checked.path === '' ? '' : '/' + checked.path;
     const state = createClient(this.ctx, port, app.path, path);
     const L = this.rt.lua.L;
@@ -199,7 +214,8 @@ export class LuaApplicationHost implements ApplicationPort {
     const L = this.rt.lua.L;
     const base = lua.lua_gettop(L);
     if (!this.pushMethod(state.ref, method)) {
-      return { ok: false, code: CALL_FAILED, description: `Method '${method}' not found` };
+      // MonaServer's words (its root application's path is '')
+      return { ok: false, code: CALL_FAILED, description: `Method client '${method}' not found in application ${app.path}` };
     }
     const n = this.pushArgs(app, args);
     state.pending = [];
@@ -386,6 +402,7 @@ export class LuaApplicationHost implements ApplicationPort {
     if (isAMFObject(v)) return v;
     if (v instanceof MixedArray) return v.assoc;
     if (v instanceof TypedObject) return v.properties;
+    if (Array.isArray(v) && v.length === 0) return {};
     this.rt.logger.warn({ app: app.path || '/' }, 'onConnection returned a table that is not an object; ignored');
     return {};
   }

@@ -72,9 +72,13 @@ export class ApplicationTree {
     const www = this.rt.wwwDir;
     let dir = www;
     let deepest: string | undefined;
+    let complete = true;
     for (const s of segments) {
       const next = dir + sep + s;
-      if (!exists(next)) break;
+      if (!exists(next)) {
+        complete = false;
+        break;
+      }
       deepest = dir = next;
     }
     if (deepest !== undefined) {
@@ -85,6 +89,10 @@ export class ApplicationTree {
         return { ok: false, reason: 'dangling link' };
       }
       if (real !== www && !real.startsWith(www + sep)) return { ok: false, reason: 'link out of the applications folder' };
+    }
+    // as MonaServer: a folder that does not exist is no application (InvalidApp), never the root's
+    if (!complete || (deepest !== undefined && !isDirectory(deepest))) {
+      return { ok: false, reason: `Application /${path} doesn't exist` };
     }
     return { ok: true, path };
   }
@@ -184,6 +192,14 @@ export class ApplicationTree {
       this.loaded.delete(app.path);
       app.parent?.children.delete(app.name);
     }
+  }
+}
+
+function isDirectory(dir: string): boolean {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
   }
 }
 

@@ -274,7 +274,15 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
     return this.transaction(this.nextTransaction++, name, null, args, 30_000);
   }
 
-  /** A call without a response (transaction id 0). */
+  /**
+   * A call with transaction id 0, as librtmfp's RTMFP_CallFunction sends it: resolved by the next
+   * answer with id 0 (one such call at a time).
+   */
+  callZero(name: string, ...args: AMFValue[]): Promise<AMFValue[]> {
+    return this.transaction(0, name, null, args, 30_000);
+  }
+
+  /** A call whose answer is not waited for (transaction id 0). */
   send(name: string, ...args: AMFValue[]): void {
     this.writer?.write(encodeCommand(name, 0, null, args));
   }

@@ -42,8 +42,8 @@ test('RPC: error() gives Call.Failed with the message; a runtime error too; a mi
     const crash = t.host.onCall(t.c, 'crash', 2, []);
     assert.equal(crash.ok, false);
     assert.match((crash as { description: string }).description, /attempt to index a nil value/);
-    assert.deepEqual(t.host.onCall(t.c, 'nothing', 3, []), { ok: false, code: 'NetConnection.Call.Failed', description: "Method 'nothing' not found" });
-    assert.deepEqual(t.host.onCall(t.c, 'address', 4, []), { ok: false, code: 'NetConnection.Call.Failed', description: "Method 'address' not found" });
+    assert.deepEqual(t.host.onCall(t.c, 'nothing', 3, []), { ok: false, code: 'NetConnection.Call.Failed', description: "Method client 'nothing' not found in application " });
+    assert.deepEqual(t.host.onCall(t.c, 'address', 4, []), { ok: false, code: 'NetConnection.Call.Failed', description: "Method client 'address' not found in application " });
     // logged with the traceback, and the client still works
     assert.ok(t.logger.lines.some((l) => l.level === 'warn' && String(l.obj['traceback']).includes('stack traceback')));
     assert.deepEqual(t.host.onCall(t.c, 'add', 5, [1, 1]), { ok: true, results: [2] });

@@ -9,11 +9,15 @@ function touch(file: string, content: string, seconds: number): void {
   utimesSync(file, seconds, seconds);
 }
 
-test('child applications are built on their first connection; a folder without main.lua is served by its parent', () => {
+test('child applications are built on their first connection; a folder without main.lua is served by its parent, a missing one is no application', () => {
   const t = setup();
   try {
+    mkdirSync(join(t.www, 'nomain', 'deeper', 'still'), { recursive: true });
     t.connect(new FakeClient('nomain/deeper/still'));
     assert.ok(t.notes().includes('onConnection /nomain/deeper/still 0'));
+    // as MonaServer: InvalidApp "Application /x doesn't exist", never served by the root
+    assert.deepEqual(t.host.resolvePath('nomain/missing'), { ok: false, reason: "Application /nomain/missing doesn't exist" });
+    assert.equal(t.connect(new FakeClient('missing')).accepted, false);
     assert.ok(!t.notes().some((n) => n.startsWith('Games')));
     const a = t.connect(new FakeClient('Games'));
     assert.deepEqual(a, { accepted: true, info: { app: 'Games' } });
@@ -139,13 +143,17 @@ test('a Lua error storm is logged and never stops the server or other clients', 
   }
 });
 
-test('a main.lua with a syntax error is logged; the application still serves with what it inherits', () => {
+test('a main.lua with a syntax error is logged and fails closed: connections are refused with the error until it is fixed', () => {
   const t = setup();
   try {
     writeFileSync(join(t.www, 'storm', 'main.lua'), 'function onConnection(client\n');
     const a = t.connect(new FakeClient('storm'));
-    assert.equal(a.accepted, true);
+    assert.equal(a.accepted, false);
+    assert.match((a as { description: string }).description, /storm\/main\.lua:2:/);
     assert.ok(t.logger.lines.some((l) => l.level === 'error' && l.obj['app'] === '/storm' && /storm\/main\.lua:2:/.test(l.msg)));
+    // fixed (a new mtime): served again
+    touch(join(t.www, 'storm', 'main.lua'), 'x = 1\n', Date.now() / 1000 + 10);
+    assert.equal(t.connect(new FakeClient('storm')).accepted, true);
   } finally {
     t.cleanup();
   }

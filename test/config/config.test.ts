@@ -38,7 +38,7 @@ test('without any file the embedded defaults apply', () => {
   assert.deepEqual(config.rtmfp, {
     host: '0.0.0.0', port: 1935, keepAliveServer: 15, keepAlivePeer: 10, publicAddress: '', maxSessions: 10000, maxHandshakes: 1000, maxHalfOpenPerAddress: 32, maxHalfOpen: 1024, cipher: 'node',
   });
-  assert.deepEqual(config.application, { dir: cwd, www: join(cwd, 'www') });
+  assert.deepEqual(config.application, { dir: cwd, www: join(cwd, 'www'), unsafe: false, scriptTimeout: 2, scriptMemory: 512 });
   assert.deepEqual(config.logs, { level: 'info', pretty: 'auto' });
   assert.deepEqual(config.inspector, { enabled: false, host: '127.0.0.1', port: 19350, token: '', stately: '' });
   assert.deepEqual(config.smtp, { host: 'localhost', port: 25, timeout: 60 });
@@ -230,6 +230,18 @@ test('docs/configuration.md documents every key with its default', () => {
       if (value !== '') assert.ok(row.includes(`\`${String(value)}\``), `${section}.${key} default ${String(value)}`);
     }
   }
+});
+
+test('[application] unsafe, scriptTimeout and scriptMemory are checked, the key named on error', () => {
+  const cwd = emptyDir();
+  const { config } = loadConfig(['--application.unsafe=yes', '--application.scriptTimeout=0.5', '--application.scriptMemory=0'], { cwd, env: NO_ENV });
+  assert.equal(config.application.unsafe, true);
+  assert.equal(config.application.scriptTimeout, 0.5);
+  assert.equal(config.application.scriptMemory, 0);
+  assert.throws(() => loadConfig(['--application.unsafe=maybe'], { cwd, env: NO_ENV }), /^ConfigError: application\.unsafe: expected true or false/);
+  assert.throws(() => loadConfig(['--application.scriptTimeout=-1'], { cwd, env: NO_ENV }), /^ConfigError: application\.scriptTimeout: expected a number 0-3600/);
+  assert.throws(() => loadConfig(['--application.scriptTimeout=2s'], { cwd, env: NO_ENV }), /^ConfigError: application\.scriptTimeout: /);
+  assert.throws(() => loadConfig(['--application.scriptMemory=1.5'], { cwd, env: NO_ENV }), /^ConfigError: application\.scriptMemory: expected an integer/);
 });
 
 test('section and key names from outside never reach Object.prototype', () => {

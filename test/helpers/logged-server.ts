@@ -38,7 +38,7 @@ export async function startLoggedServer(args: string[] = [], level = 'info'): Pr
     server: nimbus.rtmfp,
     nimbus,
     port,
-    url: `rtmfp://127.0.0.1:${port}/test`,
+    url: `rtmfp://127.0.0.1:${port}/`,
     records,
     lines: (msg, cause) => records.filter((r) => r.msg === msg && (cause === undefined || r.cause === cause)),
     bytes: () => bytes,

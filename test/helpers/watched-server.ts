@@ -39,7 +39,7 @@ export async function startWatchedServer(args: string[] = []): Promise<WatchedSe
   const nimbus = new Nimbus({ config, logger });
   await nimbus.start();
   const port = nimbus.rtmfp.address.port;
-  return { server: nimbus.rtmfp, nimbus, port, url: `rtmfp://127.0.0.1:${port}/test`, errors, close: () => nimbus.close() };
+  return { server: nimbus.rtmfp, nimbus, port, url: `rtmfp://127.0.0.1:${port}/`, errors, close: () => nimbus.close() };
 }
 
 /** What a client holds privately and an on-path attacker with its keys would have: its socket and cipher. */

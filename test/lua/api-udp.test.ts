@@ -93,7 +93,8 @@ test('JSON, query and XML-RPC serializers under both global names, read back in 
     assert.equal(jsonSame, true);
     assertSample(jsonBack);
     // members holding null vanish in Lua; a malformed text gives nothing
-    assert.deepEqual(await nc.call('fromJSON', '{"a":[1,2,{"b":null}],"s":"x"}'), [{ a: [1, 2, {}], s: 'x' }]);
+    // {"b":null} is an empty table in Lua, which goes back as an empty Array (as both servers)
+    assert.deepEqual(await nc.call('fromJSON', '{"a":[1,2,{"b":null}],"s":"x"}'), [{ a: [1, 2, []], s: 'x' }]);
     assert.deepEqual(await nc.call('fromJSON', '{bad'), []);
 
     const [query, querySame, ...queryBack] = await nc.call('urlQuery', { name: 'Tom Cat' }, 'item', true, 7, null, DATE);

@@ -70,7 +70,7 @@ test('RPC through client methods: results, errors, missing methods, onMessage', 
       return true;
     });
     await assert.rejects(nc.call('crash'), /NetConnection|attempt to index|field/);
-    await assert.rejects(nc.call('nothere'), /Method 'nothere' not found/);
+    await assert.rejects(nc.call('nothere'), /Method client 'nothere' not found in application $/);
     await nc.close();
   });
 });

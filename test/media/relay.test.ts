@@ -51,6 +51,8 @@ test('listeners get config, metadata and media rebased, late joiners from a key 
   const lateSub = publications.subscribe('live', client(2), late);
   assert.ok(lateSub.ok);
   lateSub.listener.start();
+  // joining a running publication: PublishNotify after Play.Start, as MonaServer
+  assert.deepEqual(late.statuses, ['NetStream.Play.Reset', 'NetStream.Play.Start', 'NetStream.Play.PublishNotify']);
   assert.equal(decodeData(late.data.at(-1)!).name, 'onMetaData');
   publication.pushVideo(1080, inter(3));
   publication.pushAudio(1090, aac(2));

@@ -37,9 +37,11 @@ test('paths beyond the length or depth cap are refused before any work, with the
   try {
     const tree = t.host.tree;
     const deepest = Array.from({ length: MAX_PATH_DEPTH }, (_, i) => `s${i}`).join('/');
-    assert.deepEqual(tree.checkPath(deepest), { ok: true, path: deepest });
+    // the caps are the syntax part (parsePath); checkPath then refuses folders that do not exist (InvalidApp)
+    assert.deepEqual(tree.parsePath(deepest), { ok: true, path: deepest });
+    assert.deepEqual(tree.checkPath(deepest), { ok: false, reason: `Application /${deepest} doesn't exist` });
     assert.deepEqual(tree.checkPath(`${deepest}/one-more`), { ok: false, reason: 'path too deep' });
-    assert.deepEqual(tree.checkPath('x'.repeat(MAX_PATH_LENGTH)), { ok: true, path: 'x'.repeat(MAX_PATH_LENGTH) });
+    assert.deepEqual(tree.parsePath('x'.repeat(MAX_PATH_LENGTH)), { ok: true, path: 'x'.repeat(MAX_PATH_LENGTH) });
     assert.deepEqual(tree.checkPath('x'.repeat(MAX_PATH_LENGTH + 1)), { ok: false, reason: 'path too long' });
     assert.deepEqual(tree.checkPath(DEEP), { ok: false, reason: 'path too long' }); // 1,149 characters
     assert.deepEqual(tree.checkPath(DEEP.slice(0, 199)), { ok: false, reason: 'path too deep' }); // 100 segments
@@ -78,7 +80,7 @@ test('no filesystem work on the handshake when no application on the path define
   const t = setup({ start: false });
   try {
     writeFileSync(join(t.www, 'main.lua'), 'function onConnection(client) return {} end\n');
-    mkdirSync(join(t.www, 'child'));
+    mkdirSync(join(t.www, 'child', 'x'), { recursive: true });
     writeFileSync(join(t.www, 'child', 'main.lua'), 'function onConnection(client) return { child = true } end\n');
     t.host.start();
     const loaded = () => [...t.host.tree.applications()].map((a) => a.path).sort();

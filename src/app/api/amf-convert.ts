@@ -403,7 +403,8 @@ class Puller {
     const hasAssoc = this.hasMembers(t, n);
     const dense: AMFValue[] = [];
     const assoc: AMFObject = {};
-    const result: AMFValue = !hasAssoc && n > 0 ? dense : n === 0 ? assoc : new MixedArray(dense, assoc);
+    // an empty table is an empty Array, as both reference servers send it (result.length works in Flash)
+    const result: AMFValue = !hasAssoc ? dense : n === 0 ? assoc : new MixedArray(dense, assoc);
     this.seen.set(id, result);
     for (let i = 1; i <= n; i++) {
       lua.lua_rawgeti(L, t, i);

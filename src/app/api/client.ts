@@ -71,9 +71,9 @@ export function createClient(ctx: HostContext, port: ClientPort, appPath: string
       pushRef(L1, state.propertiesRef);
     }
   };
+  // "" when the client sent none, as both reference servers
   const text = (L1: LuaState, v: AMFValue): void => {
-    if (typeof v === 'string') lua.lua_pushliteral(L1, v);
-    else lua.lua_pushnil(L1);
+    lua.lua_pushliteral(L1, typeof v === 'string' ? v : '');
   };
 
   pushObject(L, {
@@ -131,7 +131,10 @@ export function createClient(ctx: HostContext, port: ClientPort, appPath: string
       lua.lua_remove(L1, -2);
       return true;
     },
-    set(L1, key) {
+    set(L1, key, valueIdx) {
+      // a method may be named like a property (function client:ping()): both servers allow it, and
+      // the RPC finds it in the table; any other value for such a name is refused
+      if (lua.lua_type(L1, valueIdx) === lua.LUA_TFUNCTION) return false;
       return READ_ONLY.has(key) ? readOnly(L1, key) : false;
     },
   });

@@ -9,6 +9,8 @@ export interface CollectionSpec<T> {
   items(): readonly T[];
   /** key of an item in pairs() */
   key(item: T): string;
+  /** pushes the key of an item in pairs() instead of key(item) (an object, e.g. a listener's client) */
+  pushKey?(L: LuaState, item: T): void;
   push(L: LuaState, item: T): void;
   /** an item named by the non-number value at idx, if any */
   find?(L: LuaState, idx: number): T | undefined;
@@ -40,6 +42,7 @@ export function pushCollection<T>(L: LuaState, spec: CollectionSpec<T>): void {
         const item = list[i++];
         if (item === undefined) return 0;
         if (byIndex) lua.lua_pushinteger(L2, i);
+        else if (spec.pushKey) spec.pushKey(L2, item);
         else lua.lua_pushliteral(L2, spec.key(item));
         spec.push(L2, item);
         return 2;

@@ -4,8 +4,9 @@
 // committed). Values come back as MonaServer gives them: numbers as strings, "true"/"false" as
 // booleans; assigning a table stores its members as a subtree; nil deletes a value or a subtree.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { lua, lauxlib, pushText, toDisplay, toText, type LuaState } from '../lua/state.ts';
 import { pushObject } from '../lua/object.ts';
 import type { Runtime } from '../runtime.ts';
@@ -84,6 +85,7 @@ export class PersistentData {
   /** Opens and loads the database on first use. */
   private tree(): DataNode {
     if (this.root) return this.root;
+    const firstStart = this.file !== ':memory:' && !existsSync(this.file);
     if (this.file !== ':memory:') mkdirSync(dirname(this.file), { recursive: true });
     const db = new Database(this.file);
     db.pragma('journal_mode = WAL');
@@ -95,6 +97,10 @@ export class PersistentData {
       del: db.prepare('DELETE FROM entries WHERE parent = ? AND key = ?'),
       delTree: db.prepare("DELETE FROM entries WHERE parent = ? OR parent LIKE ? ESCAPE '\\'"),
     };
+    if (firstStart) {
+      const imported = importMonaServerData(dirname(this.file), this.statements.put, db);
+      if (imported > 0) this.rt.logger.info({ folder: dirname(this.file), entries: imported }, "MonaServer's data folder imported");
+    }
     const root = new DataNode(null, '');
     for (const row of db.prepare('SELECT parent, key, value FROM entries').iterate() as Iterable<{ parent: string; key: string; value: string }>) {
       let node = root;
@@ -158,7 +164,9 @@ export class PersistentData {
         lua.lua_pushcfunction(L1, (L2) => {
           const key = keyName(L2, 2);
           if (key === null) return lauxlib.luaL_error(L2, 'Key database entry must be a string or a number');
-          this.assign(L2, at(), key, 3);
+          // one transaction: a crash never leaves half of an assigned table on disk
+          const node = at();
+          this.db!.transaction(() => this.assign(L2, node, key, 3))();
           return 0;
         });
         lua.lua_setfield(L1, -2, '__newindex');
@@ -249,6 +257,40 @@ export class PersistentData {
     release(node);
     parent.children.delete(key);
   }
+}
+
+/**
+ * MonaServer's on-disk `data` (MonaBase's PersistentData): every entry a folder `a/b/key` holding one
+ * file named by the MD5 of its value (lowercase hex) with the value as content. Imported once, in
+ * one transaction, when the SQLite file is created; files whose MD5 does not match are skipped, as
+ * MonaServer skipped them. Returns how many entries were imported.
+ */
+function importMonaServerData(root: string, put: Database.Statement, db: Database.Database): number {
+  const rows: Array<[string, string, string]> = [];
+  const walk = (dir: string, segments: string[]): void => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        walk(full, [...segments, entry.name]);
+      } else if (entry.isFile() && segments.length > 0 && /^[0-9a-f]{32}$/.test(entry.name)) {
+        const content = readFileSync(full);
+        if (createHash('md5').update(content).digest('hex') !== entry.name) continue;
+        const parent = segments.slice(0, -1).map(encodeURIComponent).join('/');
+        rows.push([parent, segments[segments.length - 1]!, content.toString('utf8')]);
+      }
+    }
+  };
+  walk(root, []);
+  db.transaction(() => {
+    for (const [parent, key, value] of rows) put.run(parent, key, value);
+  })();
+  return rows.length;
 }
 
 /**

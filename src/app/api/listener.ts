@@ -68,6 +68,11 @@ export function pushListenerObject(objects: ListenerObjects, listener: Listener,
           lua.lua_pushboolean(L1, listener[key]);
           return true;
       }
+      // the play name's query values (stream?e=...) as dynamic properties, like a client's
+      if (Object.hasOwn(listener.parameters, key)) {
+        conv.push(L1, queryValue(listener.parameters[key]!));
+        return true;
+      }
       return false;
     },
     set(L1, key, v) {

@@ -5,6 +5,7 @@
 import type { Listener, Publication } from '../../core/media/publication.ts';
 import type { Publications } from '../../core/media/publications.ts';
 import type { QualityOfService } from '../../core/media/qos.ts';
+import type { ClientPort } from '../../core/ports.ts';
 import { concat, utf8Encode } from '../../bytes.ts';
 import { WireError } from '../../errors.ts';
 import { AMFWriter } from '../../flash/amf/writer.ts';
@@ -41,6 +42,7 @@ export interface PublicationObjects {
   readonly onMethodsChanged: () => void;
   readonly onFlushed: (publication: Publication) => void;
   pushListener(listener: Listener, L: LuaState): void;
+  pushClient(port: ClientPort | undefined, L: LuaState): void;
   scheduleSweep(): void;
 }
 
@@ -222,11 +224,25 @@ export function metadataValues(metadata: Uint8Array | undefined): AMFValue {
   return {};
 }
 
-/** Pushes the `listeners` object of a publication: count, #, ipairs, by position, in arrival order. */
+/**
+ * Pushes the `listeners` object of a publication: count, #, ipairs, by position, in arrival order;
+ * pairs() gives client → listener and listeners[client] the client's listener, as MonaServer.
+ */
 function pushListeners(L: LuaState, objects: PublicationObjects, publication: Publication): void {
   pushCollection<Listener>(L, {
     items: () => [...publication.listeners.values()],
     key: (listener) => String(listener.id),
-    push: (L, listener) => objects.pushListener(listener, L),
+    pushKey: (L1, listener) => objects.pushClient(listener.client, L1),
+    find: (L1, idx) => {
+      if (lua.lua_type(L1, idx) !== lua.LUA_TTABLE) return undefined;
+      for (const listener of publication.listeners.values()) {
+        objects.pushClient(listener.client, L1);
+        const same = lua.lua_rawequal(L1, idx, -1);
+        lua.lua_pop(L1, 1);
+        if (same) return listener;
+      }
+      return undefined;
+    },
+    push: (L1, listener) => objects.pushListener(listener, L1),
   });
 }

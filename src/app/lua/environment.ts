@@ -13,16 +13,22 @@ local rawget, rawset, rawequal, setmetatable, getmetatable, type, next, pcall =
 -- What scripts see of an application (this, super, children.x, Games.myGame): reads and writes
 -- go to its environment, and app:fn(...) calls fn(...) so that super:onConnection(client)
 -- reaches the parent's onConnection(client).
+-- The wrapper of a function is kept by name while the function stays the same, so that
+-- children("x").f == children("x").f holds (handlers can be compared and removed).
 local function newProxy(env)
   local proxy = {}
+  local wrapped, wrappers = {}, {}
   setmetatable(proxy, {
     __index = function(_, k)
       local v = env[k]
       if type(v) ~= 'function' then return v end
-      return function(first, ...)
+      if rawequal(wrapped[k], v) then return wrappers[k] end
+      local w = function(first, ...)
         if rawequal(first, proxy) then return v(...) end
         return v(first, ...)
       end
+      wrapped[k], wrappers[k] = v, w
+      return w
     end,
     __newindex = function(_, k, v) env[k] = v end,
     __pairs = function() return next, env, nil end,

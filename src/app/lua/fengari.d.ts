@@ -32,6 +32,7 @@ declare module 'fengari' {
     readonly LUA_TFUNCTION: number;
     readonly LUA_TUSERDATA: number;
     readonly LUA_TTHREAD: number;
+    readonly LUA_MASKCOUNT: number;
     lua_absindex(L: LuaState, idx: number): number;
     lua_atnativeerror(L: LuaState, fn: LuaJSFunction): void;
     lua_call(L: LuaState, nargs: number, nresults: number): void;
@@ -72,6 +73,7 @@ declare module 'fengari' {
     lua_setglobal(L: LuaState, name: string | LuaString): void;
     lua_setmetatable(L: LuaState, idx: number): void;
     lua_setupvalue(L: LuaState, funcindex: number, n: number): string | null;
+    lua_sethook(L: LuaState, hook: ((L: LuaState, ar: unknown) => void) | null, mask: number, count: number): void;
     lua_settable(L: LuaState, idx: number): void;
     lua_settop(L: LuaState, idx: number): void;
     lua_toboolean(L: LuaState, idx: number): boolean;

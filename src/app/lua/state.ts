@@ -3,12 +3,31 @@
 // and applications can read each other's globals, as MonaServer allows.
 import fengari from 'fengari';
 import type { LuaState, LuaJSFunction } from 'fengari';
+import { getHeapStatistics } from 'node:v8';
 import { utf8Decode } from '../../bytes.ts';
+import { openBit } from './bit.ts';
+import { openCompat51 } from './compat51.ts';
 
 export const { lua, lauxlib, lualib } = fengari;
 export type { LuaState, LuaJSFunction };
 
 export const LUA_OK = lua.LUA_OK;
+
+/**
+ * fengari is patched on install (patches/fengari+*.patch, applied by patch-package in postinstall)
+ * so that numbers behave as LuaJIT's doubles. Refuse to run scripts on an unpatched copy: they would
+ * silently wrap at 32 bits.
+ */
+function assertPatched(): void {
+  const L = lauxlib.luaL_newstate();
+  lualib.luaL_openlibs(L);
+  const code = new TextEncoder().encode('return tostring(0x7fffffff + 1)');
+  const ok = lauxlib.luaL_loadbufferx(L, code, code.length, '=check', 't') === lua.LUA_OK && lua.lua_pcall(L, 0, 1, 0) === lua.LUA_OK;
+  if (!ok || lua.lua_tojsstring(L, -1) !== '2147483648') {
+    throw new Error('fengari is not patched for LuaJIT numbers (patches/fengari+*.patch): run npm install');
+  }
+}
+assertPatched();
 export const T = {
   NONE: lua.LUA_TNONE,
   NIL: lua.LUA_TNIL,
@@ -27,15 +46,43 @@ export interface LuaFailure {
 }
 export type LuaCallResult = { ok: true } | LuaFailure;
 
+/** What one Lua event may take: 0 is no limit. */
+export interface ScriptBudget {
+  /** milliseconds of run time, "script timeout" past it */
+  timeoutMs: number;
+  /** bytes of JavaScript heap growth, "not enough memory" past it */
+  memoryBytes: number;
+}
+
+/** JavaScript heap and the array buffers outside it (fengari's strings are Uint8Arrays). */
+function heapBytes(): number {
+  const h = getHeapStatistics();
+  return h.used_heap_size + h.external_memory;
+}
+
+/** Instructions between two budget checks; 1 once a budget is spent, so that no pcall in the script can go on. */
+const HOOK_COUNT = 1000;
+/** The heap is looked at every MEMORY_EVERY checks (v8.getHeapStatistics costs about 0.5 µs). */
+const MEMORY_EVERY = 8;
+
 export class LuaHost {
   readonly L: LuaState;
   private lastMessage = '';
   private readonly handlerRef: number;
+  /** the running event's limits (src/app/runtime.ts sets them from [application] scriptTimeout/scriptMemory) */
+  budget: ScriptBudget = { timeoutMs: 0, memoryBytes: 0 };
+  private depth = 0;
+  private deadline = 0;
+  private heapLimit = 0;
+  private checks = 0;
+  private spent: string | null = null;
 
   constructor() {
     const L = lauxlib.luaL_newstate();
     this.L = L;
     lualib.luaL_openlibs(L);
+    openBit(L);
+    openCompat51(L);
     // a JS exception inside a JS function called by Lua becomes an ordinary Lua error
     lua.lua_atnativeerror(L, (L1) => {
       const e = lua.lua_touserdata(L1, -1);
@@ -49,6 +96,23 @@ export class LuaHost {
       return 1;
     });
     this.handlerRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
+    // set before any script runs: coroutines inherit the hook of the thread that creates them
+    lua.lua_sethook(L, (L1) => this.checkBudget(L1), lua.LUA_MASKCOUNT, HOOK_COUNT);
+  }
+
+  /** The count hook: aborts the running event once its time or memory is spent, and keeps aborting it. */
+  private checkBudget(L1: LuaState): void {
+    if (this.depth === 0) return;
+    if (this.spent === null) {
+      if (this.heapLimit === -1) this.heapLimit = heapBytes() + this.budget.memoryBytes;
+      if (this.deadline !== 0 && Date.now() > this.deadline) this.spent = 'script timeout';
+      else if (this.heapLimit !== 0 && ++this.checks % MEMORY_EVERY === 0 && heapBytes() > this.heapLimit) {
+        this.spent = 'not enough memory (scriptMemory)';
+      }
+      if (this.spent === null) return;
+      lua.lua_sethook(L1, (L2) => this.checkBudget(L2), lua.LUA_MASKCOUNT, 1);
+    }
+    lauxlib.luaL_error(L1, this.spent);
   }
 
   /**
@@ -60,7 +124,22 @@ export class LuaHost {
     const base = lua.lua_gettop(L) - nargs;
     lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, this.handlerRef);
     lua.lua_insert(L, base);
-    const status = lua.lua_pcall(L, nargs, nresults, base);
+    if (this.depth++ === 0) {
+      const { timeoutMs, memoryBytes } = this.budget;
+      this.deadline = timeoutMs > 0 ? Date.now() + timeoutMs : 0;
+      // the heap is measured from the first check on (-1: not yet): a short event never pays for it
+      this.heapLimit = memoryBytes > 0 ? -1 : 0;
+      this.checks = 0;
+    }
+    let status: number;
+    try {
+      status = lua.lua_pcall(L, nargs, nresults, base);
+    } finally {
+      if (--this.depth === 0 && this.spent !== null) {
+        this.spent = null;
+        lua.lua_sethook(L, (L1) => this.checkBudget(L1), lua.LUA_MASKCOUNT, HOOK_COUNT);
+      }
+    }
     lua.lua_remove(L, base);
     if (status === LUA_OK) return { ok: true };
     const traceback = toText(L, -1);

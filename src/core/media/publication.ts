@@ -318,6 +318,8 @@ export class Listener {
     const name = this.publication.name;
     this.sink.status('NetStream.Play.Reset', `Playing and resetting ${name}`);
     this.sink.status('NetStream.Play.Start', `Started playing ${name}`);
+    // joining a running publication: told it is published, as MonaServer does
+    if (this.publication.running) this.sink.status('NetStream.Play.PublishNotify', `${name} is now published`);
     this.sink.writeData(encodeData('|RtmpSampleAccess', [this.audioSampleAccess, this.videoSampleAccess]), true);
     if (this.publication.running) this.sendMetadata();
     this.sink.flush();

@@ -235,7 +235,9 @@ export class ServerClient implements SessionDelegate, ClientPort {
       default: {
         const outcome = this.application.onCall(this, command.name, command.transactionId, command.args);
         if (outcome.ok) {
-          if (command.transactionId !== 0) writer.writeResult(command.transactionId, outcome.results);
+          // transaction 0 too: librtmfp's RTMFP_CallFunction and NetConnection.call without a responder
+          // send it, and both reference servers answer it
+          writer.writeResult(command.transactionId, outcome.results);
         } else {
           writer.writeError(command.transactionId, outcome.code, outcome.description);
         }

@@ -1,5 +1,5 @@
 // cumulus:createUDPSocket([allowBroadcast]): bind(address), connect(address), send(data[, address]),
-// close(), onReception(data, address). Addresses are "host:port" strings or SocketAddress objects
+// close(), onReception(data, address) (Cumulus) or onPacket(data, address) (MonaServer). Addresses are "host:port" strings or SocketAddress objects
 // (anything whose tostring is host:port). Binding and sending never block.
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
@@ -20,7 +20,7 @@ export function pushUDPSocket(rt: Runtime, L: LuaState, allowBroadcast: boolean)
     if (socket) return socket;
     const s = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
     s.on('message', (msg, rinfo) => {
-      fire(rt, app, ref, ['onReception'], (L1) => {
+      fire(rt, app, ref, ['onReception', 'onPacket'], (L1) => {
         pushBytes(L1, msg);
         pushText(L1, endpoint(rinfo.address, rinfo.port) ?? '');
         return 2;
@@ -70,16 +70,20 @@ export function pushUDPSocket(rt: Runtime, L: LuaState, allowBroadcast: boolean)
     methods: {
       bind: (L1, a) => {
         const at = addressArg(L1, a);
+        // true on success as MonaServer; false and the reason otherwise
         if (!at) {
+          lua.lua_pushboolean(L1, false);
           pushText(L1, `invalid address ${toDisplay(L1, a)}`);
-          return 1;
+          return 2;
         }
         if (peer) {
+          lua.lua_pushboolean(L1, false);
           pushText(L1, 'a connected socket cannot be bound');
-          return 1;
+          return 2;
         }
         open(at.host).bind(at.port, at.host);
-        return 0;
+        lua.lua_pushboolean(L1, true);
+        return 1;
       },
       connect: (L1, a) => {
         const at = addressArg(L1, a);
