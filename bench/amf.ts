@@ -32,7 +32,12 @@ const connectObject: AMFObject = {
   pageUrl: undefined,
   objectEncoding: 3,
 };
-const status: AMFObject = { level: 'status', code: 'NetConnection.Connect.Success', description: 'Connection succeeded', objectEncoding: 3 };
+const status: AMFObject = {
+  level: 'status',
+  code: 'NetConnection.Connect.Success',
+  description: 'Connection succeeded',
+  objectEncoding: 3,
+};
 const payload: AMFObject = {
   users: Array.from({ length: 20 }, (_, i) => ({ id: i, name: `user${i}`, score: i * 1.5, online: i % 2 === 0 })),
   when: new Date(0),

@@ -126,11 +126,13 @@ const ATTACKS: Record<string, Attack> = {
   /** random datagrams, startup and session ids alike */
   garbage: async (server, until) => blast(server.port, until, () => randomFillSync(new Uint8Array(20 + Math.floor(Math.random() * 1100)))),
   /** IIKeyings from one address with one reused key pair, never followed: filled all 10,000 slots before */
-  'keying-flood': async (server, until) => keyings(server.port, until, (rhello) => initiateKeying(identity, rhello.certificate, 'flash')?.skic ?? null),
+  'keying-flood': async (server, until) =>
+    keyings(server.port, until, (rhello) => initiateKeying(identity, rhello.certificate, 'flash')?.skic ?? null),
   /** a key exchange whose group option is empty: a stack trace per packet before */
   'empty-group-keying': async (server, until) => keyings(server.port, until, () => Uint8Array.of(0x01, 0x1d, 0x02, 0x1e, 0x00)),
   /** every IIKeying sent five times (same cookie, same session id): one session per cookie */
-  'cookie-replay': async (server, until) => keyings(server.port, until, (rhello) => initiateKeying(identity, rhello.certificate, 'flash')?.skic ?? null, 5),
+  'cookie-replay': async (server, until) =>
+    keyings(server.port, until, (rhello) => initiateKeying(identity, rhello.certificate, 'flash')?.skic ?? null, 5),
   /** connects whose tcUrl is 1 MiB long: one 1 MiB log line each before */
   'huge-connect-path': async (server, until) => {
     let sent = 0;
@@ -199,7 +201,14 @@ async function probe(server: ServerProcess, until: number) {
     while (Date.now() < until) {
       const start = performance.now();
       const fresh = await NetConnection.connect(server.url('probe'), { timeoutMs: 5_000 }).catch(() => null);
-      if (fresh && (await fresh.call('echo', 1).then(() => true, () => false))) connects.push(performance.now() - start);
+      if (
+        fresh &&
+        (await fresh.call('echo', 1).then(
+          () => true,
+          () => false,
+        ))
+      )
+        connects.push(performance.now() - start);
       else connectFailures++;
       fresh?.destroy();
       await new Promise((r) => setTimeout(r, 1_000));

@@ -19,8 +19,12 @@ const calls = {
     }),
   unknownMethod: (nc: NetConnection) =>
     nc.call('noSuchMethod', 1).then(
-      () => { throw new Error('noSuchMethod answered _result'); },
-      (error: unknown) => { if (!(error instanceof CallError)) throw error; },
+      () => {
+        throw new Error('noSuchMethod answered _result');
+      },
+      (error: unknown) => {
+        if (!(error instanceof CallError)) throw error;
+      },
     ),
 };
 
@@ -34,12 +38,14 @@ try {
       const before = await server.snapshot();
       const start = process.hrtime.bigint();
       let count = 0;
-      await Promise.all(Array.from({ length: inFlight }, async () => {
-        while (seconds(start) < SECONDS_PER_CASE) {
-          await call(nc);
-          count++;
-        }
-      }));
+      await Promise.all(
+        Array.from({ length: inFlight }, async () => {
+          while (seconds(start) < SECONDS_PER_CASE) {
+            await call(nc);
+            count++;
+          }
+        }),
+      );
       const wall = seconds(start);
       const after = await server.snapshot();
       result[`${name}.${inFlight === 1 ? 'sequential' : `inFlight${inFlight}`}`] = {

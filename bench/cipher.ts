@@ -22,11 +22,18 @@ function measure(impl: CipherImpl, direction: string, run: () => void, extra: Re
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const cpu = process.cpuUsage(cpuStart);
   const opsPerSec = ops / seconds;
-  console.log(JSON.stringify({
-    impl, direction, ...extra, bytes: BYTES, opsPerSec: Math.round(opsPerSec),
-    usPerOp: +(1e6 / opsPerSec).toFixed(3), MBps: +((opsPerSec * BYTES) / 1e6).toFixed(1),
-    cpuUsPerOp: +((cpu.user + cpu.system) / ops).toFixed(3),
-  }));
+  console.log(
+    JSON.stringify({
+      impl,
+      direction,
+      ...extra,
+      bytes: BYTES,
+      opsPerSec: Math.round(opsPerSec),
+      usPerOp: +(1e6 / opsPerSec).toFixed(3),
+      MBps: +((opsPerSec * BYTES) / 1e6).toFixed(1),
+      cpuUsPerOp: +((cpu.user + cpu.system) / ops).toFixed(3),
+    }),
+  );
 }
 
 for (const impl of ['noble', 'node'] as const) {
@@ -40,7 +47,14 @@ const key = new Uint8Array(randomBytes(16));
 const macKey = new Uint8Array(randomBytes(32));
 const profiles: Record<string, Protection> = {
   flash: { sendHMACLength: 0, recvHMACLength: 0, sendSequence: false, recvSequence: false },
-  'hmac16+sseq': { sendHMACLength: 16, recvHMACLength: 16, sendHMACKey: macKey, recvHMACKey: macKey, sendSequence: true, recvSequence: false },
+  'hmac16+sseq': {
+    sendHMACLength: 16,
+    recvHMACLength: 16,
+    sendHMACKey: macKey,
+    recvHMACKey: macKey,
+    sendSequence: true,
+    recvSequence: false,
+  },
 };
 const cleartext = new Uint8Array(randomBytes(BYTES - 4 - 2 - 16));
 for (const impl of ['noble', 'node'] as const) {
@@ -49,6 +63,13 @@ for (const impl of ['noble', 'node'] as const) {
     const datagram = cipher.seal(1, cleartext);
     measure(impl, 'seal', () => cipher.seal(1, cleartext), { layer: 'packet', profile });
     // sseq off on receive so that the same datagram can be opened again and again
-    measure(impl, 'open', () => { if (cipher.open(datagram) === null) throw new Error('open failed'); }, { layer: 'packet', profile });
+    measure(
+      impl,
+      'open',
+      () => {
+        if (cipher.open(datagram) === null) throw new Error('open failed');
+      },
+      { layer: 'packet', profile },
+    );
   }
 }

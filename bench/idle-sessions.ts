@@ -17,7 +17,7 @@ try {
   const start = process.hrtime.bigint();
   while (connections.length < SESSIONS + 1) {
     const batch = Math.min(PARALLEL, SESSIONS + 1 - connections.length);
-    connections.push(...await Promise.all(Array.from({ length: batch }, () => NetConnection.connect(server.url(), { style: 'flash' }))));
+    connections.push(...(await Promise.all(Array.from({ length: batch }, () => NetConnection.connect(server.url(), { style: 'flash' })))));
   }
   const openSeconds = seconds(start);
   const after = await server.gcSnapshot();

@@ -14,7 +14,16 @@ const SECONDS = 1;
 const WARMUP = 2000;
 
 const silent = () => {};
-const logger = { fatal: silent, critic: silent, error: silent, warn: silent, note: silent, info: silent, debug: silent, trace: silent } as unknown as AppLogger;
+const logger = {
+  fatal: silent,
+  critic: silent,
+  error: silent,
+  warn: silent,
+  note: silent,
+  info: silent,
+  debug: silent,
+  trace: silent,
+} as unknown as AppLogger;
 
 const writer: WriterPort = {
   closed: false,
@@ -72,10 +81,15 @@ function measure(name: string, method: string, args: AMFValue[]): void {
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const cpu = process.cpuUsage(cpuStart);
   const opsPerSec = ops / seconds;
-  console.log(JSON.stringify({
-    bench: 'lua-call', case: name, callsPerSec: Math.round(opsPerSec), usPerCall: +(1e6 / opsPerSec).toFixed(2),
-    cpuUsPerCall: +((cpu.user + cpu.system) / ops).toFixed(2),
-  }));
+  console.log(
+    JSON.stringify({
+      bench: 'lua-call',
+      case: name,
+      callsPerSec: Math.round(opsPerSec),
+      usPerCall: +(1e6 / opsPerSec).toFixed(2),
+      cpuUsPerCall: +((cpu.user + cpu.system) / ops).toFixed(2),
+    }),
+  );
 }
 
 try {

@@ -28,10 +28,14 @@ function measure(name: string, run: (i: number) => void): void {
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const cpu = process.cpuUsage(cpuStart);
   const opsPerSec = ops / seconds;
-  console.log(JSON.stringify({
-    name, opsPerSec: Math.round(opsPerSec), usPerOp: +(1e6 / opsPerSec).toFixed(3),
-    cpuUsPerOp: +((cpu.user + cpu.system) / ops).toFixed(3),
-  }));
+  console.log(
+    JSON.stringify({
+      name,
+      opsPerSec: Math.round(opsPerSec),
+      usPerOp: +(1e6 / opsPerSec).toFixed(3),
+      cpuUsPerOp: +((cpu.user + cpu.system) / ops).toFixed(3),
+    }),
+  );
 }
 
 const sample = packet(1);

@@ -14,8 +14,7 @@ import { procSnapshot } from './lib/proc-usage.ts';
 import type { PlayersReport } from './lib/relay-players.ts';
 import type { PublisherReport } from './lib/relay-publisher.ts';
 
-const option = (name: string, fallback: string) =>
-  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const option = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const COUNTS = option('players', '10,100,300').split(',').map(Number);
 const SECONDS = Number(option('seconds', '15'));
 const KBPS = Number(option('kbps', '600'));

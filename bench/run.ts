@@ -5,12 +5,19 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const dir = fileURLToPath(new URL('.', import.meta.url));
-const scripts = readdirSync(dir).filter((name) => name.endsWith('.ts') && name !== 'run.ts').sort();
+const scripts = readdirSync(dir)
+  .filter((name) => name.endsWith('.ts') && name !== 'run.ts')
+  .sort();
 const results: Array<Record<string, unknown>> = [];
 let failed = 0;
 for (const script of scripts) {
   process.stderr.write(`bench ${script}\n`);
-  const run = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 180_000 });
+  const run = spawnSync(process.execPath, ['--import', 'tsx', script], {
+    cwd: dir,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    timeout: 180_000,
+  });
   const lines = run.stdout.split('\n').filter((line) => line.startsWith('{'));
   for (const line of lines) results.push({ script, ...(JSON.parse(line) as Record<string, unknown>) });
   if (run.status !== 0) {

@@ -3,10 +3,10 @@
 import { assign, setup } from 'xstate';
 
 export type FlowEvent =
-  | { type: 'ACCEPT'; kind: string }   // metadata recognised: NetConnection, NetStream, NetGroup...
+  | { type: 'ACCEPT'; kind: string } // metadata recognised: NetConnection, NetStream, NetGroup...
   | { type: 'REJECT'; reason: string } // unknown metadata or stream: 0x5e sent, fragments still acked
-  | { type: 'FINISHED' }               // FIN delivered
-  | { type: 'CLOSE' };                 // session gone
+  | { type: 'FINISHED' } // FIN delivered
+  | { type: 'CLOSE' }; // session gone
 
 export interface FlowContext {
   kind: string;

@@ -5,7 +5,7 @@
 import { setup } from 'xstate';
 
 export type MembershipEvent =
-  | { type: 'JOIN' }                   // the join message named the group: the member is on the ring
+  | { type: 'JOIN' } // the join message named the group: the member is on the ring
   | { type: 'LEAVE'; reason: string }; // GC flow ended, session closed, member released
 
 export interface MembershipContext {

@@ -5,15 +5,15 @@
 import { assign, setup } from 'xstate';
 
 export type ListenerEvent =
-  | { type: 'ALLOW' }                  // onSubscribe accepted
-  | { type: 'DENY'; reason: string }   // onSubscribe refused
-  | { type: 'PUBLISHED' }              // the publication started (or was already running)
-  | { type: 'UNPUBLISHED' }            // the publisher left; the listener stays for the next one
-  | { type: 'KEY_FRAME' }              // first key frame delivered: video is decodable from here
-  | { type: 'RESYNC' }                 // video must restart at a key frame (loss, receiveVideo(true), drop)
+  | { type: 'ALLOW' } // onSubscribe accepted
+  | { type: 'DENY'; reason: string } // onSubscribe refused
+  | { type: 'PUBLISHED' } // the publication started (or was already running)
+  | { type: 'UNPUBLISHED' } // the publisher left; the listener stays for the next one
+  | { type: 'KEY_FRAME' } // first key frame delivered: video is decodable from here
+  | { type: 'RESYNC' } // video must restart at a key frame (loss, receiveVideo(true), drop)
   | { type: 'PAUSE' }
   | { type: 'RESUME' }
-  | { type: 'CLOSE' };                 // closeStream, deleteStream, session end, publication closed
+  | { type: 'CLOSE' }; // closeStream, deleteStream, session end, publication closed
 
 export interface ListenerContext {
   reason: string;

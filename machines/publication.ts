@@ -5,10 +5,10 @@ import { assign, setup } from 'xstate';
 
 export type PublicationEvent =
   | { type: 'PUBLISH'; publisherId: string } // a client (or the script) asks to publish the name
-  | { type: 'ALLOW' }                        // the application accepted (onPublish)
-  | { type: 'DENY'; reason: string }         // the application refused, or the name was taken
-  | { type: 'UNPUBLISH' }                    // closeStream, deleteStream, flow end, publication:close()
-  | { type: 'CLOSE' };                       // nobody publishes nor listens any more: the name is released
+  | { type: 'ALLOW' } // the application accepted (onPublish)
+  | { type: 'DENY'; reason: string } // the application refused, or the name was taken
+  | { type: 'UNPUBLISH' } // closeStream, deleteStream, flow end, publication:close()
+  | { type: 'CLOSE' }; // nobody publishes nor listens any more: the name is released
 
 export interface PublicationContext {
   publisherId: string;

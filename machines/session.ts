@@ -13,16 +13,16 @@ export interface SessionContext {
 }
 
 export type SessionEvent =
-  | { type: 'KEYED' }                       // first valid packet under the session keys
-  | { type: 'HEARD' }                       // a packet arrived while we were pinging
-  | { type: 'CONNECTED' }                   // NetConnection.Connect.Success sent (or received, client role)
-  | { type: 'REJECTED'; reason: string }    // connection refused by the application
-  | { type: 'CLOSE'; reason: string }       // local orderly close
-  | { type: 'FAR_CLOSE' }                   // 0x0c received
-  | { type: 'FAR_CLOSE_ACK' }               // 0x4c received
-  | { type: 'FAIL'; reason: string }        // writer gave up, protocol error, ...
+  | { type: 'KEYED' } // first valid packet under the session keys
+  | { type: 'HEARD' } // a packet arrived while we were pinging
+  | { type: 'CONNECTED' } // NetConnection.Connect.Success sent (or received, client role)
+  | { type: 'REJECTED'; reason: string } // connection refused by the application
+  | { type: 'CLOSE'; reason: string } // local orderly close
+  | { type: 'FAR_CLOSE' } // 0x0c received
+  | { type: 'FAR_CLOSE_ACK' } // 0x4c received
+  | { type: 'FAIL'; reason: string } // writer gave up, protocol error, ...
   | { type: 'ADDRESS_CHANGED'; address: string }
-  | { type: 'REARM' };                      // the keepalive period or session timeout changed
+  | { type: 'REARM' }; // the keepalive period or session timeout changed
 
 export interface SessionInput {
   key: number;

@@ -4,12 +4,12 @@
 import { assign, setup } from 'xstate';
 
 export type WriterEvent =
-  | { type: 'DATA' }        // something queued while idle
-  | { type: 'SENT' }        // the first flush after idle put everything on the wire
-  | { type: 'PROGRESS' }    // an ack advanced while retransmitting
-  | { type: 'CLOSE' }       // orderly close: FIN queued
-  | { type: 'EXCEPTION'; code: number }   // the receiver rejected the flow (0x5e)
-  | { type: 'ABANDON'; reason: string };  // local abandon (session failing, writer failed)
+  | { type: 'DATA' } // something queued while idle
+  | { type: 'SENT' } // the first flush after idle put everything on the wire
+  | { type: 'PROGRESS' } // an ack advanced while retransmitting
+  | { type: 'CLOSE' } // orderly close: FIN queued
+  | { type: 'EXCEPTION'; code: number } // the receiver rejected the flow (0x5e)
+  | { type: 'ABANDON'; reason: string }; // local abandon (session failing, writer failed)
 
 export interface WriterContext {
   /** which writer core implements this actor (see src/actors/bindings.ts) */
@@ -29,9 +29,9 @@ export const writerMachine = setup({
     closed: () => {},
   },
   guards: {
-    drained: () => true,        // nothing queued, nothing in flight
+    drained: () => true, // nothing queued, nothing in flight
     retransmissionDue: () => false,
-    gaveUp: () => false,        // no ack progress for the give-up period
+    gaveUp: () => false, // no ack progress for the give-up period
   },
   delays: {
     // Computed by the core: time until the earliest retransmission deadline, or the idle check period.

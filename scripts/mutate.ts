@@ -21,7 +21,14 @@ const RTMFP = 'src/protocols/rtmfp/';
 const TARGETS: Record<string, string[]> = {
   'flow/receiver.ts': ['test/flow/receiver.test.ts', 'test/session/bounds.test.ts', 'test/session/reliability.test.ts'],
   'flow/writer.ts': ['test/machines/writer.test.ts', 'test/session/reliability.test.ts', 'test/session/timeout.test.ts'],
-  'session/session.ts': ['test/session/mobility.test.ts', 'test/session/timeout.test.ts', 'test/session/bounds.test.ts', 'test/session/reliability.test.ts', 'test/machines/session.test.ts', 'test/machines/flow.test.ts'],
+  'session/session.ts': [
+    'test/session/mobility.test.ts',
+    'test/session/timeout.test.ts',
+    'test/session/bounds.test.ts',
+    'test/session/reliability.test.ts',
+    'test/machines/session.test.ts',
+    'test/machines/flow.test.ts',
+  ],
   'crypto/keying.ts': ['test/crypto/keying.test.ts', 'test/vectors/rfc7425.test.ts', 'test/vectors/flash.test.ts'],
   'crypto/packet-cipher.ts': ['test/crypto/packet-cipher.test.ts', 'test/vectors/flash.test.ts'],
   'crypto/dh.ts': ['test/crypto/dh.test.ts', 'test/crypto/keying.test.ts'],
@@ -133,11 +140,17 @@ for (const [index, mutant] of chosen.entries()) {
   process.stderr.write(`${index + 1}/${chosen.length} ${mutant.file}:${mutant.line} ${mutant.from} → ${mutant.to}: ${how}\n`);
 }
 const killed = results.filter((r) => r.killed).length;
-console.log(JSON.stringify({
-  mutants: results.length,
-  sites: all.length,
-  killed,
-  score: results.length ? Math.round((killed / results.length) * 1000) / 10 : 0,
-  seed: SEED,
-  survivors: results.filter((r) => !r.killed),
-}, null, 1));
+console.log(
+  JSON.stringify(
+    {
+      mutants: results.length,
+      sites: all.length,
+      killed,
+      score: results.length ? Math.round((killed / results.length) * 1000) / 10 : 0,
+      seed: SEED,
+      survivors: results.filter((r) => !r.killed),
+    },
+    null,
+    1,
+  ),
+);

@@ -3,7 +3,6 @@
 
 import { WireError } from './errors.ts';
 
-
 // ignoreBOM: a leading U+FEFF is data, not a byte order mark, in every RTMFP/AMF string
 const textDecoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 const textEncoder = new TextEncoder();

@@ -43,7 +43,6 @@ export interface NimbusConfig {
   source: string | null;
 }
 
-
 export interface LoadedConfig {
   config: NimbusConfig;
   warnings: string[];
@@ -94,10 +93,7 @@ export function usage(): string {
   ].join('\n');
 }
 
-export function loadConfig(
-  argv: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
-): LoadedConfig {
+export function loadConfig(argv: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): LoadedConfig {
   const cwd = options.cwd ?? process.cwd();
   const env = options.env ?? process.env;
   const warnings: string[] = [];
@@ -222,9 +218,7 @@ function mergeIni(raw: Record<string, Record<string, string>>, ini: Record<strin
 function sectionOf(raw: Record<string, Record<string, string>>, section: string): string {
   const lower = section.toLowerCase();
   const name =
-    SECTIONS.find((known) => known.toLowerCase() === lower) ??
-    Object.keys(raw).find((seen) => seen.toLowerCase() === lower) ??
-    section;
+    SECTIONS.find((known) => known.toLowerCase() === lower) ?? Object.keys(raw).find((seen) => seen.toLowerCase() === lower) ?? section;
   ownSection(raw, name);
   return name;
 }
@@ -241,11 +235,7 @@ function keyOf(keys: Record<string, string> | undefined, section: string, key: s
   if (key === '__proto__') throw new ConfigError(`${section}.${key}: not a usable key name`, { key: `${section}.${key}` });
   const lower = key.toLowerCase();
   const known = (SECTIONS as string[]).includes(section) ? Object.keys(DEFAULTS[section as SectionName]) : [];
-  return (
-    known.find((name) => name.toLowerCase() === lower) ??
-    Object.keys(keys ?? {}).find((name) => name.toLowerCase() === lower) ??
-    key
-  );
+  return known.find((name) => name.toLowerCase() === lower) ?? Object.keys(keys ?? {}).find((name) => name.toLowerCase() === lower) ?? key;
 }
 
 function build(
@@ -340,7 +330,8 @@ function anyText(text: string): string {
 function integer(min: number, max: number, unit = ''): (text: string, name: string) => number {
   return (text, name) => {
     const value = /^\+?\d+$/.test(text) ? Number(text) : NaN;
-    if (!(value >= min && value <= max)) throw new ConfigError(`${name}: expected an integer ${min}-${max}${unit}, got "${text}"`, { key: name });
+    if (!(value >= min && value <= max))
+      throw new ConfigError(`${name}: expected an integer ${min}-${max}${unit}, got "${text}"`, { key: name });
     return value;
   };
 }
@@ -348,7 +339,8 @@ function integer(min: number, max: number, unit = ''): (text: string, name: stri
 function decimal(min: number, max: number, unit = ''): (text: string, name: string) => number {
   return (text, name) => {
     const value = /^\+?(\d+\.?\d*|\.\d+)$/.test(text) ? Number(text) : NaN;
-    if (!(value >= min && value <= max)) throw new ConfigError(`${name}: expected a number ${min}-${max}${unit}, got "${text}"`, { key: name });
+    if (!(value >= min && value <= max))
+      throw new ConfigError(`${name}: expected a number ${min}-${max}${unit}, got "${text}"`, { key: name });
     return value;
   };
 }
@@ -389,8 +381,18 @@ function prettyMode(text: string, name: string): PrettyMode {
 
 /** MonaServer names its levels after Poco's priorities, 1 (fatal) to 8 (trace); both spellings work. */
 const LEVEL_ALIASES: Record<string, LevelName> = {
-  '1': 'fatal', '2': 'critic', '3': 'error', '4': 'warn', '5': 'note', '6': 'info', '7': 'debug', '8': 'trace',
-  critical: 'critic', warning: 'warn', notice: 'note', information: 'info',
+  '1': 'fatal',
+  '2': 'critic',
+  '3': 'error',
+  '4': 'warn',
+  '5': 'note',
+  '6': 'info',
+  '7': 'debug',
+  '8': 'trace',
+  critical: 'critic',
+  warning: 'warn',
+  notice: 'note',
+  information: 'info',
 };
 
 function logLevel(text: string, name: string): LevelName {

@@ -5,18 +5,39 @@
 /** Every code a NimbusError can carry, with the class that carries it and when it is raised. */
 export const ERROR_CODES = Object.freeze({
   NIMBUS_ERR: Object.freeze({ class: 'NimbusError', when: 'unclassified Nimbus error (base class)' }),
-  NIMBUS_ERR_WIRE: Object.freeze({ class: 'WireError', when: 'malformed protocol input: a field with an impossible value, a message of the wrong type' }),
-  NIMBUS_ERR_WIRE_TRUNCATED: Object.freeze({ class: 'WireError', when: 'input shorter than it declares: a read past the end, a length that overruns its container' }),
+  NIMBUS_ERR_WIRE: Object.freeze({
+    class: 'WireError',
+    when: 'malformed protocol input: a field with an impossible value, a message of the wrong type',
+  }),
+  NIMBUS_ERR_WIRE_TRUNCATED: Object.freeze({
+    class: 'WireError',
+    when: 'input shorter than it declares: a read past the end, a length that overruns its container',
+  }),
   NIMBUS_ERR_AMF: Object.freeze({ class: 'AmfError', when: 'an AMF0/AMF3 value that cannot be decoded or encoded (also a WireError)' }),
   NIMBUS_ERR_CONFIG: Object.freeze({ class: 'ConfigError', when: 'a bad configuration file, option or value; `key` names it' }),
-  NIMBUS_ERR_SCRIPT: Object.freeze({ class: 'ScriptError', when: 'a Lua error in an application script; carries app, event and the Lua traceback' }),
+  NIMBUS_ERR_SCRIPT: Object.freeze({
+    class: 'ScriptError',
+    when: 'a Lua error in an application script; carries app, event and the Lua traceback',
+  }),
   NIMBUS_ERR_CONVERSION: Object.freeze({ class: 'ConversionError', when: 'a script value or document that XML / XML-RPC cannot convert' }),
   NIMBUS_ERR_PATH: Object.freeze({ class: 'PathError', when: 'a script path that leads outside the applications folder' }),
-  NIMBUS_ERR_CALL: Object.freeze({ class: 'CallError', when: 'client: a NetConnection call or connect answered with _error; `status` is the Flash code' }),
-  NIMBUS_ERR_STATUS: Object.freeze({ class: 'StatusError', when: 'client: a NetStream answered with a level "error" status; `status` is the Flash code' }),
-  NIMBUS_ERR_CONNECT: Object.freeze({ class: 'ConnectError', when: 'client: an RTMFP handshake with a server or a peer failed (no usable DH group, keying rejected)' }),
+  NIMBUS_ERR_CALL: Object.freeze({
+    class: 'CallError',
+    when: 'client: a NetConnection call or connect answered with _error; `status` is the Flash code',
+  }),
+  NIMBUS_ERR_STATUS: Object.freeze({
+    class: 'StatusError',
+    when: 'client: a NetStream answered with a level "error" status; `status` is the Flash code',
+  }),
+  NIMBUS_ERR_CONNECT: Object.freeze({
+    class: 'ConnectError',
+    when: 'client: an RTMFP handshake with a server or a peer failed (no usable DH group, keying rejected)',
+  }),
   NIMBUS_ERR_TIMEOUT: Object.freeze({ class: 'TimeoutError', when: 'client: a handshake, call or awaited status did not come in time' }),
-  NIMBUS_ERR_CLOSED: Object.freeze({ class: 'ClosedError', when: 'client: the NetConnection or peer hub closed with the operation pending' }),
+  NIMBUS_ERR_CLOSED: Object.freeze({
+    class: 'ClosedError',
+    when: 'client: the NetConnection or peer hub closed with the operation pending',
+  }),
 });
 
 export type ErrorCode = keyof typeof ERROR_CODES;

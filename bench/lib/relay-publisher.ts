@@ -19,7 +19,9 @@ const stream = await nc.createNetStream();
 const started = stream.waitStatus('NetStream.Publish.Start');
 stream.publish(name);
 await started;
-const metadata = encodeData('onMetaData', [{ width: 640, height: 360, videocodecid: 7, audiocodecid: 10, framerate: FPS }], { amf0Only: true });
+const metadata = encodeData('onMetaData', [{ width: 640, height: 360, videocodecid: 7, audiocodecid: 10, framerate: FPS }], {
+  amf0Only: true,
+});
 const setDataFrame = encodeData('@setDataFrame', [], { amf0Only: true });
 const body = new Uint8Array(setDataFrame.length - 6 + metadata.length - 6);
 body.set(setDataFrame.subarray(6));

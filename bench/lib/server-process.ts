@@ -43,20 +43,22 @@ export async function startServerProcess(args: string[] = []): Promise<ServerPro
     waiting.get(reply.id)?.(reply.snapshot);
     waiting.delete(reply.id);
   });
-  const ask = (cmd: Request['cmd']) => new Promise<ServerSnapshot>((resolve) => {
-    const id = nextId++;
-    waiting.set(id, resolve);
-    child.send({ id, cmd } satisfies Request);
-  });
+  const ask = (cmd: Request['cmd']) =>
+    new Promise<ServerSnapshot>((resolve) => {
+      const id = nextId++;
+      waiting.set(id, resolve);
+      child.send({ id, cmd } satisfies Request);
+    });
   return {
     port,
     url: (path = 'bench') => `rtmfp://127.0.0.1:${port}/${path}`,
     snapshot: () => ask('snapshot'),
     gcSnapshot: () => ask('gc'),
-    stop: () => new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
   };
 }
 
@@ -78,7 +80,10 @@ async function runChild(args: string[]): Promise<void> {
       done();
     },
   });
-  const { config } = loadConfig(['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', '--RTMP.port=0', ...configArgs], { cwd: process.cwd(), env: {} });
+  const { config } = loadConfig(['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', '--RTMP.port=0', ...configArgs], {
+    cwd: process.cwd(),
+    env: {},
+  });
   const nimbus = new Nimbus({ config, logger: createLogger({ level, pretty: 'false', destination }) });
   const server = nimbus.rtmfp;
   await nimbus.start();

@@ -222,7 +222,11 @@ export class Application implements RunningApplication {
 
     this.loaders = { loadfile, dofile, require };
     rt.lua.push(this.envRef);
-    for (const [key, fn] of [['loadfile', loadfile], ['dofile', dofile], ['require', require]] as const) {
+    for (const [key, fn] of [
+      ['loadfile', loadfile],
+      ['dofile', dofile],
+      ['require', require],
+    ] as const) {
       lua.lua_pushliteral(L, key);
       lua.lua_pushcfunction(L, fn);
       lua.lua_rawset(L, -3);

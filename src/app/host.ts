@@ -160,7 +160,10 @@ export class LuaApplicationHost implements ApplicationPort {
         return { accepted: false, description: stripPosition(r.message) || 'client rejected' };
       }
       if (lua.lua_type(L, -1) === lua.LUA_TTABLE) {
-        info = this.asObject(app, this.withApp(app, () => this.conv.toAMF(L, -1)));
+        info = this.asObject(
+          app,
+          this.withApp(app, () => this.conv.toAMF(L, -1)),
+        );
         const t = info['timeout'];
         if (typeof t === 'number') {
           timeout = t;

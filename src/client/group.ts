@@ -16,7 +16,12 @@ export interface NetGroupEvents {
 
 /** `01 21 15 <32-byte group id>`. */
 export function encodeJoin(groupId: Uint8Array): Uint8Array {
-  return new ByteWriter(3 + groupId.length).u8(GC_MESSAGE.JOIN).vlu(1 + groupId.length).u8(GROUP_ID_TYPE.RAW).write(groupId).bytes();
+  return new ByteWriter(3 + groupId.length)
+    .u8(GC_MESSAGE.JOIN)
+    .vlu(1 + groupId.length)
+    .u8(GROUP_ID_TYPE.RAW)
+    .write(groupId)
+    .bytes();
 }
 
 export class NetGroup extends EventEmitter<NetGroupEvents> {

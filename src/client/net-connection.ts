@@ -10,7 +10,16 @@ import { createPacketCipher, readSessionId, startupCipher } from '../protocols/r
 import { peerIdOf } from '../protocols/rtmfp/crypto/certificate.ts';
 import { ByteWriter, decodeVLU, equalBytes, fromHex, utf8Encode } from '../bytes.ts';
 import { CallError, ClosedError, ConnectError, TimeoutError, WireError } from '../errors.ts';
-import { CHUNK, decodeChunks, writeChunk, type Chunk, type FIHelloChunk, type RHelloChunk, type RIKeyingChunk, type RedirectChunk } from '../protocols/rtmfp/wire/chunks.ts';
+import {
+  CHUNK,
+  decodeChunks,
+  writeChunk,
+  type Chunk,
+  type FIHelloChunk,
+  type RHelloChunk,
+  type RIKeyingChunk,
+  type RedirectChunk,
+} from '../protocols/rtmfp/wire/chunks.ts';
 import { MODE, readPacketHeader, timestampNow, writePacketHeader } from '../protocols/rtmfp/wire/packet.ts';
 import { writeOption } from '../protocols/rtmfp/wire/options.ts';
 import { TC, UserControl, decodeCommand, decodeData, decodeTCMessage, decodeUserControl, encodeCommand } from '../flash/tc.ts';
@@ -96,7 +105,7 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
     this.style = options.style ?? 'flash';
     this.identity = createInitiatorIdentity(this.style);
     this.clock = options.clock ?? systemClock;
-    this.logger = options.logger ?? pino({ level: 'silent' }) as unknown as Logger;
+    this.logger = options.logger ?? (pino({ level: 'silent' }) as unknown as Logger);
     this.peers = new PeerHub({
       socket,
       identity: this.identity,
@@ -454,7 +463,6 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
     action(call);
   }
 }
-
 
 /** EPD for a server connection: one ancillary-data option (0x0a) holding the URL, no marker, as Flash sends it. */
 export function urlEndpointDiscriminator(url: string): Uint8Array {

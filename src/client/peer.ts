@@ -14,8 +14,15 @@ import { parseCertificate, peerIdOf } from '../protocols/rtmfp/crypto/certificat
 import { equalBytes, hex } from '../bytes.ts';
 import { ClosedError, ConnectError, TimeoutError, WireError } from '../errors.ts';
 import {
-  CHUNK, decodeChunks, type Chunk, type FIHelloChunk, type IHelloChunk, type IIKeyingChunk, type RHelloChunk,
-  type RIKeyingChunk, type RedirectChunk,
+  CHUNK,
+  decodeChunks,
+  type Chunk,
+  type FIHelloChunk,
+  type IHelloChunk,
+  type IIKeyingChunk,
+  type RHelloChunk,
+  type RIKeyingChunk,
+  type RedirectChunk,
 } from '../protocols/rtmfp/wire/chunks.ts';
 import { readPacketHeader } from '../protocols/rtmfp/wire/packet.ts';
 import { TC, decodeCommand, decodeTCMessage, encodeCommand } from '../flash/tc.ts';

@@ -58,9 +58,7 @@ export type HandshakeRedirect = string[];
 /** In a HandshakeRedirect: also answer the handshake ourselves (the script returned "again"). */
 export const HANDSHAKE_AGAIN = 'again';
 
-export type ConnectionVerdict =
-  | { accepted: true; info: AMFObject; timeout?: number }
-  | { accepted: false; description: string };
+export type ConnectionVerdict = { accepted: true; info: AMFObject; timeout?: number } | { accepted: false; description: string };
 
 export type CallOutcome = { ok: true; results: AMFValue[] } | { ok: false; code: string; description: string };
 

@@ -150,11 +150,7 @@ export function encodeCommand(
 }
 
 /** `_result` / `_error` / `onStatus` with a null command object and an info object, all AMF0. */
-export function encodeStatus(
-  name: '_result' | '_error' | 'onStatus',
-  transactionId: number,
-  info: AMFObject,
-): Uint8Array {
+export function encodeStatus(name: '_result' | '_error' | 'onStatus', transactionId: number, info: AMFObject): Uint8Array {
   const w = new AMFWriter({ amf0Only: true });
   startMessage(TC.COMMAND_AMF0, w);
   w.writeAMF0(name).writeAMF0(transactionId).writeAMF0(null).writeAMF0(info);

@@ -32,10 +32,7 @@ export interface InspectedServer extends InspectorHost {
 }
 
 /** Messages a page sends. */
-type PageMessage =
-  | { t: 'hello'; since?: number }
-  | { t: 'filter'; filter: FeedFilter }
-  | { t: 'select'; key: string | null };
+type PageMessage = { t: 'hello'; since?: number } | { t: 'filter'; filter: FeedFilter } | { t: 'select'; key: string | null };
 
 const TREE_INTERVAL_MS = 1_000;
 const FEED_INTERVAL_MS = 250;
@@ -146,7 +143,11 @@ export class Inspector {
     if (url.pathname === '/api/tree') {
       this.registry.refresh();
       this.host.refresh(this.registry.values());
-      const filter: FeedFilter = { text: url.searchParams.get('text') ?? undefined, state: url.searchParams.get('state') ?? undefined, kind: url.searchParams.get('kind') ?? undefined };
+      const filter: FeedFilter = {
+        text: url.searchParams.get('text') ?? undefined,
+        state: url.searchParams.get('state') ?? undefined,
+        kind: url.searchParams.get('kind') ?? undefined,
+      };
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(buildTree(this.registry, this.host, filter)));
       return;
     }
@@ -204,7 +205,13 @@ export class Inspector {
       case 'hello': {
         // a page reconnecting says what it saw last: it gets what it missed, or how much it cannot get back
         const replay = this.registry.feed.since(message.since ?? 0, page.subscriber.filter, HISTORY);
-        this.send(page, { t: 'events', entries: this.owned(replay.entries), dropped: 0, missed: replay.missed, last: this.registry.feed.lastSeq });
+        this.send(page, {
+          t: 'events',
+          entries: this.owned(replay.entries),
+          dropped: 0,
+          missed: replay.missed,
+          last: this.registry.feed.lastSeq,
+        });
         this.sendTree(page);
         return;
       }
@@ -232,7 +239,14 @@ export class Inspector {
 
   private sendHistory(page: Page): void {
     const replay = this.registry.feed.since(0, page.subscriber.filter, HISTORY);
-    this.send(page, { t: 'events', entries: this.owned(replay.entries), dropped: 0, missed: 0, reset: true, last: this.registry.feed.lastSeq });
+    this.send(page, {
+      t: 'events',
+      entries: this.owned(replay.entries),
+      dropped: 0,
+      missed: 0,
+      reset: true,
+      last: this.registry.feed.lastSeq,
+    });
   }
 
   private startTimers(): void {
@@ -290,7 +304,13 @@ export class Inspector {
         this.send(page, { t: 'chart', machine: graph.id, svg: statechartSvg(graph), transitions: transitionsOf(graph) });
       }
       const value = (entry.ref.getSnapshot() as { value?: unknown }).value;
-      selected = { key: entry.key, name: entry.name, kind: entry.kind, machine: graph?.id ?? null, active: graph ? activeStateIds(graph.id, value) : [] };
+      selected = {
+        key: entry.key,
+        name: entry.name,
+        kind: entry.kind,
+        machine: graph?.id ?? null,
+        active: graph ? activeStateIds(graph.id, value) : [],
+      };
     }
     this.send(page, { t: 'tree', view, selected });
   }

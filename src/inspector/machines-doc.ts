@@ -16,14 +16,21 @@ export interface MachineModule {
 }
 
 function isMachine(value: unknown): value is AnyStateMachine {
-  return typeof value === 'object' && value !== null && 'root' in value && 'config' in value &&
-    typeof (value as { getInitialSnapshot?: unknown }).getInitialSnapshot === 'function';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'root' in value &&
+    'config' in value &&
+    typeof (value as { getInitialSnapshot?: unknown }).getInitialSnapshot === 'function'
+  );
 }
 
 /** Imports every machines/*.ts and keeps its exported machine definitions, files in name order. */
 export async function loadMachineModules(dir: string): Promise<MachineModule[]> {
   const { readFile } = await import('node:fs/promises');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.ts')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.ts'))
+    .sort();
   const modules: MachineModule[] = [];
   for (const file of files) {
     const path = join(dir, file);

@@ -196,8 +196,10 @@ function place(box: Box, dx: number, dy: number, out: Map<string, Box>): void {
 function label(text: string, x: number, y: number, anchor: 'start' | 'middle'): string {
   const w = labelWidth(text);
   const left = anchor === 'middle' ? x - w / 2 : x - 4;
-  return `<rect class="label-bg" x="${f(left)}" y="${f(y - 11)}" width="${f(w)}" height="15" rx="3" fill="#fff" fill-opacity="0.9"/>` +
-    `<text class="label" x="${f(x)}" y="${f(y)}" text-anchor="${anchor}" font-size="11">${escapeXml(text)}</text>`;
+  return (
+    `<rect class="label-bg" x="${f(left)}" y="${f(y - 11)}" width="${f(w)}" height="15" rx="3" fill="#fff" fill-opacity="0.9"/>` +
+    `<text class="label" x="${f(x)}" y="${f(y)}" text-anchor="${anchor}" font-size="11">${escapeXml(text)}</text>`
+  );
 }
 
 export function statechartSvg(graph: MachineGraph): string {
@@ -219,7 +221,9 @@ export function statechartSvg(graph: MachineGraph): string {
   const arrows: string[] = [];
   const labels: string[] = [];
   const arrow = (edge: MergedEdge, d: string): void => {
-    arrows.push(`<path class="edge" data-source="${escapeXml(edge.source)}" data-target="${escapeXml(edge.target)}" d="${d}" fill="none" stroke="#4a5568" marker-end="url(#arrow)"/>`);
+    arrows.push(
+      `<path class="edge" data-source="${escapeXml(edge.source)}" data-target="${escapeXml(edge.target)}" d="${d}" fill="none" stroke="#4a5568" marker-end="url(#arrow)"/>`,
+    );
   };
 
   const drawBox = (box: Box, inRegion: boolean): void => {
@@ -229,15 +233,23 @@ export function statechartSvg(graph: MachineGraph): string {
       const dash = inRegion ? ' stroke-dasharray="5 4"' : '';
       const fill = n.children.length > 0 ? '#f7f9fc' : '#fff';
       shapes.push(`<g class="${classes}" data-state="${escapeXml(n.id)}">`);
-      shapes.push(`<rect x="${f(box.x)}" y="${f(box.y)}" width="${f(box.w)}" height="${f(box.h)}" rx="8" fill="${fill}" stroke="#5b6b82"${dash}/>`);
+      shapes.push(
+        `<rect x="${f(box.x)}" y="${f(box.y)}" width="${f(box.w)}" height="${f(box.h)}" rx="8" fill="${fill}" stroke="#5b6b82"${dash}/>`,
+      );
       if (n.type === 'final') {
-        shapes.push(`<rect x="${f(box.x + 3)}" y="${f(box.y + 3)}" width="${f(box.w - 6)}" height="${f(box.h - 6)}" rx="6" fill="none" stroke="#5b6b82"/>`);
+        shapes.push(
+          `<rect x="${f(box.x + 3)}" y="${f(box.y + 3)}" width="${f(box.w - 6)}" height="${f(box.h - 6)}" rx="6" fill="none" stroke="#5b6b82"/>`,
+        );
       }
       if (n.children.length === 0) {
-        shapes.push(`<text x="${f(box.x + box.w / 2)}" y="${f(box.y + box.h / 2 + 4)}" text-anchor="middle" font-size="${FONT}">${escapeXml(n.key)}</text>`);
+        shapes.push(
+          `<text x="${f(box.x + box.w / 2)}" y="${f(box.y + box.h / 2 + 4)}" text-anchor="middle" font-size="${FONT}">${escapeXml(n.key)}</text>`,
+        );
       } else {
         const suffix = n.type === 'parallel' ? ' (parallel)' : '';
-        shapes.push(`<text x="${f(box.x + 10)}" y="${f(box.y + 16)}" font-size="${FONT}" font-weight="bold">${escapeXml(n.key + suffix)}</text>`);
+        shapes.push(
+          `<text x="${f(box.x + 10)}" y="${f(box.y + 16)}" font-size="${FONT}" font-weight="bold">${escapeXml(n.key + suffix)}</text>`,
+        );
       }
       shapes.push('</g>');
     }
@@ -247,7 +259,9 @@ export function statechartSvg(graph: MachineGraph): string {
     if (initial) {
       const y = initial.y + initial.h / 2;
       shapes.push(`<circle class="initial" cx="${f(initial.x - 18)}" cy="${f(y)}" r="4" fill="#333"/>`);
-      arrows.push(`<path class="edge initial" d="M${f(initial.x - 14)},${f(y)} L${f(initial.x - 1)},${f(y)}" stroke="#333" marker-end="url(#arrow)"/>`);
+      arrows.push(
+        `<path class="edge initial" d="M${f(initial.x - 14)},${f(y)} L${f(initial.x - 1)},${f(y)}" stroke="#333" marker-end="url(#arrow)"/>`,
+      );
     }
   };
 
@@ -292,8 +306,10 @@ export function statechartSvg(graph: MachineGraph): string {
   drawBox(root, false);
   if (fromAny.length > 0) {
     // transitions declared on the machine itself: taken whatever the state
-    shapes.push(`<g class="any-state"><rect x="${PAD}" y="6" width="96" height="26" rx="13" fill="#fff" stroke="#8a94a6" stroke-dasharray="4 4"/>` +
-      `<text x="${PAD + 48}" y="23" text-anchor="middle" font-size="11" fill="#555">any state</text></g>`);
+    shapes.push(
+      `<g class="any-state"><rect x="${PAD}" y="6" width="96" height="26" rx="13" fill="#fff" stroke="#8a94a6" stroke-dasharray="4 4"/>` +
+        `<text x="${PAD + 48}" y="23" text-anchor="middle" font-size="11" fill="#555">any state</text></g>`,
+    );
     fromAny.forEach((edge, i) => {
       const t = boxes.get(edge.target);
       if (!t) return;

@@ -10,10 +10,26 @@ import { utf8Encode } from '../../src/bytes.ts';
 // 0x11 switch, AMF3 object, traits: externalizable (U29 0x07), class "test.Point", then the body
 const className = utf8Encode('test.Point');
 const POINT = Uint8Array.from([
-  0x11, 0x0a, 0x07, (className.length << 1) | 1, ...className,
-  0x00, 0x00, 0x00, 0x07, // readInt 7
-  0x3f, 0xf8, 0, 0, 0, 0, 0, 0, // readDouble 1.5
-  0x06, 0x03, 0x70, // readAMF(1) "p"
+  0x11,
+  0x0a,
+  0x07,
+  (className.length << 1) | 1,
+  ...className,
+  0x00,
+  0x00,
+  0x00,
+  0x07, // readInt 7
+  0x3f,
+  0xf8,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0, // readDouble 1.5
+  0x06,
+  0x03,
+  0x70, // readAMF(1) "p"
 ]);
 
 test('a 0x00-0xFF byte string survives a Lua round trip', () => {
@@ -63,7 +79,12 @@ test('Vectors arrive as arrays, XML as its text, mixed arrays keep both parts', 
   try {
     const c = new FakeClient('types');
     t.connect(c);
-    const r = t.host.onCall(c, 'roundTrip', 1, [new AMFVector('int', [1, 2]), new AMFXML('<a/>'), new MixedArray([1, 2], { x: 'y' }), undefined]);
+    const r = t.host.onCall(c, 'roundTrip', 1, [
+      new AMFVector('int', [1, 2]),
+      new AMFXML('<a/>'),
+      new MixedArray([1, 2], { x: 'y' }),
+      undefined,
+    ]);
     assert.deepEqual(r, { ok: true, results: [[1, 2], '<a/>', new MixedArray([1, 2], { x: 'y' }), null] });
   } finally {
     t.cleanup();

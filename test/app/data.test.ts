@@ -25,7 +25,10 @@ test('data survives a host restart', () => {
     t.host.stop();
     const again = setup({ start: false });
     // same folder: a second host on the first one's www
-    const { LuaApplicationHost } = t.host.constructor === undefined ? { LuaApplicationHost: null } : { LuaApplicationHost: t.host.constructor as new (o: object) => typeof t.host };
+    const { LuaApplicationHost } =
+      t.host.constructor === undefined
+        ? { LuaApplicationHost: null }
+        : { LuaApplicationHost: t.host.constructor as new (o: object) => typeof t.host };
     const host2 = new LuaApplicationHost!({ wwwDir: t.www, logger: again.logger, server: again.server });
     host2.start();
     const c = new FakeClient('store');

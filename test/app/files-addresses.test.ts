@@ -26,11 +26,23 @@ test('listPaths / files: File objects of a www folder, sorted, never outside', (
     symlinkSync(tmpdir(), join(t.www, 'addr', 'out'));
     const [list, n] = t.call('files', '/addr') as [Array<Record<string, unknown>>, number];
     const real = t.host.rt.wwwDir;
-    assert.deepEqual(list.map((f) => f['name']), ['main.lua', 'notes.txt', 'sub']);
+    assert.deepEqual(
+      list.map((f) => f['name']),
+      ['main.lua', 'notes.txt', 'sub'],
+    );
     assert.equal(n, 3);
     const notes = list[1]!;
     assert.deepEqual(
-      [notes['baseName'], notes['extension'], notes['size'], notes['isFolder'], notes['value'], notes['fullPath'], notes['parent'], notes['recent']],
+      [
+        notes['baseName'],
+        notes['extension'],
+        notes['size'],
+        notes['isFolder'],
+        notes['value'],
+        notes['fullPath'],
+        notes['parent'],
+        notes['recent'],
+      ],
       ['notes', 'txt', 5, false, `${real}/addr/notes.txt`, `${real}/addr/notes.txt`, `${real}/addr/`, true],
     );
     assert.deepEqual([list[2]!['isFolder'], list[2]!['isDirectory'], list[2]!['value']], [true, true, `${real}/addr/sub/`]);

@@ -46,7 +46,16 @@ test('md5 / sha256 return the raw digests', () => {
 test('toAMF / toAMF0 / fromAMF round trips', () => {
   const t = api();
   try {
-    const values = [1, 'two', true, [1, 2], { a: 'b' }, new Date(1000), new TypedObject('Cat', { name: 'tom' }), new MixedArray([1], { k: 'v' })];
+    const values = [
+      1,
+      'two',
+      true,
+      [1, 2],
+      { a: 'b' },
+      new Date(1000),
+      new TypedObject('Cat', { name: 'tom' }),
+      new MixedArray([1], { k: 'v' }),
+    ];
     assert.deepEqual(t.call('amf', ...values), values);
     assert.deepEqual(t.call('amf0', 1, 'two', { a: 'b' }, [3]), [1, 'two', { a: 'b' }, [3]]);
     const [raw] = t.call('toAMF', 'hi');

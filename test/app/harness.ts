@@ -76,7 +76,15 @@ export class FakeClient implements ClientPort {
   ) {
     this.rawId = new Uint8Array(32).fill(nextId++ & 0xff);
     this.rawId[0] = 0xab;
-    this.properties = { app: path, flashVer: 'WIN 11,7,700,202', swfUrl: 'http://x/a.swf', pageUrl: 'http://x/', tcUrl: `rtmfp://localhost/${path}`, objectEncoding: 3, ...properties };
+    this.properties = {
+      app: path,
+      flashVer: 'WIN 11,7,700,202',
+      swfUrl: 'http://x/a.swf',
+      pageUrl: 'http://x/',
+      tcUrl: `rtmfp://localhost/${path}`,
+      objectEncoding: 3,
+      ...properties,
+    };
   }
   setTimeout(seconds: number): void {
     this.timeout = seconds;
@@ -112,7 +120,11 @@ export function captureLogger(): AppLogger & { lines: LogLine[]; messages(level?
 export class FakeServer implements ServerPort {
   readonly blacklisted = new Set<string>();
   clients: ClientPort[] = [];
-  configs: Record<string, Record<string, string>> = { '': { port: '1935' }, RTMFP: { port: '1935', keepAlivePeer: '10' }, myGroup: { myConfig: 'test' } };
+  configs: Record<string, Record<string, string>> = {
+    '': { port: '1935' },
+    RTMFP: { port: '1935', keepAlivePeer: '10' },
+    myGroup: { myConfig: 'test' },
+  };
   publicAddress = '203.0.113.1:1935';
   startTime = Date.now();
   blacklist = {

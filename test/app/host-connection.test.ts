@@ -89,7 +89,10 @@ test('onDisconnection: called once, writing then has no effect and no error', ()
     assert.equal(t.host.clientCount, 1);
     t.host.onDisconnection(c);
     t.host.onDisconnection(c);
-    assert.deepEqual(t.notes().filter((n) => n.startsWith('onDisconnection')), ['onDisconnection /nomain']);
+    assert.deepEqual(
+      t.notes().filter((n) => n.startsWith('onDisconnection')),
+      ['onDisconnection /nomain'],
+    );
     assert.deepEqual(c.writer.written, []);
     assert.equal(t.logger.messages('error').length, 0);
     assert.equal(t.host.clientCount, 0);

@@ -38,12 +38,24 @@ test('RPC: error() gives Call.Failed with the message; a runtime error too; a mi
   const t = connected();
   try {
     const failed = t.host.onCall(t.c, 'fail', 1, ['test function takes two arguments']);
-    assert.deepEqual(failed, { ok: false, code: 'NetConnection.Call.Failed', description: 'www/main.lua:13: test function takes two arguments' });
+    assert.deepEqual(failed, {
+      ok: false,
+      code: 'NetConnection.Call.Failed',
+      description: 'www/main.lua:13: test function takes two arguments',
+    });
     const crash = t.host.onCall(t.c, 'crash', 2, []);
     assert.equal(crash.ok, false);
     assert.match((crash as { description: string }).description, /attempt to index a nil value/);
-    assert.deepEqual(t.host.onCall(t.c, 'nothing', 3, []), { ok: false, code: 'NetConnection.Call.Failed', description: "Method client 'nothing' not found in application " });
-    assert.deepEqual(t.host.onCall(t.c, 'address', 4, []), { ok: false, code: 'NetConnection.Call.Failed', description: "Method client 'address' not found in application " });
+    assert.deepEqual(t.host.onCall(t.c, 'nothing', 3, []), {
+      ok: false,
+      code: 'NetConnection.Call.Failed',
+      description: "Method client 'nothing' not found in application ",
+    });
+    assert.deepEqual(t.host.onCall(t.c, 'address', 4, []), {
+      ok: false,
+      code: 'NetConnection.Call.Failed',
+      description: "Method client 'address' not found in application ",
+    });
     // logged with the traceback, and the client still works
     assert.ok(t.logger.lines.some((l) => l.level === 'warn' && String(l.obj['traceback']).includes('stack traceback')));
     assert.deepEqual(t.host.onCall(t.c, 'add', 5, [1, 1]), { ok: true, results: [2] });
@@ -145,7 +157,13 @@ test('typed values through RPC: dates, byte arrays, typed objects, dictionaries,
     assert.deepEqual(v[8], new Date(905989690435));
     assert.deepEqual(v[9], new TypedObject('Cat', { name: 'tom' }));
     assert.ok(v[10] instanceof AMFDictionary);
-    assert.deepEqual(new Map(v[10].entries), new Map<unknown, unknown>([[10, 'test'], ['test', 10]]));
+    assert.deepEqual(
+      new Map(v[10].entries),
+      new Map<unknown, unknown>([
+        [10, 'test'],
+        ['test', 10],
+      ]),
+    );
 
     const d = t.host.onCall(c, 'describe', 2, [new Date(905989690435)]);
     assert.deepEqual(d, { ok: true, results: [null, null, 905989690435, null, 1998, null, null, null] });

@@ -22,7 +22,11 @@ test('the server logger (pino with NOTE/CRITIC levels) receives script logs with
     host.onConnection(c, []);
     host.onCall(c, 'log', 1, []);
     await new Promise((r) => setImmediate(r));
-    const lines = chunks.join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = chunks
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const note = lines.find((l) => l['msg'] === 'note from api')!;
     assert.equal(note['level'], 35);
     assert.equal(note['app'], '/api');

@@ -73,7 +73,10 @@ test('a rebuilt application finds its module tables loaded and gets the global p
     const again = new FakeClient();
     assert.equal(t.host.onConnection(again, []).accepted, true);
     assert.ok(t.logger.messages('debug').filter((m) => m === 'application started').length >= 2);
-    assert.deepEqual(t.host.onCall(again, 'strings', 1, []), { ok: true, results: ['ABC!', true, true, 'util.strings', 'util.', true, 1, null] });
+    assert.deepEqual(t.host.onCall(again, 'strings', 1, []), {
+      ok: true,
+      results: ['ABC!', true, true, 'util.strings', 'util.', true, 1, null],
+    });
     assert.deepEqual(t.host.onCall(again, 'sees', 2, []), { ok: true, results: ['function', 'function', 'function', 'function'] });
   } finally {
     t.cleanup();

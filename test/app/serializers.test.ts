@@ -73,7 +73,18 @@ test('XML-RPC text form: methodCall, i4/int/double/boolean/string/base64/dateTim
     '<param><value><struct><member><name>k</name><value><int>1</int></value></member></struct></value></param>' +
     '<param><value><array><data><value><string>x</string></value><value><nil/></value></data></array></value></param>' +
     '</params></methodCall>';
-  assert.deepEqual(fromXMLRPC(call), ['test', 4, 1.5, true, 'plain', 'a & b', new Uint8Array([255, 0, 20]), new Date(Date.UTC(1998, 6, 17, 14, 8, 55)), { k: 1 }, ['x', null]]);
+  assert.deepEqual(fromXMLRPC(call), [
+    'test',
+    4,
+    1.5,
+    true,
+    'plain',
+    'a & b',
+    new Uint8Array([255, 0, 20]),
+    new Date(Date.UTC(1998, 6, 17, 14, 8, 55)),
+    { k: 1 },
+    ['x', null],
+  ]);
   assert.equal(
     toXMLRPC([1, 2.5, 'a<b', false, null, { k: [1] }, new TypedObject('T', { v: 'w' })]),
     '<?xml version="1.0"?><methodResponse><params>' +

@@ -39,7 +39,10 @@ test('inheritance: parent globals, overrides, super, this, name, path, children,
     assert.ok(notes.indexOf('onStart /Games') < notes.indexOf('myGame sees I am Games'));
     assert.ok(notes.includes('Games onConnection /Games/myGame'));
     const r = t.host.onCall(c, 'inheritance', 1, []);
-    assert.deepEqual(r, { ok: true, results: ['I am myGame', 'I am Games', 'Games', 'myGame', 'I am myGame', 'myGame', '/Games/myGame', 'Games', true] });
+    assert.deepEqual(r, {
+      ok: true,
+      results: ['I am myGame', 'I am Games', 'Games', 'myGame', 'I am myGame', 'myGame', '/Games/myGame', 'Games', true],
+    });
     // a function defined by the parent runs in the parent's environment
     assert.deepEqual(t.host.onCall(c, 'whoami', 2, []), { ok: true, results: ['Games', 'Games', '/Games'] });
     // events the child does not define go to its parent (root onDisconnection)
@@ -108,7 +111,21 @@ test('connection paths cannot leave the applications folder', () => {
     mkdirSync(join(t.dir, 'outside'));
     writeFileSync(join(t.dir, 'outside', 'main.lua'), 'NOTE("outside ran")\n');
     symlinkSync(join(t.dir, 'outside'), join(t.www, 'link'));
-    for (const path of ['..', '../outside', 'a/../../outside', '%2e%2e/outside', '%2E%2E', '%252e%252e', '//etc', 'a\\..\\..', 'C:/x', 'link', 'link/x', 'a%00b', '%zz']) {
+    for (const path of [
+      '..',
+      '../outside',
+      'a/../../outside',
+      '%2e%2e/outside',
+      '%2E%2E',
+      '%252e%252e',
+      '//etc',
+      'a\\..\\..',
+      'C:/x',
+      'link',
+      'link/x',
+      'a%00b',
+      '%zz',
+    ]) {
       const a = t.connect(new FakeClient(path));
       assert.equal(a.accepted, false, path);
       assert.equal(t.host.resolvePath(path).ok, false, path);

@@ -36,7 +36,16 @@ test('without any file the embedded defaults apply', () => {
   assert.deepEqual(warnings, []);
   assert.equal(config.source, null);
   assert.deepEqual(config.rtmfp, {
-    host: '0.0.0.0', port: 1935, keepAliveServer: 15, keepAlivePeer: 10, publicAddress: '', maxSessions: 10000, maxHandshakes: 1000, maxHalfOpenPerAddress: 32, maxHalfOpen: 1024, cipher: 'node',
+    host: '0.0.0.0',
+    port: 1935,
+    keepAliveServer: 15,
+    keepAlivePeer: 10,
+    publicAddress: '',
+    maxSessions: 10000,
+    maxHandshakes: 1000,
+    maxHalfOpenPerAddress: 32,
+    maxHalfOpen: 1024,
+    cipher: 'node',
   });
   assert.deepEqual(config.application, { dir: cwd, www: join(cwd, 'www'), unsafe: false, scriptTimeout: 2, scriptMemory: 512 });
   assert.deepEqual(config.logs, { level: 'info', pretty: 'auto' });
@@ -89,10 +98,10 @@ test("CumulusServer.ini's top-level keys land in [RTMFP]; an explicit [RTMFP] ke
 
 test('command-line overrides beat the file, in both spellings, and reach raw', () => {
   const { cwd } = withIni('nimbus.ini', '[RTMFP]\nport=2000\n[custom]\nkey=file\n');
-  const { config } = loadConfig(
-    ['--RTMFP.port=19350', '--Custom.key', 'argv', '--other.deep.key=1', '--inspect', '--logs.pretty=no'],
-    { cwd, env: NO_ENV },
-  );
+  const { config } = loadConfig(['--RTMFP.port=19350', '--Custom.key', 'argv', '--other.deep.key=1', '--inspect', '--logs.pretty=no'], {
+    cwd,
+    env: NO_ENV,
+  });
   assert.equal(config.rtmfp.port, 19350);
   assert.equal(config.inspector.stately, 'ws://localhost:8080');
   assert.equal(config.logs.pretty, 'false');
@@ -187,9 +196,12 @@ test('any port number round-trips, anything else names RTMFP.port', () => {
     }),
   );
   fc.assert(
-    fc.property(fc.string().filter((text) => !/^\s*\+?\d+\s*$/.test(text) || Number(text) > 65535), (text) => {
-      assert.throws(() => loadConfig([`--RTMFP.port=${text}`], { cwd, env: NO_ENV }), /^ConfigError: RTMFP\.port: /);
-    }),
+    fc.property(
+      fc.string().filter((text) => !/^\s*\+?\d+\s*$/.test(text) || Number(text) > 65535),
+      (text) => {
+        assert.throws(() => loadConfig([`--RTMFP.port=${text}`], { cwd, env: NO_ENV }), /^ConfigError: RTMFP\.port: /);
+      },
+    ),
   );
 });
 
@@ -199,7 +211,10 @@ test('an inspector open beyond loopback without a token is warned about', () => 
   assert.equal(open.warnings.length, 1);
   assert.match(open.warnings[0]!, /^inspector\.token: /);
   assert.deepEqual(loadConfig(['--inspect'], { cwd, env: NO_ENV }).warnings, []);
-  assert.deepEqual(loadConfig(['--inspector.enabled=true', '--inspector.host=0.0.0.0', '--inspector.token=s3cret'], { cwd, env: NO_ENV }).warnings, []);
+  assert.deepEqual(
+    loadConfig(['--inspector.enabled=true', '--inspector.host=0.0.0.0', '--inspector.token=s3cret'], { cwd, env: NO_ENV }).warnings,
+    [],
+  );
 });
 
 test('--help wins over everything else', () => {
@@ -234,14 +249,26 @@ test('docs/configuration.md documents every key with its default', () => {
 
 test('[application] unsafe, scriptTimeout and scriptMemory are checked, the key named on error', () => {
   const cwd = emptyDir();
-  const { config } = loadConfig(['--application.unsafe=yes', '--application.scriptTimeout=0.5', '--application.scriptMemory=0'], { cwd, env: NO_ENV });
+  const { config } = loadConfig(['--application.unsafe=yes', '--application.scriptTimeout=0.5', '--application.scriptMemory=0'], {
+    cwd,
+    env: NO_ENV,
+  });
   assert.equal(config.application.unsafe, true);
   assert.equal(config.application.scriptTimeout, 0.5);
   assert.equal(config.application.scriptMemory, 0);
-  assert.throws(() => loadConfig(['--application.unsafe=maybe'], { cwd, env: NO_ENV }), /^ConfigError: application\.unsafe: expected true or false/);
-  assert.throws(() => loadConfig(['--application.scriptTimeout=-1'], { cwd, env: NO_ENV }), /^ConfigError: application\.scriptTimeout: expected a number 0-3600/);
+  assert.throws(
+    () => loadConfig(['--application.unsafe=maybe'], { cwd, env: NO_ENV }),
+    /^ConfigError: application\.unsafe: expected true or false/,
+  );
+  assert.throws(
+    () => loadConfig(['--application.scriptTimeout=-1'], { cwd, env: NO_ENV }),
+    /^ConfigError: application\.scriptTimeout: expected a number 0-3600/,
+  );
   assert.throws(() => loadConfig(['--application.scriptTimeout=2s'], { cwd, env: NO_ENV }), /^ConfigError: application\.scriptTimeout: /);
-  assert.throws(() => loadConfig(['--application.scriptMemory=1.5'], { cwd, env: NO_ENV }), /^ConfigError: application\.scriptMemory: expected an integer/);
+  assert.throws(
+    () => loadConfig(['--application.scriptMemory=1.5'], { cwd, env: NO_ENV }),
+    /^ConfigError: application\.scriptMemory: expected an integer/,
+  );
 });
 
 test('section and key names from outside never reach Object.prototype', () => {

@@ -16,7 +16,10 @@ function memory(): { stream: Writable; text: () => string } {
 }
 
 function lines(text: string): Array<Record<string, unknown>> {
-  return text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>);
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 const NAMES = Object.keys(LEVELS) as LevelName[];
@@ -24,7 +27,10 @@ const NAMES = Object.keys(LEVELS) as LevelName[];
 test('the eight levels have distinct severities, highest first', () => {
   const values = NAMES.map((name) => LEVELS[name]);
   assert.equal(new Set(values).size, 8);
-  assert.deepEqual([...values].sort((a, b) => b - a), values);
+  assert.deepEqual(
+    [...values].sort((a, b) => b - a),
+    values,
+  );
   assert.deepEqual(LEVELS, { fatal: 60, critic: 55, error: 50, warn: 40, note: 35, info: 30, debug: 20, trace: 10 });
 });
 
@@ -58,7 +64,10 @@ test('level names are accepted in upper case, unknown ones are refused', () => {
   const logger = createLogger({ level: 'NOTE', pretty: 'false', destination: out.stream });
   logger.info('hidden');
   logger.note('shown');
-  assert.deepEqual(lines(out.text()).map((line) => line['msg']), ['shown']);
+  assert.deepEqual(
+    lines(out.text()).map((line) => line['msg']),
+    ['shown'],
+  );
   assert.throws(() => createLogger({ level: 'loud', destination: out.stream }), /logs\.level/);
 });
 

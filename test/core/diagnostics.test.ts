@@ -74,7 +74,8 @@ test('connect, publish, play and close: sessions, clients, publication and liste
     const line = (s: Seen): string => {
       const m = s.message as unknown as Record<string, unknown>;
       const short = s.channel.slice('nimbus:'.length);
-      if ('protocol' in m && 'id' in m) return `${short} ${String(m.protocol)} ${label.get(String(m.address))}${m.reason ? ` (${String(m.reason)})` : ''}`;
+      if ('protocol' in m && 'id' in m)
+        return `${short} ${String(m.protocol)} ${label.get(String(m.address))}${m.reason ? ` (${String(m.reason)})` : ''}`;
       if ('name' in m) return `${short} ${String(m.name)} ${who(m.client as ClientPort | undefined)}`;
       return `${short} ${who(m.client as ClientPort)}`;
     };

@@ -17,22 +17,29 @@ test('DEFAULT_KEY is "Adobe Systems 02"', () => {
 });
 
 test('both implementations equal AES-128-CBC with a zero IV restarted per call, in place', () => {
-  fc.assert(fc.property(
-    fc.uint8Array({ minLength: 16, maxLength: 16 }),
-    fc.array(fc.uint8Array({ minLength: 0, maxLength: 96 }).map((b) => b.subarray(0, b.length & ~15)), { minLength: 1, maxLength: 4 }),
-    (key, packets) => {
-      const ciphers = IMPLS.map((impl) => createBlockCipher(key, impl));
-      for (const packet of packets) {
-        const expected = reference(key, packet);
-        for (const c of ciphers) {
-          const data = Uint8Array.from(packet);
-          c.encrypt(data);
-          assert.equal(hex(data), expected);
-          c.decrypt(data);
-          assert.equal(hex(data), hex(packet));
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ minLength: 16, maxLength: 16 }),
+      fc.array(
+        fc.uint8Array({ minLength: 0, maxLength: 96 }).map((b) => b.subarray(0, b.length & ~15)),
+        { minLength: 1, maxLength: 4 },
+      ),
+      (key, packets) => {
+        const ciphers = IMPLS.map((impl) => createBlockCipher(key, impl));
+        for (const packet of packets) {
+          const expected = reference(key, packet);
+          for (const c of ciphers) {
+            const data = Uint8Array.from(packet);
+            c.encrypt(data);
+            assert.equal(hex(data), expected);
+            c.decrypt(data);
+            assert.equal(hex(data), hex(packet));
+          }
         }
-      }
-    }), { numRuns: 200 });
+      },
+    ),
+    { numRuns: 200 },
+  );
 });
 
 test('works on unaligned views inside a larger buffer', () => {

@@ -2,7 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
-  createServerCertificate, createStaticCertificate, parseCertificate, peerIdOf,
+  createServerCertificate,
+  createStaticCertificate,
+  parseCertificate,
+  peerIdOf,
 } from '../../src/protocols/rtmfp/crypto/certificate.ts';
 import { generateKeyPair } from '../../src/protocols/rtmfp/crypto/dh.ts';
 import { fromHex, hex } from '../../src/bytes.ts';
@@ -29,7 +32,8 @@ test('Cumulus certificate: unknown group 5 left out, order kept', () => {
 });
 
 test('static certificate: keys by group, lengths parsed not assumed', () => {
-  const k16 = generateKeyPair(16), k2 = generateKeyPair(2);
+  const k16 = generateKeyPair(16),
+    k2 = generateKeyPair(2);
   const shortKey = { group: 14 as const, publicKey: new Uint8Array(255).fill(7) };
   const raw = createStaticCertificate([k16, shortKey, k2]);
   const c = parseCertificate(raw);

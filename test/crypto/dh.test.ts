@@ -3,9 +3,12 @@ import assert from 'node:assert/strict';
 import { SUPPORTED_GROUPS, generateKeyPair, isValidPublicKey, type DHGroup } from '../../src/protocols/rtmfp/crypto/dh.ts';
 import { fromHex, hex } from '../../src/bytes.ts';
 
-const P2 = BigInt('0x' + 'ffffffffffffffffc90fdaa22168c234c4c6628b80dc1cd129024e088a67cc74020bbea63b139b22514a08798e3404dd' +
-  'ef9519b3cd3a431b302b0a6df25f14374fe1356d6d51c245e485b576625e7ec6f44c42e9a637ed6b0bff5cb6f406b7ed' +
-  'ee386bfb5a899fa5ae9f24117c4b1fe649286651ece65381ffffffffffffffff');
+const P2 = BigInt(
+  '0x' +
+    'ffffffffffffffffc90fdaa22168c234c4c6628b80dc1cd129024e088a67cc74020bbea63b139b22514a08798e3404dd' +
+    'ef9519b3cd3a431b302b0a6df25f14374fe1356d6d51c245e485b576625e7ec6f44c42e9a637ed6b0bff5cb6f406b7ed' +
+    'ee386bfb5a899fa5ae9f24117c4b1fe649286651ece65381ffffffffffffffff',
+);
 
 function modpow(base: bigint, exponent: bigint, m: bigint): bigint {
   let r = 1n;
@@ -47,8 +50,12 @@ test('fixed exponent: public key and secret equal a BigInt reference (group 2)',
 });
 
 test('a secret with a leading zero byte comes back stripped', () => {
-  const x = new Uint8Array(28).fill(0x5a); x[0] = 0xc3;
-  const y = new Uint8Array(28).fill(0x11); y[0] = 0x9e; y[26] = 0; y[27] = 4;
+  const x = new Uint8Array(28).fill(0x5a);
+  x[0] = 0xc3;
+  const y = new Uint8Array(28).fill(0x11);
+  y[0] = 0x9e;
+  y[26] = 0;
+  y[27] = 4;
   const s = generateKeyPair(2, x).computeSecret(generateKeyPair(2, y).publicKey)!;
   assert.equal(s.length, 127);
   assert.notEqual(s[0], 0);

@@ -5,7 +5,12 @@ import { readOptionList, writeOption } from '../../src/protocols/rtmfp/wire/opti
 import { createServerCertificate, createStaticCertificate } from '../../src/protocols/rtmfp/crypto/certificate.ts';
 import { generateKeyPair, type DHGroup } from '../../src/protocols/rtmfp/crypto/dh.ts';
 import {
-  createInitiatorIdentity, initiateKeying, negotiate, negotiationFlags, respondToKeying, type SessionKeys,
+  createInitiatorIdentity,
+  initiateKeying,
+  negotiate,
+  negotiationFlags,
+  respondToKeying,
+  type SessionKeys,
 } from '../../src/protocols/rtmfp/crypto/keying.ts';
 import { createPacketCipher } from '../../src/protocols/rtmfp/crypto/packet-cipher.ts';
 
@@ -38,13 +43,13 @@ test('negotiate: the three rules of A2.2', () => {
 
 test('A2.2 server table: each client row gets its reply and protection', () => {
   const rows: { skic: [string, string]; reply: [string, string]; hmac: boolean; sseq: boolean }[] = [
-    { skic: ['0710', '07'], reply: ['0710', '07'], hmac: true, sseq: true },    // tcconn default
-    { skic: ['0210', '07'], reply: ['0210', '07'], hmac: false, sseq: true },   // tcconn -H
-    { skic: ['0710', '02'], reply: ['0710', '02'], hmac: true, sseq: false },   // tcconn -S
-    { skic: ['0210', '02'], reply: ['0000', '00'], hmac: false, sseq: false },  // -H -S: Cumulus answer
-    { skic: ['020a', '02'], reply: ['0000', '00'], hmac: false, sseq: false },  // Flash
-    { skic: ['', ''], reply: ['0000', '00'], hmac: false, sseq: false },        // no options at all
-    { skic: ['0410', '04'], reply: ['0310', '03'], hmac: true, sseq: true },    // SND only: we expect (REQ), need not send
+    { skic: ['0710', '07'], reply: ['0710', '07'], hmac: true, sseq: true }, // tcconn default
+    { skic: ['0210', '07'], reply: ['0210', '07'], hmac: false, sseq: true }, // tcconn -H
+    { skic: ['0710', '02'], reply: ['0710', '02'], hmac: true, sseq: false }, // tcconn -S
+    { skic: ['0210', '02'], reply: ['0000', '00'], hmac: false, sseq: false }, // -H -S: Cumulus answer
+    { skic: ['020a', '02'], reply: ['0000', '00'], hmac: false, sseq: false }, // Flash
+    { skic: ['', ''], reply: ['0000', '00'], hmac: false, sseq: false }, // no options at all
+    { skic: ['0410', '04'], reply: ['0310', '03'], hmac: true, sseq: true }, // SND only: we expect (REQ), need not send
   ];
   const key2 = generateKeyPair(2);
   const cert = createStaticCertificate([key2]);
@@ -117,8 +122,7 @@ test('initiator identities and group choice (A1.2, A1.4)', () => {
   assert.deepEqual(cppIdentity.groups, [16, 14, 2]);
   assert.deepEqual([...cppIdentity.keys.keys()], [16, 14, 2]);
   const cumulus = fromHex('010a410e' + '00'.repeat(64) + '021502021505' + '02150e');
-  const pick = (identity: typeof cppIdentity, cert: Uint8Array): DHGroup | undefined =>
-    initiateKeying(identity, cert, 'rfc7425')?.group;
+  const pick = (identity: typeof cppIdentity, cert: Uint8Array): DHGroup | undefined => initiateKeying(identity, cert, 'rfc7425')?.group;
   assert.equal(pick(cppIdentity, createServerCertificate()), 16);
   assert.equal(pick(cppIdentity, createServerCertificate([2, 14])), 14);
   assert.equal(pick(cppIdentity, cumulus), 14);
@@ -151,7 +155,10 @@ function exchange(client: SessionKeys, server: SessionKeys): void {
 }
 
 test('end to end, both styles against our responder, every group', () => {
-  for (const [style, identity] of [['flash', flashIdentity], ['rfc7425', cppIdentity]] as const) {
+  for (const [style, identity] of [
+    ['flash', flashIdentity],
+    ['rfc7425', cppIdentity],
+  ] as const) {
     for (const groups of [[2, 14, 16], [2], [14], [16]] as DHGroup[][]) {
       const serverCert = createServerCertificate(groups);
       const init = initiateKeying(identity, serverCert, style);
@@ -172,7 +179,8 @@ test('end to end, both styles against our responder, every group', () => {
       const both = style === 'rfc7425';
       assert.deepEqual(
         [keys.protection.sendHMACLength, keys.protection.recvHMACLength, keys.protection.sendSequence, keys.protection.recvSequence],
-        both ? [16, 16, true, true] : [0, 0, false, false]);
+        both ? [16, 16, true, true] : [0, 0, false, false],
+      );
       exchange(keys, r.keys);
     }
   }
@@ -193,7 +201,11 @@ test('initiator side of RIKeying: negotiation failures and missing keys', () => 
   assert.ok(k);
   assert.deepEqual(k.protection, { sendHMACLength: 0, recvHMACLength: 0, sendSequence: false, recvSequence: false });
   const asked = flash.complete(concat(fromHex('021e07031a0710'), key))!;
-  assert.deepEqual([asked.protection.sendHMACLength, asked.protection.recvHMACLength], [10, 16], 'a Flash-style client honours REQ with its own length');
+  assert.deepEqual(
+    [asked.protection.sendHMACLength, asked.protection.recvHMACLength],
+    [10, 16],
+    'a Flash-style client honours REQ with its own length',
+  );
 });
 
 test('an empty or truncated group-select option is refused (null), never thrown (issue 12: a stack trace per packet)', () => {

@@ -2,7 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  ReplayWindow, checksum, createPacketCipher, readSessionId, startupCipher, type PacketCipher, type Protection,
+  ReplayWindow,
+  checksum,
+  createPacketCipher,
+  readSessionId,
+  startupCipher,
+  type PacketCipher,
+  type Protection,
 } from '../../src/protocols/rtmfp/crypto/packet-cipher.ts';
 import { createBlockCipher, type CipherImpl } from '../../src/protocols/rtmfp/crypto/aes.ts';
 import { fromHex, hex } from '../../src/bytes.ts';
@@ -13,18 +19,26 @@ const MAC_A = Uint8Array.from({ length: 32 }, (_, i) => 3 * i);
 const MAC_B = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);
 
 /** One direction's settings, as the sender and the receiver of that direction see them. */
-interface Direction { hmacLength: number; sequence: boolean }
-const DIRECTIONS: Direction[] = [0, 4, 10, 16, 32].flatMap((hmacLength) =>
-  [false, true].map((sequence) => ({ hmacLength, sequence })));
+interface Direction {
+  hmacLength: number;
+  sequence: boolean;
+}
+const DIRECTIONS: Direction[] = [0, 4, 10, 16, 32].flatMap((hmacLength) => [false, true].map((sequence) => ({ hmacLength, sequence })));
 
 /** A pair of ciphers for one direction A → B with the given settings, the other direction in Flash profile. */
 function pair(d: Direction, impl: CipherImpl = 'noble'): { sender: PacketCipher; receiver: PacketCipher } {
   const sender: Protection = {
-    sendHMACLength: d.hmacLength, recvHMACLength: 0, sendSequence: d.sequence, recvSequence: false,
+    sendHMACLength: d.hmacLength,
+    recvHMACLength: 0,
+    sendSequence: d.sequence,
+    recvSequence: false,
     ...(d.hmacLength > 0 ? { sendHMACKey: MAC_A } : {}),
   };
   const receiver: Protection = {
-    sendHMACLength: 0, recvHMACLength: d.hmacLength, sendSequence: false, recvSequence: d.sequence,
+    sendHMACLength: 0,
+    recvHMACLength: d.hmacLength,
+    sendSequence: false,
+    recvSequence: d.sequence,
     ...(d.hmacLength > 0 ? { recvHMACKey: MAC_A } : {}),
   };
   return {
@@ -55,17 +69,23 @@ test('round trip for every protection combination, both directions, both impls',
   for (const d of DIRECTIONS) {
     for (const impl of ['noble', 'node'] as const) {
       const { sender, receiver } = pair(d, impl);
-      fc.assert(fc.property(fc.uint8Array({ minLength: 0, maxLength: 1200 }), fc.nat(), (clear, far) => {
-        const datagram = sender.seal(far, clear);
-        assert.equal(readSessionId(datagram), far >>> 0);
-        const body = datagram.length - 4 - d.hmacLength;
-        assert.ok(body >= 16 && body % 16 === 0);
-        const opened = receiver.open(datagram);
-        assert.ok(opened, label(d));
-        assert.equal(hex(opened.subarray(0, clear.length)), hex(clear));
-        assert.ok(opened.subarray(clear.length).every((b) => b === 0xff), 'padding');
-        assert.ok(opened.length - clear.length < 16 || clear.length === 0, 'at most one block of padding');
-      }), { numRuns: 30 });
+      fc.assert(
+        fc.property(fc.uint8Array({ minLength: 0, maxLength: 1200 }), fc.nat(), (clear, far) => {
+          const datagram = sender.seal(far, clear);
+          assert.equal(readSessionId(datagram), far >>> 0);
+          const body = datagram.length - 4 - d.hmacLength;
+          assert.ok(body >= 16 && body % 16 === 0);
+          const opened = receiver.open(datagram);
+          assert.ok(opened, label(d));
+          assert.equal(hex(opened.subarray(0, clear.length)), hex(clear));
+          assert.ok(
+            opened.subarray(clear.length).every((b) => b === 0xff),
+            'padding',
+          );
+          assert.ok(opened.length - clear.length < 16 || clear.length === 0, 'at most one block of padding');
+        }),
+        { numRuns: 30 },
+      );
       // and back: the reverse direction is the Flash profile
       const back = sender.open(receiver.seal(7, CLEAR));
       assert.ok(back);
@@ -87,7 +107,13 @@ test('sseq sits first, the checksum covers only what follows it (A3, A4)', () =>
 });
 
 test('HMAC: checksum gone, MAC appended over the ciphertext only (A2.3)', () => {
-  const sender = createPacketCipher(KEY_A, KEY_B, { sendHMACLength: 10, sendHMACKey: MAC_A, recvHMACLength: 0, sendSequence: false, recvSequence: false });
+  const sender = createPacketCipher(KEY_A, KEY_B, {
+    sendHMACLength: 10,
+    sendHMACKey: MAC_A,
+    recvHMACLength: 0,
+    sendSequence: false,
+    recvSequence: false,
+  });
   const datagram = sender.seal(5, CLEAR);
   assert.equal(datagram.length, 4 + 32 + 10);
   const raw = datagram.slice(4, 36);
@@ -120,7 +146,13 @@ test('flipping any byte after the SSID makes open return null', () => {
 
 test('a datagram under a different key or MAC key is refused', () => {
   const good = pair({ hmacLength: 16, sequence: true }).sender.seal(1, CLEAR);
-  const otherMAC = createPacketCipher(KEY_B, KEY_A, { sendHMACLength: 0, recvHMACLength: 16, recvHMACKey: MAC_B, sendSequence: false, recvSequence: true });
+  const otherMAC = createPacketCipher(KEY_B, KEY_A, {
+    sendHMACLength: 0,
+    recvHMACLength: 16,
+    recvHMACKey: MAC_B,
+    sendSequence: false,
+    recvSequence: true,
+  });
   assert.equal(otherMAC.open(good), null);
   assert.equal(createPacketCipher(KEY_A, KEY_B).open(pair({ hmacLength: 0, sequence: false }).sender.seal(1, CLEAR)), null);
 });
@@ -141,11 +173,15 @@ test('open never mutates the datagram, Buffer included', () => {
 test('truncated and garbage input → null, never a throw', () => {
   const ciphers = DIRECTIONS.map((d) => pair(d).receiver).concat([startupCipher]);
   for (const c of ciphers) {
-    for (const n of [0, 1, 3, 4, 11, 12, 19, 20, 21, 35, 36, 37, 52]) assert.equal(c.open(new Uint8Array(n).fill(0xab)), null, `length ${n}`);
+    for (const n of [0, 1, 3, 4, 11, 12, 19, 20, 21, 35, 36, 37, 52])
+      assert.equal(c.open(new Uint8Array(n).fill(0xab)), null, `length ${n}`);
   }
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (garbage) => {
-    for (const c of ciphers) assert.equal(c.open(garbage), null);
-  }), { numRuns: 300 });
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), (garbage) => {
+      for (const c of ciphers) assert.equal(c.open(garbage), null);
+    }),
+    { numRuns: 300 },
+  );
   for (const d of DIRECTIONS) {
     const { sender, receiver } = pair(d);
     const datagram = sender.seal(1, CLEAR);

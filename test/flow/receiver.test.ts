@@ -80,7 +80,16 @@ test('§4.6 ack example: received 1–5, 8, 9, 12', () => {
   for (const s of [1, 2, 3, 4, 5, 8, 9, 12]) flow.onFragment(fragment(s, 'x'));
   const { bytes, ack } = ackOf(flow);
   assert.equal(bytes, '510007037f0501010100');
-  assert.deepEqual(ack, { type: 0x51, flowId: 3, bufferBlocks: 0x7f, cumulativeAck: 5, ranges: [[8, 9], [12, 12]] });
+  assert.deepEqual(ack, {
+    type: 0x51,
+    flowId: 3,
+    bufferBlocks: 0x7f,
+    cumulativeAck: 5,
+    ranges: [
+      [8, 9],
+      [12, 12],
+    ],
+  });
 });
 
 test('fragmented messages are reassembled, also out of order', () => {
@@ -306,7 +315,10 @@ test('property: any arrival order with duplicates delivers every message once, i
         const got: Uint8Array[] = [];
         const flow = new FlowReceiver(2, (m) => got.push(m.slice()));
         for (const f of arrivals) flow.onFragment(f);
-        assert.deepEqual(got.map((m) => new TextDecoder().decode(m)), messages.map(([t]) => new TextEncoder().encode(t)).map((b) => new TextDecoder().decode(b)));
+        assert.deepEqual(
+          got.map((m) => new TextDecoder().decode(m)),
+          messages.map(([t]) => new TextEncoder().encode(t)).map((b) => new TextDecoder().decode(b)),
+        );
         assert.equal(flow.cumulativeAck, fragments.length);
         assert.equal(flow.bufferedFragments, 0);
         assert.equal(flow.lostFragments, 0);

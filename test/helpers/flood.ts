@@ -28,14 +28,19 @@ export interface FloodResult {
  * `count` IHellos spread over `sockets` sockets, in batches with a yield between them so that the
  * server (often in the same process) gets to read them instead of the kernel dropping them.
  */
-export async function floodIHellos(port: number, options: { count: number; sockets?: number; batch?: number; url?: string }): Promise<FloodResult> {
+export async function floodIHellos(
+  port: number,
+  options: { count: number; sockets?: number; batch?: number; url?: string },
+): Promise<FloodResult> {
   const url = options.url ?? `rtmfp://127.0.0.1:${port}/flood`;
   const batch = options.batch ?? 64;
-  const sockets = await Promise.all(Array.from({ length: options.sockets ?? 4 }, async () => {
-    const socket = dgram.createSocket('udp4');
-    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-    return socket;
-  }));
+  const sockets = await Promise.all(
+    Array.from({ length: options.sockets ?? 4 }, async () => {
+      const socket = dgram.createSocket('udp4');
+      await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+      return socket;
+    }),
+  );
   const result: FloodResult = { sent: 0, answered: 0 };
   for (const socket of sockets) socket.on('message', () => result.answered++);
   try {

@@ -4,9 +4,22 @@
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { ByteWriter, equalBytes, utf8Encode } from '../../src/bytes.ts';
-import { createInitiatorIdentity, initiateKeying, type InitiatorIdentity, type SessionKeys } from '../../src/protocols/rtmfp/crypto/keying.ts';
+import {
+  createInitiatorIdentity,
+  initiateKeying,
+  type InitiatorIdentity,
+  type SessionKeys,
+} from '../../src/protocols/rtmfp/crypto/keying.ts';
 import { createPacketCipher, readSessionId, startupCipher } from '../../src/protocols/rtmfp/crypto/packet-cipher.ts';
-import { CHUNK, decodeChunks, writeChunk, type Chunk, type RedirectChunk, type RHelloChunk, type RIKeyingChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
+import {
+  CHUNK,
+  decodeChunks,
+  writeChunk,
+  type Chunk,
+  type RedirectChunk,
+  type RHelloChunk,
+  type RIKeyingChunk,
+} from '../../src/protocols/rtmfp/wire/chunks.ts';
 import { MODE, readPacketHeader, writePacketHeader } from '../../src/protocols/rtmfp/wire/packet.ts';
 import { writeOption } from '../../src/protocols/rtmfp/wire/options.ts';
 
@@ -43,7 +56,8 @@ export class Keyer {
       const clear = startupCipher.open(datagram);
       if (!clear) return;
       try {
-        for (const chunk of decodeChunks(clear, readPacketHeader(clear).chunksOffset)) k.received.push({ id: readSessionId(datagram), chunk });
+        for (const chunk of decodeChunks(clear, readPacketHeader(clear).chunksOffset))
+          k.received.push({ id: readSessionId(datagram), chunk });
       } catch {
         // not a startup packet
       }

@@ -3,7 +3,13 @@
 // the wire and move only when the test pumps, which keeps delivery order and reentrancy under its control.
 import pino from 'pino';
 import { SimulatedClock, assign, createMachine, type AnyActorRef, type AnyStateMachine } from 'xstate';
-import { Session, type BufferBudget, type FlowHandler, type FlowOpening, type SessionDelegate } from '../../src/protocols/rtmfp/session/session.ts';
+import {
+  Session,
+  type BufferBudget,
+  type FlowHandler,
+  type FlowOpening,
+  type SessionDelegate,
+} from '../../src/protocols/rtmfp/session/session.ts';
 import { createPacketCipher, type PacketCipher } from '../../src/protocols/rtmfp/crypto/packet-cipher.ts';
 import type { Logger } from '../../src/log.ts';
 import { ByteWriter, concat } from '../../src/bytes.ts';
@@ -206,10 +212,7 @@ export function macrotask(): Promise<void> {
 }
 
 /** Actors created while `body` runs whose id starts with `prefix` (e.g. "flow:"), via the inspection hook. */
-export async function capturingActors<T>(
-  prefix: string,
-  body: (actors: AnyActorRef[]) => Promise<T>,
-): Promise<T> {
+export async function capturingActors<T>(prefix: string, body: (actors: AnyActorRef[]) => Promise<T>): Promise<T> {
   const actors: AnyActorRef[] = [];
   setInspectionSink((event) => {
     const actor = event.actorRef as AnyActorRef;

@@ -20,10 +20,13 @@ test('the session machine as a graph: nesting, initial states, timers and guards
   assert.equal(open.type, 'parallel');
   assert.equal(graph.root.initial, 'session.keying');
   const alive = [...allStates(graph.root)].find((s) => s.id === 'session.open.liveness.alive')!;
-  assert.deepEqual(alive.transitions.filter((t) => t.event.startsWith('after')).map((t) => [t.event, t.guard, t.targets]), [
-    ['after keepAlive', 'silent', ['session.open.liveness.pinging']],
-    ['after keepAlive', undefined, ['session.open.liveness.alive']],
-  ]);
+  assert.deepEqual(
+    alive.transitions.filter((t) => t.event.startsWith('after')).map((t) => [t.event, t.guard, t.targets]),
+    [
+      ['after keepAlive', 'silent', ['session.open.liveness.pinging']],
+      ['after keepAlive', undefined, ['session.open.liveness.alive']],
+    ],
+  );
   assert.equal(machineGraph(sessionMachine), graph, 'cached per definition');
 });
 
@@ -33,7 +36,11 @@ test('state texts and active ids for highlighting', () => {
   assert.equal(stateText('keying'), 'keying');
   assert.equal(stateText({ closing: 'requesting' }), 'closing: requesting');
   assert.deepEqual(activeStateIds('session', value), [
-    'session.open', 'session.open.connection', 'session.open.connection.connected', 'session.open.liveness', 'session.open.liveness.alive',
+    'session.open',
+    'session.open.connection',
+    'session.open.connection.connected',
+    'session.open.liveness',
+    'session.open.liveness.alive',
   ]);
 });
 

@@ -4,7 +4,16 @@ import assert from 'node:assert/strict';
 import { EventFeed, FeedSubscriber, matchesFilter, type FeedInput } from '../../src/inspector/feed.ts';
 
 function entry(n: number, over: Partial<FeedInput> = {}): FeedInput {
-  return { time: n, type: 'event', actor: `x:${n % 3}`, name: `session:${n % 3}`, kind: 'session', label: `10.0.0.${n % 3}:1935 peer${n % 3}`, event: `E${n}`, ...over };
+  return {
+    time: n,
+    type: 'event',
+    actor: `x:${n % 3}`,
+    name: `session:${n % 3}`,
+    kind: 'session',
+    label: `10.0.0.${n % 3}:1935 peer${n % 3}`,
+    event: `E${n}`,
+    ...over,
+  };
 }
 
 test('nothing is kept for nobody: listening only while a page is subscribed', () => {
@@ -22,7 +31,10 @@ test('the ring keeps the last `capacity` entries, numbered in order', () => {
   assert.equal(feed.lastSeq, 20);
   assert.equal(feed.oldestSeq, 13);
   const { entries, missed } = feed.since(0, {});
-  assert.deepEqual(entries.map((e) => e.seq), [13, 14, 15, 16, 17, 18, 19, 20]);
+  assert.deepEqual(
+    entries.map((e) => e.seq),
+    [13, 14, 15, 16, 17, 18, 19, 20],
+  );
   assert.equal(missed, 0);
 });
 
@@ -34,7 +46,10 @@ test('a slow page loses entries beyond its queue, and is told how many', () => {
   const first = slow.take();
   assert.equal(first.entries.length, 5);
   assert.equal(first.dropped, 7);
-  assert.deepEqual(first.entries.map((e) => e.seq), [1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    first.entries.map((e) => e.seq),
+    [1, 2, 3, 4, 5],
+  );
   feed.publish(entry(13));
   const second = slow.take();
   assert.equal(second.entries.length, 1);
@@ -59,24 +74,39 @@ test('filters: kind, one actor by key or name, text in name or label, state', ()
   const subscriber = new FeedSubscriber({ text: 'peer2' });
   feed.subscribe(subscriber);
   for (let i = 1; i <= 9; i++) feed.publish(entry(i));
-  assert.deepEqual(subscriber.take().entries.map((x) => x.name), ['session:2', 'session:2', 'session:2']);
+  assert.deepEqual(
+    subscriber.take().entries.map((x) => x.name),
+    ['session:2', 'session:2', 'session:2'],
+  );
 });
 
 test('a reconnecting page gets what followed its last entry, or learns how much is gone', () => {
   const feed = new EventFeed(10);
   for (let i = 1; i <= 6; i++) feed.publish(entry(i));
   // the page saw up to 4, dropped its socket, came back
-  assert.deepEqual(feed.since(4, {}).entries.map((e) => e.seq), [5, 6]);
+  assert.deepEqual(
+    feed.since(4, {}).entries.map((e) => e.seq),
+    [5, 6],
+  );
   assert.equal(feed.since(4, {}).missed, 0);
   // it stayed away long enough for the ring to turn over
   for (let i = 7; i <= 30; i++) feed.publish(entry(i));
   const late = feed.since(4, {});
   assert.equal(late.missed, 16, 'entries 5..20 left the ring');
-  assert.deepEqual(late.entries.map((e) => e.seq), [21, 22, 23, 24, 25, 26, 27, 28, 29, 30]);
+  assert.deepEqual(
+    late.entries.map((e) => e.seq),
+    [21, 22, 23, 24, 25, 26, 27, 28, 29, 30],
+  );
   // the server restarted: the page's number is in the future, so it starts again from what there is
   const restarted = new EventFeed(10);
   restarted.publish(entry(1));
-  assert.deepEqual(restarted.since(4000, {}).entries.map((e) => e.seq), [1]);
+  assert.deepEqual(
+    restarted.since(4000, {}).entries.map((e) => e.seq),
+    [1],
+  );
   // filter and limit apply to the replay: the most recent matching ones
-  assert.deepEqual(feed.since(0, { actor: 'x:0' }, 2).entries.map((e) => e.seq), [27, 30]);
+  assert.deepEqual(
+    feed.since(0, { actor: 'x:0' }, 2).entries.map((e) => e.seq),
+    [27, 30],
+  );
 });

@@ -71,10 +71,16 @@ test('with a page: creation, events, state changes and the end, in order', (t) =
 test('ended actors beyond maxEnded are forgotten oldest first', (t) => {
   const registry = new ActorRegistry({ maxEnded: 3, keepEnded: 1e9 });
   withRegistry(t, registry, () => {
-    for (let i = 0; i < 10; i++) createActor(flowMachine, observe('flow', `1.${i}`)).start().stop();
+    for (let i = 0; i < 10; i++)
+      createActor(flowMachine, observe('flow', `1.${i}`))
+        .start()
+        .stop();
   });
   assert.equal(registry.size, 3);
-  assert.deepEqual([...registry.values()].map((e) => e.name), ['flow:1.7', 'flow:1.8', 'flow:1.9']);
+  assert.deepEqual(
+    [...registry.values()].map((e) => e.name),
+    ['flow:1.7', 'flow:1.8', 'flow:1.9'],
+  );
 });
 
 test('the tree: parents, counts per state, filter by text keeps ancestors, capped list', (t) => {
@@ -88,10 +94,16 @@ test('the tree: parents, counts per state, filter by text keeps ancestors, cappe
   const all = buildTree(registry, everything, {});
   assert.equal(all.total, 9);
   assert.deepEqual(all.counts, { flow: { opening: 8, open: 1 } });
-  assert.ok(all.nodes.every((n) => n.parent === 'supervisor'), 'no session actors here: flows hang from the supervisor');
+  assert.ok(
+    all.nodes.every((n) => n.parent === 'supervisor'),
+    'no session actors here: flows hang from the supervisor',
+  );
 
   const byAddress = buildTree(registry, everything, { text: '192.0.2.1' });
-  assert.deepEqual(byAddress.nodes.map((n) => n.name), ['flow:7.1']);
+  assert.deepEqual(
+    byAddress.nodes.map((n) => n.name),
+    ['flow:7.1'],
+  );
   const byState = buildTree(registry, everything, { state: 'open', kind: 'flow' });
   assert.equal(byState.matched, 9, '"open" is part of "opening" too');
   const capped = buildTree(registry, everything, {}, { limit: 4 });

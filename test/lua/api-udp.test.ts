@@ -89,7 +89,10 @@ test('JSON, query and XML-RPC serializers under both global names, read back in 
     const nc = await app.connect();
 
     const [json, jsonSame, ...jsonBack] = await nc.call('json', ...SAMPLE);
-    assert.equal(json, '["text",1.5,3,true,null,{"a":1},["x","y"],"2020-02-02T03:04:05.000Z",{"__raw":"AAH/"},{"__type":"Cat","name":"Tom"}]');
+    assert.equal(
+      json,
+      '["text",1.5,3,true,null,{"a":1},["x","y"],"2020-02-02T03:04:05.000Z",{"__raw":"AAH/"},{"__type":"Cat","name":"Tom"}]',
+    );
     assert.equal(jsonSame, true);
     assertSample(jsonBack);
     // members holding null vanish in Lua; a malformed text gives nothing
@@ -207,21 +210,49 @@ test('listPaths / files: every File property, never outside www, read-only', asy
 });
 
 const FALSE_IP = {
-  isWildcard: false, isBroadcast: false, isAnyBroadcast: false, isLoopback: false, isMulticast: false, isUnicast: false,
-  isLinkLocal: false, isSiteLocal: false, isIPv4Compatible: false, isIPv4Mapped: false, isWellKnownMC: false,
-  isNodeLocalMC: false, isLinkLocalMC: false, isSiteLocalMC: false, isOrgLocalMC: false, isGlobalMC: false, isLocal: false,
+  isWildcard: false,
+  isBroadcast: false,
+  isAnyBroadcast: false,
+  isLoopback: false,
+  isMulticast: false,
+  isUnicast: false,
+  isLinkLocal: false,
+  isSiteLocal: false,
+  isIPv4Compatible: false,
+  isIPv4Mapped: false,
+  isWellKnownMC: false,
+  isNodeLocalMC: false,
+  isLinkLocalMC: false,
+  isSiteLocalMC: false,
+  isOrgLocalMC: false,
+  isGlobalMC: false,
+  isLocal: false,
   isIPv6: false,
 };
 const LOOPBACK_V4 = {
-  ...FALSE_IP, value: '127.0.0.1', text: '127.0.0.1', isLoopback: true, isUnicast: true, isIPv4Compatible: true,
-  isIPv4Mapped: true, isLocal: true,
+  ...FALSE_IP,
+  value: '127.0.0.1',
+  text: '127.0.0.1',
+  isLoopback: true,
+  isUnicast: true,
+  isIPv4Compatible: true,
+  isIPv4Mapped: true,
+  isLocal: true,
 };
 
 test('IPAddress and SocketAddress: every property, both factories, errors, DNS in a coroutine and by callback', async () => {
   await withApp([], async (app) => {
     const nc = await app.connect();
     assert.deepEqual(await nc.call('ip', '127.0.0.1'), [LOOPBACK_V4, LOOPBACK_V4]);
-    const linkLocalMC = { ...FALSE_IP, value: 'ff02::1', text: 'ff02::1', isMulticast: true, isWellKnownMC: true, isLinkLocalMC: true, isIPv6: true };
+    const linkLocalMC = {
+      ...FALSE_IP,
+      value: 'ff02::1',
+      text: 'ff02::1',
+      isMulticast: true,
+      isWellKnownMC: true,
+      isLinkLocalMC: true,
+      isIPv6: true,
+    };
     assert.deepEqual(await nc.call('ip', 'FF02::1'), [linkLocalMC, linkLocalMC]);
     const [site] = (await nc.call('ip', '192.168.1.20')) as AMFObject[];
     assert.deepEqual([site!.isSiteLocal, site!.isUnicast, site!.isLoopback], [true, true, false]);
@@ -242,7 +273,10 @@ test('IPAddress and SocketAddress: every property, both factories, errors, DNS i
       { value: '127.0.0.1:1935', text: '127.0.0.1:1935', port: 1935, isIPv6: false, host: LOOPBACK_V4 },
     ]);
     const [v6] = (await nc.call('socketAddress', '::1', 80)) as AMFObject[];
-    assert.deepEqual([v6!.value, v6!.text, v6!.port, v6!.isIPv6, (v6!.host as AMFObject).isLoopback], ['[::1]:80', '[::1]:80', 80, true, true]);
+    assert.deepEqual(
+      [v6!.value, v6!.text, v6!.port, v6!.isIPv6, (v6!.host as AMFObject).isLoopback],
+      ['[::1]:80', '[::1]:80', 80, true, true],
+    );
     const [bracketed] = (await nc.call('socketAddress', '[::1]:81')) as AMFObject[];
     assert.equal(bracketed!.value, '[::1]:81');
     const [portText] = (await nc.call('socketAddress', '10.0.0.2', '8080')) as AMFObject[];
@@ -313,10 +347,7 @@ test('data: written through, numbers as strings, nil deletes, #, pairs, a child 
     assert.deepEqual(await again.call('dataRead', 'pi'), ['3.25']);
     assert.deepEqual(await again.call('dataRead', 'yes'), [true]);
     assert.deepEqual(await again.call('dataRead', 'gone'), [null]);
-    assert.deepEqual(await again.call('dataPairs'), [
-      ['name=Tom', 'number=15', 'pi=3.25', 'shared=from root', 'sub=table', 'yes=true'],
-      5,
-    ]);
+    assert.deepEqual(await again.call('dataPairs'), [['name=Tom', 'number=15', 'pi=3.25', 'shared=from root', 'sub=table', 'yes=true'], 5]);
     const childAgain = await app.connect('sub');
     assert.deepEqual(await childAgain.call('childData', 'size', 2), ['2', '2', 'from root', 'sub', '/sub']);
     assert.deepEqual(await childAgain.call('childData', 'color', 'red'), ['red', 'red', 'from root', 'sub', '/sub']);
@@ -336,7 +367,8 @@ test('sockets on 127.0.0.1: TCP servers and clients in both dialects, a UDP echo
     const s = await poll(
       nc,
       'socketsResults',
-      (o) => o.cumulusReply === 'C:hello\nC:world\n' && o.monaReply === 'M:ping' && o.udpReply === 'U:datagram' && o.refusedError !== undefined,
+      (o) =>
+        o.cumulusReply === 'C:hello\nC:world\n' && o.monaReply === 'M:ping' && o.udpReply === 'U:datagram' && o.refusedError !== undefined,
     );
     assert.equal(s.monaPeer, true);
     assert.equal(s.monaConnected, true);

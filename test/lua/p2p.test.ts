@@ -51,7 +51,6 @@ async function collect(nc: NetConnection, count: number): Promise<string[]> {
   return out;
 }
 
-
 test('client properties read in a coroutine resumed by a later call are the right values', async () => {
   await withServer(async (_server, url) => {
     const nc = await NetConnection.connect(url, { args: ['probe'] });

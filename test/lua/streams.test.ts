@@ -125,7 +125,10 @@ test('Cumulus: media events, publication and QoS objects, the publications colle
     const [counted] = (await admin.call('media', 'cam')) as [AMFObject];
     assert.equal(counted.audio, audio.length);
     assert.equal(counted.video, video.length);
-    assert.equal(counted.bytes, [...audio, ...video].reduce((n, t) => n + t.data.length, 0));
+    assert.equal(
+      counted.bytes,
+      [...audio, ...video].reduce((n, t) => n + t.data.length, 0),
+    );
     await untilEvent(admin, 'onDataPacket cam @setDataFrame true');
     const [info] = (await admin.call('publicationInfo', 'cam')) as [AMFObject];
     assert.equal(info.name, 'cam');
@@ -163,8 +166,15 @@ test('Cumulus: cumulus:publish makes a server publication whose pushed, flushed 
     const p = await play(url('streams'), 'radio');
     await admin.call('serverPush');
     await until(() => p.media.length >= 3 && p.data.some((d) => d.name === 'onCue'), 'server media');
-    assert.deepEqual(split(p.media, 8).map((m) => m.data), [bytes(0xaf, 0x00, 0x12, 0x10), bytes(0xaf, 0x01, 9, 8, 7)]);
-    assert.deepEqual(split(p.media, 9).map((m) => m.data), [bytes(0x17, 0x01, 0, 0, 0, 1, 2, 3)], 'offset 2 skips "xx"');
+    assert.deepEqual(
+      split(p.media, 8).map((m) => m.data),
+      [bytes(0xaf, 0x00, 0x12, 0x10), bytes(0xaf, 0x01, 9, 8, 7)],
+    );
+    assert.deepEqual(
+      split(p.media, 9).map((m) => m.data),
+      [bytes(0x17, 0x01, 0, 0, 0, 1, 2, 3)],
+      'offset 2 skips "xx"',
+    );
     assert.deepEqual(p.data.find((d) => d.name === 'onCue')?.args, ['cue', 1]);
     const [info] = (await admin.call('publicationInfo', 'radio')) as [AMFObject];
     assert.equal(info.publisherId, '');

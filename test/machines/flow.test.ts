@@ -26,7 +26,10 @@ for (const path of paths) {
   const name = `${JSON.stringify(path.state.value)} via ${steps.map((s) => s.event.type).join(' → ') || 'start'}`;
   covered.add(JSON.stringify(path.state.value));
   // the opening state only exists inside openFlow: the actor is created and decided in the same call
-  const todo = steps.length === 0 || steps[0]!.event.type === 'CLOSE' ? 'opening is transient: the first fragment creates and decides the flow in one call' : undefined;
+  const todo =
+    steps.length === 0 || steps[0]!.event.type === 'CLOSE'
+      ? 'opening is transient: the first fragment creates and decides the flow in one call'
+      : undefined;
   test(`flow model: ${name}`, todo ? { todo } : {}, async () => {
     await capturingActors('flow:', async (actors: AnyActorRef[]) => {
       const pair = new Pair();

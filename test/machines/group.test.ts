@@ -24,8 +24,15 @@ for (const [key, { state, transitions }] of Object.entries(getAdjacencyMap(membe
   if (!prefix || (state as Snap).status !== 'active') continue;
   for (const { event, state: next } of Object.values<{ event: MembershipEvent; state: Snap }>(transitions)) {
     // edges already walked by a shortest path are not repeated
-    if (shortest.some((p) => p.steps.length === prefix.steps.length + 1 && JSON.stringify(p.steps.at(-1)!.event) === JSON.stringify(event)
-      && p.steps.slice(0, -1).every((s, i) => JSON.stringify(s.event) === JSON.stringify(prefix.steps[i]!.event)))) continue;
+    if (
+      shortest.some(
+        (p) =>
+          p.steps.length === prefix.steps.length + 1 &&
+          JSON.stringify(p.steps.at(-1)!.event) === JSON.stringify(event) &&
+          p.steps.slice(0, -1).every((s, i) => JSON.stringify(s.event) === JSON.stringify(prefix.steps[i]!.event)),
+      )
+    )
+      continue;
     paths.push({ steps: [...prefix.steps, { event, state: next }], state: next });
   }
 }
@@ -96,7 +103,10 @@ for (const path of paths) {
     const other = world.open(1);
     other.join(GROUP); // someone to be introduced to
     const member = world.open(2);
-    const members = new Map([[1, other], [2, member]]);
+    const members = new Map([
+      [1, other],
+      [2, member],
+    ]);
     for (const [index, step] of steps.entries()) {
       world.apply(member, step.event);
       assert.equal(JSON.stringify(member.actor.getSnapshot().value), JSON.stringify(step.state.value), `after step ${index + 1}`);

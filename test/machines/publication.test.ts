@@ -26,7 +26,10 @@ const traversal = { events, serializeState: (s: Snap) => JSON.stringify(s.value)
 const shortest = getShortestPaths(model, traversal as never) as unknown as Array<{ steps: Step[]; state: Snap }>;
 const byState = new Map(shortest.map((p) => [traversal.serializeState(p.state), p]));
 const edges: Array<{ steps: Step[]; state: Snap }> = [];
-const adjacency = getAdjacencyMap(model, traversal as never) as unknown as Record<string, { state: Snap; transitions: Record<string, { event: PublicationEvent; state: Snap }> }>;
+const adjacency = getAdjacencyMap(model, traversal as never) as unknown as Record<
+  string,
+  { state: Snap; transitions: Record<string, { event: PublicationEvent; state: Snap }> }
+>;
 for (const [key, { state, transitions }] of Object.entries(adjacency)) {
   const prefix = byState.get(key);
   if (!prefix || state.status !== 'active') continue;

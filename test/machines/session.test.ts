@@ -49,7 +49,10 @@ const shortest = getShortestPaths(model, traversal as never);
 type ModelStep = { event: ModelEvent; state: Snap };
 const byState = new Map(shortest.map((p) => [traversal.serializeState(p.state), p]));
 const edgePaths: Array<{ steps: ModelStep[]; state: Snap }> = [];
-for (const [key, { state, transitions }] of Object.entries<{ state: unknown; transitions: { [k: string]: { event: ModelEvent; state: unknown } } }>(getAdjacencyMap(model, traversal as never) as never)) {
+for (const [key, { state, transitions }] of Object.entries<{
+  state: unknown;
+  transitions: { [k: string]: { event: ModelEvent; state: unknown } };
+}>(getAdjacencyMap(model, traversal as never) as never)) {
   const prefix = byState.get(key);
   if (!prefix || (state as Snap).status !== 'active') continue;
   for (const { event, state: next } of Object.values(transitions)) {
@@ -170,9 +173,7 @@ class Driver {
 }
 
 function describe(events: ReadonlyArray<{ type: string; silent?: boolean }>): string {
-  return events
-    .map((e) => e.type.replace(/^xstate\.after\.(\w+)\..*$/, '@$1') + (e.silent ? '(silent)' : ''))
-    .join(' → ');
+  return events.map((e) => e.type.replace(/^xstate\.after\.(\w+)\..*$/, '@$1') + (e.silent ? '(silent)' : '')).join(' → ');
 }
 
 function expectedEffects(driver: Driver, event: ModelEvent, before: Snap, after: Snap, logFrom: number): void {
@@ -185,7 +186,11 @@ function expectedEffects(driver: Driver, event: ModelEvent, before: Snap, after:
     assert.equal(sent(CHUNK.CLOSE), 1, 'one Close Request sent');
   }
   const failing = typeof after.value === 'object' && 'failed' in after.value;
-  if ((event.type === 'FAIL' || event.type.includes('pingInterval')) && failing && !(typeof before.value === 'object' && 'failed' in before.value)) {
+  if (
+    (event.type === 'FAIL' || event.type.includes('pingInterval')) &&
+    failing &&
+    !(typeof before.value === 'object' && 'failed' in before.value)
+  ) {
     assert.equal(sent(CHUNK.CLOSE), 1, 'failing sends a Close Request');
     assert.equal(record.failed.length, 1, 'onFailed called once');
   }
@@ -193,7 +198,10 @@ function expectedEffects(driver: Driver, event: ModelEvent, before: Snap, after:
   if (event.type.includes('pingInterval') && typeof after.value === 'object' && 'failed' in after.value) {
     assert.equal(record.failed[0], 'keepalive timeout');
   }
-  if ((event as { silent?: boolean }).silent || (event.type.includes('pingInterval') && typeof after.value === 'object' && 'open' in after.value)) {
+  if (
+    (event as { silent?: boolean }).silent ||
+    (event.type.includes('pingInterval') && typeof after.value === 'object' && 'open' in after.value)
+  ) {
     assert.equal(sent(CHUNK.PING), 1, 'one keepalive ping sent');
   }
   if (event.type.includes('keepAlive') && !(event as { silent?: boolean }).silent) {

@@ -38,7 +38,10 @@ const traversal: { [key: string]: unknown; serializeState: (snapshot: Snap) => s
 const shortest = getShortestPaths(model, traversal as never) as Array<{ steps: ModelStep[]; state: Snap }>;
 const byState = new Map(shortest.map((p) => [traversal.serializeState(p.state), p]));
 const edgePaths: Array<{ steps: ModelStep[]; state: Snap }> = [];
-for (const [key, { state, transitions }] of Object.entries<{ state: unknown; transitions: { [k: string]: { event: ModelEvent; state: unknown } } }>(getAdjacencyMap(model, traversal as never) as never)) {
+for (const [key, { state, transitions }] of Object.entries<{
+  state: unknown;
+  transitions: { [k: string]: { event: ModelEvent; state: unknown } };
+}>(getAdjacencyMap(model, traversal as never) as never)) {
   const prefix = byState.get(key);
   if (!prefix || (state as Snap).status !== 'active') continue;
   for (const { event, state: next } of Object.values(transitions)) {

@@ -21,7 +21,10 @@ test('FLV files round-trip, 32-bit timestamps included', () => {
     { type: 0x12, time: 5, data: new Uint8Array(300).fill(7) },
   ];
   const back = readFLV(writeFLV(tags));
-  assert.deepEqual(back.map((t) => ({ type: t.type, time: t.time, data: [...t.data] })), tags.map((t) => ({ ...t, data: [...t.data] })));
+  assert.deepEqual(
+    back.map((t) => ({ type: t.type, time: t.time, data: [...t.data] })),
+    tags.map((t) => ({ ...t, data: [...t.data] })),
+  );
 });
 
 test('data handler names are read from 0x12 and 0x0f bodies', () => {

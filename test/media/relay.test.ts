@@ -41,8 +41,14 @@ test('listeners get config, metadata and media rebased, late joiners from a key 
   publication.pushAudio(1010, aac(1));
   publication.pushVideo(1040, inter(2));
   assert.equal(sub.listener.state, 'playing');
-  assert.deepEqual(early.video.map((m) => m.time), [0, 0, 40]);
-  assert.deepEqual(early.audio.map((m) => m.time), [0, 10]);
+  assert.deepEqual(
+    early.video.map((m) => m.time),
+    [0, 0, 40],
+  );
+  assert.deepEqual(
+    early.audio.map((m) => m.time),
+    [0, 10],
+  );
   const onMetaData = decodeData(early.data.at(-1)!);
   assert.deepEqual(onMetaData, { name: 'onMetaData', args: [{ width: 320 }] });
 
@@ -59,15 +65,24 @@ test('listeners get config, metadata and media rebased, late joiners from a key 
   publication.pushVideo(1120, key(4));
   assert.equal(publication.droppedFrames, 1);
   assert.equal(lateSub.listener.videoQOS.droppedFrames, 1);
-  assert.deepEqual(late.video.map((m) => [m.time, [...m.body]]), [
-    [30, [...AVC_CONFIG]],
-    [30, [...key(4)]],
-  ]);
-  assert.deepEqual(late.audio.map((m) => [m.time, [...m.body]]), [
-    [0, [...AAC_CONFIG]],
-    [0, [...aac(2)]],
-  ]);
-  assert.deepEqual(early.video.map((m) => m.time), [0, 0, 40, 80, 120]);
+  assert.deepEqual(
+    late.video.map((m) => [m.time, [...m.body]]),
+    [
+      [30, [...AVC_CONFIG]],
+      [30, [...key(4)]],
+    ],
+  );
+  assert.deepEqual(
+    late.audio.map((m) => [m.time, [...m.body]]),
+    [
+      [0, [...AAC_CONFIG]],
+      [0, [...aac(2)]],
+    ],
+  );
+  assert.deepEqual(
+    early.video.map((m) => m.time),
+    [0, 0, 40, 80, 120],
+  );
 
   // publisher leaves: listeners notified and kept; the next publisher continues their timeline
   publications.unpublish(publication);
@@ -100,8 +115,16 @@ test('a name is published once; the application may refuse publishers and listen
   publications.events = events;
   const first = publications.publish('a', publisher(1));
   assert.ok(first.ok);
-  assert.deepEqual(publications.publish('a', publisher(2)), { ok: false, code: 'NetStream.Publish.BadName', description: 'a is already published' });
-  assert.deepEqual(publications.publish('secret', publisher(2)), { ok: false, code: 'NetStream.Publish.Failed', description: 'Not allowed to publish secret' });
+  assert.deepEqual(publications.publish('a', publisher(2)), {
+    ok: false,
+    code: 'NetStream.Publish.BadName',
+    description: 'a is already published',
+  });
+  assert.deepEqual(publications.publish('secret', publisher(2)), {
+    ok: false,
+    code: 'NetStream.Publish.Failed',
+    description: 'Not allowed to publish secret',
+  });
   assert.equal(publications.get('secret'), undefined);
   assert.deepEqual(publications.subscribe('a', client(3), recordingSink()), { ok: false, description: 'no key' });
   const ok = publications.subscribe('a', client(3), recordingSink(), { parameters: { key: 'x' } });
@@ -151,11 +174,20 @@ test('a slow listener drops media until its backlog clears, then resumes at a ke
   p.pushVideo(120, inter(4));
   p.pushVideo(160, key(5));
   p.pushAudio(170, aac(2));
-  assert.deepEqual(slow.video.map((m) => m.body[5]), [1, 5]);
-  assert.deepEqual(fast.video.map((m) => m.body[5]), [1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    slow.video.map((m) => m.body[5]),
+    [1, 5],
+  );
+  assert.deepEqual(
+    fast.video.map((m) => m.body[5]),
+    [1, 2, 3, 4, 5],
+  );
   assert.equal(a.listener.videoQOS.droppedFrames, 3);
   assert.equal(a.listener.droppedMessages, 1);
-  assert.deepEqual(slow.audio.map((m) => m.body[2]), [2]);
+  assert.deepEqual(
+    slow.audio.map((m) => m.body[2]),
+    [2],
+  );
 });
 
 test('receiveVideo(false) skips video; turning it back on waits for a key frame; data is relayed verbatim', () => {
@@ -173,7 +205,10 @@ test('receiveVideo(false) skips video; turning it back on waits for a key frame;
   sub.listener.receiveVideo = true;
   p.pushVideo(80, inter(3));
   p.pushVideo(120, key(4));
-  assert.deepEqual(sink.video.map((m) => m.body[5]), [1, 4]);
+  assert.deepEqual(
+    sink.video.map((m) => m.body[5]),
+    [1, 4],
+  );
   const body = encodeData('onCuePoint', [{ t: 1 }]).subarray(5);
   p.pushDataMessage(0x0f, body);
   assert.deepEqual([...sink.data.at(-1)!.body], [...body]);

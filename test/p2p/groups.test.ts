@@ -84,10 +84,13 @@ test('a newcomer learns its ring neighbours and they learn about it', () => {
   assert.equal(registry.count, 1);
   assert.equal(registry.group(hex(GROUP)), group);
   assert.equal(registry.group(hex(GROUP).toUpperCase()), group);
-  assert.deepEqual(group.ring.map((m) => m.id), ringOrder(clients));
+  assert.deepEqual(
+    group.ring.map((m) => m.id),
+    ringOrder(clients),
+  );
 });
 
-test('a leaver is replaced in its neighbours\' views by the members that become nearest', () => {
+test("a leaver is replaced in its neighbours' views by the members that become nearest", () => {
   const registry = new GroupRegistry();
   const clients = Array.from({ length: 9 }, (_, i) => fake(i));
   const members = clients.map((c) => registry.open(c.client, c.channel));

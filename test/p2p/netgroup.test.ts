@@ -58,7 +58,10 @@ test('clients joining one group learn their ring neighbours; leaving re-links th
       groups.push(clients[i]!.joinGroup(GROUP_ID));
       const joined = ids.slice(0, i + 1);
       // a join is complete when everyone has heard what the rule says (introductions only add)
-      await until(() => joined.every((id, k) => nearestOnRing(joined, id).every((n) => groups[k]!.members.includes(n))), `introductions after join ${i + 1}`);
+      await until(
+        () => joined.every((id, k) => nearestOnRing(joined, id).every((n) => groups[k]!.members.includes(n))),
+        `introductions after join ${i + 1}`,
+      );
     }
     // nobody heard of a peer that was never one of its nearest at some point, nor of itself
     for (let k = 0; k < clients.length; k++) {
@@ -86,7 +89,10 @@ test('clients joining one group learn their ring neighbours; leaving re-links th
   // every join in order, then on disconnection each unjoin comes right before its disconnection
   const joins = log.filter((l) => l.startsWith('join'));
   assert.equal(joins.length, 9);
-  assert.deepEqual(joins.map((l) => Number(l.split(' ')[3])), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(
+    joins.map((l) => Number(l.split(' ')[3])),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
   for (let i = 0; i < log.length; i++) {
     if (!log[i]!.startsWith('disconnect')) continue;
     const who = log[i]!.split(' ')[1]!;
@@ -125,7 +131,7 @@ test('two members of a group open a direct session to each other from the introd
   try {
     a.joinGroup(GROUP_ID);
     const gb = b.joinGroup(GROUP_ID);
-    const [peerId] = (await new Promise<[Uint8Array]>((resolve) => gb.once('member', (id) => resolve([id]))));
+    const [peerId] = await new Promise<[Uint8Array]>((resolve) => gb.once('member', (id) => resolve([id])));
     assert.equal(hex(peerId), hex(a.peerId));
     const incoming = new Promise<string>((resolve) => a.peers.once('peer', (p) => p.once('invocation', (name) => resolve(name))));
     const toA = await b.connectToPeer(peerId);

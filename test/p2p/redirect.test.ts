@@ -12,7 +12,6 @@ import { equalBytes, hex } from '../../src/bytes.ts';
 import { CHUNK, type Chunk, type FIHelloChunk, type RedirectChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
 import { peerEpd } from '../../src/protocols/rtmfp/rendezvous.ts';
 
-
 const listed = (chunk: Chunk | undefined) => {
   assert.equal(chunk?.type, CHUNK.REDIRECT, 'a Redirect');
   return (chunk as RedirectChunk).addresses.map((a) => `${a.family === 6 ? `[${a.host}]` : a.host}:${a.port}/${a.origin}`);
@@ -37,7 +36,12 @@ test('onHandshake: one address, several, "again", nothing; attempts count the re
     let tag = randomBytes(16);
     requester.ihello(server.port, urlEndpointDiscriminator(url), tag);
     assert.deepEqual(listed(await requester.answer(tag)), ['192.168.0.2:1935/3']);
-    assert.deepEqual(calls[0], { address: `127.0.0.1:${requester.port}`, path: 'live/room', properties: { acceptableAttempts: '2' }, attempts: 1 });
+    assert.deepEqual(calls[0], {
+      address: `127.0.0.1:${requester.port}`,
+      path: 'live/room',
+      properties: { acceptableAttempts: '2' },
+      attempts: 1,
+    });
 
     answer = ['192.168.0.2:1935', '192.168.0.3:1936'];
     requester.received.length = 0;
@@ -98,7 +102,7 @@ test('onRendezVousUnknown: one address, several, "again", nothing', async () => 
   }
 });
 
-test('a connected target: Redirect with its addresses to the requester, FIHello with the requester\'s to the target', async () => {
+test("a connected target: Redirect with its addresses to the requester, FIHello with the requester's to the target", async () => {
   const server = await startTestServer();
   const b = await NetConnection.connect(`rtmfp://127.0.0.1:${server.port}/app`);
   const requester = await Requester.open();

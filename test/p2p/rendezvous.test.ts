@@ -4,14 +4,26 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SimulatedClock } from 'xstate';
 import {
-  AttemptCounter, PeerIndex, candidateAddresses, epdPeerId, introduce, peerEpd, redirectAddresses, requesterAddress,
+  AttemptCounter,
+  PeerIndex,
+  candidateAddresses,
+  epdPeerId,
+  introduce,
+  peerEpd,
+  redirectAddresses,
+  requesterAddress,
   type RendezvousPeer,
 } from '../../src/protocols/rtmfp/rendezvous.ts';
 import { ByteWriter, fromHex, hex } from '../../src/bytes.ts';
 import { writeChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
 import type { Endpoint } from '../../src/protocols/rtmfp/session/session.ts';
 
-function peer(idByte: number, address: Endpoint, peerAddresses: string[] = [], usable = true): RendezvousPeer & { session: { address: Endpoint; usable: boolean } } {
+function peer(
+  idByte: number,
+  address: Endpoint,
+  peerAddresses: string[] = [],
+  usable = true,
+): RendezvousPeer & { session: { address: Endpoint; usable: boolean } } {
   return { rawId: new Uint8Array(32).fill(idByte), peerAddresses, session: { address, usable } };
 }
 
@@ -83,24 +95,35 @@ test("requester's address for the FIHello: seen address first, then a rotation o
     return `${address.host}:${address.port}/${address.origin}`;
   };
   // different public IPs: the address seen, then every candidate in turn
-  assert.deepEqual([0, 1, 2, 3, 4].map((t) => pick(elsewhere, t)), [
-    '203.0.113.5:50000/2', '192.168.0.10:50000/1', '10.1.1.1:50000/1', '203.0.113.5:50000/2', '192.168.0.10:50000/1',
-  ]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4].map((t) => pick(elsewhere, t)),
+    ['203.0.113.5:50000/2', '192.168.0.10:50000/1', '10.1.1.1:50000/1', '203.0.113.5:50000/2', '192.168.0.10:50000/1'],
+  );
   // same public IP: one step further, so the private addresses come first
-  assert.deepEqual([0, 1, 2].map((t) => pick(sameNat, t)), ['192.168.0.10:50000/1', '10.1.1.1:50000/1', '203.0.113.5:50000/2']);
+  assert.deepEqual(
+    [0, 1, 2].map((t) => pick(sameNat, t)),
+    ['192.168.0.10:50000/1', '10.1.1.1:50000/1', '203.0.113.5:50000/2'],
+  );
   // a requester unknown here (not connected on this socket): the address seen, always
   assert.equal(requesterAddress(from, undefined, sameNat, 3)?.host, '203.0.113.5');
 });
 
 test('introduction bytes follow the worked layout of RTMFP.md §6.3', () => {
   const bId = fromHex('9210df7c' + '00'.repeat(24) + 'aabbcbf8');
-  const b: RendezvousPeer = { rawId: bId, peerAddresses: ['192.168.202.99:55655'], session: { address: { host: '198.51.100.7', port: 1234 }, usable: true } };
+  const b: RendezvousPeer = {
+    rawId: bId,
+    peerAddresses: ['192.168.202.99:55655'],
+    session: { address: { host: '198.51.100.7', port: 1234 }, usable: true },
+  };
   const tag = Uint8Array.from({ length: 16 }, (_, i) => 0xf0 + i);
   const intro = introduce(b, undefined, { host: '203.0.113.5', port: 50000 }, tag, 1)!;
   const w = new ByteWriter();
   writeChunk(w, intro.forward);
   assert.equal(hex(w.bytes()), '0f003a' + '22210f' + hex(bId) + '02cb007105c350' + hex(tag));
-  assert.deepEqual(intro.redirect.map((a) => `${a.host}:${a.port}/${a.origin}`), ['198.51.100.7:1234/2', '192.168.202.99:55655/1']);
+  assert.deepEqual(
+    intro.redirect.map((a) => `${a.host}:${a.port}/${a.origin}`),
+    ['198.51.100.7:1234/2', '192.168.202.99:55655/1'],
+  );
   const r = new ByteWriter();
   writeChunk(r, { type: 0x71, tag, addresses: intro.redirect });
   assert.equal(hex(r.bytes()), '71001f' + '10' + hex(tag) + '02c6336407' + '04d2' + '01c0a8ca63d967');
@@ -108,10 +131,13 @@ test('introduction bytes follow the worked layout of RTMFP.md §6.3', () => {
 });
 
 test('application redirects: origin 3, "again" is this server, junk and repeats dropped', () => {
-  assert.deepEqual(redirectAddresses(['192.168.0.2:1935', 'again', 'host.example:1935', '192.168.0.2:1935', '[::1]:1936'], '127.0.0.1:1935'), [
-    { host: '192.168.0.2', port: 1935, family: 4, origin: 3 },
-    { host: '127.0.0.1', port: 1935, family: 4, origin: 3 },
-    { host: '::1', port: 1936, family: 6, origin: 3 },
-  ]);
+  assert.deepEqual(
+    redirectAddresses(['192.168.0.2:1935', 'again', 'host.example:1935', '192.168.0.2:1935', '[::1]:1936'], '127.0.0.1:1935'),
+    [
+      { host: '192.168.0.2', port: 1935, family: 4, origin: 3 },
+      { host: '127.0.0.1', port: 1935, family: 4, origin: 3 },
+      { host: '::1', port: 1936, family: 6, origin: 3 },
+    ],
+  );
   assert.deepEqual(redirectAddresses([], '127.0.0.1:1935'), []);
 });

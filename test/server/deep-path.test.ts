@@ -49,7 +49,7 @@ test('paths beyond the length or depth cap are refused before any work, with the
     // a connection on such a path is refused, and its log line does not carry the whole path
     const refused = t.connect(new FakeClient(LONG));
     assert.equal(refused.accepted, false);
-    const line = t.logger.lines.find((l) => l.msg.includes("connection refused"))?.obj;
+    const line = t.logger.lines.find((l) => l.msg.includes('connection refused'))?.obj;
     assert.ok(line, 'the refusal is logged');
     assert.ok(String(line.path).length < 400, `logged path is clipped (${String(line.path).length} characters)`);
   } finally {
@@ -96,53 +96,61 @@ test('no filesystem work on the handshake when no application on the path define
 
 // The whole packet (startup checksum, chunk parsing, cookie HMAC, answer sealed and sent) costs about 0.25 ms
 // here on an idle machine, deep path or not; the bound leaves room for a loaded one and still catches 33 ms.
-test('a live server under deep-path IHellos: each costs under 2 ms server-side and a real client still calls', { timeout: 60_000 }, async () => {
-  const server = await startTestServer({ dir: FIXTURES });
-  const clients: NetConnection[] = [];
-  try {
-    const rtmfp = server.server.rtmfp;
-    const from = { host: '127.0.0.1', port: 40_000 };
-    const deep = iHello(`rtmfp://127.0.0.1:${server.port}/${DEEP}`);
-    const long = iHello(`rtmfp://127.0.0.1:${server.port}/${LONG}`);
-    const malformedBefore = rtmfp.stats.malformed;
-    // onDatagram is synchronous: this is the whole server-side cost of each packet
-    const deepMs = medianMs(64, () => rtmfp.onDatagram(deep, from));
-    const longMs = medianMs(64, () => rtmfp.onDatagram(long, from));
-    assert.ok(deepMs < 2, `575-segment IHello: ${deepMs.toFixed(3)} ms`);
-    assert.ok(longMs < 2, `16 KB IHello: ${longMs.toFixed(3)} ms`);
-    // the 16 KB one is dropped unread, counted as malformed
-    assert.ok(rtmfp.stats.malformed - malformedBefore >= 64, 'oversized URLs counted as malformed');
+test(
+  'a live server under deep-path IHellos: each costs under 2 ms server-side and a real client still calls',
+  { timeout: 60_000 },
+  async () => {
+    const server = await startTestServer({ dir: FIXTURES });
+    const clients: NetConnection[] = [];
+    try {
+      const rtmfp = server.server.rtmfp;
+      const from = { host: '127.0.0.1', port: 40_000 };
+      const deep = iHello(`rtmfp://127.0.0.1:${server.port}/${DEEP}`);
+      const long = iHello(`rtmfp://127.0.0.1:${server.port}/${LONG}`);
+      const malformedBefore = rtmfp.stats.malformed;
+      // onDatagram is synchronous: this is the whole server-side cost of each packet
+      const deepMs = medianMs(64, () => rtmfp.onDatagram(deep, from));
+      const longMs = medianMs(64, () => rtmfp.onDatagram(long, from));
+      assert.ok(deepMs < 2, `575-segment IHello: ${deepMs.toFixed(3)} ms`);
+      assert.ok(longMs < 2, `16 KB IHello: ${longMs.toFixed(3)} ms`);
+      // the 16 KB one is dropped unread, counted as malformed
+      assert.ok(rtmfp.stats.malformed - malformedBefore >= 64, 'oversized URLs counted as malformed');
 
-    const nc = await NetConnection.connect(`rtmfp://127.0.0.1:${server.port}/`, { timeoutMs: 10_000 });
-    clients.push(nc);
-    assert.equal(nc.connectInfo?.code, 'NetConnection.Connect.Success');
-    const started = performance.now();
-    await nc.call('echo', 1);
-    assert.ok(performance.now() - started < 2_000, 'the call is answered promptly');
-  } finally {
-    for (const nc of clients) nc.destroy();
-    await server.close();
-  }
-});
-
-test('connects with a huge path: refused, logged once per interval, clipped (a 1 MiB path was one 1 MiB log line)', { timeout: 60_000 }, async () => {
-  const { startLoggedServer } = await import('../helpers/logged-server.ts');
-  const { CallError } = await import('../../src/client/index.ts');
-  const s = await startLoggedServer();
-  try {
-    const tcUrl = `rtmfp://127.0.0.1:${s.port}/${'p'.repeat(256 * 1024)}`;
-    for (let i = 0; i < 3; i++) {
-      await assert.rejects(NetConnection.connect(s.url, { properties: { tcUrl }, timeoutMs: 10_000 }), (error: unknown) => {
-        assert.ok(error instanceof CallError, String(error));
-        assert.equal(error.status, 'NetConnection.Connect.InvalidApp');
-        return true;
-      });
+      const nc = await NetConnection.connect(`rtmfp://127.0.0.1:${server.port}/`, { timeoutMs: 10_000 });
+      clients.push(nc);
+      assert.equal(nc.connectInfo?.code, 'NetConnection.Connect.Success');
+      const started = performance.now();
+      await nc.call('echo', 1);
+      assert.ok(performance.now() - started < 2_000, 'the call is answered promptly');
+    } finally {
+      for (const nc of clients) nc.destroy();
+      await server.close();
     }
-    const lines = s.lines('connection path rejected');
-    assert.equal(lines.length, 1, 'three refusals, one line');
-    assert.ok(String(lines[0]!.path).length < 400, `clipped path: ${String(lines[0]!.path).length} characters`);
-    assert.ok(s.bytes() < 16 * 1024, `whole log: ${s.bytes()} bytes`);
-  } finally {
-    await s.close();
-  }
-});
+  },
+);
+
+test(
+  'connects with a huge path: refused, logged once per interval, clipped (a 1 MiB path was one 1 MiB log line)',
+  { timeout: 60_000 },
+  async () => {
+    const { startLoggedServer } = await import('../helpers/logged-server.ts');
+    const { CallError } = await import('../../src/client/index.ts');
+    const s = await startLoggedServer();
+    try {
+      const tcUrl = `rtmfp://127.0.0.1:${s.port}/${'p'.repeat(256 * 1024)}`;
+      for (let i = 0; i < 3; i++) {
+        await assert.rejects(NetConnection.connect(s.url, { properties: { tcUrl }, timeoutMs: 10_000 }), (error: unknown) => {
+          assert.ok(error instanceof CallError, String(error));
+          assert.equal(error.status, 'NetConnection.Connect.InvalidApp');
+          return true;
+        });
+      }
+      const lines = s.lines('connection path rejected');
+      assert.equal(lines.length, 1, 'three refusals, one line');
+      assert.ok(String(lines[0]!.path).length < 400, `clipped path: ${String(lines[0]!.path).length} characters`);
+      assert.ok(s.bytes() < 16 * 1024, `whole log: ${s.bytes()} bytes`);
+    } finally {
+      await s.close();
+    }
+  },
+);

@@ -73,7 +73,11 @@ test('random cleartexts raise nothing but WireError', { timeout: 120_000 }, () =
     fc.uint8Array({ maxLength: 64 }),
     fc.uint8Array({ maxLength: 1_300 }),
     // a valid header and chunk framing around random chunk bodies reaches the per-type readers
-    fc.tuple(fc.constantFrom(0x0b, 0x0d, 0x4d, 0x8d, 0x09, 0x89), fc.array(fc.tuple(fc.integer({ min: 0, max: 255 }), fc.uint8Array({ maxLength: 80 })), { maxLength: 5 }))
+    fc
+      .tuple(
+        fc.constantFrom(0x0b, 0x0d, 0x4d, 0x8d, 0x09, 0x89),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 255 }), fc.uint8Array({ maxLength: 80 })), { maxLength: 5 }),
+      )
       .map(([flags, chunks]) => {
         const parts: number[] = [flags, 0x12, 0x34];
         for (const [type, body] of chunks) parts.push(type, body.length >> 8, body.length & 0xff, ...body);
@@ -88,7 +92,8 @@ test('mutated TC messages raise nothing but WireError in decodeCommand, decodeDa
 });
 
 test('random AMF raises nothing but WireError', { timeout: 120_000 }, () => {
-  const message = fc.tuple(fc.constantFrom(0x14, 0x11, 0x12, 0x0f, 0x04), fc.uint8Array({ maxLength: 200 }))
+  const message = fc
+    .tuple(fc.constantFrom(0x14, 0x11, 0x12, 0x0f, 0x04), fc.uint8Array({ maxLength: 200 }))
     .map(([type, body]) => Uint8Array.from([type, 0, 0, 0, 0, ...(type === 0x11 || type === 0x0f ? [0] : []), ...body]));
   fc.assert(fc.property(message, decodeMessage), { seed: SEED, numRuns: 4_000 });
 });
@@ -156,14 +161,20 @@ test('a live server under garbage keeps serving a well-behaved client', { timeou
       stranger: [
         ...sample(mutantOf(startup), 600).map((clear) => startupCipher.seal(0, clear)),
         ...sample(fc.uint8Array({ maxLength: 1_200 }), 300),
-        ...sample(fc.tuple(mutantOf(session), fc.nat()), 300).map(([clear, flip]) => withBadMAC(goodSide.cipher, goodSide.serverSessionId, clear, flip)),
+        ...sample(fc.tuple(mutantOf(session), fc.nat()), 300).map(([clear, flip]) =>
+          withBadMAC(goodSide.cipher, goodSide.serverSessionId, clear, flip),
+        ),
         ...sample(mutantOf(session), 300).map((clear) => wrongKeys.seal(victimSide.serverSessionId, clear)),
       ],
       // with the well-behaved client's keys, from its own address: only what the chunk decoder rejects, since
       // a well-formed mutant (a Close chunk, a forged ack) is the protocol working and would rightly hurt it
-      good: sample(mutantOf(session), 1_500).filter(rejectedByDecoder).map((clear) => goodSide.cipher.seal(goodSide.serverSessionId, clear)),
+      good: sample(mutantOf(session), 1_500)
+        .filter(rejectedByDecoder)
+        .map((clear) => goodSide.cipher.seal(goodSide.serverSessionId, clear)),
       // with the victim's keys, anything but a close (which would end the session and the test's reach)
-      victim: sample(mutantOf(session), 1_000).filter((clear) => !closes(clear)).map((clear) => victimSide.cipher.seal(victimSide.serverSessionId, clear)),
+      victim: sample(mutantOf(session), 1_000)
+        .filter((clear) => !closes(clear))
+        .map((clear) => victimSide.cipher.seal(victimSide.serverSessionId, clear)),
     };
     assert.ok(garbage.good.length > 100);
 

@@ -19,32 +19,36 @@ async function until(condition: () => boolean, what: string, ms = 5_000): Promis
   assert.fail(`timed out waiting for ${what}`);
 }
 
-test('half-open sessions per address are bounded; the next handshake gets a visible busy answer, counted and logged once', { timeout: 30_000 }, async () => {
-  const s = await startLoggedServer(['--RTMFP.maxHalfOpenPerAddress=4']);
-  const keyer = await Keyer.open(s.port);
-  const clients: NetConnection[] = [];
-  try {
-    const outcomes: Array<Keyed | 'busy' | 'silent'> = [];
-    for (let i = 0; i < 12; i++) outcomes.push(await keyer.key());
-    assert.equal(outcomes.filter((o) => typeof o === 'object').length, 4, 'exactly the bound is created');
-    assert.deepEqual(outcomes.slice(4), Array(8).fill('busy'), 'every later IHello gets the busy answer');
-    assert.equal(s.server.sessions.size, 4);
-    assert.equal(s.server.halfOpenFrom('127.0.0.1'), 4);
-    assert.equal(s.server.stats.refused, 8);
-    // one log line for eight refusals (same cause, same interval)
-    assert.equal(s.lines('handshake refused', 'address-half-open-limit').length, 1);
-    // a real client from that address sees why at once, rather than timing out
-    await assert.rejects(NetConnection.connect(s.url, { timeoutMs: 5_000 }), (error: unknown) => {
-      assert.ok(error instanceof ConnectError, String(error));
-      assert.match(error.message, /busy/);
-      return true;
-    });
-  } finally {
-    keyer.close();
-    for (const nc of clients) nc.destroy();
-    await s.close();
-  }
-});
+test(
+  'half-open sessions per address are bounded; the next handshake gets a visible busy answer, counted and logged once',
+  { timeout: 30_000 },
+  async () => {
+    const s = await startLoggedServer(['--RTMFP.maxHalfOpenPerAddress=4']);
+    const keyer = await Keyer.open(s.port);
+    const clients: NetConnection[] = [];
+    try {
+      const outcomes: Array<Keyed | 'busy' | 'silent'> = [];
+      for (let i = 0; i < 12; i++) outcomes.push(await keyer.key());
+      assert.equal(outcomes.filter((o) => typeof o === 'object').length, 4, 'exactly the bound is created');
+      assert.deepEqual(outcomes.slice(4), Array(8).fill('busy'), 'every later IHello gets the busy answer');
+      assert.equal(s.server.sessions.size, 4);
+      assert.equal(s.server.halfOpenFrom('127.0.0.1'), 4);
+      assert.equal(s.server.stats.refused, 8);
+      // one log line for eight refusals (same cause, same interval)
+      assert.equal(s.lines('handshake refused', 'address-half-open-limit').length, 1);
+      // a real client from that address sees why at once, rather than timing out
+      await assert.rejects(NetConnection.connect(s.url, { timeoutMs: 5_000 }), (error: unknown) => {
+        assert.ok(error instanceof ConnectError, String(error));
+        assert.match(error.message, /busy/);
+        return true;
+      });
+    } finally {
+      keyer.close();
+      for (const nc of clients) nc.destroy();
+      await s.close();
+    }
+  },
+);
 
 test('half-open sessions in total are bounded', { timeout: 30_000 }, async () => {
   const s = await startLoggedServer(['--RTMFP.maxHalfOpenPerAddress=100', '--RTMFP.maxHalfOpen=3']);
@@ -62,83 +66,97 @@ test('half-open sessions in total are bounded', { timeout: 30_000 }, async () =>
   }
 });
 
-test('a session with nothing under its keys ends after keyingTimeout, one keyed but never connected after connectTimeout; then real clients get in', { timeout: 30_000 }, async () => {
-  const s = await startLoggedServer(['--RTMFP.maxHalfOpenPerAddress=2']);
-  const limits = s.server.halfOpenLimits;
-  limits.keyingTimeoutMs = 300;
-  limits.connectTimeoutMs = 600;
-  const keyer = await Keyer.open(s.port);
-  const clients: NetConnection[] = [];
-  try {
-    const silent = await keyer.key();
-    const pinging = await keyer.key();
-    assert.ok(typeof silent === 'object' && typeof pinging === 'object');
-    assert.equal(await keyer.key(), 'busy');
-    keyer.ping(pinging);
-    await until(() => s.server.sessions.get(pinging.responderSessionId)?.keyed === true, 'the pinging session keyed');
-    // the unkeyed one: ended by the session machine's keyingTimeout
-    await until(() => !s.server.sessions.has(silent.responderSessionId), 'keying timeout', 3_000);
-    assert.equal(s.server.halfOpenFrom('127.0.0.1'), 1);
-    // the keyed, never connected one: ended by the connect timeout (checked on the manage tick, run here)
-    await new Promise((r) => setTimeout(r, 700));
-    s.server.expireHalfOpen();
-    assert.equal(s.server.sessions.has(pinging.responderSessionId), false);
-    assert.equal(s.server.halfOpenCount, 0);
-    assert.equal(s.server.stats.halfOpenExpired >= 1, true);
-    // the address has its slots back, and a connected client is no longer half-open
-    const nc = await NetConnection.connect(s.url, { timeoutMs: 5_000 });
-    clients.push(nc);
-    assert.equal(s.server.halfOpenCount, 0, 'connected: not half-open');
-    const nc2 = await NetConnection.connect(s.url, { timeoutMs: 5_000 });
-    clients.push(nc2);
-    s.server.expireHalfOpen();
-    assert.equal(s.server.sessions.size, 2, 'connected sessions are never expired as half-open');
-  } finally {
-    keyer.close();
-    for (const nc of clients) nc.destroy();
-    await s.close();
-  }
-});
+test(
+  'a session with nothing under its keys ends after keyingTimeout, one keyed but never connected after connectTimeout; then real clients get in',
+  { timeout: 30_000 },
+  async () => {
+    const s = await startLoggedServer(['--RTMFP.maxHalfOpenPerAddress=2']);
+    const limits = s.server.halfOpenLimits;
+    limits.keyingTimeoutMs = 300;
+    limits.connectTimeoutMs = 600;
+    const keyer = await Keyer.open(s.port);
+    const clients: NetConnection[] = [];
+    try {
+      const silent = await keyer.key();
+      const pinging = await keyer.key();
+      assert.ok(typeof silent === 'object' && typeof pinging === 'object');
+      assert.equal(await keyer.key(), 'busy');
+      keyer.ping(pinging);
+      await until(() => s.server.sessions.get(pinging.responderSessionId)?.keyed === true, 'the pinging session keyed');
+      // the unkeyed one: ended by the session machine's keyingTimeout
+      await until(() => !s.server.sessions.has(silent.responderSessionId), 'keying timeout', 3_000);
+      assert.equal(s.server.halfOpenFrom('127.0.0.1'), 1);
+      // the keyed, never connected one: ended by the connect timeout (checked on the manage tick, run here)
+      await new Promise((r) => setTimeout(r, 700));
+      s.server.expireHalfOpen();
+      assert.equal(s.server.sessions.has(pinging.responderSessionId), false);
+      assert.equal(s.server.halfOpenCount, 0);
+      assert.equal(s.server.stats.halfOpenExpired >= 1, true);
+      // the address has its slots back, and a connected client is no longer half-open
+      const nc = await NetConnection.connect(s.url, { timeoutMs: 5_000 });
+      clients.push(nc);
+      assert.equal(s.server.halfOpenCount, 0, 'connected: not half-open');
+      const nc2 = await NetConnection.connect(s.url, { timeoutMs: 5_000 });
+      clients.push(nc2);
+      s.server.expireHalfOpen();
+      assert.equal(s.server.sessions.size, 2, 'connected sessions are never expired as half-open');
+    } finally {
+      keyer.close();
+      for (const nc of clients) nc.destroy();
+      await s.close();
+    }
+  },
+);
 
-test('a cookie creates one session in its lifetime: a replayed IIKeying after the session keyed, or after it ended, creates none', { timeout: 30_000 }, async () => {
-  const s = await startLoggedServer();
-  const keyer = await Keyer.open(s.port);
-  try {
-    const rhello = (await keyer.hello()) as RHelloChunk;
-    assert.equal(rhello.type, CHUNK.RHELLO);
-    const first = keyer.iiKeying(rhello);
-    keyer.send(first.datagram);
-    const ri = await keyer.riKeying(first.initiatorSessionId);
-    assert.ok(ri);
-    // a retransmitted IIKeying before the session keyed gets the very same RIKeying, and no second session
-    const before = keyer.received.length;
-    keyer.send(first.datagram);
-    await until(() => keyer.received.length > before, 'the repeated RIKeying');
-    assert.equal(s.server.sessions.size, 1);
-    assert.equal(s.server.stats.sessionsOpened, 1);
-    const keys = first.keying.complete(ri.skrc)!;
-    const keyed: Keyed = { initiatorSessionId: first.initiatorSessionId, responderSessionId: ri.responderSessionId, keys, iiKeying: first.datagram, cookie: rhello.cookie };
-    keyer.ping(keyed);
-    await until(() => s.server.handshake.pendingKeyings === 0, 'the keying record committed');
-    // replays: the same IIKeying, and a new one (other session id, fresh skic) with the same cookie
-    keyer.send(first.datagram);
-    const second = keyer.iiKeying(rhello);
-    keyer.send(second.datagram);
-    assert.equal(await keyer.riKeying(second.initiatorSessionId, 300), undefined);
-    assert.equal(s.server.stats.sessionsOpened, 1);
-    // even once the session is gone, the cookie stays spent
-    s.server.sessions.get(ri.responderSessionId)!.kill('test');
-    const third = keyer.iiKeying(rhello);
-    keyer.send(third.datagram);
-    assert.equal(await keyer.riKeying(third.initiatorSessionId, 300), undefined);
-    assert.equal(s.server.stats.sessionsOpened, 1);
-    assert.equal(s.server.sessions.size, 0);
-    assert.equal(s.lines('malformed input dropped', 'cookie-replayed').length, 1, 'replays are logged once per interval');
-  } finally {
-    keyer.close();
-    await s.close();
-  }
-});
+test(
+  'a cookie creates one session in its lifetime: a replayed IIKeying after the session keyed, or after it ended, creates none',
+  { timeout: 30_000 },
+  async () => {
+    const s = await startLoggedServer();
+    const keyer = await Keyer.open(s.port);
+    try {
+      const rhello = (await keyer.hello()) as RHelloChunk;
+      assert.equal(rhello.type, CHUNK.RHELLO);
+      const first = keyer.iiKeying(rhello);
+      keyer.send(first.datagram);
+      const ri = await keyer.riKeying(first.initiatorSessionId);
+      assert.ok(ri);
+      // a retransmitted IIKeying before the session keyed gets the very same RIKeying, and no second session
+      const before = keyer.received.length;
+      keyer.send(first.datagram);
+      await until(() => keyer.received.length > before, 'the repeated RIKeying');
+      assert.equal(s.server.sessions.size, 1);
+      assert.equal(s.server.stats.sessionsOpened, 1);
+      const keys = first.keying.complete(ri.skrc)!;
+      const keyed: Keyed = {
+        initiatorSessionId: first.initiatorSessionId,
+        responderSessionId: ri.responderSessionId,
+        keys,
+        iiKeying: first.datagram,
+        cookie: rhello.cookie,
+      };
+      keyer.ping(keyed);
+      await until(() => s.server.handshake.pendingKeyings === 0, 'the keying record committed');
+      // replays: the same IIKeying, and a new one (other session id, fresh skic) with the same cookie
+      keyer.send(first.datagram);
+      const second = keyer.iiKeying(rhello);
+      keyer.send(second.datagram);
+      assert.equal(await keyer.riKeying(second.initiatorSessionId, 300), undefined);
+      assert.equal(s.server.stats.sessionsOpened, 1);
+      // even once the session is gone, the cookie stays spent
+      s.server.sessions.get(ri.responderSessionId)!.kill('test');
+      const third = keyer.iiKeying(rhello);
+      keyer.send(third.datagram);
+      assert.equal(await keyer.riKeying(third.initiatorSessionId, 300), undefined);
+      assert.equal(s.server.stats.sessionsOpened, 1);
+      assert.equal(s.server.sessions.size, 0);
+      assert.equal(s.lines('malformed input dropped', 'cookie-replayed').length, 1, 'replays are logged once per interval');
+    } finally {
+      keyer.close();
+      await s.close();
+    }
+  },
+);
 
 test('a cookie replayed from another address creates nothing and gets no answer', { timeout: 30_000 }, async () => {
   const s = await startLoggedServer();
@@ -162,24 +180,28 @@ test('a cookie replayed from another address creates nothing and gets no answer'
   }
 });
 
-test('the spent-cookie table is bounded: when full of live cookies, new keyings are refused, not remembered', { timeout: 30_000 }, async () => {
-  const s = await startLoggedServer();
-  const keyer = await Keyer.open(s.port);
-  try {
-    (s.server.handshake as unknown as { maxSpent: number }).maxSpent = 2;
-    assert.equal(typeof (await keyer.key()), 'object');
-    assert.equal(typeof (await keyer.key()), 'object');
-    const rhello = (await keyer.hello()) as RHelloChunk;
-    const third = keyer.iiKeying(rhello);
-    keyer.send(third.datagram);
-    assert.equal(await keyer.riKeying(third.initiatorSessionId, 300), undefined);
-    assert.equal(s.server.handshake.spentCount, 2);
-    assert.equal(s.lines('handshake refused', 'cookie-table-full').length, 1);
-  } finally {
-    keyer.close();
-    await s.close();
-  }
-});
+test(
+  'the spent-cookie table is bounded: when full of live cookies, new keyings are refused, not remembered',
+  { timeout: 30_000 },
+  async () => {
+    const s = await startLoggedServer();
+    const keyer = await Keyer.open(s.port);
+    try {
+      (s.server.handshake as unknown as { maxSpent: number }).maxSpent = 2;
+      assert.equal(typeof (await keyer.key()), 'object');
+      assert.equal(typeof (await keyer.key()), 'object');
+      const rhello = (await keyer.hello()) as RHelloChunk;
+      const third = keyer.iiKeying(rhello);
+      keyer.send(third.datagram);
+      assert.equal(await keyer.riKeying(third.initiatorSessionId, 300), undefined);
+      assert.equal(s.server.handshake.spentCount, 2);
+      assert.equal(s.lines('handshake refused', 'cookie-table-full').length, 1);
+    } finally {
+      keyer.close();
+      await s.close();
+    }
+  },
+);
 
 test('refusals are logged once per interval per cause, with the count suppressed in between', async () => {
   assert.ok(LOG_INTERVAL_MS >= 1_000 && LOG_INTERVAL_MS <= 60_000);

@@ -54,15 +54,12 @@ test('an application rejecting the connection: Connect.Rejected, then the sessio
   };
   const server = await startTestServer({ application });
   try {
-    await assert.rejects(
-      NetConnection.connect(`rtmfp://127.0.0.1:${server.port}/app`, { args: ['bob'] }),
-      (error: unknown) => {
-        assert.ok(error instanceof CallError);
-        assert.equal(error.status, 'NetConnection.Connect.Rejected');
-        assert.equal(error.message, 'no entry for bob');
-        return true;
-      },
-    );
+    await assert.rejects(NetConnection.connect(`rtmfp://127.0.0.1:${server.port}/app`, { args: ['bob'] }), (error: unknown) => {
+      assert.ok(error instanceof CallError);
+      assert.equal(error.status, 'NetConnection.Connect.Rejected');
+      assert.equal(error.message, 'no entry for bob');
+      return true;
+    });
     await until(() => server.server.rtmfp.sessions.size === 0, 'the rejected session to close');
     assert.deepEqual(disconnections, [], 'a rejected client is never disconnected');
   } finally {

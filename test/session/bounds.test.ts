@@ -13,7 +13,16 @@ const SIGNATURE = [{ type: 0, value: utf8Encode('TC\x04\x00\x01') }];
 /** One user data chunk on `flowId` at `sequence`, `size` bytes, a whole message (stored if out of order). */
 function fragment(flowId: number, sequence: number, size = 1000): Uint8Array {
   const w = new ByteWriter(size + 32);
-  writeChunk(w, { type: CHUNK.USER_DATA, flags: 0, flowId, sequence, fsnOffset: sequence, options: SIGNATURE, data: new Uint8Array(size).fill(sequence), next: false });
+  writeChunk(w, {
+    type: CHUNK.USER_DATA,
+    flags: 0,
+    flowId,
+    sequence,
+    fsnOffset: sequence,
+    options: SIGNATURE,
+    data: new Uint8Array(size).fill(sequence),
+    next: false,
+  });
   return w.bytes();
 }
 

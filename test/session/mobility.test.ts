@@ -30,13 +30,23 @@ function setup() {
   });
   const common = { clock, logger, keepAliveMs: 15_000 };
   const client = new Session({
-    ...common, role: 'initiator', nearId: 7, farId: 9, address: SERVER,
-    cipher: createPacketCipher(KEY_A, KEY_B), delegate: delegate(false),
+    ...common,
+    role: 'initiator',
+    nearId: 7,
+    farId: 9,
+    address: SERVER,
+    cipher: createPacketCipher(KEY_A, KEY_B),
+    delegate: delegate(false),
     transport: { send: (datagram, to) => void sent.push({ from: 'client', datagram, to }) },
   });
   const server = new Session({
-    ...common, role: 'responder', nearId: 9, farId: 7, address: CLIENT,
-    cipher: createPacketCipher(KEY_B, KEY_A), delegate: delegate(true),
+    ...common,
+    role: 'responder',
+    nearId: 9,
+    farId: 7,
+    address: CLIENT,
+    cipher: createPacketCipher(KEY_B, KEY_A),
+    delegate: delegate(true),
     transport: { send: (datagram, to) => void sent.push({ from: 'server', datagram, to }) },
   });
   const observer = createPacketCipher(KEY_A, KEY_B); // opens what the server sends
@@ -108,14 +118,20 @@ function deliver(
 function clientSends(ctx: ReturnType<typeof setup>, byte: number): Uint8Array[] {
   ctx.client.newWriter(Uint8Array.of(0x54, 0x43, 0x04, 0x00), undefined).write(Uint8Array.of(byte));
   ctx.client.flush();
-  return ctx.sent.splice(0).filter((s) => s.from === 'client').map((s) => s.datagram);
+  return ctx.sent
+    .splice(0)
+    .filter((s) => s.from === 'client')
+    .map((s) => s.datagram);
 }
 
 /** The client answers the server's probe; the datagrams of its reply. */
 function clientEchoes(ctx: ReturnType<typeof setup>, probe: Uint8Array): Uint8Array[] {
   ctx.sent.length = 0;
   ctx.client.receiveDatagram(probe, SERVER);
-  return ctx.sent.splice(0).filter((s) => s.from === 'client').map((s) => s.datagram);
+  return ctx.sent
+    .splice(0)
+    .filter((s) => s.from === 'client')
+    .map((s) => s.datagram);
 }
 
 test('a replayed ping reply from a spoofed address moves nothing, neither before nor after a real move', () => {
@@ -123,7 +139,10 @@ test('a replayed ping reply from a spoofed address moves nothing, neither before
   deliver(ctx, clientSends(ctx, 1), CLIENT);
   // real move to MOVED: probe there, echoed from there
   const probes = deliver(ctx, clientSends(ctx, 2), MOVED).filter((s) => ctx.chunkTypes(s.datagram).includes(CHUNK.PING));
-  assert.deepEqual(probes.map((p) => p.to), [MOVED]);
+  assert.deepEqual(
+    probes.map((p) => p.to),
+    [MOVED],
+  );
   const echo = clientEchoes(ctx, probes[0]!.datagram);
   // the echo replayed from a spoofed address first: the challenge was for MOVED, not for SPOOFED
   deliver(ctx, echo, SPOOFED);
@@ -144,7 +163,10 @@ test('replays from a spoofed address while a real move is being checked cannot o
   assert.equal(probes.length, 1);
   // the attacker replays an old packet from SPOOFED: it gets its own challenge, the pending one stands
   const spoofProbes = deliver(ctx, first, SPOOFED).filter((s) => ctx.chunkTypes(s.datagram).includes(CHUNK.PING));
-  assert.deepEqual(spoofProbes.map((p) => p.to), [SPOOFED]);
+  assert.deepEqual(
+    spoofProbes.map((p) => p.to),
+    [SPOOFED],
+  );
   deliver(ctx, clientEchoes(ctx, probes[0]!.datagram), MOVED);
   assert.deepEqual(ctx.server.address, MOVED, 'the real move still completes');
 });

@@ -24,30 +24,34 @@ function sendTimes(pair: Pair, times: Map<number, number>, since: number, flowId
   return pair.log.length;
 }
 
-test('RTO growth: with every ack lost, the resends of a fragment come at growing intervals, capped near 10 s', { timeout: 60_000 }, async () => {
-  const pair = new Pair({ giveUpMs: 120_000, keepAliveMs: 600_000 });
-  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
-  pair.wire.drop.initiator = true; // the data never arrives (so no ack comes back): pure timer behaviour
-  writer.write(Uint8Array.of(1, 2, 3));
-  await pair.settle();
-  const times = new Map<number, number>();
-  let cursor = 0;
-  for (let t = 0; t < 60_000; t += 50) {
-    await pair.advance(50, 50);
-    cursor = sendTimes(pair, times, cursor, writer.id, 1);
-  }
-  const at = [...times.values()];
-  const gaps = at.slice(1).map((v, i) => v - at[i]!);
-  assert.ok(gaps.length >= 6, `resends: ${gaps.length}`);
-  // each gap at least the previous one (backoff ×√2, jitter ≤ 10 %), and the early ones really grow
-  for (let i = 1; i < gaps.length; i++) {
-    assert.ok(gaps[i]! >= gaps[i - 1]! * 0.85, `gap ${i}: ${gaps[i]} after ${gaps[i - 1]} (${gaps.join(', ')})`);
-  }
-  assert.ok(gaps[3]! >= gaps[0]! * 2, `grows: ${gaps.join(', ')}`);
-  // capped: never far beyond 10 s (+ jitter + one 50 ms step)
-  for (const gap of gaps) assert.ok(gap <= 10_000 * (1 + RETRANSMIT_JITTER) + 100, `capped: ${gaps.join(', ')}`);
-  assert.ok(gaps.at(-1)! >= 7_000, `reaches the cap: ${gaps.join(', ')}`);
-});
+test(
+  'RTO growth: with every ack lost, the resends of a fragment come at growing intervals, capped near 10 s',
+  { timeout: 60_000 },
+  async () => {
+    const pair = new Pair({ giveUpMs: 120_000, keepAliveMs: 600_000 });
+    const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+    pair.wire.drop.initiator = true; // the data never arrives (so no ack comes back): pure timer behaviour
+    writer.write(Uint8Array.of(1, 2, 3));
+    await pair.settle();
+    const times = new Map<number, number>();
+    let cursor = 0;
+    for (let t = 0; t < 60_000; t += 50) {
+      await pair.advance(50, 50);
+      cursor = sendTimes(pair, times, cursor, writer.id, 1);
+    }
+    const at = [...times.values()];
+    const gaps = at.slice(1).map((v, i) => v - at[i]!);
+    assert.ok(gaps.length >= 6, `resends: ${gaps.length}`);
+    // each gap at least the previous one (backoff ×√2, jitter ≤ 10 %), and the early ones really grow
+    for (let i = 1; i < gaps.length; i++) {
+      assert.ok(gaps[i]! >= gaps[i - 1]! * 0.85, `gap ${i}: ${gaps[i]} after ${gaps[i - 1]} (${gaps.join(', ')})`);
+    }
+    assert.ok(gaps[3]! >= gaps[0]! * 2, `grows: ${gaps.join(', ')}`);
+    // capped: never far beyond 10 s (+ jitter + one 50 ms step)
+    for (const gap of gaps) assert.ok(gap <= 10_000 * (1 + RETRANSMIT_JITTER) + 100, `capped: ${gaps.join(', ')}`);
+    assert.ok(gaps.at(-1)! >= 7_000, `reaches the cap: ${gaps.join(', ')}`);
+  },
+);
 
 test('RTO jitter: the retransmission timer varies within RETRANSMIT_JITTER of the RTO', async () => {
   const pair = new Pair();
@@ -59,7 +63,8 @@ test('RTO jitter: the retransmission timer varies within RETRANSMIT_JITTER of th
   const ticks = new Set<number>();
   for (let i = 0; i < 200; i++) ticks.add(writer.nextTick());
   assert.ok(ticks.size > 5, `jittered: ${[...ticks].join(', ')}`);
-  for (const tick of ticks) assert.ok(tick >= rto - 1 && tick <= Math.ceil(rto * (1 + RETRANSMIT_JITTER)) + 1, `tick ${tick} for rto ${rto}`);
+  for (const tick of ticks)
+    assert.ok(tick >= rto - 1 && tick <= Math.ceil(rto * (1 + RETRANSMIT_JITTER)) + 1, `tick ${tick} for rto ${rto}`);
 });
 
 test('a lost FIN is retransmitted: the receiver sees the flow end and the writer closes', { timeout: 30_000 }, async () => {
@@ -82,68 +87,81 @@ test('a lost FIN is retransmitted: the receiver sees the flow end and the writer
   assert.equal(writer.closed, true);
 });
 
-test('reliable data under a multi-megabyte backlog, with bursts of loss both ways, arrives whole and in order', { timeout: 120_000 }, async () => {
-  const pair = new Pair({ giveUpMs: 600_000, keepAliveMs: 600_000 });
-  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
-  const MESSAGES = 48;
-  const SIZE = 64 * 1024; // 3 MiB queued at once
-  const sent: Uint8Array[] = [];
-  for (let i = 0; i < MESSAGES; i++) {
-    const message = new Uint8Array(SIZE);
-    for (let j = 0; j < SIZE; j += 997) message[j] = (i * 31 + j) & 0xff;
-    message[0] = i;
-    sent.push(message);
-    writer.write(message);
-  }
-  for (let round = 0; round < 2_000 && (pair.records.responder.messages.get(writer.id)?.length ?? 0) < MESSAGES; round++) {
-    // every fifth round, a burst of loss on one side or the other
-    pair.wire.drop.initiator = round % 10 === 5;
-    pair.wire.drop.responder = round % 10 === 7;
-    await pair.advance(100, 100);
-  }
-  pair.wire.drop.initiator = pair.wire.drop.responder = false;
-  const got = pair.records.responder.messages.get(writer.id) ?? [];
-  assert.equal(got.length, MESSAGES, `${got.length} of ${MESSAGES} messages`);
-  for (let i = 0; i < MESSAGES; i++) assert.deepEqual(got[i], sent[i], `message ${i}`);
-  assert.equal(pair.responder.bufferedBytes, 0, 'nothing left buffered at the receiver');
-  assert.equal(pair.responder.state, 'open');
-});
+test(
+  'reliable data under a multi-megabyte backlog, with bursts of loss both ways, arrives whole and in order',
+  { timeout: 120_000 },
+  async () => {
+    const pair = new Pair({ giveUpMs: 600_000, keepAliveMs: 600_000 });
+    const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+    const MESSAGES = 48;
+    const SIZE = 64 * 1024; // 3 MiB queued at once
+    const sent: Uint8Array[] = [];
+    for (let i = 0; i < MESSAGES; i++) {
+      const message = new Uint8Array(SIZE);
+      for (let j = 0; j < SIZE; j += 997) message[j] = (i * 31 + j) & 0xff;
+      message[0] = i;
+      sent.push(message);
+      writer.write(message);
+    }
+    for (let round = 0; round < 2_000 && (pair.records.responder.messages.get(writer.id)?.length ?? 0) < MESSAGES; round++) {
+      // every fifth round, a burst of loss on one side or the other
+      pair.wire.drop.initiator = round % 10 === 5;
+      pair.wire.drop.responder = round % 10 === 7;
+      await pair.advance(100, 100);
+    }
+    pair.wire.drop.initiator = pair.wire.drop.responder = false;
+    const got = pair.records.responder.messages.get(writer.id) ?? [];
+    assert.equal(got.length, MESSAGES, `${got.length} of ${MESSAGES} messages`);
+    for (let i = 0; i < MESSAGES; i++) assert.deepEqual(got[i], sent[i], `message ${i}`);
+    assert.equal(pair.responder.bufferedBytes, 0, 'nothing left buffered at the receiver');
+    assert.equal(pair.responder.state, 'open');
+  },
+);
 
-test('new flows after others closed: a finished flow is not reopened by retransmissions, a new one opens normally', { timeout: 30_000 }, async () => {
-  const pair = new Pair();
-  const first = pair.initiator.newWriter(SIGNATURE, undefined);
-  first.write(Uint8Array.of(1));
-  first.close();
-  await pair.advance(3_000);
-  assert.deepEqual(pair.records.responder.ended, [first.id]);
-  const openings = pair.records.responder.flows.length;
-  // a late duplicate of the finished flow's first fragment: acknowledged again, not a new flow
-  const firstData = pair.log.find((p) => p.from === 'initiator' && p.chunks.some((c) => c.type === CHUNK.USER_DATA && (c as UserDataChunk).flowId === first.id));
-  assert.ok(firstData);
-  const duplicate = new ByteWriter(64);
-  writeChunk(duplicate, firstData.chunks.find((c) => c.type === CHUNK.USER_DATA)!);
-  const acksBefore = pair.chunksFrom('responder', 0, CHUNK.ACK_RANGES).length;
-  pair.inject('initiator', duplicate.bytes());
-  await pair.settle();
-  assert.equal(pair.records.responder.flows.length, openings, 'the duplicate did not reopen the flow');
-  assert.ok(pair.chunksFrom('responder', 0, CHUNK.ACK_RANGES).length > acksBefore, 'it was acknowledged again');
-  for (let i = 0; i < 3; i++) {
-    const second = pair.initiator.newWriter(SIGNATURE, undefined);
-    second.write(Uint8Array.of(2, i));
-    await pair.settle();
-    assert.deepEqual(pair.records.responder.messages.get(second.id), [Uint8Array.of(2, i)]);
-    second.close();
+test(
+  'new flows after others closed: a finished flow is not reopened by retransmissions, a new one opens normally',
+  { timeout: 30_000 },
+  async () => {
+    const pair = new Pair();
+    const first = pair.initiator.newWriter(SIGNATURE, undefined);
+    first.write(Uint8Array.of(1));
+    first.close();
     await pair.advance(3_000);
-  }
-  assert.equal(pair.records.responder.flows.length, openings + 3, 'three new flows, the finished one never reopened');
-  // once the session is closed, nothing opens a flow any more
-  pair.responder.kill('test');
-  const late = pair.initiator.newWriter(SIGNATURE, undefined);
-  late.write(Uint8Array.of(9));
-  await pair.settle();
-  assert.equal(pair.records.responder.flows.length, openings + 3);
-  assert.deepEqual(pair.responder.describe().flows, []);
-});
+    assert.deepEqual(pair.records.responder.ended, [first.id]);
+    const openings = pair.records.responder.flows.length;
+    // a late duplicate of the finished flow's first fragment: acknowledged again, not a new flow
+    const firstData = pair.log.find(
+      (p) => p.from === 'initiator' && p.chunks.some((c) => c.type === CHUNK.USER_DATA && (c as UserDataChunk).flowId === first.id),
+    );
+    assert.ok(firstData);
+    const duplicate = new ByteWriter(64);
+    writeChunk(
+      duplicate,
+      firstData.chunks.find((c) => c.type === CHUNK.USER_DATA)!,
+    );
+    const acksBefore = pair.chunksFrom('responder', 0, CHUNK.ACK_RANGES).length;
+    pair.inject('initiator', duplicate.bytes());
+    await pair.settle();
+    assert.equal(pair.records.responder.flows.length, openings, 'the duplicate did not reopen the flow');
+    assert.ok(pair.chunksFrom('responder', 0, CHUNK.ACK_RANGES).length > acksBefore, 'it was acknowledged again');
+    for (let i = 0; i < 3; i++) {
+      const second = pair.initiator.newWriter(SIGNATURE, undefined);
+      second.write(Uint8Array.of(2, i));
+      await pair.settle();
+      assert.deepEqual(pair.records.responder.messages.get(second.id), [Uint8Array.of(2, i)]);
+      second.close();
+      await pair.advance(3_000);
+    }
+    assert.equal(pair.records.responder.flows.length, openings + 3, 'three new flows, the finished one never reopened');
+    // once the session is closed, nothing opens a flow any more
+    pair.responder.kill('test');
+    const late = pair.initiator.newWriter(SIGNATURE, undefined);
+    late.write(Uint8Array.of(9));
+    await pair.settle();
+    assert.equal(pair.records.responder.flows.length, openings + 3);
+    assert.deepEqual(pair.responder.describe().flows, []);
+  },
+);
 
 test('RTT: the smoothed round trip time follows the measured one (timestamp echoes)', async () => {
   const pair = new Pair({ keepAliveMs: 600_000 });

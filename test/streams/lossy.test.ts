@@ -81,7 +81,10 @@ test('unbuffered play through 5 % loss keeps up: what arrives is intact and in o
     const players = await Promise.all([1, 2].map(() => player(relay.port, 'live', -3)));
     connections.push(...players.map((p) => p.nc));
     const listeners = [...server.server.core.publications.get('live')!.listeners.values()];
-    assert.deepEqual(listeners.map((l) => l.unbuffered), [true, true]);
+    assert.deepEqual(
+      listeners.map((l) => l.unbuffered),
+      [true, true],
+    );
     const [meta, avc, aac] = tags;
     sendTags(pub.stream, [meta!, avc!, aac!]);
     // QualityOfService reads the last complete one-second window: sample it while the stream runs
@@ -91,7 +94,7 @@ test('unbuffered play through 5 % loss keeps up: what arrives is intact and in o
     }, 100);
     await sendPaced((batch) => sendTags(pub.stream, batch), tags.slice(3));
     clearInterval(sampler);
-    assert.ok(lostRate > 0, 'the listeners\' QualityOfService saw the losses');
+    assert.ok(lostRate > 0, "the listeners' QualityOfService saw the losses");
     const last = media[media.length - 1]!;
     // live: the end of the stream arrives although the messages lost on the way are never repeated
     await until(() => players.every((p) => p.media.some((m) => m.time >= last.time - 120)), 'the last media at every player', 15_000);
@@ -114,7 +117,10 @@ test('unbuffered play through 5 % loss keeps up: what arrives is intact and in o
     }
     const missing = players.map((p) => media.length - p.media.length);
     const lostAtPlayers = players.map((p) => p.stream.lost);
-    assert.ok(missing.some((n) => n > 0), `some media never arrived (${missing.join(', ')})`);
+    assert.ok(
+      missing.some((n) => n > 0),
+      `some media never arrived (${missing.join(', ')})`,
+    );
     for (let i = 0; i < players.length; i++) {
       if (missing[i]! > 0) assert.ok(lostAtPlayers[i]! > 0, `player ${i} counted its losses`);
     }
@@ -125,7 +131,7 @@ test('unbuffered play through 5 % loss keeps up: what arrives is intact and in o
   }
 });
 
-test('a publisher with unreliable audio over a lossy link: audio losses do not hold back anyone\'s video', async () => {
+test("a publisher with unreliable audio over a lossy link: audio losses do not hold back anyone's video", async () => {
   const server = await startTestServer();
   const relay = await startLossyRelay({ target: { host: '127.0.0.1', port: server.port }, seed: 23, loss: 0.1 });
   const connections: NetConnection[] = [];

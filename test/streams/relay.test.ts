@@ -48,7 +48,10 @@ test('a late player gets metadata, sequence headers and starts at a key frame; t
     sendTags(pub.stream, firstHalf);
     await until(() => (server.server.core.publications.get('late')?.lastTime ?? 0) >= 480, 'publisher media at the server');
     const p = await player(server.port, 'late');
-    sendTags(pub.stream, media.filter((t) => t.time >= 520));
+    sendTags(
+      pub.stream,
+      media.filter((t) => t.time >= 520),
+    );
     await until(() => split(p.media, 9).length >= 25, 'video from the second key frame on');
     const video = split(p.media, 9);
     assert.deepEqual(video[0]!.data, avc!.data);

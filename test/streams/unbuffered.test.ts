@@ -12,14 +12,21 @@ test('play(name, -3) and name?unbuffered=true make unbuffered listeners; paramet
     const mona = await player(server.port, 'live?unbuffered=true&quality=low');
     const normal = await player(server.port, 'live');
     const listeners = [...server.server.core.publications.get('live')!.listeners.values()];
-    assert.deepEqual(listeners.map((l) => l.unbuffered), [true, true, false]);
+    assert.deepEqual(
+      listeners.map((l) => l.unbuffered),
+      [true, true, false],
+    );
     assert.deepEqual(listeners[1]!.parameters, { unbuffered: 'true', quality: 'low' });
     const tags = makeSampleTags(1);
     sendTags(pub.stream, tags);
     const total = tags.length - 1;
     // over loopback nothing is lost: unbuffered media still arrives whole and in order
     await until(() => [cumulus, mona, normal].every((p) => p.media.length >= total), 'media at all players');
-    for (const p of [cumulus, mona]) assert.deepEqual(p.media.map((m) => m.data), normal.media.map((m) => m.data));
+    for (const p of [cumulus, mona])
+      assert.deepEqual(
+        p.media.map((m) => m.data),
+        normal.media.map((m) => m.data),
+      );
     await Promise.all([pub.nc.close(), cumulus.nc.close(), mona.nc.close(), normal.nc.close()]);
   } finally {
     await server.close();

@@ -5,7 +5,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ByteReader, fromHex, hex } from '../../src/bytes.ts';
 import {
-  createPacketCipher, generateKeyPair, parseCertificate, peerIdOf, readSessionId, respondToKeying, startupCipher,
+  createPacketCipher,
+  generateKeyPair,
+  parseCertificate,
+  peerIdOf,
+  readSessionId,
+  respondToKeying,
+  startupCipher,
   type PacketCipher,
 } from '../../src/protocols/rtmfp/crypto/index.ts';
 
@@ -19,11 +25,23 @@ FFFFFFFFFFFFFFFF`);
 
 const CLIENT_TO_SERVER = ['IHello', 'IIKeying', '5', '7', '8', '10', '11'];
 const SESSION_IDS: Record<string, number> = {
-  IHello: 0, RHello: 0, IIKeying: 0, RIKeying: 0x02000000,
-  '5': 1, '6': 0x02000000, '7': 1, '8': 1, '9': 0x02000000, '10': 1, '11': 1,
+  IHello: 0,
+  RHello: 0,
+  IIKeying: 0,
+  RIKeying: 0x02000000,
+  '5': 1,
+  '6': 0x02000000,
+  '7': 1,
+  '8': 1,
+  '9': 0x02000000,
+  '10': 1,
+  '11': 1,
 };
 
-interface Chunk { type: number; payload: Uint8Array }
+interface Chunk {
+  type: number;
+  payload: Uint8Array;
+}
 /** Just enough packet parsing to reach the handshake fields: header, then chunks up to padding. */
 function chunksOf(clear: Uint8Array): { chunks: Chunk[]; end: number } {
   const flags = clear[0]!;
@@ -100,8 +118,7 @@ test('respondToKeying reproduces the skrc, keys, nonces and ids', () => {
   assert.equal(hex(k.nearNonce), 'f478fd0f9ce5045a55f0e1dd007e28ee6e979b2f57e81cc5d182bef96b50da96');
   assert.deepEqual(k.protection, { sendHMACLength: 0, recvHMACLength: 0, sendSequence: false, recvSequence: false });
   assert.equal(hex(peerIdOf(clientCertificate)), '9210df7cb656cad82a607efd810e6c3f922a062ec7dae6df0f39e8a7248dcbf8');
-  assert.equal(hex(parseCertificate(serverCertificate).fingerprint),
-    '86241000ea4d58784f613f40f28bc022b475d8682d2091c5ed8a1af5bf0aa0c4');
+  assert.equal(hex(parseCertificate(serverCertificate).fingerprint), '86241000ea4d58784f613f40f28bc022b475d8682d2091c5ed8a1af5bf0aa0c4');
 });
 
 test('session packets 5..11 open with the derived key of their direction', () => {
@@ -120,7 +137,8 @@ test('session packets 5..11 open with the derived key of their direction', () =>
 
 test('server packets re-seal byte for byte', () => {
   for (const name of ['RHello', 'RIKeying', '6', '9']) {
-    const cipher: PacketCipher = name === '6' || name === '9' ? createPacketCipher(responder.keys.encryptKey, responder.keys.decryptKey) : startupCipher;
+    const cipher: PacketCipher =
+      name === '6' || name === '9' ? createPacketCipher(responder.keys.encryptKey, responder.keys.decryptKey) : startupCipher;
     const { clear, end } = open(cipherFor(name), name);
     const datagram = load(`${name}.dat`);
     assert.equal(hex(cipher.seal(readSessionId(datagram), clear.subarray(0, end))), hex(datagram), name);
@@ -134,7 +152,10 @@ test('connect and setPeerInfo decode; the _result of 6.dat re-encodes byte for b
   const { decodeTCMessage, decodeCommand, encodeCommand } = await import('../../src/flash/tc.ts');
   const userData = (name: string) => {
     const clear = cipherFor(name).open(load(`${name}.dat`))!;
-    return decodeChunks(clear, readPacketHeader(clear).chunksOffset).filter((c) => c.type === 0x10) as Array<{ flowId: number; data: Uint8Array }>;
+    return decodeChunks(clear, readPacketHeader(clear).chunksOffset).filter((c) => c.type === 0x10) as Array<{
+      flowId: number;
+      data: Uint8Array;
+    }>;
   };
   const [connectChunk] = userData('5');
   assert.equal(connectChunk!.flowId, 2);

@@ -5,16 +5,43 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fromHex, hex } from '../../src/bytes.ts';
 import {
-  createPacketCipher, deriveSessionKeys, generateKeyPair, parseCertificate, peerIdOf, readSessionId,
-  respondToKeying, startupCipher,
+  createPacketCipher,
+  deriveSessionKeys,
+  generateKeyPair,
+  parseCertificate,
+  peerIdOf,
+  readSessionId,
+  respondToKeying,
+  startupCipher,
 } from '../../src/protocols/rtmfp/crypto/index.ts';
 
-interface Packet { dir: 'C>S' | 'S>C'; kind: string; raw: string; clear: string }
+interface Packet {
+  dir: 'C>S' | 'S>C';
+  kind: string;
+  raw: string;
+  clear: string;
+}
 interface Vectors {
-  group: number; server_cert: string; server_fingerprint: string; client_cert: string; client_peer_id: string;
-  server_dh_private_x: string; server_dh_public: string; isid: string; rsid: string; skic: string; skrc: string;
-  S: string; c2s_aes_key: string; s2c_aes_key: string; c2s_hmac_key: string; s2c_hmac_key: string;
-  client_nonce: string; server_nonce: string; hmac_len_each_way: number; packets: Packet[];
+  group: number;
+  server_cert: string;
+  server_fingerprint: string;
+  client_cert: string;
+  client_peer_id: string;
+  server_dh_private_x: string;
+  server_dh_public: string;
+  isid: string;
+  rsid: string;
+  skic: string;
+  skrc: string;
+  S: string;
+  c2s_aes_key: string;
+  s2c_aes_key: string;
+  c2s_hmac_key: string;
+  s2c_hmac_key: string;
+  client_nonce: string;
+  server_nonce: string;
+  hmac_len_each_way: number;
+  packets: Packet[];
 }
 
 /** Header and chunks up to the padding: the length of what seal() takes. */
@@ -60,8 +87,12 @@ for (const file of ['vectors-group2.json', 'vectors-group16.json']) {
     assert.equal(hex(k.nearNonce), v.server_nonce);
     assert.equal(hex(k.farNonce), v.client_nonce);
     // the initiator's view of the same derivation
-    const c = deriveSessionKeys(fromHex(v.S), skic, fromHex(v.skrc),
-      { sendHMACLength: 16, recvHMACLength: 16, sendSequence: true, recvSequence: true });
+    const c = deriveSessionKeys(fromHex(v.S), skic, fromHex(v.skrc), {
+      sendHMACLength: 16,
+      recvHMACLength: 16,
+      sendSequence: true,
+      recvSequence: true,
+    });
     assert.equal(hex(c.encryptKey), v.c2s_aes_key);
     assert.equal(hex(c.decryptKey), v.s2c_aes_key);
     assert.equal(hex(c.protection.sendHMACKey!), v.c2s_hmac_key);
@@ -73,8 +104,12 @@ for (const file of ['vectors-group2.json', 'vectors-group16.json']) {
     const k = responder.keys;
     const serverOpen = createPacketCipher(k.encryptKey, k.decryptKey, k.protection);
     const serverSeal = createPacketCipher(k.encryptKey, k.decryptKey, k.protection);
-    const clientSide = deriveSessionKeys(k.sharedSecret, skic, responder.skrc,
-      { sendHMACLength: 16, recvHMACLength: 16, sendSequence: true, recvSequence: true });
+    const clientSide = deriveSessionKeys(k.sharedSecret, skic, responder.skrc, {
+      sendHMACLength: 16,
+      recvHMACLength: 16,
+      sendSequence: true,
+      recvSequence: true,
+    });
     const clientOpen = createPacketCipher(clientSide.encryptKey, clientSide.decryptKey, clientSide.protection, 'node');
     const clientSeal = createPacketCipher(clientSide.encryptKey, clientSide.decryptKey, clientSide.protection, 'node');
     const ssidFor = { 'C>S': Number.parseInt(v.rsid, 16), 'S>C': Number.parseInt(v.isid, 16) };

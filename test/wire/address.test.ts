@@ -51,7 +51,19 @@ test('parseAddress', () => {
   assert.deepEqual(parseAddress('[2001:DB8:0:0:1:0:0:1]:2'), { host: '2001:db8::1:0:0:1', port: 2, family: 6, origin: 0 });
   assert.deepEqual(parseAddress('[fe80::1%eth0]:5'), { host: 'fe80::1', port: 5, family: 6, origin: 0 });
   assert.deepEqual(parseAddress('[::ffff:10.0.0.1]:5'), { host: '10.0.0.1', port: 5, family: 4, origin: 0 });
-  for (const bad of ['example.com:1935', '1.2.3.4', '1.2.3.4:', '1.2.3.4:65536', '1.2.3.4:-1', '1.2.3.256:1', '::1:5', '[::1]', '[1::2::3]:4', '', ':5']) {
+  for (const bad of [
+    'example.com:1935',
+    '1.2.3.4',
+    '1.2.3.4:',
+    '1.2.3.4:65536',
+    '1.2.3.4:-1',
+    '1.2.3.256:1',
+    '::1:5',
+    '[::1]',
+    '[1::2::3]:4',
+    '',
+    ':5',
+  ]) {
     assert.equal(parseAddress(bad), null, bad);
   }
 });
@@ -72,19 +84,27 @@ test('formatAddress', () => {
 
 test('property: any address survives bytes → text → bytes', () => {
   fc.assert(
-    fc.property(fc.boolean(), fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 3 }), (v6, raw, port, origin) => {
-      const w = new ByteWriter(64);
-      w.u8((v6 ? 0x80 : 0) | origin).write(v6 ? raw : raw.subarray(0, 4)).u16(port);
-      const bytes = w.bytes();
-      const a = readAddress(new ByteReader(bytes));
-      assert.equal(encode(a), hex(bytes));
-      const again = parseAddress(formatAddress(a), a.origin);
-      if (a.family === 6 && a.host.startsWith('::ffff:') && a.host.includes('.')) {
-        assert.equal(again?.family, 4, 'mapped IPv4 text comes back as IPv4');
-      } else {
-        assert.deepEqual(again, a);
-      }
-    }),
+    fc.property(
+      fc.boolean(),
+      fc.uint8Array({ minLength: 16, maxLength: 16 }),
+      fc.integer({ min: 0, max: 0xffff }),
+      fc.integer({ min: 0, max: 3 }),
+      (v6, raw, port, origin) => {
+        const w = new ByteWriter(64);
+        w.u8((v6 ? 0x80 : 0) | origin)
+          .write(v6 ? raw : raw.subarray(0, 4))
+          .u16(port);
+        const bytes = w.bytes();
+        const a = readAddress(new ByteReader(bytes));
+        assert.equal(encode(a), hex(bytes));
+        const again = parseAddress(formatAddress(a), a.origin);
+        if (a.family === 6 && a.host.startsWith('::ffff:') && a.host.includes('.')) {
+          assert.equal(again?.family, 4, 'mapped IPv4 text comes back as IPv4');
+        } else {
+          assert.deepEqual(again, a);
+        }
+      },
+    ),
     { numRuns: 3000 },
   );
 });

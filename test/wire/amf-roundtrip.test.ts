@@ -46,8 +46,12 @@ const leaf: fc.Arbitrary<AMFValue> = fc.oneof(
   fc.date({ noInvalidDate: true }),
   fc.uint8Array({ maxLength: 8 }),
   fc.tuple(text, fc.boolean()).map(([t, legacy]) => new AMFXML(t, legacy)),
-  fc.tuple(fc.array(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), { maxLength: 4 }), fc.boolean()).map(([items, fixed]) => new AMFVector('int', items, fixed)),
-  fc.tuple(fc.array(fc.integer({ min: 0, max: 2 ** 32 - 1 }), { maxLength: 4 }), fc.boolean()).map(([items, fixed]) => new AMFVector('uint', items, fixed)),
+  fc
+    .tuple(fc.array(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), { maxLength: 4 }), fc.boolean())
+    .map(([items, fixed]) => new AMFVector('int', items, fixed)),
+  fc
+    .tuple(fc.array(fc.integer({ min: 0, max: 2 ** 32 - 1 }), { maxLength: 4 }), fc.boolean())
+    .map(([items, fixed]) => new AMFVector('uint', items, fixed)),
   fc.tuple(fc.array(fc.double(), { maxLength: 4 }), fc.boolean()).map(([items, fixed]) => new AMFVector('double', items, fixed)),
 );
 
@@ -57,12 +61,14 @@ const { value } = fc.letrec<{ value: AMFValue }>((tie) => ({
     leaf,
     fc.array(tie('value'), { maxLength: 4 }),
     objectOf(memberName, tie('value')),
-    fc.tuple(fc.constantFrom('C', 'com.example.Point', 'é.Klass'), objectOf(memberName, tie('value'))).map(([c, p]) => new TypedObject(c, p)),
+    fc
+      .tuple(fc.constantFrom('C', 'com.example.Point', 'é.Klass'), objectOf(memberName, tie('value')))
+      .map(([c, p]) => new TypedObject(c, p)),
     fc.tuple(fc.array(tie('value'), { maxLength: 3 }), objectOf(assocKey, tie('value'), 1)).map(([d, a]) => new MixedArray(d, a)),
     fc.tuple(fc.array(fc.tuple(tie('value'), tie('value')), { maxLength: 3 }), fc.boolean()).map(([e, weak]) => new AMFDictionary(e, weak)),
-    fc.tuple(fc.array(tie('value'), { maxLength: 3 }), fc.boolean(), fc.constantFrom('*', 'Object', 'com.example.Point')).map(
-      ([items, fixed, cls]) => new AMFVector('object', items, fixed, cls),
-    ),
+    fc
+      .tuple(fc.array(tie('value'), { maxLength: 3 }), fc.boolean(), fc.constantFrom('*', 'Object', 'com.example.Point'))
+      .map(([items, fixed, cls]) => new AMFVector('object', items, fixed, cls)),
     fc.tuple(fc.constantFrom(...FLEX), tie('value')).map(([c, body]) => new TypedObject(c, {}, true, body)),
   ),
 }));

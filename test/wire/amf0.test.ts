@@ -142,7 +142,10 @@ test('0x11 switch: exactly one AMF3 value, then AMF0 again', () => {
   assert.equal(enc0(new Uint8Array([1, 2])), '110c050102');
   assert.equal(enc0(new AMFDictionary([[1, 2]])), '1111030004010402');
   assert.equal(enc0(new AMFVector('int', [1])), '110d0300' + '00000001');
-  assert.equal(enc0(new TypedObject('flex.messaging.io.ArrayList', {}, true, [])), '110a0737' + hex(new TextEncoder().encode('flex.messaging.io.ArrayList')) + '090101');
+  assert.equal(
+    enc0(new TypedObject('flex.messaging.io.ArrayList', {}, true, [])),
+    '110a0737' + hex(new TextEncoder().encode('flex.messaging.io.ArrayList')) + '090101',
+  );
 });
 
 test('write(): primitives in AMF0, complex values in AMF3 unless amf0Only', () => {
@@ -153,7 +156,19 @@ test('write(): primitives in AMF0, complex values in AMF3 unless amf0Only', () =
 });
 
 test('truncated values throw WireError', () => {
-  for (const h of ['00 3ff0', '01', '02 0003 6162', '03 0001 61', '03 0001 61 05', '08 000000', '0b 3ff0000000000000 00', '0c 0000', '10 0005 41', '11', '11 0a']) {
+  for (const h of [
+    '00 3ff0',
+    '01',
+    '02 0003 6162',
+    '03 0001 61',
+    '03 0001 61 05',
+    '08 000000',
+    '0b 3ff0000000000000 00',
+    '0c 0000',
+    '10 0005 41',
+    '11',
+    '11 0a',
+  ]) {
     rejects(h);
   }
 });

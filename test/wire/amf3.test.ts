@@ -167,7 +167,10 @@ test('0x0a externalizable: built-in Flex classes, hooks, unknown classes', () =>
   const name = 'flex.messaging.io.ArrayCollection';
   const h = `0a 07 43 ${ascii(name)} 09 05 01 04 01 04 02`;
   both(new TypedObject(name, {}, true, [1, 2]), h);
-  both(new TypedObject('flex.messaging.io.ObjectProxy', {}, true, { a: 1 }), `0a 07 3b ${ascii('flex.messaging.io.ObjectProxy')} 0a 0b 01 03 61 04 01 01`);
+  both(
+    new TypedObject('flex.messaging.io.ObjectProxy', {}, true, { a: 1 }),
+    `0a 07 3b ${ascii('flex.messaging.io.ObjectProxy')} 0a 0b 01 03 61 04 01 01`,
+  );
   // second instance of a class: traits reference
   const two = [new TypedObject(name, {}, true, []), new TypedObject(name, {}, true, [])];
   assert.equal(enc3(two), `090501 0a0743${ascii(name)}090101 0a01090101`.replace(/\s+/g, ''));
@@ -203,7 +206,16 @@ test('0x0d-0x10 vectors', () => {
 
 test('0x11 dictionary', () => {
   const key = { k: 1 };
-  both(new AMFDictionary([[key, 'v'], [1, true]], true), '11 05 01 0a 0b 01 03 6b 04 01 01 06 03 76 04 01 03');
+  both(
+    new AMFDictionary(
+      [
+        [key, 'v'],
+        [1, true],
+      ],
+      true,
+    ),
+    '11 05 01 0a 0b 01 03 6b 04 01 01 06 03 76 04 01 03',
+  );
   rejects('11 7fffffff 00 01 01');
 });
 

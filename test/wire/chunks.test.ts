@@ -83,9 +83,18 @@ test('option example of §2.3 and option lists', () => {
   assert.equal(findOption(list, 0x0f)?.value.length, 32);
   assert.equal(findOption(list, 0x0a), undefined);
 
-  const encoded = encodeOptionList([{ type: 0, value: fromHex('54430400') }, { type: 0x0a, value: fromHex('02') }]);
+  const encoded = encodeOptionList([
+    { type: 0, value: fromHex('54430400') },
+    { type: 0x0a, value: fromHex('02') },
+  ]);
   assert.equal(hex(encoded), '050054430400020a0200');
-  assert.equal(optionListSize([{ type: 0, value: fromHex('54430400') }, { type: 0x0a, value: fromHex('02') }]), encoded.length);
+  assert.equal(
+    optionListSize([
+      { type: 0, value: fromHex('54430400') },
+      { type: 0x0a, value: fromHex('02') },
+    ]),
+    encoded.length,
+  );
 
   assert.throws(() => readOptionList(new ByteReader(fromHex('05 00 54'))), WireError);
   assert.throws(() => readOptionList(new ByteReader(fromHex('03 0a 01 02 03')), 3), WireError, 'option overruns end');
@@ -132,7 +141,10 @@ test('every captured packet decodes up to its padding and re-encodes byte for by
     const bytes = encode(...chunks);
     const end = header.chunksOffset + bytes.length;
     assert.equal(hex(bytes), hex(clear.subarray(header.chunksOffset, end)), name);
-    assert.ok(clear.subarray(end).every((b) => b === 0xff), `${name}: only padding after the chunks`);
+    assert.ok(
+      clear.subarray(end).every((b) => b === 0xff),
+      `${name}: only padding after the chunks`,
+    );
     for (const c of chunks) assert.ok(!isUnknownChunk(c), name);
   }
 });
@@ -223,13 +235,41 @@ test('§3.12 packet 6 cleartext: ack 51 0003 02 7f 01 and the user data header',
 
 test('§2.6 and §4.6 ack examples', () => {
   assert.equal(hex(encode({ type: 0x51, flowId: 1, bufferBlocks: 16383, cumulativeAck: 1, ranges: [] })), '51000401ff7f01');
-  const ack: Chunk = { type: 0x51, flowId: 3, bufferBlocks: 0x7f, cumulativeAck: 5, ranges: [[8, 9], [12, 12]] };
+  const ack: Chunk = {
+    type: 0x51,
+    flowId: 3,
+    bufferBlocks: 0x7f,
+    cumulativeAck: 5,
+    ranges: [
+      [8, 9],
+      [12, 12],
+    ],
+  };
   const bytes = encode(ack);
   assert.equal(hex(bytes), '510007037f0501010100');
   assert.deepEqual(decodeChunks(bytes, 0), [ack]);
-  assert.equal(ackSize(3, 0x7f, 5, [[8, 9], [12, 12]]), bytes.length);
+  assert.equal(
+    ackSize(3, 0x7f, 5, [
+      [8, 9],
+      [12, 12],
+    ]),
+    bytes.length,
+  );
   assert.throws(() => encode({ type: 0x51, flowId: 3, bufferBlocks: 1, cumulativeAck: 5, ranges: [[6, 7]] }), RangeError);
-  assert.throws(() => encode({ type: 0x51, flowId: 3, bufferBlocks: 1, cumulativeAck: 5, ranges: [[8, 9], [10, 11]] }), RangeError);
+  assert.throws(
+    () =>
+      encode({
+        type: 0x51,
+        flowId: 3,
+        bufferBlocks: 1,
+        cumulativeAck: 5,
+        ranges: [
+          [8, 9],
+          [10, 11],
+        ],
+      }),
+    RangeError,
+  );
 });
 
 test('§6.3 worked FIHello and Redirect layouts', () => {
@@ -299,14 +339,34 @@ test('every chunk type round-trips', () => {
 
 test('user data and next user data', () => {
   const first: UserDataChunk = {
-    type: 0x10, flags: USER_DATA_FLAG.OPTIONS | USER_DATA_FLAG.BEGIN, flowId: 200, sequence: 1000, fsnOffset: 3,
-    options: [{ type: 0, value: fromHex('4743') }], data: fromHex('aabb'), next: false,
+    type: 0x10,
+    flags: USER_DATA_FLAG.OPTIONS | USER_DATA_FLAG.BEGIN,
+    flowId: 200,
+    sequence: 1000,
+    fsnOffset: 3,
+    options: [{ type: 0, value: fromHex('4743') }],
+    data: fromHex('aabb'),
+    next: false,
   };
   const second: UserDataChunk = {
-    type: 0x10, flags: USER_DATA_FLAG.MIDDLE, flowId: 200, sequence: 1001, fsnOffset: 4, options: null, data: fromHex('cc'), next: true,
+    type: 0x10,
+    flags: USER_DATA_FLAG.MIDDLE,
+    flowId: 200,
+    sequence: 1001,
+    fsnOffset: 4,
+    options: null,
+    data: fromHex('cc'),
+    next: true,
   };
   const third: UserDataChunk = {
-    type: 0x10, flags: USER_DATA_FLAG.OPTIONS | USER_DATA_FLAG.END | USER_DATA_FLAG.FINAL, flowId: 200, sequence: 1002, fsnOffset: 5, options: [], data: new Uint8Array(0), next: true,
+    type: 0x10,
+    flags: USER_DATA_FLAG.OPTIONS | USER_DATA_FLAG.END | USER_DATA_FLAG.FINAL,
+    flowId: 200,
+    sequence: 1002,
+    fsnOffset: 5,
+    options: [],
+    data: new Uint8Array(0),
+    next: true,
   };
   const bytes = encode(first, { type: 0x41, payload: new Uint8Array(0) }, second, third);
   const firstSize = userDataHeaderSize(200, 1000, 3, encodeOptionList(first.options!)) + first.data.length;
@@ -321,7 +381,16 @@ test('user data and next user data', () => {
 });
 
 test('bitmap acks decode to the range form', () => {
-  const ack = { flowId: 3, bufferBlocks: 0x7f, cumulativeAck: 5, ranges: [[8, 9], [12, 12], [15, 22]] as Array<[number, number]> };
+  const ack = {
+    flowId: 3,
+    bufferBlocks: 0x7f,
+    cumulativeAck: 5,
+    ranges: [
+      [8, 9],
+      [12, 12],
+      [15, 22],
+    ] as Array<[number, number]>,
+  };
   const w = writer();
   writeBitmapAck(w, ack);
   // bits from sequence 7: 8,9 → bits 1,2; 12 → bit 5; 15..22 → bits 8..15

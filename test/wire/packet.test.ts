@@ -2,7 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ByteWriter, fromHex, hex } from '../../src/bytes.ts';
 import { WireError } from '../../src/errors.ts';
-import { MODE, PACKET_FLAG, packetHeaderSize, readPacketHeader, timestampNow, writePacketHeader } from '../../src/protocols/rtmfp/wire/packet.ts';
+import {
+  MODE,
+  PACKET_FLAG,
+  packetHeaderSize,
+  readPacketHeader,
+  timestampNow,
+  writePacketHeader,
+} from '../../src/protocols/rtmfp/wire/packet.ts';
 
 function header(mode: number, ts?: number, tse?: number, extra?: number): string {
   const w = new ByteWriter(16);
@@ -23,7 +30,13 @@ test('flag values seen on the wire (§1.6)', () => {
 });
 
 test('readPacketHeader', () => {
-  assert.deepEqual(readPacketHeader(fromHex('8d1e706451 10')), { flags: 0x8d, mode: 1, timestamp: 0x1e70, timestampEcho: 0x6451, chunksOffset: 5 });
+  assert.deepEqual(readPacketHeader(fromHex('8d1e706451 10')), {
+    flags: 0x8d,
+    mode: 1,
+    timestamp: 0x1e70,
+    timestampEcho: 0x6451,
+    chunksOffset: 5,
+  });
   assert.deepEqual(readPacketHeader(fromHex('0b1e60 30')), { flags: 0x0b, mode: 3, timestamp: 0x1e60, chunksOffset: 3 });
   assert.deepEqual(readPacketHeader(fromHex('4a6455')), { flags: 0x4a, mode: 2, timestamp: 0x6455, chunksOffset: 3 });
   assert.deepEqual(readPacketHeader(fromHex('06abcd')), { flags: 0x06, mode: 2, timestampEcho: 0xabcd, chunksOffset: 3 });

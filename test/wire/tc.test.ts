@@ -109,16 +109,30 @@ test('TC message framing', () => {
 
 test('commands: encoding as servers send them', () => {
   // createStream result, Mona style: AMF0 number
-  assert.equal(hex(encodeCommand('_result', 2, null, [1])), '1400000000 02 0007 5f726573756c74 00 4000000000000000 05 00 3ff0000000000000'.replace(/\s+/g, ''));
+  assert.equal(
+    hex(encodeCommand('_result', 2, null, [1])),
+    '1400000000 02 0007 5f726573756c74 00 4000000000000000 05 00 3ff0000000000000'.replace(/\s+/g, ''),
+  );
   // complex arguments switch to AMF3 for AMF3 clients, not for AMF0 ones
-  assert.equal(hex(encodeCommand('f', 0, null, [{ a: 1 }])), '1400000000 02000166 00 0000000000000000 05 11 0a0b0103610401 01'.replace(/\s+/g, ''));
-  assert.equal(hex(encodeCommand('f', 0, null, [{ a: 1 }], { amf0Only: true })), '1400000000 02000166 00 0000000000000000 05 03 000161 003ff0000000000000 000009'.replace(/\s+/g, ''));
+  assert.equal(
+    hex(encodeCommand('f', 0, null, [{ a: 1 }])),
+    '1400000000 02000166 00 0000000000000000 05 11 0a0b0103610401 01'.replace(/\s+/g, ''),
+  );
+  assert.equal(
+    hex(encodeCommand('f', 0, null, [{ a: 1 }], { amf0Only: true })),
+    '1400000000 02000166 00 0000000000000000 05 03 000161 003ff0000000000000 000009'.replace(/\s+/g, ''),
+  );
   assert.equal(hex(encodeCommand('close', 0, null, [])), '1400000000 020005 636c6f7365 00 0000000000000000 05'.replace(/\s+/g, ''));
 });
 
 test('commands: decoding variants', () => {
   // a bare name
-  assert.deepEqual(decodeCommand(decodeTCMessage(fromHex('1400000000 0200016b'))), { name: 'k', transactionId: 0, commandObject: null, args: [] });
+  assert.deepEqual(decodeCommand(decodeTCMessage(fromHex('1400000000 0200016b'))), {
+    name: 'k',
+    transactionId: 0,
+    commandObject: null,
+    args: [],
+  });
   // name and transaction ID via the AMF3 switch
   assert.deepEqual(decodeCommand(decodeTCMessage(fromHex('1100000000 00 11 06 03 6b 11 04 05 05 11 0a 0b 01 03 61 04 01 01'))), {
     name: 'k',
@@ -127,7 +141,10 @@ test('commands: decoding variants', () => {
     args: [{ a: 1 }],
   });
   // one AMF3 table set per message: the string of the first switched value is referenced by the second
-  assert.deepEqual(decodeCommand(decodeTCMessage(fromHex('1400000000 0200016b 00 0000000000000000 05 11 06 05 6162 11 06 00'))).args, ['ab', 'ab']);
+  assert.deepEqual(decodeCommand(decodeTCMessage(fromHex('1400000000 0200016b 00 0000000000000000 05 11 06 05 6162 11 06 00'))).args, [
+    'ab',
+    'ab',
+  ]);
   for (const h of ['1400000000', '1400000000 00 3ff0000000000000', '1400000000 0200016b 02 0000', '1200000000 0200016b', '1100000000']) {
     assert.throws(() => decodeCommand(decodeTCMessage(fromHex(h))), WireError, h);
   }
@@ -135,7 +152,10 @@ test('commands: decoding variants', () => {
 
 test('data messages both ways', () => {
   const bytes = encodeData('onMetaData', [{ a: 1 }, 'x']);
-  assert.equal(hex(bytes), `0f00000000 00 02000a ${hex(new TextEncoder().encode('onMetaData'))} 11 0a0b0103610401 01 02000178`.replace(/\s+/g, ''));
+  assert.equal(
+    hex(bytes),
+    `0f00000000 00 02000a ${hex(new TextEncoder().encode('onMetaData'))} 11 0a0b0103610401 01 02000178`.replace(/\s+/g, ''),
+  );
   assert.deepEqual(decodeData(decodeTCMessage(bytes)), { name: 'onMetaData', args: [{ a: 1 }, 'x'] });
   assert.deepEqual(decodeData(decodeTCMessage(fromHex('1200000000 02000166 0101'))), { name: 'f', args: [true] });
   assert.throws(() => decodeData(decodeTCMessage(fromHex('1400000000 02000166'))), WireError);

@@ -148,9 +148,24 @@ function toBytes(ip: string): Uint8Array {
 }
 
 const IP_PROPERTIES = [
-  'isWildcard', 'isBroadcast', 'isAnyBroadcast', 'isLoopback', 'isMulticast', 'isUnicast', 'isLinkLocal', 'isSiteLocal',
-  'isIPv4Compatible', 'isIPv4Mapped', 'isWellKnownMC', 'isNodeLocalMC', 'isLinkLocalMC', 'isSiteLocalMC', 'isOrgLocalMC',
-  'isGlobalMC', 'isLocal', 'isIPv6',
+  'isWildcard',
+  'isBroadcast',
+  'isAnyBroadcast',
+  'isLoopback',
+  'isMulticast',
+  'isUnicast',
+  'isLinkLocal',
+  'isSiteLocal',
+  'isIPv4Compatible',
+  'isIPv4Mapped',
+  'isWellKnownMC',
+  'isNodeLocalMC',
+  'isLinkLocalMC',
+  'isSiteLocalMC',
+  'isOrgLocalMC',
+  'isGlobalMC',
+  'isLocal',
+  'isIPv6',
 ] as const;
 
 /** Which JS address a Lua address object stands for (tables are keyed by identity). */
@@ -312,61 +327,65 @@ export function addressMethods(ctx: HostContext): Record<string, Method> {
     return 0;
   };
 
-  const ipFactory = (withDNS: boolean): Method => (L, a0) => {
-    const handler = lua.lua_type(L, a0) === lua.LUA_TFUNCTION && lua.lua_gettop(L) > a0;
-    const a = handler ? a0 + 1 : a0;
-    if (lua.lua_gettop(L) < a) {
-      pushIPAddress(L, WILDCARD);
-      return 1;
-    }
-    const arg = hostArg(L, a);
-    if (!arg) return fail(L, handler, a0, 'No valid IPAddress available to read');
-    if (arg.ip) {
-      pushIPAddress(L, arg.ip);
-      return 1;
-    }
-    const literal = IPAddress.parse(arg.text!);
-    if (literal) {
-      pushIPAddress(L, literal);
-      return 1;
-    }
-    if (!withDNS) return fail(L, handler, a0, `Invalid IPAddress ${arg.text}`);
-    const cb = lua.lua_type(L, a + 1) === lua.LUA_TFUNCTION ? a + 1 : 0;
-    return later(L, cb, arg.text!, (ip) => (L2) => pushIPAddress(L2, ip));
-  };
+  const ipFactory =
+    (withDNS: boolean): Method =>
+    (L, a0) => {
+      const handler = lua.lua_type(L, a0) === lua.LUA_TFUNCTION && lua.lua_gettop(L) > a0;
+      const a = handler ? a0 + 1 : a0;
+      if (lua.lua_gettop(L) < a) {
+        pushIPAddress(L, WILDCARD);
+        return 1;
+      }
+      const arg = hostArg(L, a);
+      if (!arg) return fail(L, handler, a0, 'No valid IPAddress available to read');
+      if (arg.ip) {
+        pushIPAddress(L, arg.ip);
+        return 1;
+      }
+      const literal = IPAddress.parse(arg.text!);
+      if (literal) {
+        pushIPAddress(L, literal);
+        return 1;
+      }
+      if (!withDNS) return fail(L, handler, a0, `Invalid IPAddress ${arg.text}`);
+      const cb = lua.lua_type(L, a + 1) === lua.LUA_TFUNCTION ? a + 1 : 0;
+      return later(L, cb, arg.text!, (ip) => (L2) => pushIPAddress(L2, ip));
+    };
 
-  const socketFactory = (withDNS: boolean): Method => (L, a0) => {
-    const handler = lua.lua_type(L, a0) === lua.LUA_TFUNCTION && lua.lua_gettop(L) > a0;
-    const a = handler ? a0 + 1 : a0;
-    if (lua.lua_gettop(L) < a) {
-      pushSocketAddress(L, WILDCARD, 0);
-      return 1;
-    }
-    if (lua.lua_type(L, a) === lua.LUA_TNUMBER) {
-      pushSocketAddress(L, WILDCARD, lua.lua_tonumber(L, a) & 0xffff);
-      return 1;
-    }
-    const arg = hostArg(L, a);
-    if (!arg) return fail(L, handler, a0, 'No valid SocketAddress available to read');
-    const portType = lua.lua_type(L, a + 1);
-    const port = portType === lua.LUA_TNUMBER ? lua.lua_tonumber(L, a + 1) : portType === lua.LUA_TSTRING ? toText(L, a + 1) : undefined;
-    if (arg.ip) {
-      const socket = lua.lua_type(L, a) === lua.LUA_TTABLE ? socketOf.get(lua.lua_topointer(L, a)!) : undefined;
-      pushSocketAddress(L, arg.ip, port === undefined ? (socket?.port ?? 0) : Number(port) & 0xffff);
-      return 1;
-    }
-    const parts = splitHostPort(arg.text!, port);
-    if (!parts) return fail(L, handler, a0, `Invalid SocketAddress ${arg.text}`);
-    const literal = IPAddress.parse(parts.host);
-    if (literal) {
-      pushSocketAddress(L, literal, parts.port);
-      return 1;
-    }
-    if (!withDNS) return fail(L, handler, a0, `Invalid SocketAddress ${arg.text} (no DNS resolution)`);
-    const cbIdx = port === undefined ? a + 1 : a + 2;
-    const cb = lua.lua_type(L, cbIdx) === lua.LUA_TFUNCTION ? cbIdx : 0;
-    return later(L, cb, parts.host, (ip) => (L2) => pushSocketAddress(L2, ip, parts.port));
-  };
+  const socketFactory =
+    (withDNS: boolean): Method =>
+    (L, a0) => {
+      const handler = lua.lua_type(L, a0) === lua.LUA_TFUNCTION && lua.lua_gettop(L) > a0;
+      const a = handler ? a0 + 1 : a0;
+      if (lua.lua_gettop(L) < a) {
+        pushSocketAddress(L, WILDCARD, 0);
+        return 1;
+      }
+      if (lua.lua_type(L, a) === lua.LUA_TNUMBER) {
+        pushSocketAddress(L, WILDCARD, lua.lua_tonumber(L, a) & 0xffff);
+        return 1;
+      }
+      const arg = hostArg(L, a);
+      if (!arg) return fail(L, handler, a0, 'No valid SocketAddress available to read');
+      const portType = lua.lua_type(L, a + 1);
+      const port = portType === lua.LUA_TNUMBER ? lua.lua_tonumber(L, a + 1) : portType === lua.LUA_TSTRING ? toText(L, a + 1) : undefined;
+      if (arg.ip) {
+        const socket = lua.lua_type(L, a) === lua.LUA_TTABLE ? socketOf.get(lua.lua_topointer(L, a)!) : undefined;
+        pushSocketAddress(L, arg.ip, port === undefined ? (socket?.port ?? 0) : Number(port) & 0xffff);
+        return 1;
+      }
+      const parts = splitHostPort(arg.text!, port);
+      if (!parts) return fail(L, handler, a0, `Invalid SocketAddress ${arg.text}`);
+      const literal = IPAddress.parse(parts.host);
+      if (literal) {
+        pushSocketAddress(L, literal, parts.port);
+        return 1;
+      }
+      if (!withDNS) return fail(L, handler, a0, `Invalid SocketAddress ${arg.text} (no DNS resolution)`);
+      const cbIdx = port === undefined ? a + 1 : a + 2;
+      const cb = lua.lua_type(L, cbIdx) === lua.LUA_TFUNCTION ? cbIdx : 0;
+      return later(L, cb, parts.host, (ip) => (L2) => pushSocketAddress(L2, ip, parts.port));
+    };
 
   return {
     createIPAddress: ipFactory(false),

@@ -19,10 +19,12 @@ export type ExternalOp = { bytes: Uint8Array } | { bytes?: undefined; value: AMF
 
 export function pushByteReader(L: LuaState, conv: ValueConverter, input: AMF3Input): void {
   const r = input.bytes;
-  const num = (read: () => number): Method => (L1) => {
-    pushNumber(L1, read());
-    return 1;
-  };
+  const num =
+    (read: () => number): Method =>
+    (L1) => {
+      pushNumber(L1, read());
+      return 1;
+    };
   const count = (L1: LuaState, arg: number): number => {
     // readBytes(n) in Lua terms; readBytes(bytes, offset, n) as AS3 writes it
     const at = lua.lua_type(L1, arg) === lua.LUA_TNUMBER ? arg : arg + 2;
@@ -91,11 +93,13 @@ export function pushByteWriter(L: LuaState, conv: ValueConverter, ops: ExternalO
     fill(new DataView(b.buffer));
     ops.push({ bytes: b });
   };
-  const numeric = (size: number, fill: (v: DataView, x: number) => void): Method => (L1, a) => {
-    const x = lauxlib.luaL_checknumber(L1, a);
-    put(size, (v) => fill(v, x));
-    return 0;
-  };
+  const numeric =
+    (size: number, fill: (v: DataView, x: number) => void): Method =>
+    (L1, a) => {
+      const x = lauxlib.luaL_checknumber(L1, a);
+      put(size, (v) => fill(v, x));
+      return 0;
+    };
   const text = (L1: LuaState, a: number): Uint8Array => {
     lauxlib.luaL_checklstring(L1, a);
     return toBytes(L1, a);
@@ -153,4 +157,3 @@ export function pushByteWriter(L: LuaState, conv: ValueConverter, ops: ExternalO
     },
   });
 }
-

@@ -26,8 +26,21 @@ export interface ClientState extends ClientLink {
 }
 
 const READ_ONLY = new Set([
-  'id', 'rawId', 'address', 'flashVersion', 'swfUrl', 'pageUrl', 'path', 'ping', 'elapsedFromReception',
-  'lastReceptionTime', 'protocol', 'query', 'properties', 'parameters', 'writer',
+  'id',
+  'rawId',
+  'address',
+  'flashVersion',
+  'swfUrl',
+  'pageUrl',
+  'path',
+  'ping',
+  'elapsedFromReception',
+  'lastReceptionTime',
+  'protocol',
+  'query',
+  'properties',
+  'parameters',
+  'writer',
 ]);
 
 /** URL query values as scripts get them: numbers and booleans typed, the rest as text. */

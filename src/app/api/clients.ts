@@ -22,19 +22,21 @@ export function pushClients(ctx: HostContext, clients: ReadonlyMap<string, Clien
     pushRef(L1, found.ref);
     return true;
   };
-  const iterate = (byIndex: boolean): LuaJSFunction => (L1) => {
-    const list = [...clients.values()];
-    let i = 0;
-    lua.lua_pushcfunction(L1, (L2) => {
-      const c = list[i++];
-      if (!c) return 0;
-      if (byIndex) lua.lua_pushinteger(L2, i);
-      else lua.lua_pushliteral(L2, c.id);
-      pushRef(L2, c.ref);
-      return 2;
-    });
-    return 1;
-  };
+  const iterate =
+    (byIndex: boolean): LuaJSFunction =>
+    (L1) => {
+      const list = [...clients.values()];
+      let i = 0;
+      lua.lua_pushcfunction(L1, (L2) => {
+        const c = list[i++];
+        if (!c) return 0;
+        if (byIndex) lua.lua_pushinteger(L2, i);
+        else lua.lua_pushliteral(L2, c.id);
+        pushRef(L2, c.ref);
+        return 2;
+      });
+      return 1;
+    };
   const pairs = iterate(false);
   const ipairs = iterate(true);
   pushObject(L, {

@@ -93,7 +93,9 @@ export class PersistentData {
     db.exec('CREATE TABLE IF NOT EXISTS entries (parent TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (parent, key))');
     this.db = db;
     this.statements = {
-      put: db.prepare('INSERT INTO entries (parent, key, value) VALUES (?, ?, ?) ON CONFLICT (parent, key) DO UPDATE SET value = excluded.value'),
+      put: db.prepare(
+        'INSERT INTO entries (parent, key, value) VALUES (?, ?, ?) ON CONFLICT (parent, key) DO UPDATE SET value = excluded.value',
+      ),
       del: db.prepare('DELETE FROM entries WHERE parent = ? AND key = ?'),
       delTree: db.prepare("DELETE FROM entries WHERE parent = ? OR parent LIKE ? ESCAPE '\\'"),
     };
@@ -102,7 +104,11 @@ export class PersistentData {
       if (imported > 0) this.rt.logger.info({ folder: dirname(this.file), entries: imported }, "MonaServer's data folder imported");
     }
     const root = new DataNode(null, '');
-    for (const row of db.prepare('SELECT parent, key, value FROM entries').iterate() as Iterable<{ parent: string; key: string; value: string }>) {
+    for (const row of db.prepare('SELECT parent, key, value FROM entries').iterate() as Iterable<{
+      parent: string;
+      key: string;
+      value: string;
+    }>) {
       let node = root;
       if (row.parent !== '') for (const s of row.parent.split('/')) node = node.child(decodeURIComponent(s));
       node.values.set(row.key, row.value);

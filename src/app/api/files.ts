@@ -59,7 +59,19 @@ export function listFolder(wwwDir: string, dir: string): FileInfo[] {
   return out;
 }
 
-const PROPERTIES = ['name', 'baseName', 'parent', 'extension', 'size', 'lastModified', 'isFolder', 'isDirectory', 'value', 'fullPath', 'path'];
+const PROPERTIES = [
+  'name',
+  'baseName',
+  'parent',
+  'extension',
+  'size',
+  'lastModified',
+  'isFolder',
+  'isDirectory',
+  'value',
+  'fullPath',
+  'path',
+];
 
 export function pushFile(L: LuaState, f: FileInfo): void {
   pushObject(L, {

@@ -100,17 +100,21 @@ export function pushGlobal(
     for (let i = a; i <= lua.lua_gettop(L1); i++) fn(toDisplay(L1, i));
     return 0;
   };
-  const digest = (algorithm: 'md5' | 'sha256'): Method => (L1, a) => {
-    const top = lua.lua_gettop(L1);
-    for (let i = a; i <= top; i++) pushBytes(L1, createHash(algorithm).update(toBytes(L1, i)).digest());
-    return Math.max(0, top - a + 1);
-  };
-  const encode = (amf0Only: boolean): Method => (L1, a) => {
-    const writer = new AMFWriter({ ...conv.writeOptions, amf0Only });
-    for (const v of conv.range(L1, a, lua.lua_gettop(L1))) writer.write(v);
-    pushBytes(L1, writer.toBytes());
-    return 1;
-  };
+  const digest =
+    (algorithm: 'md5' | 'sha256'): Method =>
+    (L1, a) => {
+      const top = lua.lua_gettop(L1);
+      for (let i = a; i <= top; i++) pushBytes(L1, createHash(algorithm).update(toBytes(L1, i)).digest());
+      return Math.max(0, top - a + 1);
+    };
+  const encode =
+    (amf0Only: boolean): Method =>
+    (L1, a) => {
+      const writer = new AMFWriter({ ...conv.writeOptions, amf0Only });
+      for (const v of conv.range(L1, a, lua.lua_gettop(L1))) writer.write(v);
+      pushBytes(L1, writer.toBytes());
+      return 1;
+    };
 
   pushObject(L, {
     get(L1, key) {
@@ -148,7 +152,18 @@ export function pushGlobal(
       return false;
     },
     set(L1, key) {
-      return ['clients', 'configs', 'environment', 'environments', 'epochTime', 'publicAddress', 'publications', 'pulications', 'groups', 'servers'].includes(key)
+      return [
+        'clients',
+        'configs',
+        'environment',
+        'environments',
+        'epochTime',
+        'publicAddress',
+        'publications',
+        'pulications',
+        'groups',
+        'servers',
+      ].includes(key)
         ? readOnly(L1, key)
         : false;
     },
@@ -195,7 +210,10 @@ export function pushGlobal(
       dump: (L1, a) => {
         const bytes = toBytes(L1, a);
         const size = lua.lua_type(L1, a + 1) === lua.LUA_TNUMBER ? lua.lua_tonumber(L1, a + 1) : bytes.length;
-        rt.logger.info({ app: rt.current?.path || '/', source: where(L1, 1) }, `dump of ${bytes.length} bytes\n${hexDump(bytes.subarray(0, size))}`);
+        rt.logger.info(
+          { app: rt.current?.path || '/', source: where(L1, 1) },
+          `dump of ${bytes.length} bytes\n${hexDump(bytes.subarray(0, size))}`,
+        );
         return 0;
       },
     },

@@ -47,7 +47,15 @@ export interface PublicationObjects {
 }
 
 const READ_ONLY = new Set([
-  'name', 'publisherId', 'listeners', 'audioQOS', 'videoQOS', 'dataQOS', 'lastTime', 'droppedFrames', 'running',
+  'name',
+  'publisherId',
+  'listeners',
+  'audioQOS',
+  'videoQOS',
+  'dataQOS',
+  'lastTime',
+  'droppedFrames',
+  'running',
   'properties',
 ]);
 
@@ -82,25 +90,29 @@ export function pushPublicationObject(objects: PublicationObjects, publication: 
   const time = (L1: LuaState, idx: number): number => lauxlib.luaL_checknumber(L1, idx) >>> 0;
 
   // Cumulus: pushAudioPacket(time, packet[, offset, lost]); Mona: pushAudio(time, packet[, ping])
-  const pushMedia = (video: boolean, cumulus: boolean): Method => (L1, a) => {
-    const t = time(L1, a);
-    const packet = packetAt(L1, a + 1, cumulus ? a + 2 : undefined);
-    const lost = cumulus ? optional(L1, a + 3, 0) : 0;
-    if (!cumulus && lua.lua_type(L1, a + 2) === lua.LUA_TNUMBER) {
-      (video ? publication.videoQOS : publication.audioQOS).latency = lua.lua_tonumber(L1, a + 2);
-    }
-    if (video) publication.pushVideo(t, packet, lost);
-    else publication.pushAudio(t, packet, lost);
-    return 0;
-  };
-  const pushEncoded = (amf0Only: boolean): Method => (L1, a) => {
-    const writer = new AMFWriter({ ...conv.writeOptions, amf0Only });
-    // an AMF3 data message (0x0f) starts with a format byte; AMF0 ones carry no switch to AMF3
-    if (!amf0Only) writer.bytes.u8(0);
-    for (const v of conv.range(L1, a, lua.lua_gettop(L1))) writer.write(v);
-    publication.pushDataMessage(amf0Only ? TC.DATA_AMF0 : TC.DATA_AMF3, writer.toBytes());
-    return 0;
-  };
+  const pushMedia =
+    (video: boolean, cumulus: boolean): Method =>
+    (L1, a) => {
+      const t = time(L1, a);
+      const packet = packetAt(L1, a + 1, cumulus ? a + 2 : undefined);
+      const lost = cumulus ? optional(L1, a + 3, 0) : 0;
+      if (!cumulus && lua.lua_type(L1, a + 2) === lua.LUA_TNUMBER) {
+        (video ? publication.videoQOS : publication.audioQOS).latency = lua.lua_tonumber(L1, a + 2);
+      }
+      if (video) publication.pushVideo(t, packet, lost);
+      else publication.pushAudio(t, packet, lost);
+      return 0;
+    };
+  const pushEncoded =
+    (amf0Only: boolean): Method =>
+    (L1, a) => {
+      const writer = new AMFWriter({ ...conv.writeOptions, amf0Only });
+      // an AMF3 data message (0x0f) starts with a format byte; AMF0 ones carry no switch to AMF3
+      if (!amf0Only) writer.bytes.u8(0);
+      for (const v of conv.range(L1, a, lua.lua_gettop(L1))) writer.write(v);
+      publication.pushDataMessage(amf0Only ? TC.DATA_AMF0 : TC.DATA_AMF3, writer.toBytes());
+      return 0;
+    };
 
   pushObject(L, {
     get(L1, key) {

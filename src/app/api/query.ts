@@ -1,7 +1,17 @@
 // mona:toQuery(...) / mona:fromQuery(data): URL-encoded "k=v&item" text. Members of tables become
 // k=v pairs (nested tables flatten into the same list), other values bare items; reading back,
 // consecutive pairs form one table and values are typed again (null, booleans, numbers, dates).
-import { AMFDictionary, AMFVector, AMFXML, MAX_DEPTH, MixedArray, TypedObject, setMember, type AMFObject, type AMFValue } from '../../flash/amf/types.ts';
+import {
+  AMFDictionary,
+  AMFVector,
+  AMFXML,
+  MAX_DEPTH,
+  MixedArray,
+  TypedObject,
+  setMember,
+  type AMFObject,
+  type AMFValue,
+} from '../../flash/amf/types.ts';
 import { utf8Decode, utf8Encode } from '../../bytes.ts';
 import { lua, pushText, toText } from '../lua/state.ts';
 import type { Method } from '../lua/object.ts';

@@ -144,11 +144,7 @@ export class LuaServers {
     });
   }
 
-  private pushBroadcaster(
-    entries: readonly ServerEntry[],
-    refs: readonly number[],
-    get?: (L: LuaState, key: string) => boolean,
-  ): void {
+  private pushBroadcaster(entries: readonly ServerEntry[], refs: readonly number[], get?: (L: LuaState, key: string) => boolean): void {
     const L = this.ctx.rt.lua.L;
     const indexes = entries.map((_, i) => i);
     pushCollection<number>(L, {

@@ -123,11 +123,9 @@ export class LuaStreamEvents implements StreamEvents {
 
   // media, called per message while hooked ----------------------------------------------------------------
 
-  private readonly audio: MediaHandler = (port, publication, time, packet) =>
-    this.media(port, publication, 'onAudio', time, packet);
+  private readonly audio: MediaHandler = (port, publication, time, packet) => this.media(port, publication, 'onAudio', time, packet);
 
-  private readonly video: MediaHandler = (port, publication, time, packet) =>
-    this.media(port, publication, 'onVideo', time, packet);
+  private readonly video: MediaHandler = (port, publication, time, packet) => this.media(port, publication, 'onVideo', time, packet);
 
   private media(port: ClientPort, publication: Publication, method: 'onAudio' | 'onVideo', time: number, packet: Uint8Array): void {
     const L = this.ctx.rt.lua.L;

@@ -4,7 +4,17 @@
 // base64, dateTime.iso8601, and an empty <value/> (or <nil/>) for nil. Mixed tables and
 // Dictionaries take the same shapes as in JSON (see json.ts).
 import { XMLParser } from 'fast-xml-parser';
-import { AMFDictionary, AMFVector, AMFXML, MAX_DEPTH, MixedArray, TypedObject, setMember, type AMFObject, type AMFValue } from '../../flash/amf/types.ts';
+import {
+  AMFDictionary,
+  AMFVector,
+  AMFXML,
+  MAX_DEPTH,
+  MixedArray,
+  TypedObject,
+  setMember,
+  type AMFObject,
+  type AMFValue,
+} from '../../flash/amf/types.ts';
 import { lua, pushText, toText } from '../lua/state.ts';
 import type { Method } from '../lua/object.ts';
 import type { HostContext } from './context.ts';
@@ -160,7 +170,11 @@ function readValue(node: XNode, depth: number): AMFValue {
       return null;
     case 'array': {
       const data = child(inner, 'data');
-      return data ? elements(data).filter((v) => tagOf(v) === 'value').map((v) => readValue(v, depth + 1)) : [];
+      return data
+        ? elements(data)
+            .filter((v) => tagOf(v) === 'value')
+            .map((v) => readValue(v, depth + 1))
+        : [];
     }
     case 'struct': {
       const o: AMFObject = {};
@@ -182,7 +196,8 @@ export function fromXMLRPC(xml: string): AMFValue[] {
   const roots = (parser.parse(xml, true) as XNode[]).filter((n) => tagOf(n) !== '#text');
   const root = roots[0];
   const kind = root ? tagOf(root) : null;
-  if (!root || (kind !== 'methodCall' && kind !== 'methodResponse')) throw new ConversionError('not an XML-RPC methodCall or methodResponse');
+  if (!root || (kind !== 'methodCall' && kind !== 'methodResponse'))
+    throw new ConversionError('not an XML-RPC methodCall or methodResponse');
   const out: AMFValue[] = [];
   if (kind === 'methodCall') out.push(text(child(root, 'methodname') ?? {}));
   const fault = child(root, 'fault');

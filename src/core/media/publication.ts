@@ -283,10 +283,10 @@ export class Listener {
     this.videoQOS = new QualityOfService(options.clock);
     this.dataQOS = new QualityOfService(options.clock);
     const publication = this.publication;
-    this.actor = createActor(
-      listenerMachine.provide({ guards: { publishing: () => publication.running } }),
-      { clock: options.clock, ...observe('listener', `${publication.name}#${this.id}`, `publication:${publication.name}`) },
-    );
+    this.actor = createActor(listenerMachine.provide({ guards: { publishing: () => publication.running } }), {
+      clock: options.clock,
+      ...observe('listener', `${publication.name}#${this.id}`, `publication:${publication.name}`),
+    });
     this.actor.start();
   }
 

@@ -2,17 +2,7 @@
 
 import { ByteReader, ByteWriter, utf8Encode } from '../../bytes.ts';
 import { AmfError } from '../../errors.ts';
-import {
-  AMFDictionary,
-  AMFVector,
-  AMFXML,
-  MAX_DEPTH,
-  MixedArray,
-  TypedObject,
-  setMember,
-  type AMFObject,
-  type AMFValue,
-} from './types.ts';
+import { AMFDictionary, AMFVector, AMFXML, MAX_DEPTH, MixedArray, TypedObject, setMember, type AMFObject, type AMFValue } from './types.ts';
 
 export const AMF0 = {
   NUMBER: 0x00,
@@ -251,12 +241,7 @@ export function writeAMF0Value(c: AMF0EncodeContext, v: AMFValue): void {
     w.u8(AMF0.XML_DOCUMENT).u32(bytes.length).write(bytes);
     return;
   }
-  if (
-    v instanceof Uint8Array ||
-    v instanceof AMFDictionary ||
-    v instanceof AMFVector ||
-    (v instanceof TypedObject && v.externalizable)
-  ) {
+  if (v instanceof Uint8Array || v instanceof AMFDictionary || v instanceof AMFVector || (v instanceof TypedObject && v.externalizable)) {
     c.writeSwitched(v);
     return;
   }

@@ -3,17 +3,7 @@
 
 import { ByteReader, ByteWriter, utf8Encode } from '../../bytes.ts';
 import { AmfError } from '../../errors.ts';
-import {
-  AMFDictionary,
-  AMFVector,
-  AMFXML,
-  MAX_DEPTH,
-  MixedArray,
-  TypedObject,
-  setMember,
-  type AMFObject,
-  type AMFValue,
-} from './types.ts';
+import { AMFDictionary, AMFVector, AMFXML, MAX_DEPTH, MixedArray, TypedObject, setMember, type AMFObject, type AMFValue } from './types.ts';
 import { encodeUTF8, readUTF8 } from './amf0.ts';
 import type { AMF3Input, AMF3Output, AMFReadOptions, AMFWriteOptions } from './options.ts';
 
@@ -92,9 +82,14 @@ export function writeU29(w: ByteWriter, v: number): void {
   } else if (v < 0x4000) {
     w.u8((v >>> 7) | 0x80).u8(v & 0x7f);
   } else if (v < 0x200000) {
-    w.u8((v >>> 14) | 0x80).u8(((v >>> 7) & 0x7f) | 0x80).u8(v & 0x7f);
+    w.u8((v >>> 14) | 0x80)
+      .u8(((v >>> 7) & 0x7f) | 0x80)
+      .u8(v & 0x7f);
   } else {
-    w.u8((v >>> 22) | 0x80).u8(((v >>> 15) & 0x7f) | 0x80).u8(((v >>> 8) & 0x7f) | 0x80).u8(v & 0xff);
+    w.u8((v >>> 22) | 0x80)
+      .u8(((v >>> 15) & 0x7f) | 0x80)
+      .u8(((v >>> 8) & 0x7f) | 0x80)
+      .u8(v & 0xff);
   }
 }
 
@@ -500,7 +495,6 @@ export function writeAMF3Value(c: AMF3EncodeContext, v: AMFValue): void {
   writeTraits(c, ANONYMOUS);
   writeDynamicMembers(c, v);
 }
-
 
 function writeTypedObject(c: AMF3EncodeContext, v: TypedObject): void {
   const w = c.bytes;

@@ -70,7 +70,17 @@ function onMessage(message) {
 }
 
 // Summary -------------------------------------------------------------------------------------------------
-const SUMMARY_NAMES = { address: 'server', sessions: 'sessions', clients: 'clients', uptime: 'uptime', datagramsIn: 'datagrams in', handshakes: 'handshakes', malformed: 'malformed', publications: 'publications', groups: 'groups' };
+const SUMMARY_NAMES = {
+  address: 'server',
+  sessions: 'sessions',
+  clients: 'clients',
+  uptime: 'uptime',
+  datagramsIn: 'datagrams in',
+  handshakes: 'handshakes',
+  malformed: 'malformed',
+  publications: 'publications',
+  groups: 'groups',
+};
 
 function renderSummary(view) {
   const dl = $('summary');
@@ -138,11 +148,12 @@ function renderCounts(view) {
     box.append(row);
   }
   const note = $('tree-note');
-  note.textContent = view.total === 0
-    ? 'No actors yet: they appear as soon as a client connects.'
-    : view.matched < view.total || view.nodes.length < view.matched
-      ? `${view.matched} of ${view.total} actors match${view.nodes.length < view.matched ? `; the first ${view.nodes.length} are listed` : ''}.`
-      : `${view.total} actors.`;
+  note.textContent =
+    view.total === 0
+      ? 'No actors yet: they appear as soon as a client connects.'
+      : view.matched < view.total || view.nodes.length < view.matched
+        ? `${view.matched} of ${view.total} actors match${view.nodes.length < view.matched ? `; the first ${view.nodes.length} are listed` : ''}.`
+        : `${view.total} actors.`;
 }
 
 function applyFilter() {
@@ -161,7 +172,15 @@ function renderTree(view) {
   const root = $('tree');
   const scroll = root.parentElement.scrollTop;
   root.replaceChildren();
-  const supervisor = { key: 'supervisor', name: 'supervisor', kind: 'supervisor', state: 'running', status: 'active', label: view.summary.address, context: false };
+  const supervisor = {
+    key: 'supervisor',
+    name: 'supervisor',
+    kind: 'supervisor',
+    state: 'running',
+    status: 'active',
+    label: view.summary.address,
+    context: false,
+  };
   const li = document.createElement('li');
   li.append(row(supervisor));
   const ul = document.createElement('ul');
@@ -247,7 +266,15 @@ function renderSelected(selected, view) {
   $('events-note').textContent = `of ${selected.name}, newest first`;
 }
 
-const FACT_NAMES = { rtt: 'RTT (ms)', loss: 'loss (% retransmitted)', peerId: 'peer id', bytesIn: 'bytes in', bytesOut: 'bytes out', packetsIn: 'packets in', packetsOut: 'packets out' };
+const FACT_NAMES = {
+  rtt: 'RTT (ms)',
+  loss: 'loss (% retransmitted)',
+  peerId: 'peer id',
+  bytesIn: 'bytes in',
+  bytesOut: 'bytes out',
+  packetsIn: 'packets in',
+  packetsOut: 'packets out',
+};
 function factName(key) {
   return FACT_NAMES[key] || key.replace(/([A-Z])/g, ' $1').toLowerCase();
 }
@@ -402,11 +429,16 @@ function renderEvents() {
 
 function describe(e) {
   switch (e.type) {
-    case 'created': return 'created';
-    case 'event': return `received ${readable(e.event)}`;
-    case 'state': return `${e.from || '(start)'} → ${e.state}`;
-    case 'ended': return `ended (${e.state})`;
-    default: return e.type;
+    case 'created':
+      return 'created';
+    case 'event':
+      return `received ${readable(e.event)}`;
+    case 'state':
+      return `${e.from || '(start)'} → ${e.state}`;
+    case 'ended':
+      return `ended (${e.state})`;
+    default:
+      return e.type;
   }
 }
 

@@ -288,7 +288,10 @@ export class ServerClient implements SessionDelegate, ClientPort {
     writer.write(encodeCommand('_result', command.transactionId, null, [info], { amf0Only: true }));
     this.session.actor.send({ type: 'CONNECTED' });
     this.options.onConnected?.(this);
-    this.logger.info({ path: clip(this.path), flashVer: typeof properties.flashVer === 'string' ? clip(properties.flashVer) : undefined }, 'client connected');
+    this.logger.info(
+      { path: clip(this.path), flashVer: typeof properties.flashVer === 'string' ? clip(properties.flashVer) : undefined },
+      'client connected',
+    );
   }
 
   private reject(writer: FlowWriterPort, transactionId: number, code: string, description: string): void {
@@ -315,7 +318,6 @@ const closedWriter: WriterPort = {
 export function formatEndpoint(endpoint: Endpoint): string {
   return endpoint.host.includes(':') ? `[${endpoint.host}]:${endpoint.port}` : `${endpoint.host}:${endpoint.port}`;
 }
-
 
 /** Path (without leading/trailing slashes) and query of a tcUrl; `app` as a fallback (librtmfp sends bare paths). */
 export function parseTcUrl(tcUrl: string, app: AMFValue): { path: string; query: string } {

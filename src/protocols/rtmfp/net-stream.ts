@@ -10,7 +10,16 @@ import { dataName } from '../../core/media/media.ts';
 import type { FlowHandler, Session } from './session/session.ts';
 import { tcSignature } from './session/writer-port.ts';
 import { WireError } from '../../errors.ts';
-import { TC, UserControl, decodeCommand, decodeTCMessage, encodeCommand, encodeStatus, encodeUserControl, type TCCommand } from '../../flash/tc.ts';
+import {
+  TC,
+  UserControl,
+  decodeCommand,
+  decodeTCMessage,
+  encodeCommand,
+  encodeStatus,
+  encodeUserControl,
+  type TCCommand,
+} from '../../flash/tc.ts';
 import type { ClientPort } from '../../core/ports.ts';
 
 export interface NetStreamHost {

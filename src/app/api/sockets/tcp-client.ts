@@ -42,7 +42,14 @@ export function track(rt: Runtime, app: RunningApplication | null, s: Closable):
  * Calls obj:name(...) if the script defined it, as `app`'s code; `args` pushes the arguments and
  * returns their count. Returns the first result when asked (nresults 1), else undefined.
  */
-export function fire(rt: Runtime, app: RunningApplication | null, ref: number, names: readonly string[], args: (L: LuaState) => number, nresults = 0): number | undefined {
+export function fire(
+  rt: Runtime,
+  app: RunningApplication | null,
+  ref: number,
+  names: readonly string[],
+  args: (L: LuaState) => number,
+  nresults = 0,
+): number | undefined {
   const L = rt.lua.L;
   const base = lua.lua_gettop(L);
   rt.lua.push(ref);

@@ -54,23 +54,44 @@ class NobleCbc implements BlockCipher {
   encrypt(data: Uint8Array): void {
     checkBlocks(data);
     const xk = this.encKey;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let s0 = 0,
+      s1 = 0,
+      s2 = 0,
+      s3 = 0;
     for (let i = 0; i < data.length; i += 16) {
       const out = encryptWords(xk, s0 ^ le32(data, i), s1 ^ le32(data, i + 4), s2 ^ le32(data, i + 8), s3 ^ le32(data, i + 12));
-      s0 = out.s0; s1 = out.s1; s2 = out.s2; s3 = out.s3;
-      put32(data, i, s0); put32(data, i + 4, s1); put32(data, i + 8, s2); put32(data, i + 12, s3);
+      s0 = out.s0;
+      s1 = out.s1;
+      s2 = out.s2;
+      s3 = out.s3;
+      put32(data, i, s0);
+      put32(data, i + 4, s1);
+      put32(data, i + 8, s2);
+      put32(data, i + 12, s3);
     }
   }
 
   decrypt(data: Uint8Array): void {
     checkBlocks(data);
     const xk = this.decKey;
-    let p0 = 0, p1 = 0, p2 = 0, p3 = 0;
+    let p0 = 0,
+      p1 = 0,
+      p2 = 0,
+      p3 = 0;
     for (let i = 0; i < data.length; i += 16) {
-      const c0 = le32(data, i), c1 = le32(data, i + 4), c2 = le32(data, i + 8), c3 = le32(data, i + 12);
+      const c0 = le32(data, i),
+        c1 = le32(data, i + 4),
+        c2 = le32(data, i + 8),
+        c3 = le32(data, i + 12);
       const out = decryptWords(xk, c0, c1, c2, c3);
-      put32(data, i, out.s0 ^ p0); put32(data, i + 4, out.s1 ^ p1); put32(data, i + 8, out.s2 ^ p2); put32(data, i + 12, out.s3 ^ p3);
-      p0 = c0; p1 = c1; p2 = c2; p3 = c3;
+      put32(data, i, out.s0 ^ p0);
+      put32(data, i + 4, out.s1 ^ p1);
+      put32(data, i + 8, out.s2 ^ p2);
+      put32(data, i + 12, out.s3 ^ p3);
+      p0 = c0;
+      p1 = c1;
+      p2 = c2;
+      p3 = c3;
     }
   }
 }

@@ -61,7 +61,12 @@ export function parseCertificate(raw: Uint8Array): Certificate {
   }
   if (sawStatic && sawEphemeral) throw new WireError('certificate has both static keys and ephemeral groups');
   return {
-    raw, canonical, fingerprint: sha256(canonical), acceptsAncillaryData, staticKeys, ephemeralGroups,
+    raw,
+    canonical,
+    fingerprint: sha256(canonical),
+    acceptsAncillaryData,
+    staticKeys,
+    ephemeralGroups,
   };
 }
 

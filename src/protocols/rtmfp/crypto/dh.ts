@@ -29,8 +29,9 @@ export function isDHGroup(n: number): n is DHGroup {
 
 const MODP_1024 = fromHex(
   'ffffffffffffffffc90fdaa22168c234c4c6628b80dc1cd129024e088a67cc74020bbea63b139b22514a08798e3404dd' +
-  'ef9519b3cd3a431b302b0a6df25f14374fe1356d6d51c245e485b576625e7ec6f44c42e9a637ed6b0bff5cb6f406b7ed' +
-  'ee386bfb5a899fa5ae9f24117c4b1fe649286651ece65381ffffffffffffffff');
+    'ef9519b3cd3a431b302b0a6df25f14374fe1356d6d51c245e485b576625e7ec6f44c42e9a637ed6b0bff5cb6f406b7ed' +
+    'ee386bfb5a899fa5ae9f24117c4b1fe649286651ece65381ffffffffffffffff',
+);
 
 interface GroupContext {
   readonly dh: DiffieHellman;

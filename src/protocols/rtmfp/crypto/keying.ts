@@ -21,7 +21,10 @@ export const NEGOTIATE = { SEND_ALWAYS: 0x04, SEND_ON_REQUEST: 0x02, REQUEST: 0x
 
 export const DEFAULT_HMAC_LENGTH = 16;
 
-export interface NegotiationState { sendAlways: boolean; recvRequired: boolean }
+export interface NegotiationState {
+  sendAlways: boolean;
+  recvRequired: boolean;
+}
 
 /** A2.2: fold one far option's flags into our state; null = negotiation fails (no answer / ignore the answer). */
 export function negotiate(state: NegotiationState, farFlags: number): NegotiationState | null {
@@ -49,13 +52,20 @@ export interface SessionKeys {
 }
 
 export interface NegotiatedProtection {
-  sendHMACLength: number; recvHMACLength: number; sendSequence: boolean; recvSequence: boolean;
+  sendHMACLength: number;
+  recvHMACLength: number;
+  sendSequence: boolean;
+  recvSequence: boolean;
 }
 
 /** §3.8 / A1.6 / A2.3, for either role: E32 = HMAC(S, HMAC(far, near)) and D32 = HMAC(S, HMAC(near, far));
  *  AES keys are their first 16 bytes, HMAC keys are HMAC(S, E32) / HMAC(S, D32), nonces HMAC(S, component). */
-export function deriveSessionKeys(sharedSecret: Uint8Array, nearComponent: Uint8Array, farComponent: Uint8Array,
-  negotiated: NegotiatedProtection): SessionKeys {
+export function deriveSessionKeys(
+  sharedSecret: Uint8Array,
+  nearComponent: Uint8Array,
+  farComponent: Uint8Array,
+  negotiated: NegotiatedProtection,
+): SessionKeys {
   const e32 = hmac(sharedSecret, hmac(farComponent, nearComponent));
   const d32 = hmac(sharedSecret, hmac(nearComponent, farComponent));
   const protection: Protection = { ...negotiated };
@@ -73,13 +83,21 @@ export function deriveSessionKeys(sharedSecret: Uint8Array, nearComponent: Uint8
 
 // ---- responder (server) ----
 
-export interface ResponderKeying { skrc: Uint8Array; keys: SessionKeys; group: DHGroup }
+export interface ResponderKeying {
+  skrc: Uint8Array;
+  keys: SessionKeys;
+  group: DHGroup;
+}
 
 /** Server side of IIKeying: null when the group is not offered, the key is invalid, or negotiation fails
  *  (then send no answer, A2.2). The skrc follows rtmfp-cpp's order (0x1e, 0x1a, 0x0d), except for a client that
  *  neither sends nor requests anything (Flash), which gets Cumulus's exact `03 1a 00 00 | 02 1e 00 | 0x0d` (A7.2). */
-export function respondToKeying(clientCertificate: Uint8Array, skic: Uint8Array, offeredGroups: readonly DHGroup[],
-  options: { privateKey?: Uint8Array; hmacLength?: number } = {}): ResponderKeying | null {
+export function respondToKeying(
+  clientCertificate: Uint8Array,
+  skic: Uint8Array,
+  offeredGroups: readonly DHGroup[],
+  options: { privateKey?: Uint8Array; hmacLength?: number } = {},
+): ResponderKeying | null {
   const ourHMACLength = options.hmacLength ?? DEFAULT_HMAC_LENGTH;
   let certificate: Certificate;
   let component: RTMFPOption[];
@@ -142,7 +160,11 @@ function initiatorKey(certificate: Certificate, skic: readonly RTMFPOption[]): {
 
 // ---- initiator (client) ----
 
-export interface InitiatorIdentity { certificate: Uint8Array; keys: Map<DHGroup, DHKeyPair>; groups: DHGroup[] }
+export interface InitiatorIdentity {
+  certificate: Uint8Array;
+  keys: Map<DHGroup, DHKeyPair>;
+  groups: DHGroup[];
+}
 
 /** 'flash': one static group-2 key (`81 02 1d 02 <key>`); 'rfc7425': static keys for 16, 14, 2 as rtmfp-cpp. */
 export function createInitiatorIdentity(style: 'flash' | 'rfc7425'): InitiatorIdentity {
@@ -167,8 +189,11 @@ const INITIATOR_PROFILE = {
 
 /** Picks the first group of our own preference list that the server lists (A1.4) and builds the skic:
  *  'flash' `02 1d g | 41 0e <64> | 03 1a 02 0a | 02 1e 02`, 'rfc7425' `02 1d g | 41 0e <64> | 03 1a 07 10 | 02 1e 07`. */
-export function initiateKeying(identity: InitiatorIdentity, serverCertificate: Uint8Array,
-  style: 'flash' | 'rfc7425'): InitiatorKeying | null {
+export function initiateKeying(
+  identity: InitiatorIdentity,
+  serverCertificate: Uint8Array,
+  style: 'flash' | 'rfc7425',
+): InitiatorKeying | null {
   let server: Certificate;
   try {
     server = parseCertificate(serverCertificate);
@@ -187,7 +212,8 @@ export function initiateKeying(identity: InitiatorIdentity, serverCertificate: U
   writeOption(w, KEYING_OPTION.SSEQ_NEGOTIATION, Uint8Array.of(profile.sseqFlags));
   const skic = w.bytes();
   const ownState = (flags: number): NegotiationState => ({
-    sendAlways: (flags & NEGOTIATE.SEND_ALWAYS) !== 0, recvRequired: (flags & NEGOTIATE.REQUEST) !== 0,
+    sendAlways: (flags & NEGOTIATE.SEND_ALWAYS) !== 0,
+    recvRequired: (flags & NEGOTIATE.REQUEST) !== 0,
   });
 
   return {
@@ -201,7 +227,10 @@ export function initiateKeying(identity: InitiatorIdentity, serverCertificate: U
         for (const o of component) {
           if (o.type !== KEYING_OPTION.EPHEMERAL_KEY) continue;
           const gk = groupAndKey(o.value);
-          if (gk !== null && gk.group === group) { serverKey = gk.publicKey; break; }
+          if (gk !== null && gk.group === group) {
+            serverKey = gk.publicKey;
+            break;
+          }
         }
       } catch {
         return null;
@@ -227,11 +256,17 @@ export function initiateKeying(identity: InitiatorIdentity, serverCertificate: U
 
 // ---- shared ----
 
-interface FarNegotiation { hmacFlags: number; hmacLength: number; sseqFlags: number }
+interface FarNegotiation {
+  hmacFlags: number;
+  hmacLength: number;
+  sseqFlags: number;
+}
 
 /** A missing option counts as flags 0, length 0 (A2.1). */
 function readNegotiation(component: readonly RTMFPOption[]): FarNegotiation {
-  let hmacFlags = 0, hmacLength = 0, sseqFlags = 0;
+  let hmacFlags = 0,
+    hmacLength = 0,
+    sseqFlags = 0;
   const h = findOption(component, KEYING_OPTION.HMAC_NEGOTIATION);
   if (h !== undefined && h.value.length > 0) {
     hmacFlags = h.value[0]!;

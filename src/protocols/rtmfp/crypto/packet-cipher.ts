@@ -32,11 +32,18 @@ export interface PacketCipher {
 }
 
 export const FLASH_PROTECTION: Readonly<Protection> = Object.freeze({
-  sendHMACLength: 0, recvHMACLength: 0, sendSequence: false, recvSequence: false,
+  sendHMACLength: 0,
+  recvHMACLength: 0,
+  sendSequence: false,
+  recvSequence: false,
 });
 
-export function createPacketCipher(encryptKey: Uint8Array, decryptKey: Uint8Array,
-  protection: Protection = FLASH_PROTECTION, impl: CipherImpl = 'noble'): PacketCipher {
+export function createPacketCipher(
+  encryptKey: Uint8Array,
+  decryptKey: Uint8Array,
+  protection: Protection = FLASH_PROTECTION,
+  impl: CipherImpl = 'noble',
+): PacketCipher {
   return new FramedCipher(encryptKey, decryptKey, protection, impl);
 }
 

@@ -141,7 +141,7 @@ export class FlowReceiver {
       let size = CHUNK_HEADER_SIZE + vluLength(this.id) + vluLength(ACK_BUFFER_BLOCKS) + vluLength(cumulative);
       const sequences = this.sortedStored();
       let cursor = cumulative;
-      for (let i = 0; i < sequences.length; ) {
+      for (let i = 0; i < sequences.length;) {
         const from = sequences[i]!;
         let to = from;
         while (++i < sequences.length && sequences[i] === to + 1) to++;

@@ -103,13 +103,7 @@ export class FlowWriter {
   private remoteBuffer = 64 * 1024;
   private ended = false;
 
-  constructor(
-    host: WriterHost,
-    id: number,
-    signature: Uint8Array,
-    associatedFlowId: number | undefined,
-    reliable = true,
-  ) {
+  constructor(host: WriterHost, id: number, signature: Uint8Array, associatedFlowId: number | undefined, reliable = true) {
     this.host = host;
     this.id = id;
     this.signature = signature;
@@ -118,7 +112,11 @@ export class FlowWriter {
     this.lastProgress = host.clock.now();
     this.optionsBytes = encodeOptions(signature, associatedFlowId);
     this.key = writerBindings.bind(this);
-    this.actor = createActor(boundWriterMachine, { input: { key: this.key }, clock: host.clock, ...observe('writer', `${host.nearId}.${id}`) });
+    this.actor = createActor(boundWriterMachine, {
+      input: { key: this.key },
+      clock: host.clock,
+      ...observe('writer', `${host.nearId}.${id}`),
+    });
     this.actor.subscribe({
       next: (snapshot) => void (this.current = String(snapshot.value)),
       error: (error) => host.onWriterFailed(this, `writer actor error: ${String(error)}`),
@@ -371,12 +369,7 @@ export class FlowWriter {
     return vluLength(this.id) + vluLength(seq) + vluLength(fsnOffset) + this.optionsBytes.length;
   }
 
-  private writeFragment(
-    out: ByteWriter,
-    limit: number,
-    fragment: Fragment,
-    previous: { flowId: number; seq: number },
-  ): boolean {
+  private writeFragment(out: ByteWriter, limit: number, fragment: Fragment, previous: { flowId: number; seq: number }): boolean {
     const withOptions = this.optionsBytes.length > 0;
     const continuation = !withOptions && previous.flowId === this.id && previous.seq === fragment.seq - 1;
     const body = continuation ? 1 : 1 + this.headerSize(fragment.seq);
@@ -385,7 +378,10 @@ export class FlowWriter {
     out.u8(continuation ? 0x11 : 0x10).u16(body + fragment.data.length);
     out.u8(fragment.flags | (withOptions ? FLAG_OPTIONS : 0));
     if (!continuation) {
-      out.vlu(this.id).vlu(fragment.seq).vlu(fragment.seq - this.forwardSequenceNumber(fragment.seq));
+      out
+        .vlu(this.id)
+        .vlu(fragment.seq)
+        .vlu(fragment.seq - this.forwardSequenceNumber(fragment.seq));
       if (withOptions) out.write(this.optionsBytes);
     }
     out.write(fragment.data);
@@ -396,7 +392,7 @@ export class FlowWriter {
 
   private dropStale(): void {
     // drop the oldest unreliable messages that have not started: a slow receiver loses media, not memory
-    for (let i = 0; i < this.queue.length && this.queuedBytes > this.maxQueuedBytes; ) {
+    for (let i = 0; i < this.queue.length && this.queuedBytes > this.maxQueuedBytes;) {
       const message = this.queue[i]!;
       if (!message.reliable && !message.started) {
         this.queue.splice(i, 1);

@@ -125,7 +125,15 @@ export class Session implements WriterHost {
   readonly logger: Logger;
   readonly actor: Actor<typeof sessionMachine>;
   private readonly key: number;
-  readonly stats: SessionStats = { droppedFlows: 0, packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, malformed: 0, retransmissions: 0 };
+  readonly stats: SessionStats = {
+    droppedFlows: 0,
+    packetsIn: 0,
+    packetsOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    malformed: 0,
+    retransmissions: 0,
+  };
   readonly giveUpMs: number;
   /** @internal read by the keyingTimeout delay */
   readonly keyingTimeoutMs: number;
@@ -694,7 +702,6 @@ export class Session implements WriterHost {
     };
   }
 }
-
 
 const TC_PREFIX = Uint8Array.of(0x54, 0x43);
 const GC = Uint8Array.of(0x47, 0x43);

@@ -40,11 +40,35 @@ export const USER_DATA_FLAG = {
 /** type + length. */
 export const CHUNK_HEADER_SIZE = 3;
 
-export interface IHelloChunk { type: 0x30; epd: RTMFPOption[]; epdRaw: Uint8Array; tag: Uint8Array }
-export interface FIHelloChunk { type: 0x0f; epd: RTMFPOption[]; epdRaw: Uint8Array; replyAddress: RTMFPAddress; tag: Uint8Array }
-export interface RHelloChunk { type: 0x70; tag: Uint8Array; cookie: Uint8Array; certificate: Uint8Array }
-export interface RedirectChunk { type: 0x71; tag: Uint8Array; addresses: RTMFPAddress[] }
-export interface CookieChangeChunk { type: 0x79; oldCookie: Uint8Array; newCookie: Uint8Array }
+export interface IHelloChunk {
+  type: 0x30;
+  epd: RTMFPOption[];
+  epdRaw: Uint8Array;
+  tag: Uint8Array;
+}
+export interface FIHelloChunk {
+  type: 0x0f;
+  epd: RTMFPOption[];
+  epdRaw: Uint8Array;
+  replyAddress: RTMFPAddress;
+  tag: Uint8Array;
+}
+export interface RHelloChunk {
+  type: 0x70;
+  tag: Uint8Array;
+  cookie: Uint8Array;
+  certificate: Uint8Array;
+}
+export interface RedirectChunk {
+  type: 0x71;
+  tag: Uint8Array;
+  addresses: RTMFPAddress[];
+}
+export interface CookieChangeChunk {
+  type: 0x79;
+  oldCookie: Uint8Array;
+  newCookie: Uint8Array;
+}
 export interface IIKeyingChunk {
   type: 0x38;
   initiatorSessionId: number;
@@ -55,8 +79,16 @@ export interface IIKeyingChunk {
   signedParameters: Uint8Array;
   signature: Uint8Array;
 }
-export interface RIKeyingChunk { type: 0x78; responderSessionId: number; skrc: Uint8Array; signature: Uint8Array }
-export interface PingChunk { type: 0x01 | 0x41; payload: Uint8Array }
+export interface RIKeyingChunk {
+  type: 0x78;
+  responderSessionId: number;
+  skrc: Uint8Array;
+  signature: Uint8Array;
+}
+export interface PingChunk {
+  type: 0x01 | 0x41;
+  payload: Uint8Array;
+}
 export interface UserDataChunk {
   type: 0x10;
   flags: number;
@@ -79,10 +111,23 @@ export interface AckChunk {
   /** [from, to] absolute sequence numbers, ascending, each above the previous by at least 2. */
   ranges: Array<[number, number]>;
 }
-export interface BufferProbeChunk { type: 0x18; flowId: number }
-export interface FlowExceptionChunk { type: 0x5e; flowId: number; code: number }
-export interface CloseChunk { type: 0x0c | 0x4c }
-export interface UnknownChunk { type: number; unknown: true; payload: Uint8Array }
+export interface BufferProbeChunk {
+  type: 0x18;
+  flowId: number;
+}
+export interface FlowExceptionChunk {
+  type: 0x5e;
+  flowId: number;
+  code: number;
+}
+export interface CloseChunk {
+  type: 0x0c | 0x4c;
+}
+export interface UnknownChunk {
+  type: number;
+  unknown: true;
+  payload: Uint8Array;
+}
 
 export type KnownChunk =
   | IHelloChunk
@@ -379,7 +424,9 @@ export function writeUserData(
   data: Uint8Array,
   next = false,
 ): void {
-  const headerSize = next ? nextUserDataHeaderSize(options ?? undefined) : userDataHeaderSize(flowId, sequence, fsnOffset, options ?? undefined);
+  const headerSize = next
+    ? nextUserDataHeaderSize(options ?? undefined)
+    : userDataHeaderSize(flowId, sequence, fsnOffset, options ?? undefined);
   const length = headerSize - CHUNK_HEADER_SIZE + data.length;
   if (length > 0xffff) throw new RangeError(`user data chunk of ${length} bytes`);
   w.u8(next ? CHUNK.NEXT_USER_DATA : CHUNK.USER_DATA).u16(length);
@@ -403,7 +450,13 @@ export function nextUserDataHeaderSize(options?: Uint8Array): number {
  * Range ack body from absolute ranges: each range becomes `VLU holesMinusOne | VLU receivedMinusOne`
  * relative to the end of the previous one (starting at cumulativeAck).
  */
-function writeAckBody(w: ByteWriter, flowId: number, bufferBlocks: number, cumulativeAck: number, ranges: ReadonlyArray<readonly [number, number]>): void {
+function writeAckBody(
+  w: ByteWriter,
+  flowId: number,
+  bufferBlocks: number,
+  cumulativeAck: number,
+  ranges: ReadonlyArray<readonly [number, number]>,
+): void {
   w.vlu(flowId).vlu(bufferBlocks).vlu(cumulativeAck);
   let cursor = cumulativeAck;
   for (const [from, to] of ranges) {
@@ -432,7 +485,12 @@ export function writeBitmapAck(w: ByteWriter, ack: Omit<AckChunk, 'type'>): void
 }
 
 /** Bytes of a 0x51 chunk for these parts (to decide how many ranges fit). */
-export function ackSize(flowId: number, bufferBlocks: number, cumulativeAck: number, ranges: ReadonlyArray<readonly [number, number]> = []): number {
+export function ackSize(
+  flowId: number,
+  bufferBlocks: number,
+  cumulativeAck: number,
+  ranges: ReadonlyArray<readonly [number, number]> = [],
+): number {
   let n = CHUNK_HEADER_SIZE + vluLength(flowId) + vluLength(bufferBlocks) + vluLength(cumulativeAck);
   let cursor = cumulativeAck;
   for (const [from, to] of ranges) {

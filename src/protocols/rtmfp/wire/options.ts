@@ -29,7 +29,9 @@ export function readOptionList(r: ByteReader, end: number = r.end): RTMFPOption[
 
 /** One option; the caller writes the marker (`w.u8(0)`) when the list needs one. */
 export function writeOption(w: ByteWriter, type: number, value: Uint8Array): void {
-  w.vlu(vluLength(type) + value.length).vlu(type).write(value);
+  w.vlu(vluLength(type) + value.length)
+    .vlu(type)
+    .write(value);
 }
 
 /** Options followed by the marker. */

@@ -49,13 +49,7 @@ export function readPacketHeader(cleartext: Uint8Array): PacketHeader {
 }
 
 /** The TS/TSE flags follow from which of timestamp/timestampEcho are given; extraFlags adds TC/TCR. */
-export function writePacketHeader(
-  w: ByteWriter,
-  mode: number,
-  timestamp?: number,
-  timestampEcho?: number,
-  extraFlags = 0,
-): void {
+export function writePacketHeader(w: ByteWriter, mode: number, timestamp?: number, timestampEcho?: number, extraFlags = 0): void {
   let flags = (mode & PACKET_FLAG.MODE_MASK) | (extraFlags & (PACKET_FLAG.TC | PACKET_FLAG.TCR));
   if (timestamp !== undefined) flags |= PACKET_FLAG.TIMESTAMP;
   if (timestampEcho !== undefined) flags |= PACKET_FLAG.TIMESTAMP_ECHO;
