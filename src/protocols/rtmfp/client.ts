@@ -3,10 +3,11 @@
 import type { Session, FlowHandler, FlowOpening, SessionDelegate, Endpoint } from './session/session.ts';
 import type { FIHelloChunk } from './wire/chunks.ts';
 import { FlowWriterPort, tcSignature } from './session/writer-port.ts';
-import { decodeVLU, equalBytes, hex, trimSlashes } from '../../bytes.ts';
+import { decodeVLU, equalBytes, hex } from '../../bytes.ts';
 import { WireError } from '../../errors.ts';
+import { parseTcUrl } from '../../flash/tc-url.ts';
 import { TC, UserControl, decodeCommand, decodeTCMessage, encodeCommand, encodeUserControl, type TCCommand } from '../../flash/tc.ts';
-import { isAMFObject, type AMFObject, type AMFValue } from '../../flash/amf/types.ts';
+import { isAMFObject, type AMFObject } from '../../flash/amf/types.ts';
 import type { ApplicationPort, ClientPort, WriterPort } from '../../core/ports.ts';
 import type { Core } from '../../core/core.ts';
 import { clip, type Logger, type RateLimitedLog } from '../../log.ts';
@@ -317,21 +318,4 @@ const closedWriter: WriterPort = {
 
 export function formatEndpoint(endpoint: Endpoint): string {
   return endpoint.host.includes(':') ? `[${endpoint.host}]:${endpoint.port}` : `${endpoint.host}:${endpoint.port}`;
-}
-
-/** Path (without leading/trailing slashes) and query of a tcUrl; `app` as a fallback (librtmfp sends bare paths). */
-export function parseTcUrl(tcUrl: string, app: AMFValue): { path: string; query: string } {
-  let rest = tcUrl;
-  const scheme = rest.indexOf('://');
-  if (scheme >= 0) {
-    rest = rest.slice(scheme + 3);
-    const slash = rest.indexOf('/');
-    rest = slash >= 0 ? rest.slice(slash) : '';
-  } else if (typeof app === 'string' && rest === '') {
-    rest = app;
-  }
-  const mark = rest.indexOf('?');
-  const query = mark >= 0 ? rest.slice(mark + 1) : '';
-  const path = trimSlashes(mark >= 0 ? rest.slice(0, mark) : rest);
-  return { path, query };
 }

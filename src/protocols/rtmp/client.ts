@@ -11,7 +11,7 @@ import type { RtmpLink } from './link.ts';
 import { CSID, MAX_STREAMS, MSG } from './params.ts';
 import { RtmpNetStream } from './net-stream.ts';
 import { RtmpWriterPort } from './writer-port.ts';
-import { parseTcUrl } from './tc-url.ts';
+import { parseTcUrl } from '../../flash/tc-url.ts';
 
 /**
  * Commands ffmpeg and OBS send around publish and play (RTMP.md §5.3–5.4). MonaServer hands them to the
