@@ -1,6 +1,7 @@
 // The server's side of one RTMP client: the NetConnection dialogue on message stream 0 (RTMP.md §5.2–5.3)
 // and the ClientPort the application sees, the same verdicts and answers as RTMFP's ServerClient
 // (src/protocols/rtmfp/client.ts) so one Lua application serves both protocols.
+import { clip } from '../../log.ts';
 import { randomBytes } from 'node:crypto';
 import { hex } from '../../bytes.ts';
 import { decodeCommand, encodeCommand, encodeStatus, type TCCommand } from '../../flash/tc.ts';
@@ -159,7 +160,7 @@ export class RtmpClient implements ClientPort {
     const url = parseTcUrl(typeof properties.tcUrl === 'string' ? properties.tcUrl : '', properties.app);
     const resolved = this.application.resolvePath(url.path);
     if (!resolved.ok) {
-      this.connection.logger.warn({ path: url.path, reason: resolved.reason }, 'rtmp connection path rejected');
+      this.connection.logger.warn({ path: clip(url.path), reason: resolved.reason }, 'rtmp connection path rejected');
       this.reject(command.transactionId, 'NetConnection.Connect.InvalidApp', resolved.reason);
       return;
     }
@@ -187,14 +188,21 @@ export class RtmpClient implements ClientPort {
     });
     this.connection.sendTC(CSID.COMMAND, 0, message);
     this.connection.onConnected();
-    this.connection.logger.info({ path: this.path, flashVer: properties.flashVer, address: this.address }, 'rtmp client connected');
+    this.connection.logger.info(
+      {
+        path: clip(this.path),
+        flashVer: typeof properties.flashVer === 'string' ? clip(properties.flashVer) : undefined,
+        address: this.address,
+      },
+      'rtmp client connected',
+    );
   }
 
   private reject(transactionId: number, code: string, description: string): void {
     this.connection.sendTC(CSID.COMMAND, 0, encodeStatus('_error', transactionId, { level: 'error', code, description }));
     this.connection.sendTC(CSID.COMMAND, 0, encodeCommand('close', 0, null, [], { amf0Only: true }));
     this.connection.onRejected(description);
-    this.connection.logger.info({ address: this.address, code, description }, 'rtmp connection refused');
+    this.connection.logger.info({ address: this.address, code, description: clip(description) }, 'rtmp connection refused');
   }
 
   onFailed(reason: string): void {
