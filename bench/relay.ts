@@ -13,6 +13,7 @@ import { MB, cpuMs, round } from './lib/measure.ts';
 import { procSnapshot } from './lib/proc-usage.ts';
 import type { PlayersReport } from './lib/relay-players.ts';
 import type { PublisherReport } from './lib/relay-publisher.ts';
+import { reply } from './lib/child.ts';
 
 const option = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const COUNTS = option('players', '10,100,300').split(',').map(Number);
@@ -29,23 +30,6 @@ const lib = (file: string) => fileURLToPath(new URL(`./lib/${file}`, import.meta
 
 function start(file: string, args: string[]): ChildProcess {
   return fork(lib(file), args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-}
-
-function reply<T>(child: ChildProcess, key: string, request?: object): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onMessage = (m: unknown) => {
-      const message = m as Record<string, unknown>;
-      if (key in message) {
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolve(message[key] as T);
-      }
-    };
-    const onExit = (code: number | null) => reject(new Error(`${key}: child exited with ${code}`));
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-    if (request) child.send(request);
-  });
 }
 
 function sum(reports: PlayersReport[]): PlayersReport {

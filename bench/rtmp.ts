@@ -7,17 +7,16 @@
 // Another RTMP server (node-media-server, MonaServer, nginx-rtmp) with the same clients: --port=<its RTMP port>
 // --pid=<its pid> (application `live`; CPU and RSS then come from /proc/<pid>; restart it between runs).
 // Needs ffmpeg (Debian's). Not compared with node-media-server here (it is not a dependency of the project).
-import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { once } from 'node:events';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServerProcess, type ServerSnapshot } from './lib/server-process.ts';
 import { procSnapshot } from './lib/proc-usage.ts';
 import { MB, cpuMs, round } from './lib/measure.ts';
 import type { RtmpPlayersReport } from './lib/rtmp-players.ts';
+import { reply } from './lib/child.ts';
+import { hasFfmpeg, sampleFlv } from '../test/helpers/ffmpeg.ts';
 
 const option = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const COUNTS = option('players', '100').split(',').map(Number);
@@ -28,48 +27,10 @@ const EXTERNAL_PID = Number(option('pid', '0'));
 const PLAYERS_PER_PROCESS = 100;
 const DRAIN_MS = 1_000;
 
+/** 5 s at 640×360, ~1.3 Mbit/s, a key frame every 2 s: what an encoder sends for a small live stream. */
 function sample(): string {
-  const dir = join(tmpdir(), 'nimbus-rtmp-bench');
-  const file = join(dir, 'sample-640x360-5s.flv');
-  if (existsSync(file)) return file;
-  mkdirSync(dir, { recursive: true });
-  const partial = `${file}.${process.pid}.tmp`;
-  const made = spawnSync(
-    'ffmpeg',
-    [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc=size=640x360:rate=25',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine',
-      '-t',
-      '5',
-      '-c:v',
-      'libx264',
-      '-b:v',
-      '1200k',
-      '-g',
-      '50',
-      '-c:a',
-      'aac',
-      '-b:a',
-      '128k',
-      '-f',
-      'flv',
-      partial,
-    ],
-    { stdio: 'inherit' },
-  );
-  if (made.status !== 0) throw new Error('ffmpeg could not make the bench sample');
-  renameSync(partial, file);
-  return file;
+  const encoder = ['-b:v', '1200k', '-b:a', '128k'];
+  return sampleFlv({ width: 640, height: 360, seconds: 5, gop: 50, encoder }, 'nimbus-rtmp-bench');
 }
 
 async function freePort(): Promise<number> {
@@ -78,23 +39,6 @@ async function freePort(): Promise<number> {
   const port = (server.address() as net.AddressInfo).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
-}
-
-function reply<T>(child: ChildProcess, key: string, request?: object): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onMessage = (m: unknown) => {
-      const message = m as Record<string, unknown>;
-      if (key in message) {
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolve(message[key] as T);
-      }
-    };
-    const onExit = (code: number | null) => reject(new Error(`${key}: child exited with ${code}`));
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-    if (request) child.send(request);
-  });
 }
 
 function sum(reports: RtmpPlayersReport[]): RtmpPlayersReport {
@@ -198,7 +142,7 @@ async function runOnce(players: number, file: string): Promise<Record<string, un
   }
 }
 
-if (spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' }).status !== 0) {
+if (!hasFfmpeg) {
   console.log(JSON.stringify({ bench: 'rtmp', skipped: 'ffmpeg is not installed' }));
 } else {
   const file = sample();

@@ -51,7 +51,8 @@ export async function startServerProcess(args: string[] = []): Promise<ServerPro
     });
   return {
     port,
-    url: (path = 'bench') => `rtmfp://127.0.0.1:${port}/${path}`,
+    // 'live': an application folder www/ has (a missing folder is InvalidApp, as MonaServer)
+    url: (path = 'live') => `rtmfp://127.0.0.1:${port}/${path}`,
     snapshot: () => ask('snapshot'),
     gcSnapshot: () => ask('gc'),
     stop: () =>

@@ -12,42 +12,33 @@ export const hasFfmpeg: boolean = (() => {
   return probe.status === 0;
 })();
 
-/** 3 s of testsrc + sine, H.264 (a key frame every second) and AAC, in FLV; generated once per machine. */
-export function sampleFlv(): string {
-  const dir = join(tmpdir(), 'nimbus-rtmp-tests');
-  const file = join(dir, 'sample-320x240-3s.flv');
+export interface SampleOptions {
+  width: number;
+  height: number;
+  seconds: number;
+  /** frames between key frames (25 fps) */
+  gop: number;
+  /** extra encoder arguments (bit rates) */
+  encoder?: string[];
+}
+
+/** The tests' sample: 3 s, 320×240, a key frame every second. */
+const TEST_SAMPLE: SampleOptions = { width: 320, height: 240, seconds: 3, gop: 25 };
+
+/** testsrc + sine, H.264 and AAC, in FLV; generated once per machine and options, cached under the temp folder. */
+export function sampleFlv(options: SampleOptions = TEST_SAMPLE, folder = 'nimbus-rtmp-tests'): string {
+  const { width, height, seconds, gop } = options;
+  const dir = join(tmpdir(), folder);
+  const file = join(dir, `sample-${width}x${height}-${seconds}s.flv`);
   if (existsSync(file)) return file;
   mkdirSync(dir, { recursive: true });
   const partial = `${file}.${process.pid}.tmp`;
-  const made = spawnSync(
-    'ffmpeg',
-    [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc=size=320x240:rate=25',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine',
-      '-t',
-      '3',
-      '-c:v',
-      'libx264',
-      '-g',
-      '25',
-      '-c:a',
-      'aac',
-      '-f',
-      'flv',
-      partial,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 },
-  );
+  const input = ['-f', 'lavfi', '-i', `testsrc=size=${width}x${height}:rate=25`, '-f', 'lavfi', '-i', 'sine', '-t', String(seconds)];
+  const codecs = ['-c:v', 'libx264', '-g', String(gop), '-c:a', 'aac', ...(options.encoder ?? []), '-f', 'flv'];
+  const made = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...input, ...codecs, partial], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    timeout: 60_000,
+  });
   if (made.status !== 0) throw new Error(`ffmpeg could not make the sample: ${made.stderr?.toString()}`);
   renameSync(partial, file);
   return file;
