@@ -131,9 +131,15 @@ export class RawRtmpClient {
     this.writer.chunkSize = size;
   }
 
-  /** A command; returns its transaction id. */
-  command(name: string, args: AMFValue[], streamId = 0, commandObject: AMFValue = null, csid = 3): number {
-    const transaction = this.nextTransaction++;
+  /** A command; returns its transaction id (`transaction` 0: a call without a responder). */
+  command(
+    name: string,
+    args: AMFValue[],
+    streamId = 0,
+    commandObject: AMFValue = null,
+    csid = 3,
+    transaction = this.nextTransaction++,
+  ): number {
     const message = encodeCommand(name, transaction, commandObject, args, { amf0Only: true });
     this.send(csid, MSG.COMMAND_AMF0, streamId, 0, message.subarray(5));
     return transaction;

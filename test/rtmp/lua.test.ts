@@ -52,6 +52,9 @@ test(
       assert.match(String((failed.args[0] as AMFObject).description), /script failure/);
       const missing = await client.answer(client.command('nothing', []));
       assert.equal((missing.args[0] as AMFObject).code, 'NetConnection.Call.Failed');
+      // transaction 0 (NetConnection.call without a responder) is answered too, as over RTMFP
+      const zero = await client.answer(client.command('whoami', [], 0, null, 3, 0));
+      assert.deepEqual([zero.name, ...zero.args], ['_result', 'RTMP', '/rtmp', 'x=1']);
     });
   },
 );

@@ -142,7 +142,8 @@ export class RtmpClient implements ClientPort {
       default: {
         const outcome = this.application.onCall(this, command.name, command.transactionId, command.args);
         if (outcome.ok) {
-          if (command.transactionId !== 0) writer.writeResult(command.transactionId, outcome.results);
+          // transaction 0 too (NetConnection.call without a responder), as RTMFP and both reference servers
+          writer.writeResult(command.transactionId, outcome.results);
         } else if (!ENCODER_COMMANDS.has(command.name)) {
           writer.writeError(command.transactionId, outcome.code, outcome.description);
         }
