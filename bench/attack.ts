@@ -224,7 +224,9 @@ function delta(before: ServerSnapshot, after: ServerSnapshot, key: string): numb
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'nimbus-attack-'));
-mkdirSync(join(dir, 'www'));
+// www/probe/ and www/attack/ without main.lua: applications served by the root one (a missing folder is InvalidApp)
+mkdirSync(join(dir, 'www', 'probe'), { recursive: true });
+mkdirSync(join(dir, 'www', 'attack'), { recursive: true });
 writeFileSync(
   join(dir, 'www', 'main.lua'),
   [
