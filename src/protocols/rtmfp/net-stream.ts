@@ -62,7 +62,6 @@ export class ServerNetStream extends NetStream {
   /** `carried`: what the flow delivering it has carried so far; without it, any loss counts against video. */
   onMessage(message: Uint8Array, lostBefore: number, carried?: FlowCarried): void {
     if (this.closed || message.length < 5) return;
-    if (this.publication) this.batchEnd();
     const type = message[0]!;
     if (carried && type === TC.VIDEO) carried.video = true;
     // what an audio-only flow lost (unreliable audio, expired audio) leaves the video decodable
