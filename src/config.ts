@@ -19,6 +19,8 @@ export interface NimbusConfig {
     /** sessions not yet connected (half-open) from one address, and in total */
     maxHalfOpenPerAddress: number;
     maxHalfOpen: number;
+    /** startup packets (IHello, IIKeying) accepted per second from one address, before any crypto */
+    startupPacketsPerSecond: number;
     /** AES implementation behind the PacketCipher seam for session packets */
     cipher: 'node' | 'noble';
   };
@@ -62,6 +64,8 @@ export const DEFAULTS = {
     maxHandshakes: 1000,
     maxHalfOpenPerAddress: 32,
     maxHalfOpen: 1024,
+    // the default is STARTUP_PACKETS_PER_SECOND of src/protocols/rtmfp/params.ts (why 64 is told there)
+    startupPacketsPerSecond: 64,
     cipher: 'node',
   },
   RTMP: { host: '0.0.0.0', port: 1935, timeout: 60 },
@@ -267,6 +271,7 @@ function build(
       maxHandshakes: get('RTMFP', 'maxHandshakes', integer(1, 1_000_000)),
       maxHalfOpenPerAddress: get('RTMFP', 'maxHalfOpenPerAddress', integer(1, 1_000_000)),
       maxHalfOpen: get('RTMFP', 'maxHalfOpen', integer(1, 1_000_000)),
+      startupPacketsPerSecond: get('RTMFP', 'startupPacketsPerSecond', integer(1, 1_000_000)),
       cipher: get('RTMFP', 'cipher', cipherImpl),
     },
     rtmp: {

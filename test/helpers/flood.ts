@@ -25,19 +25,22 @@ export interface FloodResult {
 }
 
 /**
- * `count` IHellos spread over `sockets` sockets, in batches with a yield between them so that the
- * server (often in the same process) gets to read them instead of the kernel dropping them.
+ * `count` IHellos spread over `sockets` sockets bound to `host` (127.0.0.1 by default), in batches with a yield
+ * between them so that the server (often in the same process) gets to read them instead of the kernel dropping
+ * them. The packets are sealed before the first is sent: the flooder's own CPU must not slow a client measured
+ * in the same process.
  */
 export async function floodIHellos(
   port: number,
-  options: { count: number; sockets?: number; batch?: number; url?: string },
+  options: { count: number; sockets?: number; batch?: number; url?: string; host?: string },
 ): Promise<FloodResult> {
   const url = options.url ?? `rtmfp://127.0.0.1:${port}/flood`;
   const batch = options.batch ?? 64;
+  const packets = Array.from({ length: options.count }, () => iHello(url));
   const sockets = await Promise.all(
     Array.from({ length: options.sockets ?? 4 }, async () => {
       const socket = dgram.createSocket('udp4');
-      await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+      await new Promise<void>((resolve) => socket.bind(0, options.host ?? '127.0.0.1', resolve));
       return socket;
     }),
   );
@@ -46,7 +49,7 @@ export async function floodIHellos(
   try {
     while (result.sent < options.count) {
       for (let i = 0; i < batch && result.sent < options.count; i++, result.sent++) {
-        sockets[result.sent % sockets.length]!.send(iHello(url), port, '127.0.0.1');
+        sockets[result.sent % sockets.length]!.send(packets[result.sent]!, port, '127.0.0.1');
       }
       await new Promise((resolve) => setTimeout(resolve, 1));
     }

@@ -19,6 +19,8 @@ import { Handshake, cookieExpiry, cookieKey } from './handshake.ts';
 import { ServerClient, formatEndpoint } from './client.ts';
 import { AttemptCounter, PeerIndex, epdPeerId, introduce, redirectAddresses } from './rendezvous.ts';
 import { GroupRegistry } from './groups.ts';
+import { AddressBudget, DEFAULT_STARTUP_BUDGET, type AddressBudgetLimits } from './address-budget.ts';
+import { STARTUP_BURST_SECONDS } from './params.ts';
 
 export interface ServerStats {
   datagramsIn: number;
@@ -31,6 +33,8 @@ export interface ServerStats {
   refused: number;
   /** half-open sessions ended by their keying or connect timeout */
   halfOpenExpired: number;
+  /** startup packets dropped unread: their address had spent its startup budget (params.ts) */
+  throttled: number;
 }
 
 /** Bounds on sessions that are not connected yet: what an unauthenticated peer can hold. */
@@ -72,6 +76,8 @@ export interface RtmfpServerOptions {
   halfOpen?: Partial<HalfOpenLimits>;
   /** bound of the spent-cookie table (handshake.ts MAX_SPENT_COOKIES) */
   maxSpentCookies?: number;
+  /** per-address budget of startup packets (DEFAULT_STARTUP_BUDGET, field by field) */
+  startupBudget?: Partial<AddressBudgetLimits>;
 }
 
 export class RtmfpServer implements SessionTransport, ProtocolServer {
@@ -88,6 +94,7 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
     blacklisted: 0,
     refused: 0,
     halfOpenExpired: 0,
+    throttled: 0,
   };
   readonly halfOpenLimits: HalfOpenLimits;
   /** bytes held by every session's receiving flows, bounded server-wide */
@@ -108,6 +115,8 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
   readonly attempts: AttemptCounter;
   /** NetGroups (RTMFP.md §6.6); also what scripts see as `groups` */
   readonly groups: GroupRegistry;
+  /** startup packets per source address, spent before any decryption (a flood from one address sheds there) */
+  readonly startupBudget: AddressBudget;
   private socket: dgram.Socket | undefined;
   private nextSessionId = 1;
 
@@ -123,6 +132,11 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
       ...options.halfOpen,
     };
     this.rateLog = new RateLimitedLog(this.logger, LOG_INTERVAL_MS);
+    const rate = this.config.rtmfp.startupPacketsPerSecond;
+    this.startupBudget = new AddressBudget(
+      { ...DEFAULT_STARTUP_BUDGET, perSecond: rate, burst: rate * STARTUP_BURST_SECONDS, ...options.startupBudget },
+      this.clock,
+    );
     this.attempts = new AttemptCounter({ clock: this.clock, capacity: Math.max(1024, this.config.rtmfp.maxHandshakes) });
     this.groups = new GroupRegistry({
       logger: this.logger,
@@ -295,6 +309,11 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
   private onStartupPacket(datagram: Uint8Array, from: Endpoint): void {
     if (this.core.blacklisted.has(from.host)) {
       this.stats.blacklisted++;
+      return;
+    }
+    if (!this.startupBudget.take(from.host)) {
+      this.stats.throttled++;
+      this.rateLog.log('warn', 'startup-budget', 'startup packets over the per-address budget dropped', { address: from.host });
       return;
     }
     const cleartext = startupCipher.open(datagram);
