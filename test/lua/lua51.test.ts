@@ -122,7 +122,46 @@ test('tables: arrays iterate in index order before the other keys, however fille
     ['return tostring(#{1, nil, 3})', '3'],
     ['return tostring(select("#", 1, nil, nil))', '3'],
     ['return tostring(table.pack(1, nil, 3).n)', '3'],
+    // LuaJIT's # finds the border of the array part the constructor sized first (lj_tab_len)
+    ['return tostring(#{nil, nil, 3})', '3'],
+    ['return tostring(#{nil, nil})', '0'],
+    ['return tostring(#{1, 2, nil})', '2'],
+    ['local t = {1, 2, 3}; t[2] = nil; return tostring(#t)', '3'],
+    ['local t = {1, 2, 3}; t[3] = nil; return tostring(#t)', '2'],
+    ['local function f(...) return #{...} .. " " .. select("#", ...) end; return f(nil, nil, 3)', '3 3'],
+    ['local function f(...) return #{...} .. " " .. select("#", ...) end; return f(1, nil, nil)', '1 3'],
+    ['local p = table.pack(nil, nil, 3); return #p .. " " .. p.n', '3 3'],
   ]);
+});
+
+test('Lua 5.3 additions are absent as under LuaJIT: operators fail to compile, no integer subtype to see', async () => {
+  await expectAll([
+    ['return tostring(math.type) .. tostring(math.tointeger) .. tostring(math.ult) .. tostring(math.maxinteger)', 'nilnilnilnil'],
+    ['return tostring(utf8) .. tostring(package.loaded.utf8) .. tostring(string.pack) .. tostring(string.unpack)', 'nilnilnilnil'],
+    [
+      'return tostring(3 / 1) .. " " .. tostring(2^53) .. " " .. tostring(math.floor(3.7)) .. " " .. tostring(7 % 2.5)',
+      '3 9.007199254741e+15 3 2',
+    ],
+    ['return tostring(3 == 3.0) .. " " .. tostring(({[1] = "a"})[1.0])', 'true a'],
+  ]);
+  // LuaJIT's lexer has no '//', '<<', '>>' tokens and no '&', '|', '~' operators: each is a syntax error
+  for (const [code, near] of [
+    ['return 7 // 2', "unexpected symbol near '/'"],
+    ['return 1 << 2', "unexpected symbol near '<'"],
+    ['return 4 >> 1', "unexpected symbol near '>'"],
+    ['return ~5', "unexpected symbol near '~'"],
+    ['return 3 & 1', "expected near '&'"],
+    ['return 3 | 1', "expected near '|'"],
+    ['return 3 ~ 1', "expected near '~'"],
+    ['local x = 1; x = x // 2', "unexpected symbol near '/'"],
+  ]) {
+    const result = await evalLua(`local f, err = loadstring(${JSON.stringify(code)}); return tostring(f) .. " " .. tostring(err)`);
+    assert.equal(typeof result, 'string');
+    assert.ok((result as string).startsWith('nil '), `${code}: ${String(result)}`);
+    assert.ok((result as string).includes(near), `${code}: ${String(result)}`);
+  }
+  // what stays valid: ~=, <=, >=, '//' in strings and comments, a..b
+  await expectAll([['return tostring(1 ~= 2) .. tostring(1 <= 2) .. tostring(2 >= 1) .. "a//b" -- x // y << z', 'truetruetruea//b']]);
 });
 
 test('the Lua 5.1 globals scripts use', async () => {

@@ -33,7 +33,9 @@ test(`${IHELLOS} IHellos from one address do not slow a client from another addr
     const connects: number[] = [];
     const calls: number[] = [];
     while (flood.running || connects.length < 3) {
-      const [nc, connectMs] = await timed(() => NetConnection.connect(url, { style: 'flash', timeoutMs: 10_000, bind: { host: '127.0.0.2' } }));
+      const [nc, connectMs] = await timed(() =>
+        NetConnection.connect(url, { style: 'flash', timeoutMs: 10_000, bind: { host: '127.0.0.2' } }),
+      );
       opened.push(nc);
       connects.push(connectMs);
       for (let i = 0; i < 5; i++) {
@@ -48,7 +50,9 @@ test(`${IHELLOS} IHellos from one address do not slow a client from another addr
     assert.equal(result.sent, IHELLOS);
     // bounds with slack for a 2-core machine shared with other jobs; before the budget, a connect during a
     // same-process flood of expensive handshakes took seconds
-    console.log(`connects ${connects.map(Math.round).join(' ')} ms; calls p-max ${Math.round(Math.max(...calls))} ms; handshakes ${server.stats.handshakes}, throttled ${server.stats.throttled}, ${elapsedS.toFixed(1)} s`);
+    console.log(
+      `connects ${connects.map(Math.round).join(' ')} ms; calls p-max ${Math.round(Math.max(...calls))} ms; handshakes ${server.stats.handshakes}, throttled ${server.stats.throttled}, ${elapsedS.toFixed(1)} s`,
+    );
     assert.ok(Math.max(...connects) < 2_000, `connects during the flood (ms): ${connects.map(Math.round).join(' ')}`);
     assert.ok(Math.max(...calls) < 1_000, `calls during the flood (ms): ${calls.map(Math.round).join(' ')}`);
     // the flooding address got its burst and its rate, no more; everything else was dropped unread

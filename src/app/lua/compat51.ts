@@ -52,6 +52,13 @@ math.log10, math.ldexp, math.frexp, math.cosh, math.sinh, math.tanh =
 string.gfind = string.gmatch
 G.collectgarbage = js.collectgarbage
 
+-- Lua 5.3 additions LuaJIT lacks. Gone, so that a 5.1 script testing for them takes its 5.1 path and the
+-- integer/float subtype fengari keeps internally cannot be observed (5.3's operators are refused by the
+-- patched parser, src/app/lua/state.ts).
+math.type, math.tointeger, math.ult, math.maxinteger, math.mininteger = nil, nil, nil, nil, nil
+string.pack, string.unpack, string.packsize = nil, nil, nil
+G.utf8, G.package.loaded.utf8 = nil, nil
+
 -- 5.1's function environments over 5.3's _ENV upvalue: setfenv gives the function a fresh _ENV
 -- cell (other closures of the same chunk keep theirs, as in 5.1).
 local function cell(v) return function() return v end end

@@ -109,6 +109,8 @@ declare module 'fengari' {
   export const lua: Lua;
   export const lauxlib: LauxLib;
   export const lualib: LuaLib;
+  /** nimbus patch (patches/fengari+*.patch): LuaJIT behaviour the embedder opts into; absent when unpatched */
+  export const luaconf: { NIMBUS_LUA51?: { syntax: boolean; length: boolean } };
   export function to_luastring(s: string): LuaString;
   export function to_jsstring(s: LuaString, from?: number, to?: number, replacement_char?: boolean): string;
 
@@ -116,6 +118,7 @@ declare module 'fengari' {
     lua: Lua;
     lauxlib: LauxLib;
     lualib: LuaLib;
+    luaconf: typeof luaconf;
     to_luastring: typeof to_luastring;
     to_jsstring: typeof to_jsstring;
   };

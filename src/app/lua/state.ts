@@ -19,6 +19,11 @@ export const LUA_OK = lua.LUA_OK;
  * silently wrap at 32 bits.
  */
 function assertPatched(): void {
+  const lua51 = fengari.luaconf.NIMBUS_LUA51;
+  if (!lua51) throw new Error('fengari is not patched for Lua 5.1 syntax (patches/fengari+*.patch): run npm install');
+  // every state of this process: Lua 5.1 syntax ('//', '&', '|', '~', '<<', '>>' refused) and LuaJIT's '#'
+  lua51.syntax = true;
+  lua51.length = true;
   const L = lauxlib.luaL_newstate();
   lualib.luaL_openlibs(L);
   const code = new TextEncoder().encode('return tostring(0x7fffffff + 1)');
