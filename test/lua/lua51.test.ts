@@ -154,7 +154,7 @@ test('Lua 5.3 additions are absent as under LuaJIT: operators fail to compile, n
     ['return 3 | 1', "expected near '|'"],
     ['return 3 ~ 1', "expected near '~'"],
     ['local x = 1; x = x // 2', "unexpected symbol near '/'"],
-  ]) {
+  ] as [string, string][]) {
     const result = await evalLua(`local f, err = loadstring(${JSON.stringify(code)}); return tostring(f) .. " " .. tostring(err)`);
     assert.equal(typeof result, 'string');
     assert.ok((result as string).startsWith('nil '), `${code}: ${String(result)}`);
@@ -328,6 +328,38 @@ test('[application] scriptTimeout aborts an endless event with "script timeout";
     }
     assert.equal((await other.call('eval', 'return "still serving"'))[0], 'still serving');
     assert.equal((await client.call('eval', 'local n = 0; for i = 1, 1000 do n = n + i end; return tostring(n)'))[0], '500500');
+  });
+});
+
+test('a coroutine the host resumes later (a DNS answer) runs under scriptTimeout too', async () => {
+  await withServer(['--application.scriptTimeout=1'], async (connect) => {
+    const client = await connect();
+    const started = Date.now();
+    const [state] = await client.call(
+      'eval',
+      `dnsCo = coroutine.create(function()
+         mona:createIPAddressWithDNS("localhost")
+         dnsResumed = true
+         local t0 = os.clock()
+         while os.clock() - t0 < 4 do end -- longer than the budget: aborted at 1 s
+         dnsFinished = true
+       end)
+       coroutine.resume(dnsCo)
+       return coroutine.status(dnsCo)`,
+    );
+    assert.equal(state, 'suspended');
+    for (let i = 0; i < 100; i++) {
+      const [resumed] = await client.call('eval', 'return dnsResumed == true');
+      if (resumed) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const [status, resumed, finished] = await client.call(
+      'eval',
+      'return coroutine.status(dnsCo), dnsResumed == true, dnsFinished == true',
+    );
+    assert.deepEqual([status, resumed, finished], ['dead', true, false], 'resumed, then aborted by the budget');
+    assert.ok(Date.now() - started < 3_500, `aborted in time: ${Date.now() - started} ms`);
+    assert.equal((await client.call('eval', 'return "still serving"'))[0], 'still serving');
   });
 });
 

@@ -13,7 +13,6 @@ import type { HostContext } from './context.ts';
 interface Coroutines {
   lua_isyieldable(L: LuaState): boolean;
   lua_yield(L: LuaState, n: number): number;
-  lua_resume(L: LuaState, from: LuaState | null, nargs: number): number;
   lua_pushthread(L: LuaState): boolean;
   readonly LUA_YIELD: number;
 }
@@ -306,7 +305,8 @@ export function addressMethods(ctx: HostContext): Record<string, Method> {
       const previous = rt.current;
       rt.current = app;
       try {
-        const status = co.lua_resume(L, null, n);
+        // under the event budget ([application] scriptTimeout/scriptMemory) like any event
+        const status = rt.lua.resume(L, n);
         if (status !== lua.LUA_OK && status !== co.LUA_YIELD) {
           rt.logger.error({ app: app?.path || '/', event: 'DNS resume' }, toText(L, -1));
         }

@@ -65,6 +65,10 @@ function heapBytes(): number {
   return h.used_heap_size + h.external_memory;
 }
 
+interface Resume {
+  lua_resume(L: LuaState, from: LuaState | null, nargs: number): number;
+}
+
 /** Instructions between two budget checks; 1 once a budget is spent, so that no pcall in the script can go on. */
 const HOOK_COUNT = 1000;
 /** The heap is looked at every MEMORY_EVERY checks (v8.getHeapStatistics costs about 0.5 µs). */
@@ -129,6 +133,36 @@ export class LuaHost {
     const base = lua.lua_gettop(L) - nargs;
     lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, this.handlerRef);
     lua.lua_insert(L, base);
+    let status: number;
+    this.enter();
+    try {
+      status = lua.lua_pcall(L, nargs, nresults, base);
+    } finally {
+      this.leave(L);
+    }
+    lua.lua_remove(L, base);
+    if (status === LUA_OK) return { ok: true };
+    const traceback = toText(L, -1);
+    lua.lua_pop(L, 1);
+    return { ok: false, message: this.lastMessage, traceback };
+  }
+
+  /**
+   * lua_resume of a coroutine the host resumes by itself, outside any event (a DNS answer): it runs under the
+   * same budget as an event, so an endless loop after the answer ends in "script timeout" too. The status is
+   * lua_resume's; on an error the message is on the coroutine's stack.
+   */
+  resume(co: LuaState, nargs: number): number {
+    this.enter();
+    try {
+      return (lua as unknown as Resume).lua_resume(co, null, nargs);
+    } finally {
+      this.leave(co);
+    }
+  }
+
+  /** An event starts (the outermost one sets the budget's clock); events nest through host callbacks. */
+  private enter(): void {
     if (this.depth++ === 0) {
       const { timeoutMs, memoryBytes } = this.budget;
       this.deadline = timeoutMs > 0 ? Date.now() + timeoutMs : 0;
@@ -136,20 +170,14 @@ export class LuaHost {
       this.heapLimit = memoryBytes > 0 ? -1 : 0;
       this.checks = 0;
     }
-    let status: number;
-    try {
-      status = lua.lua_pcall(L, nargs, nresults, base);
-    } finally {
-      if (--this.depth === 0 && this.spent !== null) {
-        this.spent = null;
-        lua.lua_sethook(L, (L1) => this.checkBudget(L1), lua.LUA_MASKCOUNT, HOOK_COUNT);
-      }
+  }
+
+  /** The event ends: a spent budget is forgotten, and the threads it hooked at every instruction go back to HOOK_COUNT. */
+  private leave(thread: LuaState): void {
+    if (--this.depth === 0 && this.spent !== null) {
+      this.spent = null;
+      for (const L1 of new Set([this.L, thread])) lua.lua_sethook(L1, (L2) => this.checkBudget(L2), lua.LUA_MASKCOUNT, HOOK_COUNT);
     }
-    lua.lua_remove(L, base);
-    if (status === LUA_OK) return { ok: true };
-    const traceback = toText(L, -1);
-    lua.lua_pop(L, 1);
-    return { ok: false, message: this.lastMessage, traceback };
   }
 
   /** Keeps the value at the top of the stack alive; pops it. */
