@@ -88,6 +88,9 @@ test('responder refuses: group not offered, no key for the group, bad key, bad H
   assert.equal(respondToKeying(cert, skicWith(5, '0710', '07'), [2, 14, 16]), null, 'unknown group');
   assert.equal(respondToKeying(cert, skicWith(2, '0721', '07'), [2]), null, 'required HMAC of 33 bytes');
   assert.equal(respondToKeying(cert, skicWith(2, '0703', '07'), [2]), null, 'required HMAC of 3 bytes');
+  // the bounds themselves are valid lengths (RFC 7425 §4.6.5: 4 to 32 bytes)
+  assert.equal(respondToKeying(cert, skicWith(2, '0704', '07'), [2])?.keys.protection.recvHMACLength, 4, 'HMAC of 4 bytes');
+  assert.equal(respondToKeying(cert, skicWith(2, '0720', '07'), [2])?.keys.protection.recvHMACLength, 32, 'HMAC of 32 bytes');
   assert.ok(respondToKeying(cert, skicWith(2, '0221', '07'), [2]), 'length irrelevant when HMAC is not expected');
   const badKey = createStaticCertificate([{ group: 2, publicKey: Uint8Array.of(1) }]);
   assert.equal(respondToKeying(badKey, skicWith(2, '020a', '02'), [2]), null, 'invalid public key');

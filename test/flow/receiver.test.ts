@@ -145,6 +145,21 @@ test('forward sequence number processes what was buffered below it', () => {
   assert.equal(flow.bufferedFragments, 0);
 });
 
+test('a fragment stored at exactly the forward sequence number is delivered, not counted lost', () => {
+  const { flow, got } = receiver();
+  flow.onFragment(fragment(1, 'a'));
+  flow.onFragment(fragment(3, 'c')); // 2 missing: 3 waits
+  flow.onFragment(fragment(4, 'd', 0, 1)); // fsn 3: 2 is gone, 3 (stored, at the fsn itself) is processed, then 4
+  assert.deepEqual(got, [
+    { text: 'a', lostBefore: 0 },
+    { text: 'c', lostBefore: 1 },
+    { text: 'd', lostBefore: 0 },
+  ]);
+  assert.equal(flow.lostFragments, 1);
+  assert.equal(flow.cumulativeAck, 4);
+  assert.equal(flow.bufferedFragments, 0);
+});
+
 test('a gap inside a fragmented message drops the message', () => {
   const { flow, got } = receiver();
   flow.onFragment(fragment(1, 'ab', BEGIN));

@@ -77,3 +77,23 @@ for (const path of paths) {
 test('flow model: the paths reach every state of the machine', () => {
   for (const state of ['opening', 'open', 'rejected', 'complete', 'closed']) assert.ok(covered.has(JSON.stringify(state)), state);
 });
+
+test('an accepted flow is named by its signature: NetConnection, NetStream, NetGroup, unknown', async () => {
+  await capturingActors('flow:', async (actors: AnyActorRef[]) => {
+    const pair = new Pair();
+    const signatures: Array<[Uint8Array, string]> = [
+      [NC_SIGNATURE, 'NetConnection'],
+      [Uint8Array.of(0x54, 0x43, 0x04, 0x01, 0x01), 'NetStream'],
+      [Uint8Array.of(0x54, 0x43, 0x04), 'NetStream'],
+      [Uint8Array.of(0x47, 0x43), 'NetGroup'],
+      [Uint8Array.of(0x01, 0x02), 'unknown'],
+    ];
+    for (const [signature] of signatures) pair.initiator.newWriter(signature, undefined).write(Uint8Array.of(1));
+    await pair.settle();
+    assert.equal(actors.length, signatures.length);
+    assert.deepEqual(
+      actors.map((a) => (a.getSnapshot() as { context: { kind: string } }).context.kind),
+      signatures.map(([, kind]) => kind),
+    );
+  });
+});

@@ -170,3 +170,43 @@ test('replays from a spoofed address while a real move is being checked cannot o
   deliver(ctx, clientEchoes(ctx, probes[0]!.datagram), MOVED);
   assert.deepEqual(ctx.server.address, MOVED, 'the real move still completes');
 });
+
+test('one probe per candidate address per 500 ms: a burst asks once, another candidate asks for itself', () => {
+  const ctx = setup();
+  deliver(ctx, clientSends(ctx, 1), CLIENT);
+  const pings = (out: ReturnType<typeof deliver>) => out.filter((s) => ctx.chunkTypes(s.datagram).includes(CHUNK.PING)).map((s) => s.to);
+  const burst = [...clientSends(ctx, 2), ...clientSends(ctx, 3), ...clientSends(ctx, 4)];
+  assert.ok(burst.length >= 3);
+  assert.deepEqual(pings(deliver(ctx, burst, MOVED)), [MOVED], 'a burst from the new address: one probe');
+  const samePortElsewhere: Endpoint = { host: MOVED.host, port: MOVED.port + 1 };
+  assert.deepEqual(pings(deliver(ctx, clientSends(ctx, 5), samePortElsewhere)), [samePortElsewhere], 'another port is another candidate');
+  const sameHostPort: Endpoint = { host: SPOOFED.host, port: MOVED.port };
+  assert.deepEqual(pings(deliver(ctx, clientSends(ctx, 6), sameHostPort)), [sameHostPort], 'another host is another candidate');
+  assert.deepEqual(pings(deliver(ctx, clientSends(ctx, 7), sameHostPort)), [], 'the same candidate again within 500 ms: no probe');
+  (ctx.server.clock as SimulatedClock).increment(500);
+  assert.deepEqual(pings(deliver(ctx, clientSends(ctx, 8), sameHostPort)), [sameHostPort], '500 ms later it is asked again');
+  assert.deepEqual(ctx.server.address, CLIENT, 'no move without an echo');
+});
+
+test('a move completes to another host keeping the port, and to another port of the same host', () => {
+  const ctx = setup();
+  deliver(ctx, clientSends(ctx, 1), CLIENT);
+  const rebound: Endpoint = { host: MOVED.host, port: CLIENT.port };
+  const probes = deliver(ctx, clientSends(ctx, 2), rebound).filter((s) => ctx.chunkTypes(s.datagram).includes(CHUNK.PING));
+  assert.equal(probes.length, 1);
+  deliver(ctx, clientEchoes(ctx, probes[0]!.datagram), rebound);
+  assert.deepEqual(ctx.server.address, rebound);
+  assert.deepEqual(ctx.moves, [rebound]);
+  // and back to the first host, same port again
+  const back = deliver(ctx, clientSends(ctx, 3), CLIENT).filter((s) => ctx.chunkTypes(s.datagram).includes(CHUNK.PING));
+  assert.equal(back.length, 1);
+  deliver(ctx, clientEchoes(ctx, back[0]!.datagram), CLIENT);
+  assert.deepEqual(ctx.server.address, CLIENT);
+  // a NAT rebinding: same host, another port
+  const rebinding: Endpoint = { host: CLIENT.host, port: CLIENT.port + 1 };
+  const again = deliver(ctx, clientSends(ctx, 4), rebinding).filter((s) => ctx.chunkTypes(s.datagram).includes(CHUNK.PING));
+  assert.equal(again.length, 1);
+  deliver(ctx, clientEchoes(ctx, again[0]!.datagram), rebinding);
+  assert.deepEqual(ctx.server.address, rebinding);
+  assert.deepEqual(ctx.moves, [rebound, CLIENT, rebinding]);
+});

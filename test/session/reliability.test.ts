@@ -200,3 +200,57 @@ test('on a clean wire nothing is retransmitted, and small messages share packets
   assert.equal(pair.initiator.stats.retransmissions, 0);
   assert.equal(writer.stats.retransmissions, 0);
 });
+
+test('an ack with a hole marks the missing fragment for fast retransmission: resent at once, before any RTO', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  pair.wire.drop.initiator = true; // nothing arrives, so no real ack comes back
+  for (const byte of [1, 2, 3]) {
+    writer.write(Uint8Array.of(byte));
+    await pair.settle();
+  }
+  const sends = () => {
+    const times = new Map<number, number>();
+    sendTimes(pair, times, 0, writer.id, 1);
+    return times.size;
+  };
+  assert.equal(sends(), 1, 'fragment 1 sent once');
+  assert.equal(writer.hasDataToSend, false, 'nothing queued, nothing to resend yet');
+  pair.wire.drop.initiator = false;
+  // the receiver got 2 and 3, not 1: the sender must not wait for its RTO to resend 1
+  writer.onAck(0, [[2, 3]], 64);
+  assert.equal(writer.hasDataToSend, true, 'fragment 1 is marked for resending');
+  const at = pair.clock.now();
+  await pair.settle();
+  assert.equal(pair.clock.now(), at, 'no time passed: no timer fired');
+  assert.equal(sends(), 2, 'fragment 1 resent by the flush the ack scheduled');
+  assert.equal(writer.hasDataToSend, false);
+});
+
+test('a writer that has ended has nothing to send, whatever was queued', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  writer.write(new Uint8Array(4000));
+  assert.equal(writer.hasDataToSend, true, 'queued data within the window');
+  writer.abandon('test');
+  await pair.settle();
+  assert.equal(writer.closed, true);
+  assert.equal(writer.hasDataToSend, false);
+  const closing = pair.initiator.newWriter(SIGNATURE, undefined);
+  closing.write(Uint8Array.of(1));
+  closing.close();
+  await pair.settle();
+  await pair.advance(1_000);
+  assert.equal(closing.closed, true);
+  assert.equal(closing.hasDataToSend, false);
+});
+
+test('a flow associated with flow id 0 is opened with that association (0 is a valid flow id)', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = pair.initiator.newWriter(SIGNATURE, 0);
+  writer.write(Uint8Array.of(1));
+  await pair.settle();
+  const opening = pair.records.responder.flows.find((f) => f.flowId === writer.id);
+  assert.ok(opening, 'the flow was opened');
+  assert.equal(opening.associatedFlowId, 0);
+});
