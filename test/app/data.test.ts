@@ -70,3 +70,41 @@ test('data written before a SIGKILL is read back by the next process', async () 
     t.cleanup();
   }
 });
+
+test('a table assigned to data is one transaction: a SIGKILL in the middle of one leaves the previous or the next, never a mix', async () => {
+  const t = setup({ start: false });
+  try {
+    const child = fileURLToPath(new URL('./data-child.ts', import.meta.url));
+    for (const delayMs of [0, 7, 23]) {
+      const writer = spawn(process.execPath, ['--import', 'tsx', child, t.www, 'tables', `r${delayMs}`], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let last = 0;
+      // killed a few assignments in, at a moment unrelated to their boundaries
+      await new Promise<void>((resolve, reject) => {
+        writer.stdout.on('data', (d: Buffer) => {
+          for (const m of d.toString().matchAll(/gen (\d+)/g)) last = Number(m[1]);
+          if (last >= 3) resolve();
+        });
+        writer.on('exit', () => reject(new Error('writer exited before writing')));
+      });
+      await new Promise((r) => setTimeout(r, delayMs));
+      const exited = new Promise((r) => writer.on('exit', (_code, signal) => r(signal)));
+      writer.kill('SIGKILL');
+      assert.equal(await exited, 'SIGKILL');
+      const out = execFileSync(process.execPath, ['--import', 'tsx', child, t.www, 'readgen', `r${delayMs}`], { encoding: 'utf8' });
+      const found = JSON.parse(out.trim().split('\n').pop()!) as Array<[number, string]>;
+      // every committed assignment whole, the one the kill interrupted whole or absent: never part of one
+      assert.ok(
+        found.length >= last && found.length <= last + 1,
+        `${found.length} tables for ${last} reported (killed after ${delayMs} ms)`,
+      );
+      found.forEach(([leaves, generations], i) => {
+        assert.equal(leaves, 1000, `gen${i + 1}: all 1,000 leaves`);
+        assert.equal(generations, `g${i + 1}`);
+      });
+    }
+  } finally {
+    t.cleanup();
+  }
+});
