@@ -7,7 +7,8 @@ const WINDOW_MS = 1_000;
 export class QualityOfService {
   /** frames removed while waiting for a key frame or because the receiver was too slow */
   droppedFrames = 0;
-  /** media time (ms) of the last message sent or received */
+  /** wall-clock time (ms since the epoch, as mona:time()) of the last non-empty message sent or received:
+   *  MonaServer's QualityOfService updates it on each send, and MonaStatus reads `mona:time() - lastSendingTime` */
   lastSendingTime = 0;
   /** ms, the round trip of the session carrying it when known */
   latency = 0;
@@ -38,9 +39,10 @@ export class QualityOfService {
     return this.lost;
   }
 
-  add(time: number, bytes: number, lost = 0): void {
-    this.roll(this.clock.now());
-    this.lastSendingTime = time;
+  add(_time: number, bytes: number, lost = 0): void {
+    const now = this.clock.now();
+    this.roll(now);
+    if (bytes > 0) this.lastSendingTime = now;
     this.windowBytes += bytes;
     this.windowPackets++;
     this.windowLost += lost;
