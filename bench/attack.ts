@@ -263,6 +263,7 @@ try {
         sessionsAtEnd: after.sessions,
         malformed: delta(before, after, 'malformed'),
         refused: delta(before, after, 'refused'),
+        throttled: delta(before, after, 'throttled'),
         sessionsOpened: delta(before, after, 'sessionsOpened'),
       });
     } finally {
