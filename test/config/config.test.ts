@@ -45,6 +45,7 @@ test('without any file the embedded defaults apply', () => {
     maxHandshakes: 1000,
     maxHalfOpenPerAddress: 32,
     maxHalfOpen: 1024,
+    startupPacketsPerSecond: 64,
     cipher: 'node',
   });
   assert.deepEqual(config.application, { dir: cwd, www: join(cwd, 'www'), unsafe: false, scriptTimeout: 2, scriptMemory: 512 });
@@ -297,4 +298,10 @@ test('[RTMP] keys: port 0 disables, timeout in seconds, errors name the key', ()
   assert.throws(() => loadConfig(['--RTMP.port=70000'], { env: NO_ENV }), /RTMP\.port/);
   assert.throws(() => loadConfig(['--RTMP.timeout=0'], { env: NO_ENV }), /RTMP\.timeout/);
   assert.throws(() => loadConfig(['--RTMP.host=not a host'], { env: NO_ENV }), /RTMP\.host/);
+});
+
+test('[RTMFP] startupPacketsPerSecond: a positive integer, the key named on error', () => {
+  assert.equal(loadConfig(['--RTMFP.startupPacketsPerSecond=500'], { env: NO_ENV }).config.rtmfp.startupPacketsPerSecond, 500);
+  assert.throws(() => loadConfig(['--RTMFP.startupPacketsPerSecond=0'], { env: NO_ENV }), /RTMFP\.startupPacketsPerSecond/);
+  assert.throws(() => loadConfig(['--RTMFP.startupPacketsPerSecond=lots'], { env: NO_ENV }), /RTMFP\.startupPacketsPerSecond/);
 });
