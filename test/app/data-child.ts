@@ -13,9 +13,10 @@ if (mode === 'tables') {
   // one table of 1,000 leaves (and a subtree) assigned again and again, each time from a new generation:
   // a kill lands in the middle of one of these transactions sooner or later
   const leaves = (gen: number) => {
-    const t: Record<string, unknown> = { sub: {} as Record<string, string> };
+    const sub: Record<string, string> = {};
+    const t: Record<string, unknown> = { sub };
     for (let i = 0; i < 900; i++) t[`k${i}`] = `g${gen}`;
-    for (let i = 0; i < 100; i++) (t.sub as Record<string, string>)[`s${i}`] = `g${gen}`;
+    for (let i = 0; i < 100; i++) sub[`s${i}`] = `g${gen}`;
     return t;
   };
   let gen = 0;
@@ -29,7 +30,7 @@ if (mode === 'tables') {
 } else if (mode === 'readgen') {
   const found: Array<[number, string]> = [];
   for (let gen = 1; ; gen++) {
-    const r = call('generations', `${round}gen${gen}`) as { results: [number, string] };
+    const r = call('generations', `${round}gen${gen}`) as unknown as { results: [number, string] };
     if (r.results[0] === 0) break;
     found.push(r.results);
   }
