@@ -254,3 +254,33 @@ test('a flow associated with flow id 0 is opened with that association (0 is a v
   assert.ok(opening, 'the flow was opened');
   assert.equal(opening.associatedFlowId, 0);
 });
+
+test('a session is usable while keying or open, never once closing', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  assert.equal(pair.initiator.usable, true, `usable in ${pair.initiator.state}`);
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  writer.write(Uint8Array.of(1));
+  await pair.settle();
+  assert.equal(pair.initiator.state, 'open');
+  assert.equal(pair.initiator.usable, true);
+  pair.initiator.close('test');
+  assert.notEqual(pair.initiator.state, 'open');
+  assert.equal(pair.initiator.usable, false, `not usable in ${pair.initiator.state}`);
+});
+
+test("a lost ack of a FIN: the retransmitted FIN is acked again from the finished flow's record", { timeout: 30_000 }, async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  writer.write(Uint8Array.of(1));
+  writer.close();
+  pair.wire.drop.responder = true; // the responder's acks (of the data and the FIN) are lost
+  await pair.settle();
+  assert.deepEqual(pair.records.responder.ended, [writer.id], 'the receiver saw the flow end');
+  const acks = () => pair.chunksFrom('responder', 0, CHUNK.ACK_RANGES).filter((c) => (c as { flowId: number }).flowId === writer.id).length;
+  const lost = acks();
+  assert.ok(lost >= 1);
+  pair.wire.drop.responder = false;
+  await pair.advance(3_000); // the sender's RTO fires: it resends, the finished flow acks again
+  assert.ok(acks() > lost, 'acked again');
+  assert.equal(writer.closed, true, 'the writer closes once the ack arrives');
+});
