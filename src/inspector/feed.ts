@@ -108,6 +108,7 @@ export class EventFeed {
   private readonly ring: Array<FeedEntry | undefined>;
   private nextSeq = 1;
   private readonly subscribers = new Set<FeedSubscriber>();
+  private listenCount = 0;
 
   constructor(capacity = 4096) {
     this.capacity = capacity;
@@ -128,7 +129,13 @@ export class EventFeed {
     return Math.max(1, this.nextSeq - this.capacity);
   }
 
+  /** Grows each time listening starts (first page after none): what was recorded before may be stale. */
+  get listenings(): number {
+    return this.listenCount;
+  }
+
   subscribe(subscriber: FeedSubscriber): () => void {
+    if (this.subscribers.size === 0) this.listenCount++;
     this.subscribers.add(subscriber);
     return () => void this.subscribers.delete(subscriber);
   }

@@ -158,3 +158,19 @@ test('the tree folds children under their parent, freezes ages at the end, and s
   assert.equal(byName.get('flow:2.1')!.status, 'active');
   assert.equal(byName.get('flow:2.1')!.age, 65);
 });
+
+test('a page arriving after another left reads states afresh (they were not tracked in between)', (t) => {
+  const registry = new ActorRegistry();
+  let flow: ReturnType<typeof createActor<typeof flowMachine>> | undefined;
+  withRegistry(t, registry, () => {
+    flow = createActor(flowMachine, observe('flow', '1.1')).start();
+  });
+  const first = registry.feed.subscribe(new FeedSubscriber());
+  registry.refresh();
+  assert.equal([...registry.values()][0]!.state, 'opening');
+  first();
+  flow!.send({ type: 'ACCEPT', kind: 'NetStream' });
+  registry.feed.subscribe(new FeedSubscriber());
+  registry.refresh();
+  assert.equal([...registry.values()][0]!.state, 'open');
+});
