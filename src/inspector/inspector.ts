@@ -153,6 +153,10 @@ export class Inspector {
       res.writeHead(403, { 'content-type': 'text/plain' }).end('inspector token required: open the URL the server logged\n');
       return;
     }
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
     if (file) {
       res.writeHead(200, { 'content-type': TYPES[file.split('.').pop()!]!, 'cache-control': 'no-store' }).end(this.files.get(file));
       return;

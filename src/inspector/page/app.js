@@ -469,14 +469,18 @@ function focusCurrent() {
   const svg = $('chart').querySelector('svg');
   if (!svg) return;
   const leaves = [...svg.querySelectorAll('.state.active')].filter((g) => !g.querySelector('.state'));
-  const target = leaves[0] || svg.querySelector('.state.active');
   const panel = $('chart').getBoundingClientRect();
-  if (!target) return setView(state.chartBox);
-  const b = target.getBBox();
-  // about 1:1, the current state in the middle
-  const w = Math.max(panel.width, 200);
-  const h = Math.max(panel.height, 120);
-  setView({ x: b.x + b.width / 2 - w / 2, y: b.y + b.height / 2 - h / 2, w, h });
+  if (leaves.length === 0) return setView(state.chartBox);
+  // every active leaf (one per parallel region) in view, at most 1:1, centred
+  const boxes = leaves.map((g) => g.getBBox());
+  const x0 = Math.min(...boxes.map((b) => b.x));
+  const y0 = Math.min(...boxes.map((b) => b.y));
+  const x1 = Math.max(...boxes.map((b) => b.x + b.width));
+  const y1 = Math.max(...boxes.map((b) => b.y + b.height));
+  const scale = Math.min(1, panel.width / (x1 - x0 + 80), panel.height / (y1 - y0 + 80));
+  const w = Math.max(panel.width, 200) / scale;
+  const h = Math.max(panel.height, 120) / scale;
+  setView({ x: (x0 + x1) / 2 - w / 2, y: (y0 + y1) / 2 - h / 2, w, h });
 }
 
 function setView(v) {
