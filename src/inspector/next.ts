@@ -20,7 +20,12 @@ interface TransitionDefinitionLike {
   eventType: string;
 }
 
-export function nextMoves(machine: AnyStateMachine, snapshot: AnyMachineSnapshot, graph: MachineGraph, active: readonly string[]): NextMove[] {
+export function nextMoves(
+  machine: AnyStateMachine,
+  snapshot: AnyMachineSnapshot,
+  graph: MachineGraph,
+  active: readonly string[],
+): NextMove[] {
   if (snapshot.status !== 'active') return [];
   const activeSet = new Set(active);
   const candidates: TransitionEdge[] = [];
@@ -36,7 +41,7 @@ export function nextMoves(machine: AnyStateMachine, snapshot: AnyMachineSnapshot
   for (const [type, edges] of byType) {
     let taken: TransitionDefinitionLike[];
     try {
-      taken = machine.getTransitionData(snapshot, { type }) as unknown as TransitionDefinitionLike[];
+      taken = machine.getTransitionData(snapshot, { type });
     } catch {
       for (const t of edges) moves.push(move(t, true));
       continue;

@@ -23,7 +23,10 @@ export interface StreamRow {
 /** Most listeners listed per stream; the count is always exact. */
 const MAX_LISTENERS = 500;
 
-export function streamRows(publications: Publications, sessionOf: (client: ClientPort | undefined) => string): Array<StreamRow & { listenerCount: number }> {
+export function streamRows(
+  publications: Publications,
+  sessionOf: (client: ClientPort | undefined) => string,
+): Array<StreamRow & { listenerCount: number }> {
   const rows: Array<StreamRow & { listenerCount: number }> = [];
   for (const publication of publications) {
     const listeners: ListenerRow[] = [];

@@ -120,7 +120,9 @@ test('next moves: only what the machine would do now (guards on live context, ch
   const graph = machineGraph(machine);
   const actor = createActor(machine).start();
   const moves = (): string[] =>
-    nextMoves(machine, actor.getSnapshot(), graph, activeStateIds('m', actor.getSnapshot().value)).map((m) => `${m.event}>${m.targets.join()}`);
+    nextMoves(machine, actor.getSnapshot(), graph, activeStateIds('m', actor.getSnapshot().value)).map(
+      (m) => `${m.event}>${m.targets.join()}`,
+    );
   // GO goes to waiting (the guard fails now), STOP is idle's own (the machine-level STOP is overridden), the timer
   assert.deepEqual(moves().sort(), ['GO>m.waiting', 'STOP>m.done', 'after tick>m.waiting']);
   actor.send({ type: 'GO' });

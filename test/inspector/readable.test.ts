@@ -126,18 +126,21 @@ test('streams: each publication with its publisher and listeners, kbit/s and dro
   const stream = page.locator('#streams-table tr.stream[data-name="camera1"]');
   await stream.waitFor({ timeout: 10_000 });
   const listeners = page.locator('#streams-table tr.listener');
-  await page.waitForFunction(() => document.querySelectorAll('#streams-table tr.listener').length === 2, null, { timeout: 10_000 });
+  await page.waitForFunction(`document.querySelectorAll('#streams-table tr.listener').length === 2`, null, { timeout: 10_000 });
   const publisherCell = await stream.locator('td').nth(2).innerText();
   assert.match(publisherCell, /^session:\d+$/);
   // media flows: kbit/s in for the publication and out for each listener
   await page.waitForFunction(
-    () => [...document.querySelectorAll('#streams-table tr.listener td:nth-child(4)')].every((td) => Number(td.textContent) > 50),
+    `[...document.querySelectorAll('#streams-table tr.listener td:nth-child(4)')].every((td) => Number(td.textContent) > 50)`,
     null,
     { timeout: 10_000 },
   );
   // the late listener skipped frames until a key frame; nobody is congested on loopback
   const skipped = async (): Promise<number[]> => (await listeners.locator('td:nth-child(7)').allInnerTexts()).map(Number);
-  assert.ok((await skipped()).some((n) => n > 0), `skipped until key frame: ${(await skipped()).join(', ')}`);
+  assert.ok(
+    (await skipped()).some((n) => n > 0),
+    `skipped until key frame: ${(await skipped()).join(', ')}`,
+  );
   assert.deepEqual((await listeners.locator('td:nth-child(8)').allInnerTexts()).map(Number), [0, 0]);
 
   // sorting by "skipped until key frame": most first, then least first
@@ -175,7 +178,7 @@ test('sessions fold their flows and writers; unfolded, each says what it carries
   const video = item.locator('.row', { has: page.locator('.kind.writer'), hasText: 'video of camera1' }).first();
   await video.click();
   await page.locator('#sel-kind.writer').waitFor();
-  await page.waitForFunction(() => /in flight/.test(document.getElementById('facts')!.textContent ?? ''), null, { timeout: 10_000 });
+  await page.waitForFunction(`/in flight/.test(document.getElementById('facts').textContent)`, null, { timeout: 10_000 });
   const facts = await page.locator('#facts').innerText();
   for (const name of ['carries', 'queued (messages)', 'in flight (fragments)', 'retransmissions', 'kbit/s', 'signature', 'meaning']) {
     assert.ok(facts.includes(name), `writer fact ${name}: ${facts}`);
@@ -186,7 +189,7 @@ test('sessions fold their flows and writers; unfolded, each says what it carries
 
   await flow.click();
   await page.locator('#sel-kind.flow').waitFor();
-  await page.waitForFunction(() => /fragments in/.test(document.getElementById('facts')!.textContent ?? ''), null, { timeout: 10_000 });
+  await page.waitForFunction(`/fragments in/.test(document.getElementById('facts').textContent)`, null, { timeout: 10_000 });
   assert.match(await page.locator('#facts').innerText(), /NetStream 1 plays camera1/);
   await page.close();
 });
@@ -198,13 +201,13 @@ test('a statechart fits its panel, shows the current state, zooms; "next" lists 
   await page.locator('#chart svg.statechart[data-machine="session"]').waitFor({ timeout: 10_000 });
   await page.locator('#next li').first().waitFor({ timeout: 10_000 });
   const inside = async (selector: string): Promise<boolean> =>
-    page.evaluate((s) => {
-      const panel = document.getElementById('chart')!.getBoundingClientRect();
-      return [...document.querySelectorAll(s)].every((e) => {
+    (await page.evaluate(`(() => {
+      const panel = document.getElementById('chart').getBoundingClientRect();
+      return [...document.querySelectorAll(${JSON.stringify(selector)})].every((e) => {
         const r = e.getBoundingClientRect();
         return r.left >= panel.left - 1 && r.right <= panel.right + 1 && r.top >= panel.top - 1 && r.bottom <= panel.bottom + 1;
       });
-    }, selector);
+    })()`)) === true;
   // the current states (one per parallel region) are in view, whatever the chart's size
   assert.ok(await inside('#chart .state.active.atomic'), 'current states visible');
   const svgBox = await page.locator('#chart svg').boundingBox();
@@ -218,9 +221,9 @@ test('a statechart fits its panel, shows the current state, zooms; "next" lists 
   await page.click('#chart-in');
   const zoomed = await viewBox();
   assert.ok(zoomed[2]! < fitted[2]!, 'zoomed in');
-  await page.mouse.move(panelBox!.x + panelBox!.width / 2, panelBox!.y + panelBox!.height / 2);
+  await page.mouse.move(panelBox.x + panelBox.width / 2, panelBox.y + panelBox.height / 2);
   await page.mouse.down();
-  await page.mouse.move(panelBox!.x + panelBox!.width / 2 + 100, panelBox!.y + panelBox!.height / 2);
+  await page.mouse.move(panelBox.x + panelBox.width / 2 + 100, panelBox.y + panelBox.height / 2);
   await page.mouse.up();
   assert.ok((await viewBox())[0]! < zoomed[0]! - 50, 'dragged to the right: the view moved left');
   await page.click('#chart-current');
@@ -230,7 +233,10 @@ test('a statechart fits its panel, shows the current state, zooms; "next" lists 
   const next = await page.locator('#next li').allInnerTexts();
   assert.ok(!next.some((t) => t.startsWith('KEYED')), next.join(' | '));
   assert.equal(next.filter((t) => t.startsWith('after keepAlive')).length, 1, next.join(' | '));
-  assert.ok(next.some((t) => t.startsWith('CLOSE')), next.join(' | '));
+  assert.ok(
+    next.some((t) => t.startsWith('CLOSE')),
+    next.join(' | '),
+  );
   await shot(page, 'inspector-statechart.png');
   await page.close();
 });
@@ -245,13 +251,17 @@ test('events: timer ticks hidden by default, filter by kind, pause, export as JS
   await page.check('#feed-timers');
   await rows.filter({ hasText: 'received timer' }).first().waitFor({ timeout: 10_000 });
   await page.uncheck('#feed-timers');
-  await page.waitForFunction(() => ![...document.querySelectorAll('#events td')].some((td) => td.textContent!.includes('received timer')), null, {
-    timeout: 10_000,
-  });
+  await page.waitForFunction(
+    `![...document.querySelectorAll('#events td')].some((td) => td.textContent.includes('received timer'))`,
+    null,
+    {
+      timeout: 10_000,
+    },
+  );
 
   // only state changes
   for (const type of ['created', 'event', 'ended']) await page.uncheck(`.feed-type[value="${type}"]`);
-  await page.waitForFunction(() => ![...document.querySelectorAll('#events td')].some((td) => /^received /.test(td.textContent!)), null, {
+  await page.waitForFunction(`![...document.querySelectorAll('#events td')].some((td) => /^received /.test(td.textContent))`, null, {
     timeout: 10_000,
   });
   for (const type of ['created', 'event', 'ended']) await page.check(`.feed-type[value="${type}"]`);
@@ -263,12 +273,15 @@ test('events: timer ticks hidden by default, filter by kind, pause, export as JS
   await page.locator('#feed-note', { hasText: /paused: [1-9]\d* new events/ }).waitFor({ timeout: 10_000 });
   assert.deepEqual(await rows.allInnerTexts(), frozen);
   await page.click('#feed-pause');
-  await page.waitForFunction((n) => document.querySelectorAll('#events tbody tr').length > n, frozen.length, { timeout: 10_000 });
+  await page.waitForFunction(`document.querySelectorAll('#events tbody tr').length > ${frozen.length}`, null, { timeout: 10_000 });
 
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#feed-export')]);
-  const exported = JSON.parse(readFileSync((await download.path())!, 'utf8')) as { entries: Array<{ type: string; event?: string }> };
+  const exported = JSON.parse(readFileSync(await download.path(), 'utf8')) as { entries: Array<{ type: string; event?: string }> };
   assert.ok(exported.entries.length > 0);
-  assert.ok(!exported.entries.some((e) => e.type === 'event' && e.event?.startsWith('xstate.after.')), 'exported as listed: no timer ticks');
+  assert.ok(
+    !exported.entries.some((e) => e.type === 'event' && e.event?.startsWith('xstate.after.')),
+    'exported as listed: no timer ticks',
+  );
   await shot(page, 'inspector-events.png');
   await page.close();
 });
@@ -285,12 +298,11 @@ test('an ended session keeps its age, and its flows and writers show as ended', 
   await leaving.close();
   await row.locator('.pill', { hasText: 'closed' }).waitFor({ timeout: 10_000 });
   await page.waitForFunction(
-    (n) => {
-      const item = document.querySelector(`.row[data-name="${n}"]`)!.parentElement!;
-      const rows = [...item.querySelectorAll('ul .row')];
-      return rows.length > 0 && rows.every((r) => (r as HTMLElement).dataset.status !== 'active');
-    },
-    name,
+    `(() => {
+      const rows = [...document.querySelector('.row[data-name="${name}"]').parentElement.querySelectorAll('ul .row')];
+      return rows.length > 0 && rows.every((r) => r.dataset.status !== 'active');
+    })()`,
+    null,
     { timeout: 10_000 },
   );
   const age = async (): Promise<number | undefined> => {
@@ -304,19 +316,23 @@ test('an ended session keeps its age, and its flows and writers show as ended', 
   await page.close();
 });
 
-test('hundreds of sessions stay readable: one folded row each, counts per state, a filter finds one', { skip, timeout: 120_000 }, async () => {
-  const many: NetConnection[] = [];
-  for (let i = 0; i < 200; i += 25) many.push(...(await Promise.all(Array.from({ length: 25 }, () => connect()))));
-  const page = await openPage();
-  await page.waitForFunction(() => document.querySelectorAll('.row .kind.session').length >= 200, null, { timeout: 30_000 });
-  assert.equal(await page.locator('.row .kind.flow').count(), 0, 'flows folded under their sessions');
-  assert.match(await page.locator('#tree-note').innerText(), /folded under their session/);
-  assert.match(await page.locator('#counts').innerText(), /SESSION 2\d\d/);
-  await shot(page, 'inspector-200-sessions.png');
-  const one = sessionName(many[150]!);
-  await page.fill('#filter-text', one);
-  await page.waitForFunction(() => document.querySelectorAll('.row .kind.session').length === 1, null, { timeout: 10_000 });
-  // a filter lists matches wherever they are: this session's flow too
-  await page.locator('.row .kind.flow').first().waitFor({ timeout: 10_000 });
-  await page.close();
-});
+test(
+  'hundreds of sessions stay readable: one folded row each, counts per state, a filter finds one',
+  { skip, timeout: 120_000 },
+  async () => {
+    const many: NetConnection[] = [];
+    for (let i = 0; i < 200; i += 25) many.push(...(await Promise.all(Array.from({ length: 25 }, () => connect()))));
+    const page = await openPage();
+    await page.waitForFunction(`document.querySelectorAll('.row .kind.session').length >= 200`, null, { timeout: 30_000 });
+    assert.equal(await page.locator('.row .kind.flow').count(), 0, 'flows folded under their sessions');
+    assert.match(await page.locator('#tree-note').innerText(), /folded under their session/);
+    assert.match(await page.locator('#counts').innerText(), /SESSION 2\d\d/);
+    await shot(page, 'inspector-200-sessions.png');
+    const one = sessionName(many[150]!);
+    await page.fill('#filter-text', one);
+    await page.waitForFunction(`document.querySelectorAll('.row .kind.session').length === 1`, null, { timeout: 10_000 });
+    // a filter lists matches wherever they are: this session's flow too
+    await page.locator('.row .kind.flow').first().waitFor({ timeout: 10_000 });
+    await page.close();
+  },
+);

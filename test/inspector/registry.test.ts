@@ -127,18 +127,25 @@ test('the tree folds children under their parent, freezes ages at the end, and s
   });
   registry.refresh();
   const folded = buildTree(registry, everything, {}, { expanded: new Set(), now });
-  assert.deepEqual(
-    folded.nodes.map((n) => n.name).sort(),
-    ['session:1', 'session:2', 'session:3'],
-  );
+  assert.deepEqual(folded.nodes.map((n) => n.name).sort(), ['session:1', 'session:2', 'session:3']);
   assert.equal(folded.folded, 6);
   assert.ok(folded.nodes.every((n) => n.collapsed && n.children.flow === 2));
 
   const one = folded.nodes.find((n) => n.name === 'session:2')!.key;
   const open = buildTree(registry, everything, {}, { expanded: new Set([one]), now });
-  assert.deepEqual(open.nodes.filter((n) => n.kind === 'flow').map((n) => n.name).sort(), ['flow:2.1', 'flow:2.2']);
+  assert.deepEqual(
+    open.nodes
+      .filter((n) => n.kind === 'flow')
+      .map((n) => n.name)
+      .sort(),
+    ['flow:2.1', 'flow:2.2'],
+  );
   assert.equal(open.nodes.find((n) => n.key === one)!.collapsed, false);
-  assert.equal(buildTree(registry, everything, { kind: 'flow' }, { expanded: new Set(), now }).nodes.filter((n) => n.kind === 'flow').length, 6, 'a filter lists matches wherever they are');
+  assert.equal(
+    buildTree(registry, everything, { kind: 'flow' }, { expanded: new Set(), now }).nodes.filter((n) => n.kind === 'flow').length,
+    6,
+    'a filter lists matches wherever they are',
+  );
   assert.equal(buildTree(registry, everything, {}, { now }).nodes.length, 9, 'without `expanded` (the JSON API) everything is listed');
 
   // session:1 ends 5 s in; 60 s later its age and its flows' ages still read 5 s, and its flows read as ended

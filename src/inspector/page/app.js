@@ -196,7 +196,7 @@ function renderTree(view) {
     context: false,
   };
   const li = document.createElement('li');
-  li.append(row(supervisor, children));
+  li.append(row(supervisor));
   const ul = document.createElement('ul');
   addChildren(ul, 'supervisor', children);
   li.append(ul);
@@ -208,7 +208,7 @@ function addChildren(ul, key, children) {
   const list = (children.get(key) || []).slice().sort(order);
   for (const node of list) {
     const li = document.createElement('li');
-    li.append(row(node, children));
+    li.append(row(node));
     if (children.has(node.key)) {
       const sub = document.createElement('ul');
       addChildren(sub, node.key, children);
@@ -224,7 +224,7 @@ function order(a, b) {
   return k !== 0 ? k : a.name.localeCompare(b.name, undefined, { numeric: true });
 }
 
-function row(node, children) {
+function row(node) {
   const div = document.createElement('div');
   div.className = `row${node.context ? ' context' : ''}${node.key === state.selected ? ' selected' : ''}`;
   div.dataset.key = node.key;
@@ -432,7 +432,8 @@ function renderChart(selected) {
   for (const g of box.querySelectorAll('.state')) g.classList.toggle('active', active.has(g.dataset.state));
   const next = selected.next || [];
   const taken = new Set(next.flatMap((t) => t.targets.map((target) => `${t.source}>${target}`)));
-  for (const edge of box.querySelectorAll('.edge[data-source]')) edge.classList.toggle('next', taken.has(`${edge.dataset.source}>${edge.dataset.target}`));
+  for (const edge of box.querySelectorAll('.edge[data-source]'))
+    edge.classList.toggle('next', taken.has(`${edge.dataset.source}>${edge.dataset.target}`));
   // a newly selected actor: the whole chart when it is readable at that size, else its current state
   if (fresh) placeChart(true);
   const list = $('next');
@@ -682,7 +683,8 @@ function sorted(rows) {
   return rows.slice().sort((a, b) => {
     const x = sortValue(a, key);
     const y = sortValue(b, key);
-    const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x ?? '').localeCompare(String(y ?? ''), undefined, { numeric: true });
+    const c =
+      typeof x === 'number' && typeof y === 'number' ? x - y : String(x ?? '').localeCompare(String(y ?? ''), undefined, { numeric: true });
     return down ? -c : c;
   });
 }
@@ -777,7 +779,10 @@ function inspect(key) {
 for (const th of document.querySelectorAll('#streams-table th')) {
   th.onclick = () => {
     const key = th.dataset.sort;
-    state.streamSort = { key, down: state.streamSort.key === key ? !state.streamSort.down : key !== 'name' && key !== 'state' && key !== 'publisher' };
+    state.streamSort = {
+      key,
+      down: state.streamSort.key === key ? !state.streamSort.down : key !== 'name' && key !== 'state' && key !== 'publisher',
+    };
     renderStreams();
   };
 }
