@@ -76,8 +76,22 @@ export class ServerInspectorHost implements InspectorHost {
 
   /** Whether a feed entry's actor is shown by this server (the registry is shared by the whole process). */
   owns(entry: ActorEntry): boolean {
-    if (entry.kind === 'session') return this.sessions.has(entry.ref);
-    return !SESSION_BOUND.has(entry.kind) || (entry.parent !== undefined && this.sessionNames.has(entry.parent));
+    if (entry.kind === 'session') return this.sessions.has(entry.ref) || this.learnSession(entry.name, entry.ref);
+    if (!SESSION_BOUND.has(entry.kind)) return true;
+    const parent = entry.parent;
+    return parent !== undefined && (this.sessionNames.has(parent) || this.learnSession(parent, undefined));
+  }
+
+  /**
+   * A session that opened since the last refresh (its first events reach pages before the next tick): this
+   * server's when its map holds a session of that number (with that very actor, when the actor is known).
+   */
+  private learnSession(name: string, ref: AnyActorRef | undefined): boolean {
+    const session = this.server.sessions.get(Number(name.slice('session:'.length)));
+    if (!session || !name.startsWith('session:') || (ref !== undefined && session.actor !== ref)) return false;
+    this.sessions.set(session.actor, session);
+    this.sessionNames.add(name);
+    return true;
   }
 
   view(entry: ActorEntry): ActorView | undefined {
