@@ -100,7 +100,17 @@ export class ServerInspectorHost implements InspectorHost {
       return session ? this.sessionView(session) : undefined;
     }
     if (!this.owns(entry)) return undefined;
-    return this.described.get(entry.ref)?.() ?? factsOf(entry.kind, entry.ref) ?? { label: '', facts: {} };
+    const own = this.described.get(entry.ref)?.();
+    if (own) return own;
+    const provided = factsOf(entry.kind, entry.ref) ?? { label: '', facts: {} };
+    // another protocol's connections (RTMP) count bytes too: their kbit/s, as sessions show theirs
+    const { bytesIn, bytesOut } = provided.facts;
+    if (typeof bytesIn === 'number' && typeof bytesOut === 'number') {
+      const [rateIn, rateOut] = this.meter.rates(entry.ref, [bytesIn, bytesOut]);
+      const facts = { ...provided.facts, kbpsIn: kbps(rateIn ?? 0), kbpsOut: kbps(rateOut ?? 0) };
+      return { ...provided, facts, brief: `${provided.label} · ↓${facts.kbpsIn} ↑${facts.kbpsOut} kbit/s` };
+    }
+    return provided;
   }
 
   /** Each publication with its publisher and listeners (the stream view, and the JSON API). */
