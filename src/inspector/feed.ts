@@ -36,7 +36,14 @@ export interface FeedFilter {
   text?: string;
   /** case-insensitive substring of the state an entry reports */
   state?: string;
+  /** false hides timer ticks: events named xstate.after.* (a timer that moves the actor still shows as a state change) */
+  timers?: boolean;
+  /** only entries of these types */
+  types?: FeedEntryType[];
 }
+
+/** How xstate names a delayed transition's event. */
+export const isTimerEvent = (event: string | undefined): boolean => event !== undefined && event.startsWith('xstate.after.');
 
 export function matchesFilter(entry: FeedEntry, filter: FeedFilter): boolean {
   if (filter.kind && entry.kind !== filter.kind) return false;
@@ -46,6 +53,8 @@ export function matchesFilter(entry: FeedEntry, filter: FeedFilter): boolean {
     if (!entry.name.toLowerCase().includes(text) && !entry.label.toLowerCase().includes(text)) return false;
   }
   if (filter.state && !(entry.state ?? '').toLowerCase().includes(filter.state.toLowerCase())) return false;
+  if (filter.timers === false && entry.type === 'event' && isTimerEvent(entry.event)) return false;
+  if (filter.types && !filter.types.includes(entry.type)) return false;
   return true;
 }
 
@@ -99,6 +108,7 @@ export class EventFeed {
   private readonly ring: Array<FeedEntry | undefined>;
   private nextSeq = 1;
   private readonly subscribers = new Set<FeedSubscriber>();
+  private listenCount = 0;
 
   constructor(capacity = 4096) {
     this.capacity = capacity;
@@ -119,7 +129,13 @@ export class EventFeed {
     return Math.max(1, this.nextSeq - this.capacity);
   }
 
+  /** Grows each time listening starts (first page after none): what was recorded before may be stale. */
+  get listenings(): number {
+    return this.listenCount;
+  }
+
   subscribe(subscriber: FeedSubscriber): () => void {
+    if (this.subscribers.size === 0) this.listenCount++;
     this.subscribers.add(subscriber);
     return () => void this.subscribers.delete(subscriber);
   }

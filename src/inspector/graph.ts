@@ -11,6 +11,8 @@ export interface TransitionEdge {
   targets: string[];
   /** what triggers it as a reader would say it: "KEYED", "after keepAlive", "always" */
   event: string;
+  /** the event type xstate sends: "KEYED", "xstate.after.keepAlive.session.open.liveness.alive", "" for always */
+  eventType: string;
   /** guard name, "condition" for an inline guard, undefined when unguarded */
   guard: string | undefined;
   /** exits and re-enters its own state (restarting its timers) */
@@ -85,6 +87,7 @@ function readTransition(source: string, t: TransitionLike): TransitionEdge {
     source,
     targets: (t.target ?? []).map((s) => s.id),
     event,
+    eventType: t.eventType,
     guard: guardName(t.guard),
     reenter: t.reenter === true,
   };

@@ -7,13 +7,15 @@ import type { AddressInfo } from 'node:net';
 import { isIP } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { AnyStateMachine } from 'xstate';
+import type { AnyMachineSnapshot, AnyStateMachine } from 'xstate';
 import type { Logger } from '../log.ts';
 import { FeedSubscriber, type FeedEntry, type FeedFilter } from './feed.ts';
 import { activeStateIds, machineGraph, type MachineGraph } from './graph.ts';
 import { acquireRegistry, releaseRegistry, type ActorEntry, type ActorRegistry } from './registry.ts';
 import { statechartSvg } from './svg.ts';
 import { buildTree, type InspectorHost } from './tree.ts';
+import { nextMoves } from './next.ts';
+import type { StreamRow } from './streams.ts';
 
 export interface InspectorOptions {
   host: string;
@@ -29,10 +31,21 @@ export interface InspectorOptions {
 export interface InspectedServer extends InspectorHost {
   refresh(entries: Iterable<ActorEntry>): void;
   owns(entry: ActorEntry): boolean;
+  /** publications with their publisher and listeners */
+  streams(): StreamRow[];
 }
 
 /** Messages a page sends. */
-type PageMessage = { t: 'hello'; since?: number } | { t: 'filter'; filter: FeedFilter } | { t: 'select'; key: string | null };
+type PageMessage =
+  | { t: 'hello'; since?: number }
+  | { t: 'filter'; filter: FeedFilter }
+  | { t: 'select'; key: string | null }
+  | { t: 'expand'; key: string; open: boolean }
+  | { t: 'feed'; timers?: boolean; types?: string[] };
+
+/** Most nodes a page may keep expanded (each is a key string). */
+const MAX_EXPANDED = 1000;
+const ENTRY_TYPES = new Set(['created', 'event', 'state', 'ended']);
 
 const TREE_INTERVAL_MS = 1_000;
 const FEED_INTERVAL_MS = 250;
@@ -61,6 +74,10 @@ interface Page {
   /** machine ids whose chart the page already has */
   charts: Set<string>;
   dropped: number;
+  /** nodes whose children the page lists */
+  expanded: Set<string>;
+  /** which feed entries the page wants: timer ticks are hidden unless asked for */
+  feed: Pick<FeedFilter, 'timers' | 'types'>;
 }
 
 export class Inspector {
@@ -136,6 +153,10 @@ export class Inspector {
       res.writeHead(403, { 'content-type': 'text/plain' }).end('inspector token required: open the URL the server logged\n');
       return;
     }
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
     if (file) {
       res.writeHead(200, { 'content-type': TYPES[file.split('.').pop()!]!, 'cache-control': 'no-store' }).end(this.files.get(file));
       return;
@@ -180,7 +201,18 @@ export class Inspector {
   // Pages ------------------------------------------------------------------------------------------------
   private onPage(socket: WebSocket): void {
     const subscriber = new FeedSubscriber({}, 2_000);
-    const page: Page = { socket, subscriber, unsubscribe: () => {}, filter: {}, selected: null, charts: new Set(), dropped: 0 };
+    const page: Page = {
+      socket,
+      subscriber,
+      unsubscribe: () => {},
+      filter: {},
+      selected: null,
+      charts: new Set(),
+      dropped: 0,
+      expanded: new Set(),
+      feed: { timers: false },
+    };
+    subscriber.filter = { timers: false };
     this.pages.add(page);
     page.unsubscribe = this.registry.feed.subscribe(subscriber);
     this.registry.refresh();
@@ -226,6 +258,19 @@ export class Inspector {
         this.sendHistory(page);
         this.sendTree(page);
         return;
+      case 'expand':
+        if (typeof message.key !== 'string') return;
+        if (message.open && page.expanded.size < MAX_EXPANDED) page.expanded.add(message.key);
+        else page.expanded.delete(message.key);
+        this.sendTree(page);
+        return;
+      case 'feed': {
+        const types = Array.isArray(message.types) ? message.types.filter((t) => ENTRY_TYPES.has(t)) : undefined;
+        page.feed = { timers: message.timers === true, types: types as FeedFilter['types'] };
+        this.updateSubscription(page);
+        this.sendHistory(page);
+        return;
+      }
       default:
         return;
     }
@@ -233,7 +278,7 @@ export class Inspector {
 
   /** A selected actor's events, otherwise those of every actor the filter lets through. */
   private updateSubscription(page: Page): void {
-    page.subscriber.filter = page.selected ? { actor: page.selected } : page.filter;
+    page.subscriber.filter = { ...(page.selected ? { actor: page.selected } : page.filter), ...page.feed };
     page.subscriber.take();
   }
 
@@ -293,7 +338,7 @@ export class Inspector {
   private sendTree(page: Page): void {
     if (page.socket.bufferedAmount > MAX_BUFFERED) return; // the next tick carries the same information
     this.host.refresh(this.registry.values());
-    const view = buildTree(this.registry, this.host, page.filter, { selected: page.selected ?? undefined });
+    const view = buildTree(this.registry, this.host, page.filter, { selected: page.selected ?? undefined, expanded: page.expanded });
     let selected: unknown = null;
     const entry = page.selected ? this.registry.get(page.selected) : undefined;
     if (entry && this.host.owns(entry)) {
@@ -303,16 +348,18 @@ export class Inspector {
         page.charts.add(graph.id);
         this.send(page, { t: 'chart', machine: graph.id, svg: statechartSvg(graph), transitions: transitionsOf(graph) });
       }
-      const value = (entry.ref.getSnapshot() as { value?: unknown }).value;
+      const snapshot = entry.ref.getSnapshot() as AnyMachineSnapshot;
+      const active = graph ? activeStateIds(graph.id, snapshot.value) : [];
       selected = {
         key: entry.key,
         name: entry.name,
         kind: entry.kind,
         machine: graph?.id ?? null,
-        active: graph ? activeStateIds(graph.id, value) : [],
+        active,
+        next: graph && isMachine(machine) ? nextMoves(machine, snapshot, graph, active) : [],
       };
     }
-    this.send(page, { t: 'tree', view, selected });
+    this.send(page, { t: 'tree', view, selected, streams: this.host.streams() });
   }
 
   private send(page: Page, message: unknown): void {

@@ -47,7 +47,8 @@ export class ActorRegistry {
   private readonly now: () => number;
   private readonly keepEnded: number;
   private readonly maxEnded: number;
-  private wasListening = false;
+  /** the feed's listenings when states were last read from the actors */
+  private statesRead = 0;
 
   constructor(options: RegistryOptions = {}) {
     this.feed = options.feed ?? new EventFeed();
@@ -132,11 +133,11 @@ export class ActorRegistry {
    * are stale (nothing was tracked meanwhile), so they are read again from the actors.
    */
   refresh(): void {
-    const listening = this.feed.listening;
-    if (listening && !this.wasListening) {
+    // pages may have come and gone since the last call: any new listening period makes the states stale
+    if (this.feed.listening && this.feed.listenings !== this.statesRead) {
       for (const entry of this.entries.values()) entry.state = stateText((entry.ref.getSnapshot() as SnapshotLike).value);
+      this.statesRead = this.feed.listenings;
     }
-    this.wasListening = listening;
     this.sweep();
   }
 

@@ -10,6 +10,11 @@ import { hex } from '../bytes.ts';
 import type { ActorEntry } from './registry.ts';
 import { factsOf } from '../actors/observe.ts';
 import type { ActorView, Facts, InspectorHost } from './tree.ts';
+import type { ClientPort } from '../core/ports.ts';
+import type { Listener } from '../core/media/publication.ts';
+import type { ServerClient } from '../protocols/rtmfp/client.ts';
+import { flowView, kbps, listenerView, RateMeter, writerRoles, writerView } from './views.ts';
+import { streamRows, type StreamRow } from './streams.ts';
 
 export { provideFacts, type FactsProvider } from '../actors/observe.ts';
 
@@ -22,6 +27,11 @@ export class ServerInspectorHost implements InspectorHost {
   /** session actors of this server, remembered past the session's removal so its end stays visible */
   private readonly sessions = new WeakMap<AnyActorRef, Session>();
   private readonly sessionNames = new Set<string>();
+  /** what flows, writers and listeners are, by actor: kept past their end so the last numbers stay */
+  private readonly described = new WeakMap<AnyActorRef, () => ActorView>();
+  /** client → "session:N", rebuilt per refresh */
+  private readonly clientNames = new Map<ClientPort, string>();
+  private readonly meter = new RateMeter();
 
   constructor(core: Core, rtmfp: RtmfpServer) {
     this.core = core;
@@ -51,14 +61,37 @@ export class ServerInspectorHost implements InspectorHost {
     for (const session of this.server.sessions.values()) {
       if (!this.sessions.has(session.actor)) this.sessions.set(session.actor, session);
     }
+    this.clientNames.clear();
+    for (const [nearId, client] of this.server.clients) {
+      const name = `session:${nearId}`;
+      this.clientNames.set(client, name);
+      this.describeSession(client.session ?? this.server.sessions.get(nearId), client);
+    }
+    for (const publication of this.core.publications) {
+      for (const listener of publication.listeners.values()) this.describeListener(listener);
+    }
     this.sessionNames.clear();
     for (const entry of entries) if (entry.kind === 'session' && this.sessions.has(entry.ref)) this.sessionNames.add(entry.name);
   }
 
   /** Whether a feed entry's actor is shown by this server (the registry is shared by the whole process). */
   owns(entry: ActorEntry): boolean {
-    if (entry.kind === 'session') return this.sessions.has(entry.ref);
-    return !SESSION_BOUND.has(entry.kind) || (entry.parent !== undefined && this.sessionNames.has(entry.parent));
+    if (entry.kind === 'session') return this.sessions.has(entry.ref) || this.learnSession(entry.name, entry.ref);
+    if (!SESSION_BOUND.has(entry.kind)) return true;
+    const parent = entry.parent;
+    return parent !== undefined && (this.sessionNames.has(parent) || this.learnSession(parent, undefined));
+  }
+
+  /**
+   * A session that opened since the last refresh (its first events reach pages before the next tick): this
+   * server's when its map holds a session of that number (with that very actor, when the actor is known).
+   */
+  private learnSession(name: string, ref: AnyActorRef | undefined): boolean {
+    const session = this.server.sessions.get(Number(name.slice('session:'.length)));
+    if (!session || !name.startsWith('session:') || (ref !== undefined && session.actor !== ref)) return false;
+    this.sessions.set(session.actor, session);
+    this.sessionNames.add(name);
+    return true;
   }
 
   view(entry: ActorEntry): ActorView | undefined {
@@ -67,7 +100,43 @@ export class ServerInspectorHost implements InspectorHost {
       return session ? this.sessionView(session) : undefined;
     }
     if (!this.owns(entry)) return undefined;
-    return factsOf(entry.kind, entry.ref) ?? { label: '', facts: {} };
+    const own = this.described.get(entry.ref)?.();
+    if (own) return own;
+    const provided = factsOf(entry.kind, entry.ref) ?? { label: '', facts: {} };
+    // another protocol's connections (RTMP) count bytes too: their kbit/s, as sessions show theirs
+    const { bytesIn, bytesOut } = provided.facts;
+    if (typeof bytesIn === 'number' && typeof bytesOut === 'number') {
+      const [rateIn, rateOut] = this.meter.rates(entry.ref, [bytesIn, bytesOut]);
+      const facts = { ...provided.facts, kbpsIn: kbps(rateIn ?? 0), kbpsOut: kbps(rateOut ?? 0) };
+      return { ...provided, facts, brief: `${provided.label} · ↓${facts.kbpsIn} ↑${facts.kbpsOut} kbit/s` };
+    }
+    return provided;
+  }
+
+  /** Each publication with its publisher and listeners (the stream view, and the JSON API). */
+  streams(): StreamRow[] {
+    return streamRows(this.core.publications, (client) => this.clientName(client));
+  }
+
+  private clientName(client: ClientPort | undefined): string {
+    if (!client) return '';
+    return this.clientNames.get(client) ?? `${client.protocol} ${client.address}`;
+  }
+
+  private describeSession(session: Session | undefined, client: ServerClient | undefined): void {
+    if (!session) return;
+    const { flows, writers } = session.inspect();
+    for (const flow of flows) this.described.set(flow.actor, () => flowView(flow, client, this.meter));
+    const roles = writerRoles(client);
+    for (const writer of writers) {
+      const role = roles.get(writer);
+      if (!role && this.described.has(writer.actor)) continue;
+      this.described.set(writer.actor, () => writerView(writer, role, client, this.meter));
+    }
+  }
+
+  private describeListener(listener: Listener): void {
+    this.described.set(listener.actor, () => listenerView(listener, this.clientName(listener.client)));
   }
 
   private sessionView(session: Session): ActorView {
@@ -91,6 +160,16 @@ export class ServerInspectorHost implements InspectorHost {
       flows: described.flows.length,
       writers: described.writers.length,
     };
-    return { label: `${address} ${peerId} ${client?.path ?? ''}`, facts };
+    const [rateIn, rateOut] = this.meter.rates(session, [stats.bytesIn, stats.bytesOut]);
+    facts.kbpsIn = kbps(rateIn ?? 0);
+    facts.kbpsOut = kbps(rateOut ?? 0);
+    const streams = [...(client?.netStreams.values() ?? [])]
+      .map((s) => (s.publishing ? `publishes ${s.publishing.name}` : s.playing ? `plays ${s.playing.publication.name}` : ''))
+      .filter(Boolean);
+    return {
+      label: `${address} ${peerId} ${client?.path ?? ''}`,
+      brief: `${address} · ↓${facts.kbpsIn} ↑${facts.kbpsOut} kbit/s${streams.length ? ` · ${streams.join(', ')}` : ''}`,
+      facts,
+    };
   }
 }

@@ -35,6 +35,7 @@ const PAD = 14;
 const LANE = 18;
 const LOOP_SPACE = 34;
 const ROW_GAP = 26;
+const LINE = 14;
 
 const textWidth = (text: string): number => text.length * CHAR;
 const labelWidth = (text: string): number => text.length * LABEL_CHAR + 10;
@@ -153,14 +154,16 @@ function measure(node: StateGraphNode, byLevel: Map<StateGraphNode, MergedEdge[]
     } else if (b > a) lanesAbove.push(edge);
     else lanesBelow.push(edge);
   }
-  const loopSpace = box.loops.length > 0 ? LOOP_SPACE : 0;
+  const loopSpace = box.loops.length > 0 ? LOOP_SPACE + (Math.max(...box.loops.map((e) => e.labels.length)) - 1) * LINE : 0;
   const aboveSpace = lanesAbove.length * LANE + (lanesAbove.length > 0 ? 8 : 0);
   const contentTop = top + loopSpace + aboveSpace;
   const heights = cols.map((column) => column.reduce((sum, b) => sum + b.h, 0) + ROW_GAP * (column.length - 1));
   const inner = Math.max(...heights);
   let x = PAD + (node.initial ? 22 : 0);
+  const loopWidth = (b: Box): number =>
+    Math.max(0, ...box.loops.filter((e) => e.source === b.node.id).flatMap((e) => e.labels.map(labelWidth)));
   cols.forEach((column, i) => {
-    const width = Math.max(...column.map((b) => b.w));
+    const width = Math.max(...column.map((b) => Math.max(b.w, loopWidth(b))));
     let y = contentTop + (inner - heights[i]!) / 2;
     for (const child of column) {
       child.x = x + (width - child.w) / 2;
@@ -193,12 +196,51 @@ function place(box: Box, dx: number, dy: number, out: Map<string, Box>): void {
   for (const child of box.children) place(child, box.x, box.y, out);
 }
 
-function label(text: string, x: number, y: number, anchor: 'start' | 'middle'): string {
-  const w = labelWidth(text);
-  const left = anchor === 'middle' ? x - w / 2 : x - 4;
+interface Label {
+  text: string;
+  x: number;
+  y: number;
+  anchor: 'start' | 'middle';
+}
+
+interface Rect {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+function labelRect(l: Label): Rect {
+  const w = labelWidth(l.text);
+  return { x: l.anchor === 'middle' ? l.x - w / 2 : l.x - 4, y: l.y - 11, w, h: 15 };
+}
+
+const overlaps = (a: Rect, b: Rect): boolean => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+
+/**
+ * Labels placed in drawing order; one that would cover an earlier label or a state's name moves down, then up,
+ * a line at a time, to the nearest free place, so no two texts overlap whatever the layout produced.
+ */
+function separate(labels: Label[], obstacles: Rect[]): void {
+  const placed: Rect[] = [...obstacles];
+  for (const l of labels) {
+    const base = l.y;
+    for (let step = 0; step < 40; step++) {
+      const shift = step === 0 ? 0 : Math.ceil(step / 2) * (step % 2 === 1 ? 1 : -1) * 8;
+      l.y = base + shift;
+      const r = labelRect(l);
+      if (!placed.some((p) => overlaps(p, r))) break;
+      if (step === 39) l.y = base;
+    }
+    placed.push(labelRect(l));
+  }
+}
+
+function label(l: Label): string {
+  const r = labelRect(l);
   return (
-    `<rect class="label-bg" x="${f(left)}" y="${f(y - 11)}" width="${f(w)}" height="15" rx="3" fill="#fff" fill-opacity="0.9"/>` +
-    `<text class="label" x="${f(x)}" y="${f(y)}" text-anchor="${anchor}" font-size="11">${escapeXml(text)}</text>`
+    `<rect class="label-bg" x="${f(r.x)}" y="${f(r.y)}" width="${f(r.w)}" height="${f(r.h)}" rx="3" fill="#fff" fill-opacity="0.9"/>` +
+    `<text class="label" x="${f(l.x)}" y="${f(l.y)}" text-anchor="${l.anchor}" font-size="11">${escapeXml(l.text)}</text>`
   );
 }
 
@@ -219,7 +261,8 @@ export function statechartSvg(graph: MachineGraph): string {
   place(root, 0, anyTop, boxes);
   const shapes: string[] = [];
   const arrows: string[] = [];
-  const labels: string[] = [];
+  const labels: Label[] = [];
+  const obstacles: Rect[] = [];
   const arrow = (edge: MergedEdge, d: string): void => {
     arrows.push(
       `<path class="edge" data-source="${escapeXml(edge.source)}" data-target="${escapeXml(edge.target)}" d="${d}" fill="none" stroke="#4a5568" marker-end="url(#arrow)"/>`,
@@ -242,11 +285,13 @@ export function statechartSvg(graph: MachineGraph): string {
         );
       }
       if (n.children.length === 0) {
+        obstacles.push({ x: box.x + box.w / 2 - textWidth(n.key) / 2, y: box.y + box.h / 2 - 8, w: textWidth(n.key), h: 16 });
         shapes.push(
           `<text x="${f(box.x + box.w / 2)}" y="${f(box.y + box.h / 2 + 4)}" text-anchor="middle" font-size="${FONT}">${escapeXml(n.key)}</text>`,
         );
       } else {
         const suffix = n.type === 'parallel' ? ' (parallel)' : '';
+        obstacles.push({ x: box.x + 6, y: box.y + 4, w: textWidth(n.key + suffix) + 8, h: 16 });
         shapes.push(
           `<text x="${f(box.x + 10)}" y="${f(box.y + 16)}" font-size="${FONT}" font-weight="bold">${escapeXml(n.key + suffix)}</text>`,
         );
@@ -278,7 +323,7 @@ export function statechartSvg(graph: MachineGraph): string {
       arrow(edge, `M${f(sx)},${f(sy)} C${f(mx)},${f(sy)} ${f(mx)},${f(ty)} ${f(tx - 1)},${f(ty)}`);
       const lines = edge.labels;
       const midY = (sy + ty) / 2 - ((lines.length - 1) * 14) / 2 - 3;
-      lines.forEach((line, i) => labels.push(label(line, mx, midY + i * 14, 'middle')));
+      lines.forEach((line, i) => labels.push({ text: line, x: mx, y: midY + i * LINE, anchor: 'middle' }));
     }
     for (const edge of box.loops) {
       const s = boxes.get(edge.source);
@@ -286,7 +331,7 @@ export function statechartSvg(graph: MachineGraph): string {
       const x = s.x + s.w / 2;
       const y = s.y;
       arrow(edge, `M${f(x - 12)},${f(y)} C${f(x - 18)},${f(y - 24)} ${f(x + 18)},${f(y - 24)} ${f(x + 12)},${f(y - 1)}`);
-      labels.push(label(edge.labels.join(', '), x, y - 22, 'middle'));
+      edge.labels.forEach((line, i, all) => labels.push({ text: line, x, y: y - 22 - (all.length - 1 - i) * LINE, anchor: 'middle' }));
     }
     box.lanes.forEach((lane, i) => {
       const s = boxes.get(lane.edge.source);
@@ -299,7 +344,7 @@ export function statechartSvg(graph: MachineGraph): string {
       const sEdge = lane.above ? s.y : s.y + s.h;
       const tEdge = lane.above ? t.y - 1 : t.y + t.h + 1;
       arrow(lane.edge, `M${f(sx)},${f(sEdge)} L${f(sx)},${f(y)} L${f(tx)},${f(y)} L${f(tx)},${f(tEdge)}`);
-      labels.push(label(lane.edge.labels.join(', '), laneLabelStart(box, lane) + 6, y - 3, 'start'));
+      labels.push({ text: lane.edge.labels.join(', '), x: laneLabelStart(box, lane) + 6, y: y - 3, anchor: 'start' });
     });
   };
 
@@ -316,10 +361,11 @@ export function statechartSvg(graph: MachineGraph): string {
       const y = 19 + i * 4;
       const tx = t.x + t.w / 2 + 16;
       arrow(edge, `M${PAD + 96},${f(y)} L${f(tx)},${f(y)} L${f(tx)},${f(t.y - 1)}`);
-      labels.push(label(edge.labels.join(', '), PAD + 110, y - 4, 'start'));
+      labels.push({ text: edge.labels.join(', '), x: PAD + 110, y: y - 4, anchor: 'start' });
     });
   }
 
+  separate(labels, obstacles);
   const width = Math.ceil(root.w + 2);
   const height = Math.ceil(root.h + anyTop + 2);
   return [
@@ -327,7 +373,7 @@ export function statechartSvg(graph: MachineGraph): string {
     '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#4a5568"/></marker></defs>',
     ...shapes,
     ...arrows,
-    ...labels,
+    ...labels.map(label),
     '</svg>',
   ].join('\n');
 }

@@ -11,6 +11,8 @@ export interface ActorView {
   /** searchable text: address, peer id, path, stream name */
   label: string;
   facts: Facts;
+  /** a few words the tree row shows beside the state: what it carries, its kbit/s */
+  brief?: string;
 }
 
 /** What the server tells the inspector about actors (src/inspector/server-host.ts). */
@@ -34,8 +36,15 @@ export interface TreeNode {
   context: boolean;
   label: string;
   facts: Facts;
-  /** seconds since creation */
+  /** seconds since creation, frozen when the actor (or an actor above it) ended */
   age: number;
+  brief: string;
+  /** name of the ended actor above this one that ends it too (its session closed), '' when none */
+  endedWith: string;
+  /** children per kind, including those not listed */
+  children: Record<string, number>;
+  /** has children that are not listed because this node is collapsed */
+  collapsed: boolean;
 }
 
 export interface TreeView {
@@ -43,8 +52,10 @@ export interface TreeView {
   summary: Facts;
   /** actors of this server, before filtering */
   total: number;
-  /** actors matching the filter (may exceed nodes.length when capped) */
+  /** actors matching the filter (may exceed nodes.length when capped or folded) */
   matched: number;
+  /** matching actors not listed because a node above them is collapsed */
+  folded: number;
   /** per kind, per state: how many actors (all of this server's, unfiltered) */
   counts: Record<string, Record<string, number>>;
   nodes: TreeNode[];
@@ -60,12 +71,19 @@ export function buildTree(
   registry: ActorRegistry,
   host: InspectorHost,
   filter: FeedFilter,
-  options: { limit?: number; selected?: string; now?: number } = {},
+  options: {
+    limit?: number;
+    selected?: string;
+    now?: number;
+    /** keys of the nodes whose children are listed; undefined lists every child (the JSON API) */
+    expanded?: ReadonlySet<string>;
+  } = {},
 ): TreeView {
   const now = options.now ?? Date.now();
   const limit = options.limit ?? 500;
   const nodes = new Map<string, TreeNode>();
   const byName = new Map<string, TreeNode>();
+  const endedAt = new Map<string, number>();
   const counts: Record<string, Record<string, number>> = {};
 
   for (const entry of registry.values()) {
@@ -73,6 +91,7 @@ export function buildTree(
     if (!view) continue;
     entry.label = view.label;
     const state = entry.state || '(starting)';
+    if (entry.ended) endedAt.set(entry.key, entry.ended);
     const node: TreeNode = {
       key: entry.key,
       name: entry.name,
@@ -83,7 +102,11 @@ export function buildTree(
       context: false,
       label: view.label,
       facts: view.facts,
-      age: Math.max(0, Math.round((now - entry.created) / 1000)),
+      age: Math.max(0, Math.round(((entry.ended || now) - entry.created) / 1000)),
+      brief: view.brief ?? '',
+      endedWith: '',
+      children: {},
+      collapsed: false,
     };
     nodes.set(node.key, node);
     // a name is reused after its actor ended (client reconnects): the running one wins
@@ -95,15 +118,50 @@ export function buildTree(
   for (const node of nodes.values()) {
     const parentName = registry.get(node.key)?.parent;
     const parent = parentName ? byName.get(parentName) : undefined;
-    if (parent) node.parent = parent.key;
+    if (parent) {
+      node.parent = parent.key;
+      parent.children[node.kind] = (parent.children[node.kind] ?? 0) + 1;
+    }
+  }
+  // an actor whose session (or publication) ended is over too, even if its own actor was never stopped
+  for (const node of nodes.values()) {
+    if (node.status !== 'active') continue;
+    for (let at = nodes.get(node.parent), depth = 0; at && depth < 16; at = nodes.get(at.parent), depth++) {
+      const ended = endedAt.get(at.key);
+      if (ended === undefined) continue;
+      node.endedWith = at.name;
+      node.status = 'stopped';
+      node.age = Math.max(0, Math.round((ended - (registry.get(node.key)?.created ?? ended)) / 1000));
+      break;
+    }
+  }
+
+  // collapsed nodes hide their children unless a filter asks for actors wherever they are, or one is selected
+  const filtering = Boolean(filter.text || filter.state || filter.kind || filter.actor);
+  const open = new Set(options.expanded ?? []);
+  for (let at = options.selected ? nodes.get(options.selected) : undefined; at; at = nodes.get(at.parent)) open.add(at.parent);
+  const listed = (node: TreeNode): boolean => {
+    if (!options.expanded || filtering) return true;
+    for (let at: TreeNode | undefined = node, depth = 0; at && depth < 16; at = nodes.get(at.parent), depth++) {
+      if (at.parent !== SUPERVISOR && nodes.has(at.parent) && !open.has(at.parent)) return false;
+    }
+    return true;
+  };
+  if (options.expanded && !filtering) {
+    for (const node of nodes.values()) node.collapsed = Object.keys(node.children).length > 0 && !open.has(node.key);
   }
 
   const shown = new Map<string, TreeNode>();
   let matched = 0;
+  let folded = 0;
   for (const node of nodes.values()) {
     const selected = node.key === options.selected;
     if (!selected && !nodeMatches(node, nodes, filter)) continue;
     matched++;
+    if (!selected && !listed(node)) {
+      folded++;
+      continue;
+    }
     if (!selected && shown.size >= limit) continue;
     shown.set(node.key, node);
   }
@@ -115,7 +173,7 @@ export function buildTree(
       parent = nodes.get(parent.parent);
     }
   }
-  return { time: now, summary: host.summary(), total: nodes.size, matched, counts, nodes: [...shown.values()] };
+  return { time: now, summary: host.summary(), total: nodes.size, matched, folded, counts, nodes: [...shown.values()] };
 }
 
 /** Text matches the actor or one of its ancestors (filtering by address keeps that session's flows); kind and state match the actor. */

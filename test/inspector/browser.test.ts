@@ -85,8 +85,9 @@ test('sessions appear with their state, one closes, a statechart highlights the 
     const row = await rowOf(page, name);
     await assert.doesNotReject(row.locator('.pill', { hasText: 'connected' }).waitFor({ timeout: 10_000 }));
   }
-  // flows sit under their session
+  // flows sit under their session, folded until it is unfolded
   const firstSession = await rowOf(page, sessions[0]!);
+  await firstSession.locator('.toggle').click();
   const sessionItem = firstSession.locator('xpath=..');
   await sessionItem.locator('.row .kind.flow').first().waitFor({ timeout: 10_000 });
 

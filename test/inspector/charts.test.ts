@@ -9,6 +9,8 @@ import { activeStateIds, allStates, machineGraph, stateText } from '../../src/in
 import { machineMermaid } from '../../src/inspector/mermaid.ts';
 import { statechartSvg } from '../../src/inspector/svg.ts';
 import { loadMachineModules, machinesMarkdown } from '../../src/inspector/machines-doc.ts';
+import { nextMoves } from '../../src/inspector/next.ts';
+import { createActor, setup } from 'xstate';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -72,4 +74,58 @@ test('docs/machines.md is generated from machines/ and up to date', async () => 
   const expected = machinesMarkdown(await loadMachineModules(`${root}machines`));
   const actual = readFileSync(`${root}docs/machines.md`, 'utf8');
   assert.equal(actual, expected, 'stale: run node --import tsx scripts/machines-doc.ts');
+});
+
+test('SVG: no two transition labels overlap, nor cover a state name, in any machine', async () => {
+  for (const module of await loadMachineModules(`${root}machines`)) {
+    for (const machine of module.machines) {
+      const svg = statechartSvg(machineGraph(machine));
+      const boxes = [...svg.matchAll(/<rect class="label-bg" x="([-\d.]+)" y="([-\d.]+)" width="([-\d.]+)" height="([-\d.]+)"/g)].map((m) =>
+        m.slice(1, 5).map(Number),
+      );
+      assert.ok(boxes.length > 0, machine.id);
+      for (let i = 0; i < boxes.length; i++) {
+        for (let j = i + 1; j < boxes.length; j++) {
+          const [ax, ay, aw, ah] = boxes[i]!;
+          const [bx, by, bw, bh] = boxes[j]!;
+          const overlap = ax! < bx! + bw! && bx! < ax! + aw! && ay! < by! + bh! && by! < ay! + ah!;
+          assert.ok(!overlap, `${machine.id}: labels ${i} and ${j} overlap`);
+        }
+      }
+    }
+  }
+});
+
+test('next moves: only what the machine would do now (guards on live context, child before parent, timers)', () => {
+  const machine = setup({
+    types: { context: {} as { ready: boolean }, events: {} as { type: 'GO' } | { type: 'STOP' } | { type: 'READY' } },
+    guards: { ready: ({ context }) => context.ready },
+    delays: { tick: 1000 },
+  }).createMachine({
+    id: 'm',
+    context: { ready: false },
+    initial: 'idle',
+    on: { STOP: '.stopped' },
+    states: {
+      idle: {
+        on: { GO: [{ guard: 'ready', target: 'running' }, { target: 'waiting' }], STOP: 'done' },
+        after: { tick: 'waiting' },
+      },
+      waiting: { on: { READY: 'idle' } },
+      running: {},
+      stopped: {},
+      done: { type: 'final' },
+    },
+  });
+  const graph = machineGraph(machine);
+  const actor = createActor(machine).start();
+  const moves = (): string[] =>
+    nextMoves(machine, actor.getSnapshot(), graph, activeStateIds('m', actor.getSnapshot().value)).map(
+      (m) => `${m.event}>${m.targets.join()}`,
+    );
+  // GO goes to waiting (the guard fails now), STOP is idle's own (the machine-level STOP is overridden), the timer
+  assert.deepEqual(moves().sort(), ['GO>m.waiting', 'STOP>m.done', 'after tick>m.waiting']);
+  actor.send({ type: 'GO' });
+  assert.deepEqual(moves().sort(), ['READY>m.idle', 'STOP>m.stopped']);
+  actor.stop();
 });

@@ -110,3 +110,15 @@ test('a reconnecting page gets what followed its last entry, or learns how much 
     [27, 30],
   );
 });
+
+test('timer ticks are hidden when asked, a timer that moves the actor still shows; entry types filter', () => {
+  const tick = { seq: 1, ...entry(1, { event: 'xstate.after.keepAlive.session.open.liveness.alive' }) };
+  const move = { seq: 2, ...entry(2, { type: 'state', event: 'xstate.after.keepAlive.session.open.liveness.alive', state: 'pinging' }) };
+  const call = { seq: 3, ...entry(3, { event: 'KEYED' }) };
+  assert.equal(matchesFilter(tick, { timers: false }), false);
+  assert.equal(matchesFilter(tick, {}), true, 'shown unless hidden');
+  assert.equal(matchesFilter(move, { timers: false }), true);
+  assert.equal(matchesFilter(call, { timers: false }), true);
+  assert.equal(matchesFilter(call, { types: ['state', 'ended'] }), false);
+  assert.equal(matchesFilter(move, { types: ['state', 'ended'] }), true);
+});

@@ -112,3 +112,72 @@ test('the tree: parents, counts per state, filter by text keeps ancestors, cappe
   const hidden = { ...everything, view: () => undefined };
   assert.equal(buildTree(registry, hidden, {}).total, 0, 'actors the host does not own are not shown');
 });
+
+test('the tree folds children under their parent, freezes ages at the end, and shows children of an ended actor as ended', (t) => {
+  let now = 1_000_000;
+  const registry = new ActorRegistry({ now: () => now });
+  registry.feed.subscribe(new FeedSubscriber());
+  const sessions: Array<ReturnType<typeof createActor<typeof flowMachine>>> = [];
+  withRegistry(t, registry, () => {
+    // flows named "session:N" stand in for sessions: what matters is the parent relation by name
+    for (let s = 1; s <= 3; s++) {
+      sessions.push(createActor(flowMachine, { ...observe('session', s) }).start());
+      for (let f = 1; f <= 2; f++) createActor(flowMachine, observe('flow', `${s}.${f}`)).start();
+    }
+  });
+  registry.refresh();
+  const folded = buildTree(registry, everything, {}, { expanded: new Set(), now });
+  assert.deepEqual(folded.nodes.map((n) => n.name).sort(), ['session:1', 'session:2', 'session:3']);
+  assert.equal(folded.folded, 6);
+  assert.ok(folded.nodes.every((n) => n.collapsed && n.children.flow === 2));
+
+  const one = folded.nodes.find((n) => n.name === 'session:2')!.key;
+  const open = buildTree(registry, everything, {}, { expanded: new Set([one]), now });
+  assert.deepEqual(
+    open.nodes
+      .filter((n) => n.kind === 'flow')
+      .map((n) => n.name)
+      .sort(),
+    ['flow:2.1', 'flow:2.2'],
+  );
+  assert.equal(open.nodes.find((n) => n.key === one)!.collapsed, false);
+  assert.equal(
+    buildTree(registry, everything, { kind: 'flow' }, { expanded: new Set(), now }).nodes.filter((n) => n.kind === 'flow').length,
+    6,
+    'a filter lists matches wherever they are',
+  );
+  assert.equal(buildTree(registry, everything, {}, { now }).nodes.length, 9, 'without `expanded` (the JSON API) everything is listed');
+
+  // session:1 ends 5 s in; 60 s later its age and its flows' ages still read 5 s, and its flows read as ended
+  now += 5_000;
+  sessions[0]!.send({ type: 'CLOSE' });
+  now += 60_000 - 1;
+  registry.refresh();
+  const later = buildTree(registry, everything, {}, { now });
+  const byName = new Map(later.nodes.map((n) => [n.name, n]));
+  assert.equal(byName.get('session:1')!.age, 5);
+  assert.equal(byName.get('session:1')!.status, 'done');
+  for (const name of ['flow:1.1', 'flow:1.2']) {
+    assert.equal(byName.get(name)!.status, 'stopped');
+    assert.equal(byName.get(name)!.endedWith, 'session:1');
+    assert.equal(byName.get(name)!.age, 5);
+  }
+  assert.equal(byName.get('flow:2.1')!.status, 'active');
+  assert.equal(byName.get('flow:2.1')!.age, 65);
+});
+
+test('a page arriving after another left reads states afresh (they were not tracked in between)', (t) => {
+  const registry = new ActorRegistry();
+  let flow: ReturnType<typeof createActor<typeof flowMachine>> | undefined;
+  withRegistry(t, registry, () => {
+    flow = createActor(flowMachine, observe('flow', '1.1')).start();
+  });
+  const first = registry.feed.subscribe(new FeedSubscriber());
+  registry.refresh();
+  assert.equal([...registry.values()][0]!.state, 'opening');
+  first();
+  flow!.send({ type: 'ACCEPT', kind: 'NetStream' });
+  registry.feed.subscribe(new FeedSubscriber());
+  registry.refresh();
+  assert.equal([...registry.values()][0]!.state, 'open');
+});

@@ -184,6 +184,9 @@ test('a slow listener drops media until its backlog clears, then resumes at a ke
   );
   assert.equal(a.listener.videoQOS.droppedFrames, 3);
   assert.equal(a.listener.droppedMessages, 1);
+  // the inspector's split: two frames and one audio message behind the backlog, then one frame until the key frame
+  assert.equal(a.listener.droppedForCongestion, 3);
+  assert.equal(a.listener.skippedUntilKeyFrame, 1);
   assert.deepEqual(
     slow.audio.map((m) => m.body[2]),
     [2],

@@ -258,6 +258,10 @@ export class Listener {
   receiveAudio = true;
   /** media messages dropped because the subscriber could not keep up */
   droppedMessages = 0;
+  /** video frames not sent because decoding must restart at a key frame (joined late, resynced, resumed) */
+  skippedUntilKeyFrame = 0;
+  /** audio and video messages not sent because the subscriber's backlog was over MAX_PENDING_BYTES */
+  droppedForCongestion = 0;
   private readonly sink: ListenerSink;
   private _receiveVideo = true;
   private started = false;
@@ -387,6 +391,7 @@ export class Listener {
     }
     if (!config && this.sink.pendingAudio() > MAX_PENDING_BYTES) {
       this.droppedMessages++;
+      this.droppedForCongestion++;
       return;
     }
     const out = this.rebase(time);
@@ -408,6 +413,8 @@ export class Listener {
     const key = isKeyFrame(packet);
     if (this.awaitingKeyFrame || this.sink.pendingVideo() > MAX_PENDING_BYTES) {
       if (!key || this.sink.pendingVideo() > MAX_PENDING_BYTES) {
+        if (this.sink.pendingVideo() > MAX_PENDING_BYTES) this.droppedForCongestion++;
+        else this.skippedUntilKeyFrame++;
         // nothing decodable can follow a dropped frame until the next key frame
         if (!this.awaitingKeyFrame) this.resync();
         this.videoQOS.droppedFrames++;

@@ -41,6 +41,11 @@ export class ServerNetStream extends NetStream {
     this.signature = tcSignature(id);
   }
 
+  /** This stream's own writers, for the inspector (status/commands, and audio and video while playing). */
+  get writers(): { status: FlowWriter | undefined; audio: FlowWriter | undefined; video: FlowWriter | undefined } {
+    return { status: this.statusWriter, audio: this.audioWriter, video: this.videoWriter };
+  }
+
   /** A handler for one more client flow of this stream (clients may use several per stream). */
   flow(): FlowHandler {
     const carried: FlowCarried = { video: false };

@@ -148,6 +148,16 @@ export class FlowWriter {
     return this.finQueued || this.host.clock.now() - this.lastWrite >= QUIET_MS;
   }
 
+  /** what waits in this writer, for the inspector: messages not yet sent, fragments sent and not acknowledged */
+  get backlog(): { queuedMessages: number; queuedBytes: number; inFlightFragments: number; inFlightBytes: number } {
+    return {
+      queuedMessages: this.queue.length,
+      queuedBytes: this.queuedBytes,
+      inFlightFragments: this.inflight.length,
+      inFlightBytes: this.inflightBytes,
+    };
+  }
+
   get pendingBytes(): number {
     return this.queuedBytes + this.inflightBytes;
   }

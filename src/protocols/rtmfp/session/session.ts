@@ -95,6 +95,9 @@ export interface SessionStats {
 }
 
 interface ReceivingFlow {
+  /** metadata option (type 0x00) the flow opened with, and the flow it answers (option 0x0a) */
+  signature?: Uint8Array;
+  associatedFlowId?: number;
   receiver: FlowReceiver;
   handler: FlowHandler | null;
   actor: Actor<typeof flowMachine>;
@@ -422,7 +425,7 @@ export class Session implements WriterHost {
     const actor = createActor(flowMachine, { clock: this.clock, ...observe('flow', `${this.nearId}.${chunk.flowId}`) });
     actor.subscribe({ error: (error) => this.logger.error({ err: error, code: errorCode(error) }, 'flow actor error') });
     actor.start();
-    const flow: ReceivingFlow = { receiver, handler, actor, ended: false };
+    const flow: ReceivingFlow = { signature, associatedFlowId, receiver, handler, actor, ended: false };
     this.flows.set(chunk.flowId, flow);
     if (handler) {
       actor.send({ type: 'ACCEPT', kind: describeSignature(signature) });
@@ -695,6 +698,14 @@ export class Session implements WriterHost {
   }
 
   /** Flows and writers, for the inspector and tests. */
+  /** Receiving flows and writers as they are, for the inspector. */
+  inspect(): { flows: Array<Readonly<ReceivingFlow> & { id: number }>; writers: FlowWriter[] } {
+    return {
+      flows: [...this.flows].map(([id, flow]) => ({ id, ...flow })),
+      writers: [...this.writers.values()],
+    };
+  }
+
   describe(): { flows: number[]; writers: Array<{ id: number; state: string }> } {
     return {
       flows: [...this.flows.keys()],
