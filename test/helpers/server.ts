@@ -25,15 +25,22 @@ export async function startTestServer(
   const dirArgs = options.dir ? [`--application.dir=${options.dir}`] : [];
   if (options.rtmp) dirArgs.push(`--RTMP.port=${await freeTcpPort()}`, '--RTMP.host=127.0.0.1');
   if (options.http) dirArgs.push(`--HTTP.port=${await freeTcpPort()}`, '--HTTP.host=127.0.0.1');
-  const { config } = loadConfig(['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', '--RTMP.port=0', '--HTTP.port=0', ...dirArgs, ...(options.args ?? [])], {
-    cwd: process.cwd(),
-    env: {},
-  });
+  const { config } = loadConfig(
+    ['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', '--RTMP.port=0', '--HTTP.port=0', ...dirArgs, ...(options.args ?? [])],
+    {
+      cwd: process.cwd(),
+      env: {},
+    },
+  );
   const logger = createLogger({ level: process.env.NIMBUS_TEST_LOG ?? 'fatal', pretty: 'false' });
   const application = options.application ?? (options.dir ? undefined : acceptAll);
   const server = new Nimbus({ config, logger, application });
   await server.start();
-  return { server, port: server.rtmfp.address.port, rtmpPort: server.rtmp?.address.port ?? 0,
+  return {
+    server,
+    port: server.rtmfp.address.port,
+    rtmpPort: server.rtmp?.address.port ?? 0,
     httpPort: server.http?.address.port ?? 0,
-    close: () => server.close() };
+    close: () => server.close(),
+  };
 }

@@ -67,6 +67,7 @@ export class FlvSink implements ListenerSink {
   private videoStarted = false;
   private stalledSince = -1;
   private dropped = false;
+  private flushScheduled = false;
   /** bytes sent, for benches and the inspector */
   bytes = 0;
 
@@ -92,6 +93,11 @@ export class FlvSink implements ListenerSink {
     }
     this.out.write(tag);
     this.bytes += tag.length;
+    // publishers relay message by message and never flush listeners: what one read brought leaves together
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
     if (this.out.backlog() > MAX_VIEWER_BACKLOG) this.drop('viewer backlog over the limit');
   }
 
@@ -141,6 +147,7 @@ export class FlvSink implements ListenerSink {
   }
 
   flush(): void {
+    this.flushScheduled = false;
     if (!this.dropped) this.out.flush();
   }
 
