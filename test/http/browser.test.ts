@@ -73,17 +73,14 @@ async function playsFor(transport: 'http' | 'ws'): Promise<void> {
   try {
     await page.goto(`http://127.0.0.1:${server.httpPort}/player/index.html?app=live&stream=browser&transport=${transport}`);
     // the first decoded picture
-    await page.waitForFunction(() => (document.querySelector('video') as HTMLVideoElement).currentTime > 0, null, { timeout: 15_000 });
-    const first = await page.evaluate(() => (document.querySelector('video') as HTMLVideoElement).currentTime);
+    // page code as text: the test's TypeScript has no DOM types
+    await page.waitForFunction("document.querySelector('video').currentTime > 0", null, { timeout: 15_000 });
+    const first = await page.evaluate<number>("document.querySelector('video').currentTime");
     await page.waitForTimeout(5_500);
-    const last = await page.evaluate(() => {
-      const video = document.querySelector('video') as HTMLVideoElement;
-      return {
-        time: video.currentTime,
-        frames: video.getVideoPlaybackQuality().totalVideoFrames,
-        state: document.getElementById('state')!.textContent,
-      };
-    });
+    const last = await page.evaluate<{ time: number; frames: number; state: string }>(`(() => {
+      const video = document.querySelector('video');
+      return { time: video.currentTime, frames: video.getVideoPlaybackQuality().totalVideoFrames, state: document.getElementById('state').textContent };
+    })()`);
     assert.deepEqual(errors, []);
     assert.ok(last.time - first >= 4, `currentTime went from ${first} to ${last.time} in 5.5 s (${last.state})`);
     assert.ok(last.frames > 0, `decoded frames: ${last.frames}`);

@@ -52,17 +52,58 @@ export function isScript(file: string): boolean {
   return file.toLowerCase().endsWith('.lua');
 }
 
+const SMALL_FILE = 64 * 1024;
+
 export type Located =
   { kind: 'file'; path: string; stat: Stats } | { kind: 'folder'; path: string } | { kind: 'missing' } | { kind: 'forbidden' };
+
+/** Real paths of the www folders served (they do not move while the server runs). */
+const realRoots = new Map<string, Promise<string>>();
+
+/**
+ * What locate() and small files' bytes were a moment ago: a busy page costs a few filesystem calls per second,
+ * not per request. A changed file is seen within CACHE_MS.
+ */
+const CACHE_MS = 1_000;
+const CACHE_SIZE = 1024;
+const located = new Map<string, { at: number; result: Located }>();
+const bodies = new Map<string, { at: number; body: Buffer }>();
+
+function cached<T>(cache: Map<string, { at: number } & T>, key: string): T | undefined {
+  const hit = cache.get(key);
+  if (!hit) return undefined;
+  if (performance.now() - hit.at < CACHE_MS) return hit;
+  cache.delete(key);
+  return undefined;
+}
+
+function remember<T>(cache: Map<string, { at: number } & T>, key: string, value: T): void {
+  if (cache.size >= CACHE_SIZE) cache.clear();
+  cache.set(key, { at: performance.now(), ...value });
+}
 
 /** `www/<path>/<file>`, only if its real path (symlinks followed) is still inside www. */
 export async function locate(www: string, path: string, file: string): Promise<Located> {
   const target = join(www, ...(path === '' ? [] : path.split('/')), file);
   if (target !== www && !target.startsWith(www + sep)) return { kind: 'forbidden' };
+  const hit = cached(located, target);
+  if (hit) return hit.result;
+  const result = await locateNow(www, target);
+  remember(located, target, { result });
+  return result;
+}
+
+async function locateNow(www: string, target: string): Promise<Located> {
+  let root = realRoots.get(www);
+  if (!root) {
+    root = fs.realpath(www);
+    realRoots.set(www, root);
+    root.catch(() => realRoots.delete(www));
+  }
   let real: string;
   let realWww: string;
   try {
-    [real, realWww] = await Promise.all([fs.realpath(target), fs.realpath(www)]);
+    [real, realWww] = await Promise.all([fs.realpath(target), root]);
   } catch {
     return { kind: 'missing' };
   }
@@ -164,6 +205,17 @@ export async function sendFile(
   res.writeHead(range === 'none' ? 200 : 206, headers);
   if (head || stat.size === 0) {
     res.end();
+    return;
+  }
+  // a small file in one read and one write; larger ones streamed with back-pressure
+  if (stat.size <= SMALL_FILE) {
+    const key = `${file}\0${stat.size}\0${stat.mtimeMs}`;
+    let body = cached(bodies, key)?.body;
+    if (!body) {
+      body = await fs.readFile(file);
+      remember(bodies, key, { body });
+    }
+    res.end(body.subarray(start, end + 1));
     return;
   }
   await pipeline(createReadStream(file, { start, end }), res);
