@@ -1,7 +1,7 @@
 // HTTP and WebSocket, the server in its own process (bench/lib/server-process.ts, the repository's www/):
 //  - static: keep-alive clients GET /player/index.html as fast as answers come → requests/s and server CPU per request;
 //  - rpc: WebSocket clients send ["echo", n] and wait for each answer → round trips/s and server CPU per round trip;
-//  - viewers: one ffmpeg publisher (the ~1.3 Mbit/s H.264/AAC sample of bench/rtmp.ts, RTMP, looped) to N HTTP-FLV
+//  - viewers: one ffmpeg publisher (the 640×360 H.264/AAC sample of bench/rtmp.ts, RTMP, looped) to N HTTP-FLV
 //    viewers, then the same publisher to N RTMFP players (bench/lib/relay-players.ts) on a fresh server: server CPU
 //    seconds per delivered Mbit (media payload bytes) and RSS of each, side by side.
 // The load generators run in this process (static, rpc) or in child processes of 100 viewers (viewers): on a small

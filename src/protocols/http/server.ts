@@ -85,9 +85,15 @@ export class HttpServer implements ProtocolServer, HttpLink {
     });
     this.server = server;
     return new Promise((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          new Error(`[HTTP] port ${port} on ${host}: ${error.message} (--HTTP.port=<port> picks another, 0 disables HTTP)`, {
+            cause: error,
+          }),
+        ),
+      );
       server.listen(port, host, () => {
-        server.off('error', reject);
+        server.removeAllListeners('error');
         server.on('error', (error) => this.logger.error({ err: error }, 'http server error'));
         this.logger.info({ host, port: this.address.port }, 'HTTP server listening');
         resolve();
