@@ -257,7 +257,7 @@ export class LuaApplicationHost implements ApplicationPort {
       const first = lua.lua_type(L, base + 1);
       if (first === lua.LUA_TNIL) return { kind: 'refuse' };
       if (first !== lua.LUA_TSTRING && first !== lua.LUA_TNUMBER) return { kind: 'serve', file, returned: true };
-      const named = lua.lua_tojsstring(L, base + 1) ?? "";
+      const named = lua.lua_tojsstring(L, base + 1) ?? '';
       // only the last component counts: a script cannot name a file outside the request's folder
       const name = named.slice(named.lastIndexOf('/') + 1);
       if (count >= 2 && lua.lua_type(L, base + 2) === lua.LUA_TTABLE) {

@@ -71,9 +71,7 @@ export type PathCheck = { ok: true; path: string } | { ok: false; reason: string
  * wrote with writer:writeRaw, if anything, is then the response.
  */
 export type ReadOutcome =
-  | { kind: 'serve'; file: string; parameters?: AMFObject; returned: boolean }
-  | { kind: 'refuse' }
-  | { kind: 'error'; description: string };
+  { kind: 'serve'; file: string; parameters?: AMFObject; returned: boolean } | { kind: 'refuse' } | { kind: 'error'; description: string };
 
 /** What protocols call on the application (the Lua host, or acceptAll). A script error never escapes it. */
 export interface ApplicationPort {
