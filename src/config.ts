@@ -26,6 +26,21 @@ export interface NimbusConfig {
   };
   /** RTMP over TCP (src/protocols/rtmp); port 0 disables it */
   rtmp: { host: string; port: number; timeout: number };
+  /** HTTP and WebSocket on one TCP port (src/protocols/http); port 0 disables both */
+  http: {
+    host: string;
+    port: number;
+    /** folder requests: 'true' a listing, 'false' refused, else a file (or client method) name */
+    index: string;
+    /** seconds an idle keep-alive connection is kept */
+    timeout: number;
+    maxConnections: number;
+    /** seconds a client may take to send its request headers (slowloris bound) */
+    headersTimeout: number;
+    /** bytes of a request body (POST) */
+    maxBody: number;
+  };
+  websocket: { timeout: number; maxMessage: number };
   application: {
     dir: string;
     www: string;
@@ -69,6 +84,8 @@ export const DEFAULTS = {
     cipher: 'node',
   },
   RTMP: { host: '0.0.0.0', port: 1935, timeout: 60 },
+  HTTP: { host: '0.0.0.0', port: 80, index: 'true', timeout: 7, maxConnections: 10000, headersTimeout: 10, maxBody: 1048576 },
+  WebSocket: { timeout: 80, maxMessage: 1048576 },
   application: { dir: '.', unsafe: false, scriptTimeout: 2, scriptMemory: 512 },
   logs: { level: 'info', pretty: 'auto' },
   inspector: { enabled: false, host: '127.0.0.1', port: 19350, token: '', stately: '' },
@@ -280,6 +297,20 @@ function build(
       port: get('RTMP', 'port', port(true)),
       timeout: get('RTMP', 'timeout', integer(1, 86_400, ' (seconds)')),
     },
+    http: {
+      host: get('HTTP', 'host', hostName),
+      // 0 disables HTTP and WebSocket (MonaServer's meaning), never an ephemeral port
+      port: get('HTTP', 'port', port(true)),
+      index: get('HTTP', 'index', anyText),
+      timeout: get('HTTP', 'timeout', integer(1, 86_400, ' (seconds)')),
+      maxConnections: get('HTTP', 'maxConnections', integer(1, 1_000_000)),
+      headersTimeout: get('HTTP', 'headersTimeout', integer(1, 3600, ' (seconds)')),
+      maxBody: get('HTTP', 'maxBody', integer(0, 1024 * 1024 * 1024, ' (bytes)')),
+    },
+    websocket: {
+      timeout: get('WebSocket', 'timeout', integer(1, 86_400, ' (seconds)')),
+      maxMessage: get('WebSocket', 'maxMessage', integer(1, 1024 * 1024 * 1024, ' (bytes)')),
+    },
     application: {
       dir,
       www: resolve(dir, 'www'),
@@ -309,6 +340,8 @@ function build(
   const effective: Record<SectionName, Record<string, string | number | boolean>> = {
     RTMFP: config.rtmfp,
     RTMP: config.rtmp,
+    HTTP: config.http,
+    WebSocket: config.websocket,
     application: {
       dir: config.application.dir,
       unsafe: config.application.unsafe,

@@ -8,6 +8,7 @@ import type { ApplicationPort, ProtocolServer } from './core/ports.ts';
 import { createApplicationHost } from './app/host.ts';
 import { RtmfpServer } from './protocols/rtmfp/server.ts';
 import { RtmpServer } from './protocols/rtmp/server.ts';
+import { HttpServer } from './protocols/http/server.ts';
 import type { Inspector } from './inspector/inspector.ts';
 
 export interface NimbusOptions {
@@ -25,6 +26,8 @@ export class Nimbus {
   readonly rtmfp: RtmfpServer;
   /** the RTMP server, unless [RTMP] port is 0 */
   readonly rtmp: RtmpServer | undefined;
+  /** the HTTP and WebSocket server, unless [HTTP] port is 0 */
+  readonly http: HttpServer | undefined;
   /** every enabled protocol, in start order */
   readonly protocols: ProtocolServer[];
   /** the built-in inspector, when [inspector] enabled */
@@ -51,6 +54,10 @@ export class Nimbus {
     if (options.config.rtmp.port !== 0) {
       this.rtmp = new RtmpServer({ config: options.config, logger: options.logger, core: this.core, clock: options.clock });
       this.protocols.push(this.rtmp);
+    }
+    if (options.config.http.port !== 0) {
+      this.http = new HttpServer({ config: options.config, logger: options.logger, core: this.core, clock: options.clock });
+      this.protocols.push(this.http);
     }
     this.core.groups = this.rtmfp.groups;
     this.core.publicAddressOf = () => this.rtmfp.publicAddress;

@@ -83,7 +83,7 @@ async function runChild(args: string[]): Promise<void> {
   });
   // the repository's www/ whatever the working directory (bench/run.ts runs each script from bench/)
   const repository = fileURLToPath(new URL('../..', import.meta.url));
-  const defaults = ['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', '--RTMP.port=0', `--application.dir=${repository}`];
+  const defaults = ['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', '--RTMP.port=0', '--HTTP.port=0', `--application.dir=${repository}`];
   const { config } = loadConfig([...defaults, ...configArgs], {
     cwd: process.cwd(),
     env: {},

@@ -35,6 +35,7 @@ import type {
   HandshakeRedirect,
   PathCheck,
   ProtocolName,
+  ReadOutcome,
   ServerPort,
 } from '../core/ports.ts';
 
@@ -229,6 +230,47 @@ export class LuaApplicationHost implements ApplicationPort {
     const results = this.withApp(app, () => this.conv.range(L, base + 1, lua.lua_gettop(L)));
     lua.lua_settop(L, base);
     return { ok: true, results: pending.length ? [...pending, ...results] : results };
+  }
+
+  hasMethod(port: ClientPort, name: string): boolean {
+    const state = this.byPort.get(port);
+    if (!state || !state.alive) return false;
+    if (!this.pushMethod(state.ref, name)) return false;
+    lua.lua_pop(this.rt.lua.L, 2);
+    return true;
+  }
+
+  /** client:onRead(file, args...): its return forms as MonaServer reads them (MonaServer-behaviour.md §2.4). */
+  onRead(port: ClientPort, file: string, args: AMFValue[]): ReadOutcome {
+    const state = this.byPort.get(port);
+    if (!state || !state.alive || !this.pushMethod(state.ref, 'onRead')) return { kind: 'serve', file, returned: false };
+    const app = this.tree.live(state.appPath);
+    const L = this.rt.lua.L;
+    const base = lua.lua_gettop(L) - 2;
+    lua.lua_pushliteral(L, file);
+    const n = this.pushArgs(app, args);
+    const r = this.rt.call(app, 2 + n, lua.LUA_MULTRET, 'client:onRead', 'warn');
+    if (!r.ok) return { kind: 'error', description: r.message };
+    const count = lua.lua_gettop(L) - base;
+    try {
+      if (count === 0) return { kind: 'serve', file, returned: false };
+      const first = lua.lua_type(L, base + 1);
+      if (first === lua.LUA_TNIL) return { kind: 'refuse' };
+      if (first !== lua.LUA_TSTRING && first !== lua.LUA_TNUMBER) return { kind: 'serve', file, returned: true };
+      const named = lua.lua_tojsstring(L, base + 1) ?? '';
+      // only the last component counts: a script cannot name a file outside the request's folder
+      const name = named.slice(named.lastIndexOf('/') + 1);
+      if (count >= 2 && lua.lua_type(L, base + 2) === lua.LUA_TTABLE) {
+        const parameters = this.asObject(
+          app,
+          this.withApp(app, () => this.conv.toAMF(L, base + 2)),
+        );
+        return { kind: 'serve', file: name, parameters, returned: true };
+      }
+      return { kind: 'serve', file: name, returned: true };
+    } finally {
+      lua.lua_settop(L, base);
+    }
   }
 
   /**

@@ -64,6 +64,15 @@ export type CallOutcome = { ok: true; results: AMFValue[] } | { ok: false; code:
 
 export type PathCheck = { ok: true; path: string } | { ok: false; reason: string };
 
+/**
+ * What `client:onRead(file, ...)` decided for an HTTP file request (MonaServer's onFileAccess): serve `file` (the
+ * requested one or the one the script named, with `<% key %>` template values), refuse it (an explicit nil: 403),
+ * or fail (a script error: 500). `returned` is false when the script returned nothing (or has no onRead): what it
+ * wrote with writer:writeRaw, if anything, is then the response.
+ */
+export type ReadOutcome =
+  { kind: 'serve'; file: string; parameters?: AMFObject; returned: boolean } | { kind: 'refuse' } | { kind: 'error'; description: string };
+
 /** What protocols call on the application (the Lua host, or acceptAll). A script error never escapes it. */
 export interface ApplicationPort {
   /** builds and starts the applications (onStart) */
@@ -90,6 +99,10 @@ export interface ApplicationPort {
   onUnjoinGroup(client: ClientPort, group: GroupPort): void;
   /** every 2 s: root onManage, each client:onManage, each created writer's onManage */
   onManage(): void;
+  /** HTTP: client:onRead(file, args...) of a connected client; absent: every file is served */
+  onRead?(client: ClientPort, file: string, args: AMFValue[]): ReadOutcome;
+  /** HTTP and WebSocket: whether the connected client has a method `name` (a file name without extension calls it) */
+  hasMethod?(client: ClientPort, name: string): boolean;
   /** path escape checks: the normalized path ('a/b') or why it is refused */
   resolvePath(path: string): PathCheck;
   /** externalizable classes the application reads (__readExternal) and writes (__writeExternal) */

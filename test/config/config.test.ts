@@ -305,3 +305,25 @@ test('[RTMFP] startupPacketsPerSecond: a positive integer, the key named on erro
   assert.throws(() => loadConfig(['--RTMFP.startupPacketsPerSecond=0'], { env: NO_ENV }), /RTMFP\.startupPacketsPerSecond/);
   assert.throws(() => loadConfig(['--RTMFP.startupPacketsPerSecond=lots'], { env: NO_ENV }), /RTMFP\.startupPacketsPerSecond/);
 });
+
+test('[HTTP] and [WebSocket] keys: MonaServer defaults, port 0 disables, bounds checked, errors name the key', () => {
+  const { config } = loadConfig([], { cwd: emptyDir(), env: NO_ENV });
+  assert.deepEqual(config.http, {
+    host: '0.0.0.0',
+    port: 80,
+    index: 'true',
+    timeout: 7,
+    maxConnections: 10000,
+    headersTimeout: 10,
+    maxBody: 1048576,
+  });
+  assert.deepEqual(config.websocket, { timeout: 80, maxMessage: 1048576 });
+  assert.equal(loadConfig(['--HTTP.port=0'], { env: NO_ENV }).config.http.port, 0);
+  assert.equal(loadConfig(['--http.index=index.html'], { env: NO_ENV }).config.http.index, 'index.html');
+  assert.throws(() => loadConfig(['--HTTP.port=70000'], { env: NO_ENV }), /HTTP\.port/);
+  assert.throws(() => loadConfig(['--HTTP.headersTimeout=0'], { env: NO_ENV }), /HTTP\.headersTimeout/);
+  assert.throws(() => loadConfig(['--WebSocket.timeout=x'], { env: NO_ENV }), /WebSocket\.timeout/);
+  const example = loadConfig(['--config', join(REPO, 'nimbus.ini.example')], { cwd: emptyDir(), env: NO_ENV }).config;
+  assert.deepEqual(example.http, config.http);
+  assert.deepEqual(example.websocket, config.websocket);
+});

@@ -23,7 +23,10 @@ export interface WatchedServer {
 const ERROR_LEVEL = 50;
 
 export async function startWatchedServer(args: string[] = []): Promise<WatchedServer> {
-  const { config } = loadConfig(['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', '--RTMP.port=0', ...args], { cwd: process.cwd(), env: {} });
+  const { config } = loadConfig(['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', '--RTMP.port=0', '--HTTP.port=0', ...args], {
+    cwd: process.cwd(),
+    env: {},
+  });
   const errors: Array<Record<string, unknown>> = [];
   const destination = new Writable({
     write(line: Buffer, _encoding, done) {

@@ -1,0 +1,46 @@
+// What request.ts and websocket.ts see of the HTTP server (server.ts builds them, so they must not import it back:
+// the folder has no import cycle, as RTMP's link.ts does for its connection).
+import type { Socket } from 'node:net';
+import type { Clock } from '../../clock.ts';
+import type { NimbusConfig } from '../../config.ts';
+import type { Core } from '../../core/core.ts';
+import type { RateLimitedLog } from '../../log.ts';
+import type { HttpClient } from './client.ts';
+
+export interface HttpServerStats {
+  connections: number;
+  requests: number;
+  blacklisted: number;
+  refused: number;
+  viewers: number;
+  dropped: number;
+}
+
+/** Per TCP connection: its current HTTP client, if any. */
+export interface HttpConnection {
+  readonly socket: Socket;
+  readonly id: number;
+  client: HttpClient | undefined;
+  /** path + query the client was made for */
+  key: string;
+  /** a live stream is being sent on it */
+  streaming: boolean;
+  /** stops that stream (before the client's onDisconnection) */
+  cleanup?: () => void;
+}
+
+export interface HttpLink {
+  readonly config: NimbusConfig;
+  readonly core: Core;
+  readonly clock: Clock;
+  readonly stats: HttpServerStats;
+  readonly rateLog: RateLimitedLog;
+  /** the connection's client is gone: onDisconnection */
+  disconnect(connection: HttpConnection): void;
+}
+
+/** "ip:port" as scripts read client.address, brackets around IPv6. */
+export function addressOf(socket: Socket): string {
+  const host = socket.remoteAddress ?? '';
+  return `${host.includes(':') ? `[${host}]` : host}:${socket.remotePort ?? 0}`;
+}
