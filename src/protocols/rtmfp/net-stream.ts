@@ -11,6 +11,11 @@ import { tcSignature } from './session/writer-port.ts';
 import { WireError } from '../../errors.ts';
 import { TC, UserControl, decodeCommand, decodeTCMessage, encodeStatus, encodeUserControl } from '../../flash/tc.ts';
 import type { ClientPort } from '../../core/ports.ts';
+import { AUDIO_LIFETIME_MS, VIDEO_LIFETIME_MS } from './params.ts';
+
+/** What pendingAudio/pendingVideo report for a track whose oldest unsent message outlived its lifetime: more than
+ *  any backlog bound, so the listener drops media (video until the next key frame) as it does for a slow player. */
+const EXPIRED = Number.MAX_SAFE_INTEGER;
 
 export interface NetStreamHost {
   readonly session: Session;
@@ -94,8 +99,15 @@ export class ServerNetStream extends NetStream {
   }
 
   protected override onPlaying(): void {
-    this.audioWriter ??= this.host.session.newWriter(this.signature, this.host.netConnectionFlowId());
-    this.videoWriter ??= this.host.session.newWriter(this.signature, this.host.netConnectionFlowId());
+    this.audioWriter ??= this.mediaWriter();
+    this.videoWriter ??= this.mediaWriter();
+  }
+
+  /** Audio and video are time-critical: they fill packets before the session's other writers (RFC 7016 §3.5.2.1). */
+  private mediaWriter(): FlowWriter {
+    const writer = this.host.session.newWriter(this.signature, this.host.netConnectionFlowId());
+    writer.timeCritical = true;
+    return writer;
   }
 
   protected streamBegin(): void {
@@ -123,12 +135,18 @@ export class ServerNetStream extends NetStream {
     this.writeCommand(encodeStatus('onStatus', 0, { level, code, description }));
   }
 
+  // A path that cannot carry the stream holds media back in the writers (the congestion window is full): past its
+  // lifetime the backlog counts as over the bound, so the listener drops instead of queueing seconds of media.
   pendingAudio(): number {
-    return this.audioWriter?.pendingBytes ?? 0;
+    const writer = this.audioWriter;
+    if (!writer) return 0;
+    return writer.unsentAge() > AUDIO_LIFETIME_MS ? EXPIRED : writer.pendingBytes;
   }
 
   pendingVideo(): number {
-    return this.videoWriter?.pendingBytes ?? 0;
+    const writer = this.videoWriter;
+    if (!writer) return 0;
+    return writer.unsentAge() > VIDEO_LIFETIME_MS ? EXPIRED : writer.pendingBytes;
   }
 
   latency(): number {
