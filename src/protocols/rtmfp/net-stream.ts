@@ -13,6 +13,13 @@ import { TC, UserControl, decodeCommand, decodeTCMessage, encodeStatus, encodeUs
 import type { ClientPort } from '../../core/ports.ts';
 import { AUDIO_LIFETIME_MS, VIDEO_LIFETIME_MS } from './params.ts';
 
+function pendingWithin(writer: FlowWriter | undefined, lifetimeMs: number): number {
+  if (!writer) return 0;
+  if (writer.unsentAge() <= lifetimeMs) return writer.pendingBytes;
+  writer.dropUnsent();
+  return EXPIRED;
+}
+
 /** What pendingAudio/pendingVideo report for a track whose oldest unsent message outlived its lifetime: more than
  *  any backlog bound, so the listener drops media (video until the next key frame) as it does for a slow player. */
 const EXPIRED = Number.MAX_SAFE_INTEGER;
@@ -135,18 +142,16 @@ export class ServerNetStream extends NetStream {
     this.writeCommand(encodeStatus('onStatus', 0, { level, code, description }));
   }
 
-  // A path that cannot carry the stream holds media back in the writers (the congestion window is full): past its
-  // lifetime the backlog counts as over the bound, so the listener drops instead of queueing seconds of media.
+  // A path that cannot carry the stream holds media back in the writers (the congestion window is full). Once the
+  // oldest unsent message outlives its lifetime the whole unsent backlog is dropped and reported as over the bound,
+  // so the listener drops this message too (video then resumes at the next key frame) instead of queueing seconds
+  // of media behind a path that will never catch up.
   pendingAudio(): number {
-    const writer = this.audioWriter;
-    if (!writer) return 0;
-    return writer.unsentAge() > AUDIO_LIFETIME_MS ? EXPIRED : writer.pendingBytes;
+    return pendingWithin(this.audioWriter, AUDIO_LIFETIME_MS);
   }
 
   pendingVideo(): number {
-    const writer = this.videoWriter;
-    if (!writer) return 0;
-    return writer.unsentAge() > VIDEO_LIFETIME_MS ? EXPIRED : writer.pendingBytes;
+    return pendingWithin(this.videoWriter, VIDEO_LIFETIME_MS);
   }
 
   latency(): number {

@@ -13,19 +13,21 @@ export const CWND_INIT = 3 * SENDER_MSS;
 /** Congestion window after a retransmission timeout: the minimum the window falls to (§3.5.2, Appendix A
  *  CWND_TIMEDOUT) [Z: 2 × SENDER_MSS]. */
 export const CWND_TIMEDOUT = 2 * SENDER_MSS;
-/** A loss halves the window (multiplicative decrease, §3.5.2 "TCP compatible"), never below CWND_INIT ... */
+/** Fraction of the window a loss takes away: half (multiplicative decrease, §3.5.2 "TCP compatible"), never
+ *  below CWND_INIT ... */
 export const LOSS_DECREASE = 1 / 2;
-/** ... except while time-critical data was sent in the last TIMECRITICAL_TIMEOUT: the window keeps 7/8
- *  (Appendix A: real-time media keeps flowing through a loss) [Z: Session::updateCWND]. */
+/** ... but only an eighth while time-critical data was sent in the last TIMECRITICAL_TIMEOUT (Appendix A: real-time
+ *  media keeps flowing through a loss) [Z: Session::updateCWND]. */
 export const LOSS_DECREASE_TIMECRITICAL = 1 / 8;
 /** Time-critical data sent (TC) or notified by the far end (TCR) within this period restrains window growth
  *  (§3.5.2.1, Appendix A: TIMECRITICAL_TIMEOUT) [Z: 800 ms]. */
 export const TIMECRITICAL_TIMEOUT_MS = 800;
-/** Congestion avoidance: the window grows by AI_STEP (AI_STEP_TIMECRITICAL with TC sent) for every AITHRESH bytes
- *  acknowledged, AITHRESH = min(max(cwnd / 16, 64), AI_MAX_THRESH) (Appendix A) [Z: Session::updateCWND]. */
+/** Congestion avoidance: the window grows by AI_STEP for every AITHRESH bytes acknowledged, AITHRESH =
+ *  min(max(cwnd / 16, 64), AI_MAX_THRESH); by AI_STEP_RESTRAINED only when the far end reports time-critical
+ *  data (TCR) and this session sends none (Appendix A) [Z: Session::updateCWND]. */
 export const AI_MAX_THRESH = 4800;
 export const AI_STEP = 48;
-export const AI_STEP_TIMECRITICAL = 24;
+export const AI_STEP_RESTRAINED = 24;
 /** A window unused by more than this margin shrinks by CWND_DECAY_SIZE per ack (Appendix A) [Z: 6 × SENDER_MSS, 1]. */
 export const CWND_DECAY_MARGIN = 6 * SENDER_MSS;
 export const CWND_DECAY_SIZE = 1;

@@ -214,6 +214,28 @@ export class FlowWriter {
   }
 
   /**
+   * Drop every queued message not started yet (the FIN excepted): they never took a sequence number, so the
+   * receiver sees no gap, only media that never came. For media held back past its lifetime by a path that
+   * cannot carry it (the caller resumes video at a key frame). Returns how many were dropped.
+   */
+  dropUnsent(): number {
+    let dropped = 0;
+    let kept = 0;
+    for (let i = 0; i < this.queue.length; i++) {
+      const message = this.queue[i]!;
+      if (!message.started && message.data.length > 0) {
+        this.queuedBytes -= message.data.length;
+        dropped++;
+        continue;
+      }
+      this.queue[kept++] = message;
+    }
+    this.queue.length = kept;
+    this.stats.droppedMessages += dropped;
+    return dropped;
+  }
+
+  /**
    * Pack fragments into the packet being built, while the session's congestion window has room. Returns true
    * when the writer still has data it could send (the packet is full). `previous` tells whether the last chunk
    * in the packet is this writer's fragment `previous.seq` so a 0x11 continuation may be used.

@@ -6,7 +6,7 @@
 import {
   AI_MAX_THRESH,
   AI_STEP,
-  AI_STEP_TIMECRITICAL,
+  AI_STEP_RESTRAINED,
   CWND_DECAY_MARGIN,
   CWND_DECAY_SIZE,
   CWND_INIT,
@@ -158,8 +158,10 @@ export class Congestion {
     }
     if (!naks.naked && this.preAckOutstanding > (this.cwnd * 63) / 64) {
       // the window was in use: grow it (slow start below ssthresh, congestion avoidance above)
+      // slow start: as TCP without time-critical traffic around, a quarter as fast while sending it;
+      // congestion avoidance: AI_STEP per AITHRESH acknowledged (about 16 steps a round trip)
       let increase = 0;
-      if (this.cwnd < this.ssthresh) {
+      if (this.cwnd < this.ssthresh && (fastGrow || tcSent)) {
         increase = fastGrow ? this.ackedThisPacket : Math.ceil(this.ackedThisPacket / 4);
         this.accumulator = 0;
       } else {
@@ -167,7 +169,7 @@ export class Congestion {
         this.accumulator += this.ackedThisPacket;
         while (this.accumulator >= threshold) {
           this.accumulator -= threshold;
-          increase += tcSent ? AI_STEP_TIMECRITICAL : AI_STEP;
+          increase += fastGrow || tcSent ? AI_STEP : AI_STEP_RESTRAINED;
         }
       }
       this.cwnd = Math.max(this.cwnd + Math.min(increase, SENDER_MSS), CWND_INIT);
