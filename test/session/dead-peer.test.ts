@@ -12,7 +12,7 @@ import type { NetConnection } from '../../src/client/index.ts';
 const TIMEOUT_S = 2;
 
 interface Departure {
-  id: string;
+  client: ClientPort;
   at: number;
   failedBefore: boolean;
   publishing: boolean | undefined;
@@ -24,52 +24,59 @@ test('[RTMFP] timeout defaults to 20 s', () => {
   assert.equal(config.rtmfp.timeout, 20);
 });
 
-test('a vanished publisher: onDisconnection runs when its session fails, its publication is released then', { timeout: 30_000 }, async () => {
-  const departures: Departure[] = [];
-  const failed = new Set<string>();
-  let serverRef: Awaited<ReturnType<typeof startTestServer>> | undefined;
-  const application: ApplicationPort = {
-    ...acceptAll,
-    onFailed: (client: ClientPort) => void failed.add(client.id),
-    onDisconnection: (client: ClientPort) => {
-      const publication = serverRef?.server.core.publications.get('vanish');
-      departures.push({
-        id: client.id,
-        at: performance.now(),
-        failedBefore: failed.has(client.id),
-        publishing: publication?.running,
-        listeners: publication?.listeners.size,
-      });
-    },
-  };
-  const server = await startTestServer({ application, args: [`--RTMFP.timeout=${TIMEOUT_S}`] });
-  serverRef = server;
-  const clients: NetConnection[] = [];
-  try {
-    const pub = await publisher(server.port, 'vanish');
-    clients.push(pub.nc);
-    const watcher = await player(server.port, 'vanish');
-    clients.push(watcher.nc);
-    pub.stream.sendAudio(0, Uint8Array.of(0xaf, 0x01, 1, 2, 3));
-    await until(() => watcher.media.length > 0, 'the player receiving');
-    // the publisher vanishes: no close, no further packet
-    pub.nc.destroy('vanished');
-    const vanished = performance.now();
-    await until(() => departures.length > 0, 'onDisconnection', TIMEOUT_S * 1000 + 3_000);
-    const departure = departures[0]!;
-    assert.equal(departures.length, 1, 'only the vanished client left');
-    const after = departure.at - vanished;
-    assert.ok(after >= TIMEOUT_S * 1000 - 300 && after <= TIMEOUT_S * 1000 + 1_000, `onDisconnection ${Math.round(after)} ms after the last packet`);
-    assert.equal(departure.failedBefore, true, 'onFailed, then onDisconnection at the same moment');
-    assert.notEqual(departure.publishing, true, 'the publication was stopped before onDisconnection');
-    await until(() => watcher.statuses.includes('NetStream.Play.UnpublishNotify'), 'the player told of the unpublish', 2_000);
-    // the player is still there and healthy
-    assert.equal(server.server.core.publications.get('vanish')?.listeners.size ?? 1, 1);
-  } finally {
-    for (const nc of clients) nc.destroy();
-    await server.close();
-  }
-});
+test(
+  'a vanished publisher: onDisconnection runs when its session fails, its publication is released then',
+  { timeout: 30_000 },
+  async () => {
+    const departures: Departure[] = [];
+    const failed = new Set<ClientPort>();
+    const ref: { server?: Awaited<ReturnType<typeof startTestServer>> } = {};
+    const application: ApplicationPort = {
+      ...acceptAll,
+      onFailed: (client: ClientPort) => void failed.add(client),
+      onDisconnection: (client: ClientPort) => {
+        const publication = ref.server?.server.core.publications.get('vanish');
+        departures.push({
+          client,
+          at: performance.now(),
+          failedBefore: failed.has(client),
+          publishing: publication?.running,
+          listeners: publication?.listeners.size,
+        });
+      },
+    };
+    const server = await startTestServer({ application, args: [`--RTMFP.timeout=${TIMEOUT_S}`] });
+    ref.server = server;
+    const clients: NetConnection[] = [];
+    try {
+      const pub = await publisher(server.port, 'vanish');
+      clients.push(pub.nc);
+      const watcher = await player(server.port, 'vanish');
+      clients.push(watcher.nc);
+      pub.stream.sendAudio(0, Uint8Array.of(0xaf, 0x01, 1, 2, 3));
+      await until(() => watcher.media.length > 0, 'the player receiving');
+      // the publisher vanishes: no close, no further packet
+      pub.nc.destroy('vanished');
+      const vanished = performance.now();
+      await until(() => departures.length > 0, 'onDisconnection', TIMEOUT_S * 1000 + 3_000);
+      const departure = departures[0]!;
+      assert.equal(departures.length, 1, 'only the vanished client left');
+      const after = departure.at - vanished;
+      assert.ok(
+        after >= TIMEOUT_S * 1000 - 300 && after <= TIMEOUT_S * 1000 + 1_000,
+        `onDisconnection ${Math.round(after)} ms after the last packet`,
+      );
+      assert.equal(departure.failedBefore, true, 'onFailed, then onDisconnection at the same moment');
+      assert.notEqual(departure.publishing, true, 'the publication was stopped before onDisconnection');
+      await until(() => watcher.statuses.includes('NetStream.Play.UnpublishNotify'), 'the player told of the unpublish', 2_000);
+      // the player is still there and healthy
+      assert.equal(server.server.core.publications.get('vanish')?.listeners.size ?? 1, 1);
+    } finally {
+      for (const nc of clients) nc.destroy();
+      await server.close();
+    }
+  },
+);
 
 test('a vanished player: its listener is released when its session fails', { timeout: 30_000 }, async () => {
   const server = await startTestServer({ args: [`--RTMFP.timeout=${TIMEOUT_S}`] });
