@@ -59,6 +59,11 @@ export const RETRANSMIT_JITTER = 0.1;
 /** Silence after which a session with a live peer is declared failed (§3.5.4.1 leaves it to the implementation;
  *  MonaServer: ~140 s; default of `[RTMFP] peerTimeout`). */
 export const DEFAULT_PEER_TIMEOUT_MS = 20_000;
+/** Unanswered keepalive pings after which a session without a timeout fails (Cumulus/Mona: 10, RTMFP.md §7.1). */
+export const MAX_PINGS = 10;
+/** A session that never receives a packet under its keys ends after this (§3.5.1: the startup's ultimate
+ *  timeout, 95 s) [Z: ULTIMATE_SESSION_TIMEOUT]. */
+export const KEYING_TIMEOUT_MS = 95_000;
 /** Interval between keepalive pings once the far end has gone quiet (§3.5.4.1; Cumulus/Mona: their 2 s tick). */
 export const PING_INTERVAL_MS = 2_000;
 /** A writer with reliable data outstanding and no acknowledgement progress for this long gives up

@@ -17,7 +17,7 @@ import { FlowWriter, type WriterHost } from '../flow/writer.ts';
 import { observe } from '../../../actors/observe.ts';
 import { Bindings } from '../../../actors/bindings.ts';
 import { Congestion, type NakOutcome } from './congestion.ts';
-import { PING_INTERVAL_MS, RTTVAR_GAIN, SRTT_GAIN, WRITER_GIVE_UP_MS } from '../params.ts';
+import { KEYING_TIMEOUT_MS, MAX_PINGS, PING_INTERVAL_MS, RTTVAR_GAIN, SRTT_GAIN, WRITER_GIVE_UP_MS } from '../params.ts';
 
 /** flags..chunks budget of one packet: 1192 bytes before padding (RTMFP.md §1.8) minus SSID, checksum and room
  *  for a session sequence number. */
@@ -226,7 +226,7 @@ export class Session implements WriterHost {
     this.keepAliveMs = options.keepAliveMs;
     this.giveUpMs = options.giveUpMs ?? WRITER_GIVE_UP_MS;
     this.peerTimeoutMs = options.peerTimeoutMs;
-    this.keyingTimeoutMs = options.keyingTimeoutMs ?? 95_000;
+    this.keyingTimeoutMs = options.keyingTimeoutMs ?? KEYING_TIMEOUT_MS;
     this.maxBufferedBytes = options.maxBufferedBytes ?? MAX_SESSION_BUFFERED;
     this.sharedBuffer = options.sharedBuffer;
     this.peerId = options.peerId;
@@ -235,7 +235,7 @@ export class Session implements WriterHost {
     this.tracing = this.logger.isLevelEnabled('trace');
     this.key = sessionBindings.bind(this);
     this.actor = createActor(boundSessionMachine, {
-      input: { key: this.key, maxPings: options.maxPings ?? 10 },
+      input: { key: this.key, maxPings: options.maxPings ?? MAX_PINGS },
       clock: this.clock,
       ...observe('session', this.nearId),
     });
@@ -792,7 +792,7 @@ const boundSessionMachine = sessionMachine.provide({
     },
   },
   delays: {
-    keyingTimeout: ({ context }) => sessionBindings.get(context.key)?.keyingTimeoutMs ?? 95_000,
+    keyingTimeout: ({ context }) => sessionBindings.get(context.key)?.keyingTimeoutMs ?? KEYING_TIMEOUT_MS,
     pingInterval: ({ context }) => sessionBindings.get(context.key)?.pingIntervalMs ?? PING_INTERVAL_MS,
     keepAlive: ({ context }) => {
       const session = sessionBindings.get(context.key);
