@@ -7,6 +7,7 @@ import {
   CWND_INIT,
   CWND_TIMEDOUT,
   INITIAL_ERTO_MS,
+  MAX_DATA_PACKET_BURST,
   MAXIMUM_ERTO_MS,
   MINIMUM_ERTO_MS,
   TIMECRITICAL_TIMEOUT_MS,
@@ -147,4 +148,27 @@ test('restraint ends TIMECRITICAL_TIMEOUT after the last time-critical send: slo
   const before = cc.cwnd;
   roundTrip(cc, 1_000 + TIMECRITICAL_TIMEOUT_MS + 1);
   assert.ok(cc.cwnd >= before * 2 - PACKET, `${before} → ${cc.cwnd}`);
+});
+
+test('burst avoidance: at most 6 data packets between acknowledgements once the round trip is measurable', () => {
+  const cc = new Congestion(0);
+  cc.cwnd = 100 * PACKET;
+  cc.onRtt(50, 10);
+  let packets = 0;
+  while (cc.open && packets < 100) {
+    cc.onSent(PACKET, false, 0);
+    cc.onDataPacket();
+    packets++;
+  }
+  assert.equal(packets, MAX_DATA_PACKET_BURST);
+  cc.beginPacket();
+  cc.onAckChunk();
+  cc.endPacket({ lostBytes: 0, naked: false }, 0);
+  assert.equal(cc.open, true, 'an acknowledgement allows the next burst');
+  // on loopback (round trip under 4.5 ms) there is no burst limit
+  const lan = new Congestion(0);
+  lan.cwnd = 100 * PACKET;
+  lan.onRtt(1, 0.5);
+  for (let i = 0; i < 20; i++) lan.onDataPacket();
+  assert.equal(lan.open, true);
 });

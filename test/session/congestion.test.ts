@@ -52,7 +52,8 @@ test('the congestion window is one per session: two writers together never have 
   assert.ok(dataFrom(pair, 0, a.id).length > 0 && dataFrom(pair, 0, b.id).length > 0, 'both writers had a share');
   // acknowledgements open the window again and everything arrives
   pair.wire.drop.responder = false;
-  for (let i = 0; i < 200 && (pair.records.responder.messages.get(b.id)?.length ?? 0) < 1; i++) await pair.advance(100, 50);
+  const done = (id: number) => (pair.records.responder.messages.get(id)?.length ?? 0) > 0;
+  for (let i = 0; i < 300 && !(done(a.id) && done(b.id)); i++) await pair.advance(100, 50);
   assert.equal(pair.records.responder.messages.get(a.id)?.[0]?.length, 50_000);
   assert.equal(pair.records.responder.messages.get(b.id)?.[0]?.length, 50_000);
   assert.ok(pair.initiator.congestion.cwnd > CWND_INIT, 'the window grew while the data flowed');
@@ -118,4 +119,19 @@ test('a live peer answering pings is never failed by the timeout', async () => {
   await pair.advance(60_000, 500); // idle, but the initiator answers the responder's pings
   assert.equal(pair.responder.state, 'open');
   assert.deepEqual(pair.records.responder.failed, []);
+});
+
+test('a fragment first sent without a timestamp echo is resent whole in a packet that carries one', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  pair.wire.drop.initiator = true; // the first packets (3-byte headers: nothing heard yet, no echo) are lost
+  const message = Uint8Array.from({ length: 3_000 }, (_, i) => (i * 31) & 0xff);
+  writer.write(message);
+  await pair.settle();
+  // the initiator hears from the responder: its packets now carry a timestamp echo (a 5-byte header)
+  pair.responder.newWriter(SIGNATURE, undefined).write(Uint8Array.of(7));
+  await pair.settle();
+  pair.wire.drop.initiator = false;
+  await pair.advance(8_000, 100);
+  assert.deepEqual(pair.records.responder.messages.get(writer.id), [message]);
 });

@@ -32,6 +32,13 @@ export const AI_STEP_RESTRAINED = 24;
 export const CWND_DECAY_MARGIN = 6 * SENDER_MSS;
 export const CWND_DECAY_SIZE = 1;
 
+/** Burst avoidance: at most this many packets of data between two received acknowledgements (or timeouts), so
+ *  that an ack opening a large window does not put it on the wire at once (§3.5.2.3) [Z: MAX_DATA_PACKET_BURST] ... */
+export const MAX_DATA_PACKET_BURST = 6;
+/** ... unless the round trip is shorter than this (a LAN, loopback), where bursts cannot build a queue
+ *  [Z: BURST_RTT_THRESH]. */
+export const BURST_RTT_THRESH_MS = 4.5;
+
 // Loss detection and retransmission timeout (RFC 7016 §3.5.2.2, §3.6.2.5, §3.6.2.6) ---------------------------
 
 /** A fragment is lost once acknowledgements of fragments sent after it were received this many times

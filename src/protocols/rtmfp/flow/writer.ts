@@ -21,6 +21,10 @@ const FLAG_FINAL = 0x01;
 
 /** Room a fragment needs beyond its header before it is worth starting one in a packet. */
 const MIN_FRAGMENT_DATA = 12;
+/** Longest packet header (flags, timestamp, timestamp echo: RFC 7016 §2.2.4). A fragment is retransmitted with its
+ *  original bytes, maybe in a packet whose header is longer than the first one's (an echo where there was none):
+ *  it is sized to fit a packet with the longest header, or it could never be sent again. */
+const MAX_PACKET_HEADER = 5;
 
 export interface WriterHost {
   readonly clock: Clock;
@@ -264,7 +268,7 @@ export class FlowWriter {
       const message = this.queue[0]!;
       const seq = this.lastSeq + 1;
       // sized for a full 0x10 header: a 0x11 continuation only leaves a few spare bytes
-      const room = limit - out.length - (3 + 1 + this.headerSize(seq));
+      const room = Math.min(limit - out.length, limit - MAX_PACKET_HEADER) - (3 + 1 + this.headerSize(seq));
       const left = message.data.length - message.offset;
       if (room < Math.min(left, MIN_FRAGMENT_DATA) || (room <= 0 && left > 0)) return true;
       const size = Math.min(left, room);
@@ -398,9 +402,7 @@ export class FlowWriter {
     }
     this.inflight.length = kept;
     if (lostBytes > 0) {
-      const congestion = this.host.congestion;
-      congestion.forget(lostBytes);
-      congestion.onTimeout(now);
+      this.host.congestion.onTimedOut(lostBytes, now);
     }
     if (any) this.host.scheduleFlush();
   }

@@ -7,6 +7,7 @@ import {
   AI_MAX_THRESH,
   AI_STEP,
   AI_STEP_RESTRAINED,
+  BURST_RTT_THRESH_MS,
   CWND_DECAY_MARGIN,
   CWND_DECAY_SIZE,
   CWND_INIT,
@@ -16,6 +17,7 @@ import {
   INITIAL_ERTO_MS,
   LOSS_DECREASE,
   LOSS_DECREASE_TIMECRITICAL,
+  MAX_DATA_PACKET_BURST,
   MAXIMUM_ERTO_MS,
   MINIMUM_ERTO_MS,
   SENDER_MSS,
@@ -65,18 +67,27 @@ export class Congestion {
   private tcrReceivedAt = -Infinity;
   private lastTimeoutAt = -Infinity;
   private lastActivity = 0;
+  /** data packets still allowed before the next acknowledgement (§3.5.2.3) */
+  private burst = MAX_DATA_PACKET_BURST;
+  private srtt = 0;
 
   constructor(now: number) {
     this.lastActivity = now;
   }
 
-  /** Room for another fragment: outstanding data below the window. */
+  /** Room for another fragment: outstanding data below the window, and the burst allowance not spent. */
   get open(): boolean {
-    return this.outstanding < this.cwnd;
+    return this.outstanding < this.cwnd && (this.burst > 0 || this.srtt < BURST_RTT_THRESH_MS);
+  }
+
+  /** A packet carrying data left. */
+  onDataPacket(): void {
+    this.burst--;
   }
 
   /** A round trip sample arrived: ERTO is MRTO again, whatever back-off it had (§3.5.2.2). */
   onRtt(srtt: number, rttvar: number): void {
+    this.srtt = srtt;
     this.mrto = srtt + 4 * rttvar + DELACK_ALLOWANCE_MS;
     this.erto = Math.min(MAXIMUM_ERTO_MS, Math.max(this.mrto, MINIMUM_ERTO_MS));
   }
@@ -123,6 +134,13 @@ export class Congestion {
     this.outstanding = Math.max(0, this.outstanding - bytes);
   }
 
+  /** Fragments declared lost by a retransmission timer: they may be sent again at once, burst included. */
+  onTimedOut(bytes: number, now: number): void {
+    this.forget(bytes);
+    this.burst = MAX_DATA_PACKET_BURST;
+    this.onTimeout(now);
+  }
+
   /** Does the packet just processed carry acknowledgements (so NAKs must be counted)? */
   get acksThisPacket(): boolean {
     return this.anyAcks;
@@ -133,6 +151,7 @@ export class Congestion {
    * acknowledgements against `maxTsnAck`. Moves the window once (Appendix A).
    */
   endPacket(naks: NakOutcome, now: number): void {
+    this.burst = MAX_DATA_PACKET_BURST;
     this.outstanding = Math.max(0, this.outstanding - naks.lostBytes);
     this.lastActivity = now;
     const lost = naks.lostBytes > 0;

@@ -638,7 +638,10 @@ export class Session implements WriterHost {
       }
       if (packet.length === headerLength) return;
       // fragments written from here on left in the next packet (negative acknowledgements count packets)
-      if (packet.length > dataAt) this.congestion.tsn++;
+      if (packet.length > dataAt) {
+        this.congestion.tsn++;
+        this.congestion.onDataPacket();
+      }
       if (this.role === 'initiator' && more) packet.view_()[0]! |= PACKET_FLAG.TC;
       this.send(packet.view_());
       if (!more && !this.acksPending()) return;
