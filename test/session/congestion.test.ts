@@ -135,3 +135,25 @@ test('a fragment first sent without a timestamp echo is resent whole in a packet
   await pair.advance(8_000, 100);
   assert.deepEqual(pair.records.responder.messages.get(writer.id), [message]);
 });
+
+test('media held back past its lifetime: the unsent backlog is dropped whole, the receiver sees no gap', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const media = pair.initiator.newWriter(SIGNATURE, undefined);
+  media.timeCritical = true;
+  media.write(new Uint8Array(1_000));
+  await pair.settle();
+  pair.wire.drop.responder = true; // no acknowledgement: the window stays full
+  for (let i = 0; i < 20; i++) media.write(new Uint8Array(1_000).fill(i + 1));
+  await pair.advance(2_500, 100);
+  assert.ok(media.unsentAge() >= 2_500, `oldest unsent message waited ${media.unsentAge()} ms`);
+  const dropped = media.dropUnsent();
+  assert.ok(dropped > 10, `${dropped} unsent messages dropped`);
+  // what remains is at most the message already started (it must finish: its first fragments are out)
+  assert.equal(media.stats.droppedMessages, dropped);
+  pair.wire.drop.responder = false;
+  media.write(new Uint8Array(1_000).fill(99));
+  await pair.advance(5_000, 100);
+  const got = pair.records.responder.messages.get(media.id)!;
+  assert.equal(got.length, 1 + (20 - dropped) + 1, 'what was sent arrives, nothing dropped is missed');
+  assert.equal(got.at(-1)![0], 99);
+});

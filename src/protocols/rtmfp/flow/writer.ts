@@ -205,12 +205,6 @@ export class FlowWriter {
     this.actor.send({ type: 'ABANDON', reason });
   }
 
-  get hasDataToSend(): boolean {
-    if (this.ended || !this.host.congestion.open) return false;
-    if (this.inflight.some((f) => f.resend)) return true;
-    return this.queue.length > 0 && this.inflightBytes < this.window();
-  }
-
   /** How long the oldest message not yet sent has waited (0 when everything has left). */
   unsentAge(): number {
     const head = this.queue[0];
