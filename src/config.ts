@@ -13,6 +13,8 @@ export interface NimbusConfig {
     port: number;
     keepAliveServer: number;
     keepAlivePeer: number;
+    /** seconds of silence after which a client's session fails (onDisconnection runs) */
+    timeout: number;
     publicAddress: string;
     maxSessions: number;
     maxHandshakes: number;
@@ -74,6 +76,7 @@ export const DEFAULTS = {
     port: 1935,
     keepAliveServer: 15,
     keepAlivePeer: 10,
+    timeout: 20,
     publicAddress: '',
     maxSessions: 10000,
     maxHandshakes: 1000,
@@ -283,6 +286,7 @@ function build(
       port: get('RTMFP', 'port', port(true)),
       keepAliveServer: get('RTMFP', 'keepAliveServer', integer(5, 3600, ' (seconds)')),
       keepAlivePeer: get('RTMFP', 'keepAlivePeer', integer(5, 3600, ' (seconds)')),
+      timeout: get('RTMFP', 'timeout', integer(1, 3600, ' (seconds)')),
       publicAddress: get('RTMFP', 'publicAddress', publicAddress),
       maxSessions: get('RTMFP', 'maxSessions', integer(1, 1_000_000)),
       maxHandshakes: get('RTMFP', 'maxHandshakes', integer(1, 1_000_000)),

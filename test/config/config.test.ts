@@ -40,6 +40,7 @@ test('without any file the embedded defaults apply', () => {
     port: 1935,
     keepAliveServer: 15,
     keepAlivePeer: 10,
+    timeout: 20,
     publicAddress: '',
     maxSessions: 10000,
     maxHandshakes: 1000,
@@ -144,6 +145,7 @@ test('a bad value stops start-up with a message naming the key', () => {
   const cases: Array<[string[], string | RegExp]> = [
     [['--RTMFP.port=abc'], 'RTMFP.port: expected an integer 1-65535, got "abc"'],
     [['--RTMFP.port=70000'], 'RTMFP.port: expected an integer 1-65535, got "70000"'],
+    [['--RTMFP.timeout=0'], /^RTMFP\.timeout: expected an integer 1-/],
     [['--RTMFP.keepAliveServer=3'], /^RTMFP\.keepAliveServer: expected an integer 5-/],
     [['--RTMFP.keepAlivePeer=1.5'], /^RTMFP\.keepAlivePeer: /],
     [['--RTMFP.maxSessions=0'], /^RTMFP\.maxSessions: /],

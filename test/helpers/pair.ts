@@ -58,6 +58,8 @@ export interface PairOptions {
   keepAliveMs?: number;
   maxPings?: number;
   giveUpMs?: number;
+  /** silence after which a session fails (the server's `[RTMFP] timeout`) */
+  peerTimeoutMs?: number;
   maxBufferedBytes?: number;
   sharedBuffer?: BufferBudget;
 }
@@ -84,6 +86,7 @@ export class Pair {
       keepAliveMs: options.keepAliveMs ?? 15_000,
       maxPings: options.maxPings,
       giveUpMs: options.giveUpMs,
+      peerTimeoutMs: options.peerTimeoutMs,
       maxBufferedBytes: options.maxBufferedBytes,
       sharedBuffer: options.sharedBuffer,
     };

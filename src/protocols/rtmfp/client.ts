@@ -113,23 +113,28 @@ export class ServerClient implements SessionDelegate, ClientPort {
   }
 
   onFailed(_session: Session, reason: string): void {
-    // a failed session publishes and plays nothing more: its stream names are free at once, not after closeTimeout
-    for (const stream of this.netStreams.values()) stream.close();
-    this.netStreams.clear();
     if (this.connected) this.application.onFailed(this, reason);
+    // a failed session is gone for the application at once, not when its close dialogue ends (closeTimeout later):
+    // its publications and listeners are released, its stream names free, onDisconnection runs now
+    this.release();
   }
 
   onClosed(_session: Session, reason: string): void {
     this.logger.debug({ reason }, 'session closed');
+    this.release();
+    this.options.onClosed(this, reason);
+  }
+
+  /** Streams closed, groups left (onUnjoinGroup before onDisconnection), then onDisconnection, once. */
+  private release(): void {
     for (const stream of this.netStreams.values()) stream.close();
     this.netStreams.clear();
-    this.options.groups?.leaveAll(this); // onUnjoinGroup before onDisconnection
+    this.options.groups?.leaveAll(this);
     if (this.connected && !this.disconnectNotified) {
       this.disconnectNotified = true;
       this.application.onDisconnection(this);
       this.options.core.removeClient(this);
     }
-    this.options.onClosed(this, reason);
   }
 
   onAddressChanged(_session: Session, previous: Endpoint): void {

@@ -11,6 +11,18 @@ import { tcSignature } from './session/writer-port.ts';
 import { WireError } from '../../errors.ts';
 import { TC, UserControl, decodeCommand, decodeTCMessage, encodeStatus, encodeUserControl } from '../../flash/tc.ts';
 import type { ClientPort } from '../../core/ports.ts';
+import { AUDIO_LIFETIME_MS, VIDEO_LIFETIME_MS } from './params.ts';
+
+function pendingWithin(writer: FlowWriter | undefined, lifetimeMs: number): number {
+  if (!writer) return 0;
+  if (writer.unsentAge() <= lifetimeMs) return writer.pendingBytes;
+  writer.dropUnsent();
+  return EXPIRED;
+}
+
+/** What pendingAudio/pendingVideo report for a track whose oldest unsent message outlived its lifetime: more than
+ *  any backlog bound, so the listener drops media (video until the next key frame) as it does for a slow player. */
+const EXPIRED = Number.MAX_SAFE_INTEGER;
 
 export interface NetStreamHost {
   readonly session: Session;
@@ -99,8 +111,15 @@ export class ServerNetStream extends NetStream {
   }
 
   protected override onPlaying(): void {
-    this.audioWriter ??= this.host.session.newWriter(this.signature, this.host.netConnectionFlowId());
-    this.videoWriter ??= this.host.session.newWriter(this.signature, this.host.netConnectionFlowId());
+    this.audioWriter ??= this.mediaWriter();
+    this.videoWriter ??= this.mediaWriter();
+  }
+
+  /** Audio and video are time-critical: they fill packets before the session's other writers (RFC 7016 §3.5.2.1). */
+  private mediaWriter(): FlowWriter {
+    const writer = this.host.session.newWriter(this.signature, this.host.netConnectionFlowId());
+    writer.timeCritical = true;
+    return writer;
   }
 
   protected streamBegin(): void {
@@ -128,12 +147,16 @@ export class ServerNetStream extends NetStream {
     this.writeCommand(encodeStatus('onStatus', 0, { level, code, description }));
   }
 
+  // A path that cannot carry the stream holds media back in the writers (the congestion window is full). Once the
+  // oldest unsent message outlives its lifetime the whole unsent backlog is dropped and reported as over the bound,
+  // so the listener drops this message too (video then resumes at the next key frame) instead of queueing seconds
+  // of media behind a path that will never catch up.
   pendingAudio(): number {
-    return this.audioWriter?.pendingBytes ?? 0;
+    return pendingWithin(this.audioWriter, AUDIO_LIFETIME_MS);
   }
 
   pendingVideo(): number {
-    return this.videoWriter?.pendingBytes ?? 0;
+    return pendingWithin(this.videoWriter, VIDEO_LIFETIME_MS);
   }
 
   latency(): number {

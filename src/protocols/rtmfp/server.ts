@@ -470,6 +470,7 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
       clock: this.clock,
       logger: client.logger,
       keepAliveMs: this.config.rtmfp.keepAliveServer * 1000,
+      peerTimeoutMs: this.config.rtmfp.timeout * 1000,
       keyingTimeoutMs: this.halfOpenLimits.keyingTimeoutMs,
       sharedBuffer: this.buffered,
       peerId,

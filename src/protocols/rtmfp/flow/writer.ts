@@ -8,6 +8,10 @@ import type { ByteWriter } from '../../../bytes.ts';
 import { encodeVLU, vluLength } from '../../../bytes.ts';
 import { observe } from '../../../actors/observe.ts';
 import { Bindings } from '../../../actors/bindings.ts';
+import type { Congestion, NakOutcome } from '../session/congestion.ts';
+import { NAKS_FOR_LOSS, RETRANSMIT_JITTER } from '../params.ts';
+
+export { RETRANSMIT_JITTER };
 
 const FLAG_OPTIONS = 0x80;
 const FLAG_BEGIN = 0x10;
@@ -17,16 +21,19 @@ const FLAG_FINAL = 0x01;
 
 /** Room a fragment needs beyond its header before it is worth starting one in a packet. */
 const MIN_FRAGMENT_DATA = 12;
-
-/** Retransmission timers fire up to this fraction of the RTO late, at random (RFC 7016 §3.5.2.2 leaves the timer to us). */
-export const RETRANSMIT_JITTER = 0.1;
+/** Longest packet header (flags, timestamp, timestamp echo: RFC 7016 §2.2.4). A fragment is retransmitted with its
+ *  original bytes, maybe in a packet whose header is longer than the first one's (an echo where there was none):
+ *  it is sized to fit a packet with the longest header, or it could never be sent again. */
+const MAX_PACKET_HEADER = 5;
 
 export interface WriterHost {
   readonly clock: Clock;
   /** the session's own id: names the writer for the inspector ("writer:3.1" belongs to "session:3") */
   readonly nearId: number;
   readonly stats: { retransmissions: number };
-  /** Retransmission timeout in ms as the session currently estimates it (RFC 7016 §3.5.2.2). */
+  /** the session's congestion window, shared by all its writers (RFC 7016 §3.5.2) */
+  readonly congestion: Congestion;
+  /** Retransmission timeout in ms as the session currently estimates it, back-off included (RFC 7016 §3.5.2.2). */
   rto(): number;
   /** Ask the session to pack and send soon. */
   scheduleFlush(): void;
@@ -46,6 +53,8 @@ interface OutMessage {
   offset: number;
   /** sequence number of its first fragment once started */
   started: boolean;
+  /** when it was queued: media that waits too long is dropped by its listener (see unsentAge) */
+  queuedAt: number;
 }
 
 interface Fragment {
@@ -54,9 +63,15 @@ interface Fragment {
   data: Uint8Array;
   reliable: boolean;
   sentAt: number;
-  /** highest sequence number sent when this fragment was last (re)sent: a later one acked means it was lost */
-  sentAtSeq: number;
+  /** the session's transmission sequence number of the packet it last left in: a fragment from a later packet
+   *  acknowledged is a negative acknowledgement of this one (RFC 7016 §3.6.2.5) */
+  tsn: number;
+  /** negative acknowledgements since it was last sent; NAKS_FOR_LOSS of them and it is lost */
+  naks: number;
+  /** bytes it took in its packet (chunk header included): what it counts against the congestion window */
+  size: number;
   transmissions: number;
+  /** declared lost and waiting to be sent again: no longer outstanding */
   resend: boolean;
 }
 
@@ -77,6 +92,8 @@ export class FlowWriter {
   readonly signature: Uint8Array;
   readonly associatedFlowId: number | undefined;
   reliable: boolean;
+  /** carries time-critical data (audio, video): served before the session's other writers (RFC 7016 §3.5.2.1) */
+  timeCritical = false;
   /** bytes of unsent unreliable messages beyond which the oldest are dropped (slow receivers) */
   maxQueuedBytes = 4 * 1024 * 1024;
   readonly stats: WriterStats = {
@@ -97,7 +114,6 @@ export class FlowWriter {
   private cumulativeAck = 0;
   private everAcked = false;
   private lastProgress: number;
-  private backoff = 1;
   private optionsBytes: Uint8Array;
   private finQueued = false;
   private remoteBuffer = 64 * 1024;
@@ -165,7 +181,7 @@ export class FlowWriter {
   /** Queue one message. Unreliable messages may be dropped (counted) when the receiver is too slow. */
   write(data: Uint8Array, reliable = this.reliable): void {
     if (this.ended || this.finQueued) return;
-    this.queue.push({ data, reliable, offset: 0, started: false });
+    this.queue.push({ data, reliable, offset: 0, started: false, queuedAt: this.host.clock.now() });
     this.queuedBytes += data.length;
     this.stats.messagesQueued++;
     if (this.queuedBytes > this.maxQueuedBytes) this.dropStale();
@@ -183,7 +199,7 @@ export class FlowWriter {
       this.actor.send({ type: 'CLOSE' });
       return;
     }
-    this.queue.push({ data: new Uint8Array(0), reliable: true, offset: 0, started: false });
+    this.queue.push({ data: new Uint8Array(0), reliable: true, offset: 0, started: false, queuedAt: this.host.clock.now() });
     this.actor.send({ type: 'CLOSE' });
     this.host.scheduleFlush();
   }
@@ -199,36 +215,64 @@ export class FlowWriter {
     this.actor.send({ type: 'ABANDON', reason });
   }
 
-  get hasDataToSend(): boolean {
-    if (this.ended) return false;
-    if (this.inflight.some((f) => f.resend)) return true;
-    return this.queue.length > 0 && this.inflightBytes < this.window();
+  /** How long the oldest message not yet sent has waited (0 when everything has left). */
+  unsentAge(): number {
+    const head = this.queue[0];
+    return head === undefined ? 0 : this.host.clock.now() - head.queuedAt;
   }
 
   /**
-   * Pack fragments into the packet being built. Returns true when the writer still has data it could
-   * send (the packet is full). `previous` tells whether the last chunk in the packet is this writer's
-   * fragment `previous.seq` so a 0x11 continuation may be used.
+   * Drop every queued message not started yet (the FIN excepted): they never took a sequence number, so the
+   * receiver sees no gap, only media that never came. For media held back past its lifetime by a path that
+   * cannot carry it (the caller resumes video at a key frame). Returns how many were dropped.
+   */
+  dropUnsent(): number {
+    let dropped = 0;
+    let kept = 0;
+    for (let i = 0; i < this.queue.length; i++) {
+      const message = this.queue[i]!;
+      if (!message.started && message.data.length > 0) {
+        this.queuedBytes -= message.data.length;
+        dropped++;
+        continue;
+      }
+      this.queue[kept++] = message;
+    }
+    this.queue.length = kept;
+    this.stats.droppedMessages += dropped;
+    return dropped;
+  }
+
+  /**
+   * Pack fragments into the packet being built, while the session's congestion window has room. Returns true
+   * when the writer still has data it could send (the packet is full). `previous` tells whether the last chunk
+   * in the packet is this writer's fragment `previous.seq` so a 0x11 continuation may be used.
    */
   emit(out: ByteWriter, limit: number, previous: { flowId: number; seq: number }): boolean {
     if (this.ended) return false;
+    const congestion = this.host.congestion;
     const now = this.host.clock.now();
     // retransmissions first, with their original sequence numbers and bytes
     for (const fragment of this.inflight) {
       if (!fragment.resend) continue;
+      if (!congestion.open) return false;
+      const before = out.length;
       if (!this.writeFragment(out, limit, fragment, previous)) return true;
       fragment.resend = false;
       fragment.sentAt = now;
-      fragment.sentAtSeq = this.lastSeq;
+      fragment.tsn = congestion.tsn;
+      fragment.naks = 0;
+      fragment.size = out.length - before;
       fragment.transmissions++;
+      congestion.onSent(fragment.size, this.timeCritical, now);
       this.stats.retransmissions++;
       this.host.stats.retransmissions++;
     }
-    while (this.queue.length > 0 && this.inflightBytes < this.window()) {
+    while (this.queue.length > 0 && this.inflightBytes < this.window() && congestion.open) {
       const message = this.queue[0]!;
       const seq = this.lastSeq + 1;
       // sized for a full 0x10 header: a 0x11 continuation only leaves a few spare bytes
-      const room = limit - out.length - (3 + 1 + this.headerSize(seq));
+      const room = Math.min(limit - out.length, limit - MAX_PACKET_HEADER) - (3 + 1 + this.headerSize(seq));
       const left = message.data.length - message.offset;
       if (room < Math.min(left, MIN_FRAGMENT_DATA) || (room <= 0 && left > 0)) return true;
       const size = Math.min(left, room);
@@ -242,15 +286,20 @@ export class FlowWriter {
         data: message.data.subarray(message.offset, message.offset + size),
         reliable: message.reliable,
         sentAt: now,
-        sentAtSeq: seq,
+        tsn: congestion.tsn,
+        naks: 0,
+        size: 0,
         transmissions: 1,
         resend: false,
       };
       this.lastSeq = seq;
+      const before = out.length;
       if (!this.writeFragment(out, limit, fragment, previous)) {
         this.lastSeq = seq - 1;
         return true;
       }
+      fragment.size = out.length - before;
+      congestion.onSent(fragment.size, this.timeCritical, now);
       message.offset += size;
       message.started = true;
       this.inflight.push(fragment);
@@ -263,38 +312,33 @@ export class FlowWriter {
       }
     }
     if (this.current === 'sending' && this.queue.length === 0) this.actor.send({ type: 'SENT' });
-    return this.queue.length > 0 && this.inflightBytes < this.window();
+    return this.queue.length > 0 && this.inflightBytes < this.window() && congestion.open;
   }
 
-  /** A 0x51 for this flow (ranges are absolute [from, to] pairs above the cumulative ack). */
+  /**
+   * A 0x51 for this flow (ranges are absolute [from, to] pairs above the cumulative ack). Acknowledged fragments
+   * leave; nothing is declared lost here: the session counts negative acknowledgements once the whole packet
+   * is read (`countNaks`), so a fragment is lost only after NAKS_FOR_LOSS later ones were acknowledged.
+   */
   onAck(cumulativeAck: number, ranges: ReadonlyArray<readonly [number, number]>, bufferBlocks: number): void {
     if (this.ended) return;
+    const congestion = this.host.congestion;
+    congestion.onAckChunk();
     const now = this.host.clock.now();
     this.remoteBuffer = Math.max(bufferBlocks * 1024, 1200);
     let progress = false;
-    let highest = Math.min(cumulativeAck, this.lastSeq);
-    for (const [, to] of ranges) if (to > highest && to <= this.lastSeq) highest = to;
     if (cumulativeAck > this.cumulativeAck) {
       this.cumulativeAck = Math.min(cumulativeAck, this.lastSeq);
       progress = true;
     }
-    // drop acknowledged fragments; detect losses (a fragment sent before one now acked is missing)
     let kept = 0;
     for (let i = 0; i < this.inflight.length; i++) {
       const fragment = this.inflight[i]!;
       if (fragment.seq <= this.cumulativeAck || inRanges(fragment.seq, ranges)) {
         this.inflightBytes -= fragment.data.length;
+        if (!fragment.resend) congestion.onAcked(fragment.size, fragment.tsn);
         progress = true;
         continue;
-      }
-      if (fragment.seq < highest && fragment.sentAtSeq < highest) {
-        if (fragment.reliable) {
-          fragment.resend = true;
-        } else {
-          this.inflightBytes -= fragment.data.length;
-          this.stats.lostFragments++;
-          continue;
-        }
       }
       this.inflight[kept++] = fragment;
     }
@@ -305,22 +349,50 @@ export class FlowWriter {
         this.optionsBytes = EMPTY; // startup options stop once the receiver has seen them
       }
       this.lastProgress = now;
-      this.backoff = 1;
       if (this.current === 'retransmitting') this.actor.send({ type: 'PROGRESS' });
     }
-    if (this.hasDataToSend) this.host.scheduleFlush();
   }
 
-  /** Timer side of reliability: anything outstanding past its RTO is resent (reliable) or abandoned. */
-  /** @internal machine implementation */
-  retransmitDue(): void {
-    const now = this.host.clock.now();
-    const rto = this.host.rto() * this.backoff;
-    let any = false;
+  /**
+   * After a packet with acknowledgements: every outstanding fragment that left in an earlier packet than one now
+   * acknowledged gets a negative acknowledgement; at NAKS_FOR_LOSS it is lost (RFC 7016 §3.6.2.5): resent if
+   * reliable, given up on (the forward sequence number moves past it) if not.
+   */
+  countNaks(maxTsnAck: number, outcome: NakOutcome): void {
+    if (this.ended) return;
     let kept = 0;
     for (let i = 0; i < this.inflight.length; i++) {
       const fragment = this.inflight[i]!;
-      if (now - fragment.sentAt >= rto) {
+      if (!fragment.resend && fragment.tsn < maxTsnAck) {
+        outcome.naked = true;
+        if (++fragment.naks >= NAKS_FOR_LOSS) {
+          outcome.lostBytes += fragment.size;
+          if (fragment.reliable) {
+            fragment.resend = true;
+          } else {
+            this.inflightBytes -= fragment.data.length;
+            this.stats.lostFragments++;
+            continue;
+          }
+        }
+      }
+      this.inflight[kept++] = fragment;
+    }
+    this.inflight.length = kept;
+  }
+
+  /** Timer side of reliability: anything outstanding for an ERTO is lost, resent (reliable) or given up on. */
+  /** @internal machine implementation */
+  retransmitDue(): void {
+    const now = this.host.clock.now();
+    const rto = this.host.rto();
+    let any = false;
+    let lostBytes = 0;
+    let kept = 0;
+    for (let i = 0; i < this.inflight.length; i++) {
+      const fragment = this.inflight[i]!;
+      if (!fragment.resend && now - fragment.sentAt >= rto) {
+        lostBytes += fragment.size;
         if (fragment.reliable) {
           fragment.resend = true;
           any = true;
@@ -333,17 +405,17 @@ export class FlowWriter {
       this.inflight[kept++] = fragment;
     }
     this.inflight.length = kept;
-    if (any) {
-      this.backoff = Math.min(this.backoff * Math.SQRT2, 10_000 / Math.max(1, this.host.rto()));
-      this.host.scheduleFlush();
+    if (lostBytes > 0) {
+      this.host.congestion.onTimedOut(lostBytes, now);
     }
+    if (any) this.host.scheduleFlush();
   }
 
   /** @internal machine implementation */
   retransmissionDue(): boolean {
     const now = this.host.clock.now();
-    const rto = this.host.rto() * this.backoff;
-    return this.inflight.some((f) => now - f.sentAt >= rto);
+    const rto = this.host.rto();
+    return this.inflight.some((f) => !f.resend && now - f.sentAt >= rto);
   }
 
   /** @internal machine implementation */
@@ -355,9 +427,11 @@ export class FlowWriter {
   nextTick(): number {
     if (this.inflight.length === 0) return 1_000;
     const now = this.host.clock.now();
-    const rto = this.host.rto() * this.backoff;
+    const rto = this.host.rto();
     let earliest = Infinity;
-    for (const f of this.inflight) if (f.sentAt < earliest) earliest = f.sentAt;
+    for (const f of this.inflight) if (!f.resend && f.sentAt < earliest) earliest = f.sentAt;
+    // only fragments waiting for the window: look again in an ERTO (give-up is checked on the same tick)
+    if (earliest === Infinity) earliest = now;
     // up to RETRANSMIT_JITTER of the RTO later: writers that lost together do not all resend in the same instant
     return Math.max(10, Math.ceil(earliest + rto - now + rto * RETRANSMIT_JITTER * Math.random()));
   }
@@ -416,6 +490,9 @@ export class FlowWriter {
 
   private finish(): void {
     writerBindings.unbind(this.key);
+    let outstanding = 0;
+    for (const fragment of this.inflight) if (!fragment.resend) outstanding += fragment.size;
+    this.host.congestion.forget(outstanding);
     this.ended = true;
     this.queue.length = 0;
     this.inflight.length = 0;

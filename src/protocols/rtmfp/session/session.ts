@@ -16,6 +16,8 @@ import { FlowReceiver } from '../flow/receiver.ts';
 import { FlowWriter, type WriterHost } from '../flow/writer.ts';
 import { observe } from '../../../actors/observe.ts';
 import { Bindings } from '../../../actors/bindings.ts';
+import { Congestion, type NakOutcome } from './congestion.ts';
+import { KEYING_TIMEOUT_MS, MAX_PINGS, PING_INTERVAL_MS, RTTVAR_GAIN, SRTT_GAIN, WRITER_GIVE_UP_MS } from '../params.ts';
 
 /** flags..chunks budget of one packet: 1192 bytes before padding (RTMFP.md §1.8) minus SSID, checksum and room
  *  for a session sequence number. */
@@ -68,6 +70,9 @@ export interface SessionOptions {
   keepAliveMs: number;
   maxPings?: number;
   giveUpMs?: number;
+  /** silence after which the session fails (`[RTMFP] timeout`); an application's own timeout replaces it.
+   *  Undefined: only maxPings unanswered keepalive pings end it. */
+  peerTimeoutMs?: number;
   /** most bytes its receiving flows may hold at once (default MAX_SESSION_BUFFERED) */
   maxBufferedBytes?: number;
   /** a budget shared with other sessions (the server's): a flow that grows it past its max is dropped too */
@@ -138,6 +143,8 @@ export class Session implements WriterHost {
     retransmissions: 0,
   };
   readonly giveUpMs: number;
+  /** the congestion window and retransmission timeout all writers of this session share (RFC 7016 §3.5.2) */
+  readonly congestion: Congestion;
   /** @internal read by the keyingTimeout delay */
   readonly keyingTimeoutMs: number;
   peerId: Uint8Array | undefined;
@@ -154,10 +161,11 @@ export class Session implements WriterHost {
   /** @internal read by the keepAlive delay */
   readonly keepAliveMs: number;
   private timeout: number | undefined;
+  private readonly peerTimeoutMs: number | undefined;
 
-  /** silence after which the session fails, when the application set one (onConnection's `timeout`) */
+  /** silence after which the session fails: the application's (onConnection's `timeout`), else `[RTMFP] timeout` */
   get timeoutMs(): number | undefined {
-    return this.timeout;
+    return this.timeout ?? this.peerTimeoutMs;
   }
 
   set timeoutMs(ms: number | undefined) {
@@ -165,9 +173,18 @@ export class Session implements WriterHost {
     this.actor.send({ type: 'REARM' });
   }
 
-  /** @internal silence before the first keepalive ping */
+  /** @internal silence before the first keepalive ping: early enough for a few pings before the timeout */
   get quietMs(): number {
-    return this.timeout === undefined ? this.keepAliveMs : Math.min(this.keepAliveMs, this.timeout);
+    const timeout = this.timeoutMs;
+    return timeout === undefined ? this.keepAliveMs : Math.min(this.keepAliveMs, Math.floor((timeout * 3) / 4));
+  }
+
+  /** @internal time to the next keepalive ping: the ping interval, or less when the timeout comes first */
+  get pingIntervalMs(): number {
+    const timeout = this.timeoutMs;
+    if (timeout === undefined) return PING_INTERVAL_MS;
+    const left = timeout - (this.clock.now() - this.lastReceptionTime);
+    return Math.max(50, Math.min(PING_INTERVAL_MS, left));
   }
   private readonly flows = new Map<number, ReceivingFlow>();
   /** bytes held by the receiving flows, and the bounds on it */
@@ -210,16 +227,18 @@ export class Session implements WriterHost {
     this.clock = options.clock;
     this.logger = options.logger;
     this.keepAliveMs = options.keepAliveMs;
-    this.giveUpMs = options.giveUpMs ?? 45_000;
-    this.keyingTimeoutMs = options.keyingTimeoutMs ?? 95_000;
+    this.giveUpMs = options.giveUpMs ?? WRITER_GIVE_UP_MS;
+    this.peerTimeoutMs = options.peerTimeoutMs;
+    this.keyingTimeoutMs = options.keyingTimeoutMs ?? KEYING_TIMEOUT_MS;
     this.maxBufferedBytes = options.maxBufferedBytes ?? MAX_SESSION_BUFFERED;
     this.sharedBuffer = options.sharedBuffer;
     this.peerId = options.peerId;
     this.lastReceptionTime = this.clock.now();
+    this.congestion = new Congestion(this.lastReceptionTime);
     this.tracing = this.logger.isLevelEnabled('trace');
     this.key = sessionBindings.bind(this);
     this.actor = createActor(boundSessionMachine, {
-      input: { key: this.key, maxPings: options.maxPings ?? 10 },
+      input: { key: this.key, maxPings: options.maxPings ?? MAX_PINGS },
       clock: this.clock,
       ...observe('session', this.nearId),
     });
@@ -244,10 +263,10 @@ export class Session implements WriterHost {
     return state === 'open' || state === 'keying';
   }
 
-  /** Retransmission timeout (RFC 7016 §3.5.2.2): SRTT + 4·RTTVAR + 200, at least 250 ms, 1 s before a sample. */
+  /** Effective retransmission timeout, ERTO (RFC 7016 §3.5.2.2): SRTT + 4·RTTVAR + 200 ms, at least 250 ms, 3 s
+   *  before a sample, backed off ×√2 per timeout up to 10 s until the next sample. */
   rto(): number {
-    if (!this.measured) return 1_000;
-    return Math.max(250, this.srtt + 4 * this.rttvar + 200);
+    return this.congestion.erto;
   }
 
   /** A datagram for this session (already matched by session id). Returns false when it was dropped. */
@@ -289,6 +308,7 @@ export class Session implements WriterHost {
       this.lastEchoReceived = header.timestampEcho;
       this.sampleRtt(((timestampNow(now) - header.timestampEcho) & 0xffff) * 4);
     }
+    if (header.flags & PACKET_FLAG.TCR) this.congestion.onTimeCriticalReverse(now);
     this.from = from;
     if (from.host !== this.address.host || from.port !== this.address.port) this.checkMobility(from);
     if (!this.keyed) {
@@ -300,11 +320,22 @@ export class Session implements WriterHost {
       this.actor.send({ type: 'HEARD' });
     }
     if (this.tracing) this.traceChunks('in', header.flags, chunks);
+    const congestion = this.congestion;
+    congestion.beginPacket();
     for (const chunk of chunks) {
       if (this.ended) return;
       this.onChunk(chunk);
     }
+    if (congestion.acksThisPacket) this.countNaks(now);
     this.flush();
+  }
+
+  /** After a packet with acknowledgements: negative acknowledgements, losses, and the window (RFC 7016 §3.6.2.5). */
+  private countNaks(now: number): void {
+    const outcome: NakOutcome = { lostBytes: 0, naked: false };
+    const maxTsnAck = this.congestion.maxTsnAck;
+    if (maxTsnAck > 0) for (const writer of this.writers.values()) writer.countNaks(maxTsnAck, outcome);
+    this.congestion.endPacket(outcome, now);
   }
 
   /** trace-level packet logging, decided once: a disabled level costs one boolean test per packet */
@@ -573,14 +604,14 @@ export class Session implements WriterHost {
       this.srtt = rtt;
       this.rttvar = rtt / 2;
     } else {
-      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - rtt);
-      this.srtt = 0.875 * this.srtt + 0.125 * rtt;
+      this.rttvar = (1 - RTTVAR_GAIN) * this.rttvar + RTTVAR_GAIN * Math.abs(this.srtt - rtt);
+      this.srtt = (1 - SRTT_GAIN) * this.srtt + SRTT_GAIN * rtt;
     }
+    this.congestion.onRtt(this.srtt, this.rttvar);
   }
 
   /** Pack control chunks, acks and writer data into as many packets as needed and send them. */
   flush(): void {
-    const writers = [...this.writers.values()];
     for (let guard = 0; guard < 1024; guard++) {
       const packet = this.packet;
       packet.reset();
@@ -597,22 +628,36 @@ export class Session implements WriterHost {
         this.control.reset();
       }
       this.writeAcks(packet);
+      const dataAt = packet.length;
       let more = false;
       if (!this.ended) {
         const previous = { flowId: -1, seq: -1 };
-        const count = writers.length;
-        for (let i = 0; i < count; i++) {
-          const writer = writers[(this.writerCursor + i) % count]!;
+        const writers = this.sendingOrder();
+        for (const writer of writers) {
           if (writer.closed) continue;
           if (writer.emit(packet, MAX_PACKET_CLEARTEXT, previous)) more = true;
         }
-        if (count > 0) this.writerCursor = (this.writerCursor + 1) % count;
+        if (writers.length > 0) this.writerCursor++;
       }
       if (packet.length === headerLength) return;
+      // fragments written from here on left in the next packet (negative acknowledgements count packets)
+      if (packet.length > dataAt) {
+        this.congestion.tsn++;
+        this.congestion.onDataPacket();
+      }
       if (this.role === 'initiator' && more) packet.view_()[0]! |= PACKET_FLAG.TC;
       this.send(packet.view_());
       if (!more && !this.acksPending()) return;
     }
+  }
+
+  /** Writers in the order they fill packets: time-critical ones (media) first, each class taking turns from
+   *  packet to packet (RFC 7016 §3.5.2.1: time-critical data keeps its priority under congestion). */
+  private sendingOrder(): FlowWriter[] {
+    const critical: FlowWriter[] = [];
+    const others: FlowWriter[] = [];
+    for (const writer of this.writers.values()) (writer.timeCritical ? critical : others).push(writer);
+    return [...rotate(critical, this.writerCursor), ...rotate(others, this.writerCursor)];
   }
 
   private acksPending(): boolean {
@@ -714,6 +759,12 @@ export class Session implements WriterHost {
   }
 }
 
+function rotate<T>(list: T[], by: number): T[] {
+  if (list.length < 2) return list;
+  const at = by % list.length;
+  return at === 0 ? list : [...list.slice(at), ...list.slice(0, at)];
+}
+
 const TC_PREFIX = Uint8Array.of(0x54, 0x43);
 const GC = Uint8Array.of(0x47, 0x43);
 
@@ -751,11 +802,12 @@ const boundSessionMachine = sessionMachine.provide({
     unanswered: ({ context }) => {
       if (context.pings >= context.maxPings) return true;
       const session = sessionBindings.get(context.key);
-      return session?.timeoutMs !== undefined && session.clock.now() - session.lastReceptionTime >= session.timeoutMs;
+      return session?.timeoutMs !== undefined && session.clock.now() - session.lastReceptionTime >= session.timeoutMs - 5;
     },
   },
   delays: {
-    keyingTimeout: ({ context }) => sessionBindings.get(context.key)?.keyingTimeoutMs ?? 95_000,
+    keyingTimeout: ({ context }) => sessionBindings.get(context.key)?.keyingTimeoutMs ?? KEYING_TIMEOUT_MS,
+    pingInterval: ({ context }) => sessionBindings.get(context.key)?.pingIntervalMs ?? PING_INTERVAL_MS,
     keepAlive: ({ context }) => {
       const session = sessionBindings.get(context.key);
       if (!session) return 60_000;

@@ -1,0 +1,159 @@
+// Loss detection, the shared congestion window, time-critical priority and dead peers on two real Sessions over an
+// in-memory wire and a simulated clock (RFC 7016 §3.5.2, §3.6.2.5, §3.5.4.1).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CHUNK, type UserDataChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
+import { CWND_INIT, DEFAULT_PEER_TIMEOUT_MS, NAKS_FOR_LOSS } from '../../src/protocols/rtmfp/params.ts';
+import { Pair } from '../helpers/pair.ts';
+
+const SIGNATURE = Uint8Array.of(0x54, 0x43, 0x04, 0x00);
+
+function dataFrom(pair: Pair, since: number, flowId?: number): UserDataChunk[] {
+  return (pair.chunksFrom('initiator', since, CHUNK.USER_DATA) as UserDataChunk[]).filter(
+    (c) => flowId === undefined || c.flowId === flowId,
+  );
+}
+
+test(`a lost fragment is resent after ${NAKS_FOR_LOSS} later acknowledgements, not after the first`, async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  writer.write(Uint8Array.of(0));
+  await pair.settle(); // an RTT sample and an open flow
+  pair.wire.drop.initiator = true;
+  writer.write(Uint8Array.of(1)); // this packet is lost
+  await pair.settle();
+  pair.wire.drop.initiator = false;
+  const lostSeq = dataFrom(pair, 0, writer.id).at(-1)!.sequence;
+  const resends = () => dataFrom(pair, 0, writer.id).filter((c) => c.sequence === lostSeq).length - 1;
+  for (let later = 1; later <= NAKS_FOR_LOSS; later++) {
+    // each message leaves in its own packet and is acknowledged by its own ack packet: one NAK for the lost one
+    writer.write(Uint8Array.of(1 + later));
+    await pair.settle();
+    if (later < NAKS_FOR_LOSS) assert.equal(resends(), 0, `not resent after ${later} later acknowledgement(s)`);
+  }
+  assert.equal(resends(), 1, `resent once after ${NAKS_FOR_LOSS} later acknowledgements (no timer involved)`);
+  const got = pair.records.responder.messages.get(writer.id)!.map((m) => m[0]);
+  assert.deepEqual(got, [0, 1, 2, 3, 4], 'delivered in order once the hole is filled');
+  assert.equal(pair.initiator.congestion.stats.nakLosses, 1);
+  assert.equal(pair.initiator.congestion.stats.timeouts, 0);
+});
+
+test('the congestion window is one per session: two writers together never have more than it outstanding', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const a = pair.initiator.newWriter(SIGNATURE, undefined);
+  const b = pair.initiator.newWriter(SIGNATURE, undefined);
+  pair.wire.drop.responder = true; // no acknowledgement comes back: the window cannot open
+  a.write(new Uint8Array(50_000));
+  b.write(new Uint8Array(50_000));
+  await pair.settle();
+  const sent = dataFrom(pair, 0).reduce((sum, c) => sum + c.data.length, 0);
+  // the last fragment may start just below the window and end past it (as in the RFC: the window is checked per packet)
+  assert.ok(sent <= CWND_INIT + 1_200 && sent > CWND_INIT - 1_200, `${sent} bytes sent with a ${CWND_INIT}-byte window`);
+  assert.ok(dataFrom(pair, 0, a.id).length > 0 && dataFrom(pair, 0, b.id).length > 0, 'both writers had a share');
+  // acknowledgements open the window again and everything arrives
+  pair.wire.drop.responder = false;
+  const done = (id: number) => (pair.records.responder.messages.get(id)?.length ?? 0) > 0;
+  for (let i = 0; i < 300 && !(done(a.id) && done(b.id)); i++) await pair.advance(100, 50);
+  assert.equal(pair.records.responder.messages.get(a.id)?.[0]?.length, 50_000);
+  assert.equal(pair.records.responder.messages.get(b.id)?.[0]?.length, 50_000);
+  assert.ok(pair.initiator.congestion.cwnd > CWND_INIT, 'the window grew while the data flowed');
+});
+
+test('time-critical writers (media) take the window before the others', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const bulk = pair.initiator.newWriter(SIGNATURE, undefined);
+  const media = pair.initiator.newWriter(SIGNATURE, undefined);
+  media.timeCritical = true;
+  pair.wire.drop.responder = true;
+  bulk.write(new Uint8Array(20_000));
+  media.write(new Uint8Array(20_000));
+  await pair.settle();
+  const bulkBytes = dataFrom(pair, 0, bulk.id).reduce((s, c) => s + c.data.length, 0);
+  const mediaBytes = dataFrom(pair, 0, media.id).reduce((s, c) => s + c.data.length, 0);
+  assert.ok(mediaBytes > CWND_INIT - 1_200, `media took the window (${mediaBytes} bytes)`);
+  assert.equal(bulkBytes, 0, 'nothing of the bulk writer while media waits');
+});
+
+test('a window the path cannot carry holds media back rather than flooding it: outstanding stays within cwnd', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const media = pair.initiator.newWriter(SIGNATURE, undefined, false);
+  media.timeCritical = true;
+  let maxOutstanding = 0;
+  for (let frame = 0; frame < 100; frame++) {
+    // every fourth packet each way is lost, and the responder answers late (40 ms)
+    pair.wire.drop.initiator = frame % 4 === 1;
+    media.write(new Uint8Array(3_000));
+    await pair.advance(40, 40);
+    maxOutstanding = Math.max(maxOutstanding, pair.initiator.congestion.outstanding);
+    assert.ok(pair.initiator.congestion.outstanding <= pair.initiator.congestion.cwnd + 1_200);
+  }
+  assert.ok(pair.initiator.congestion.stats.decreases > 0, 'losses cut the window');
+  assert.ok(maxOutstanding > 0);
+});
+
+test(`a silent peer fails the session ${DEFAULT_PEER_TIMEOUT_MS / 1000} s after its last packet, after keepalive pings`, async () => {
+  const pair = new Pair({ keepAliveMs: 15_000, peerTimeoutMs: DEFAULT_PEER_TIMEOUT_MS });
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  writer.write(Uint8Array.of(1));
+  await pair.settle();
+  const lastHeard = pair.clock.now();
+  pair.wire.drop.initiator = true; // the initiator vanishes
+  let failedAt: number | undefined;
+  for (let t = 0; t < 40_000 && failedAt === undefined; t += 100) {
+    await pair.advance(100, 100);
+    if (pair.records.responder.failed.length > 0) failedAt = pair.clock.now();
+  }
+  assert.ok(failedAt !== undefined, 'the session failed');
+  const silence = failedAt - lastHeard;
+  assert.ok(silence <= DEFAULT_PEER_TIMEOUT_MS + 100 && silence >= DEFAULT_PEER_TIMEOUT_MS - 100, `failed after ${silence} ms`);
+  assert.deepEqual(pair.records.responder.failed, ['keepalive timeout']);
+  const pings = pair.chunksFrom('responder', 0, CHUNK.PING).length;
+  assert.ok(pings >= 2, `${pings} keepalive pings before giving up`);
+});
+
+test('a live peer answering pings is never failed by the timeout', async () => {
+  const pair = new Pair({ keepAliveMs: 15_000, peerTimeoutMs: DEFAULT_PEER_TIMEOUT_MS });
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  writer.write(Uint8Array.of(1));
+  await pair.settle();
+  await pair.advance(60_000, 500); // idle, but the initiator answers the responder's pings
+  assert.equal(pair.responder.state, 'open');
+  assert.deepEqual(pair.records.responder.failed, []);
+});
+
+test('a fragment first sent without a timestamp echo is resent whole in a packet that carries one', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  pair.wire.drop.initiator = true; // the first packets (3-byte headers: nothing heard yet, no echo) are lost
+  const message = Uint8Array.from({ length: 3_000 }, (_, i) => (i * 31) & 0xff);
+  writer.write(message);
+  await pair.settle();
+  // the initiator hears from the responder: its packets now carry a timestamp echo (a 5-byte header)
+  pair.responder.newWriter(SIGNATURE, undefined).write(Uint8Array.of(7));
+  await pair.settle();
+  pair.wire.drop.initiator = false;
+  await pair.advance(8_000, 100);
+  assert.deepEqual(pair.records.responder.messages.get(writer.id), [message]);
+});
+
+test('media held back past its lifetime: the unsent backlog is dropped whole, the receiver sees no gap', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const media = pair.initiator.newWriter(SIGNATURE, undefined);
+  media.timeCritical = true;
+  media.write(new Uint8Array(1_000));
+  await pair.settle();
+  pair.wire.drop.responder = true; // no acknowledgement: the window stays full
+  for (let i = 0; i < 20; i++) media.write(new Uint8Array(1_000).fill(i + 1));
+  await pair.advance(2_500, 100);
+  assert.ok(media.unsentAge() >= 2_500, `oldest unsent message waited ${media.unsentAge()} ms`);
+  const dropped = media.dropUnsent();
+  assert.ok(dropped > 10, `${dropped} unsent messages dropped`);
+  // what remains is at most the message already started (it must finish: its first fragments are out)
+  assert.equal(media.stats.droppedMessages, dropped);
+  pair.wire.drop.responder = false;
+  media.write(new Uint8Array(1_000).fill(99));
+  await pair.advance(5_000, 100);
+  const got = pair.records.responder.messages.get(media.id)!;
+  assert.equal(got.length, 1 + (20 - dropped) + 1, 'what was sent arrives, nothing dropped is missed');
+  assert.equal(got.at(-1)![0], 99);
+});
