@@ -3,7 +3,7 @@
 // restart costs a rebuild, not the service: client sessions never wait on Redis except a rendezvous for a
 // peer this node does not hold. Liveness comes from the node registrations (params.ts), so an entry left by
 // a crashed node is never an answer.
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../log.ts';
 import { ENTRY_TTL_S, HEARTBEAT_MS, LOOKUP_TIMEOUT_MS, NODE_TTL_MS, RECONNECT_MAX_MS, RECONNECT_STEP_MS } from './params.ts';
@@ -50,6 +50,8 @@ export interface DirectoryEvents {
 
 const PREFIX = 'nimbus:';
 const CHANNEL = `${PREFIX}events`;
+/** start() waits this long for a first answer from Redis, then goes on without it */
+const START_WAIT_MS = 2000;
 
 export class Directory extends EventEmitter<DirectoryEvents> {
   readonly self: NodeInfo;
@@ -87,22 +89,22 @@ export class Directory extends EventEmitter<DirectoryEvents> {
     this.redis.on('error', (error: Error) => this.down(error));
     this.redis.on('close', () => this.down(new Error('connection closed')));
     this.subscriber.on('error', () => undefined);
-    this.redis.on('ready', () => {
-      if (this.state === 'down') void this.rebuild();
-    });
+    this.redis.on('ready', () => void this.rebuild());
     this.subscriber.on('message', (_channel: string, text: string) => this.onMessage(text));
   }
 
-  /** Connects, registers this node and starts the heartbeat. Rejects when Redis cannot be reached at all. */
+  /**
+   * Connects, registers this node and starts the heartbeat. Redis away at start is not fatal: local service
+   * starts, and the node registers as soon as Redis answers (as after a Redis restart).
+   */
   async start(): Promise<void> {
-    await this.redis.connect();
-    await this.subscriber.connect();
-    await this.subscriber.subscribe(CHANNEL);
-    await this.register();
-    this.up();
-    await this.heartbeat();
     this.timer = setInterval(() => void this.heartbeat(), this.heartbeatMs);
     this.timer.unref();
+    const ready = once(this.redis, 'rebuilt-or-down');
+    this.redis.connect().catch((error: Error) => this.down(error));
+    this.subscriber.connect().catch(() => undefined);
+    this.subscriber.subscribe(CHANNEL).catch(() => undefined);
+    await Promise.race([ready, new Promise((resolve) => setTimeout(resolve, START_WAIT_MS).unref())]);
   }
 
   /** Leaves the cluster: this node's entries are removed so the others see it gone at once. */
@@ -232,7 +234,7 @@ export class Directory extends EventEmitter<DirectoryEvents> {
 
   /** Refreshes this node, then compares the live nodes with those known: node-up / node-down. */
   private async heartbeat(): Promise<void> {
-    if (this.closed || this.state === 'down') return;
+    if (this.closed || this.state !== 'up') return;
     try {
       await this.register();
       const now = Date.now();
@@ -262,6 +264,7 @@ export class Directory extends EventEmitter<DirectoryEvents> {
 
   /** Redis is back: register again, write back every entry of this node, then resume the heartbeat. */
   private async rebuild(): Promise<void> {
+    if (this.closed) return;
     try {
       await this.register();
       const batch = this.redis.multi();
@@ -272,22 +275,30 @@ export class Directory extends EventEmitter<DirectoryEvents> {
       }
       for (const name of this.publications) batch.set(`${PREFIX}pub:${name}`, this.self.id, 'EX', ENTRY_TTL_S);
       await batch.exec();
+      const first = this.state === 'starting';
       this.up();
-      this.logger.info({ peers: this.peers.size, groups: this.groups.size, publications: this.publications.size }, 'cluster directory rebuilt');
-      this.emit('rebuilt');
       await this.heartbeat();
+      if (!first) {
+        this.logger.info(
+          { peers: this.peers.size, groups: this.groups.size, publications: this.publications.size },
+          'cluster directory rebuilt',
+        );
+      }
+      this.emit('rebuilt');
     } catch (error) {
       this.down(error as Error);
     }
+    this.redis.emit('rebuilt-or-down');
   }
 
   private up(): void {
     if (this.state === 'up') return;
-    if (this.state === 'down') this.logger.info('redis reachable again');
+    this.logger.info({ node: this.self.id }, this.state === 'down' ? 'redis reachable again' : 'joined the cluster');
     this.state = 'up';
   }
 
   private down(error: Error): void {
+    this.redis.emit('rebuilt-or-down');
     if (this.closed || this.state === 'down') return;
     this.state = 'down';
     this.logger.warn({ err: error.message }, 'redis unreachable: local service continues, the directory is rebuilt when it returns');

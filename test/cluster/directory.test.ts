@@ -25,7 +25,10 @@ test('nodes find each other; peers, groups and publications resolve to their nod
   await b.start();
   const [up] = (await seen) as [NodeInfo];
   assert.equal(up.id, 'bb');
-  assert.deepEqual(b.nodes.map((n) => n.id), ['a']);
+  assert.deepEqual(
+    b.nodes.map((n) => n.id),
+    ['a'],
+  );
 
   b.addPeer('p1');
   b.publish('live/s');
