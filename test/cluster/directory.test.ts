@@ -106,3 +106,44 @@ test('Redis restarted: nodes keep their entries locally and write them back', { 
   assert.equal((await a.locatePeer('p2'))?.id, 'bb', 'an entry made while Redis was away is written back');
   assert.equal((await a.originOf('s'))?.id, 'bb');
 });
+
+test('Redis with AUTH: the password in the URL is used; a wrong one leaves the node serving locally', { skip }, async (t) => {
+  const redis = await startRedis({ password: 's3cret' });
+  const a = new Directory({ url: redis.url, self: node('a'), logger, ...fast });
+  const wrong = new Directory({ url: redis.url.replace('s3cret', 'nope'), self: node('bb'), logger, ...fast });
+  t.after(async () => {
+    await a.close();
+    await wrong.close();
+    await redis.close();
+  });
+  await a.start();
+  a.addPeer('p1');
+  const started = Date.now();
+  await wrong.start();
+  assert.ok(Date.now() - started < 3000, 'start does not hang on a refused AUTH');
+  assert.equal(await wrong.locatePeer('p1'), undefined, 'no directory without AUTH, and no exception either');
+  const b = new Directory({ url: redis.url, self: node('cc'), logger, ...fast });
+  t.after(() => b.close());
+  await b.start();
+  assert.equal((await b.locatePeer('p1'))?.id, 'a');
+});
+
+test('Redis away at start: the node starts anyway and registers when Redis comes', { skip }, async (t) => {
+  const redis = await startRedis();
+  await redis.kill();
+  const a = new Directory({ url: redis.url, self: node('a'), logger, ...fast });
+  const b = new Directory({ url: redis.url, self: node('bb'), logger, ...fast });
+  t.after(async () => {
+    await a.close();
+    await b.close();
+    await redis.close();
+  });
+  const started = Date.now();
+  await a.start();
+  assert.ok(Date.now() - started < 3000, `start() returned after ${Date.now() - started} ms`);
+  a.addPeer('p1');
+  await redis.restart();
+  await b.start();
+  await once(b, 'node-up');
+  assert.equal((await b.locatePeer('p1'))?.id, 'a');
+});

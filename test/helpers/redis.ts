@@ -18,11 +18,13 @@ export function redisUnavailable(): string | undefined {
   return probe.error ? 'redis-server is not installed (apt-get install -y redis-server)' : undefined;
 }
 
-export async function startRedis(): Promise<TestRedis> {
+/** `password`: Redis asks for AUTH (requirepass), and `url` carries it. */
+export async function startRedis(options: { password?: string } = {}): Promise<TestRedis> {
   const port = await freeTcpPort();
   let child: ChildProcess | undefined;
   const launch = async (): Promise<void> => {
-    const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    const auth = options.password ? ['--requirepass', options.password] : [];
+    const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...auth], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = started;
@@ -53,7 +55,7 @@ export async function startRedis(): Promise<TestRedis> {
   await launch();
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: options.password ? `redis://:${encodeURIComponent(options.password)}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`,
     kill: () => stop('SIGKILL'),
     restart: async () => {
       await stop('SIGKILL');
