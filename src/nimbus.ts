@@ -93,6 +93,7 @@ export class Nimbus {
     });
     this.cluster = new Cluster({ directory, groups: () => this.core.groups, logger });
     this.core.application = this.cluster.wrap(this.core.application);
+    this.core.publications.events = this.cluster.wrapStreams(this.core.publications.events);
     await directory.start();
   }
 

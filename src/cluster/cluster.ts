@@ -19,6 +19,8 @@ import type { AMFValue } from '../flash/amf/types.ts';
 import type { AMFReadOptions } from '../flash/amf/reader.ts';
 import type { AMFWriteOptions } from '../flash/amf/writer.ts';
 import type { Directory, DirectoryEvent, NodeInfo } from './directory.ts';
+import type { StreamEvents, StreamVerdict } from '../core/media/publications.ts';
+import type { Listener, Publication } from '../core/media/publication.ts';
 
 interface RemoteMember {
   member: MemberPort;
@@ -53,6 +55,11 @@ export class Cluster {
   /** The application as protocols see it in cluster mode. */
   wrap(application: ApplicationPort): ApplicationPort {
     return new ClusterApplication(application, this);
+  }
+
+  /** The application's stream events, plus the directory's publication entries. */
+  wrapStreams(events: StreamEvents): StreamEvents {
+    return new ClusterStreams(events, this.directory);
   }
 
   // ---- called by ClusterApplication -------------------------------------------------------------------
@@ -214,5 +221,50 @@ class ClusterApplication implements ApplicationPort {
 
   resolvePath(path: string): PathCheck {
     return this.inner.resolvePath(path);
+  }
+}
+
+/** Stream events: the application decides; an accepted client publication is entered in the directory. */
+class ClusterStreams implements StreamEvents {
+  constructor(
+    private readonly inner: StreamEvents,
+    private readonly directory: Directory,
+  ) {}
+
+  // media hooks read through: the application hooks and unhooks them as its scripts change, and an absent
+  // hook costs nothing per packet
+  get onAudio(): StreamEvents['onAudio'] {
+    return this.inner.onAudio;
+  }
+
+  get onVideo(): StreamEvents['onVideo'] {
+    return this.inner.onVideo;
+  }
+
+  get onData(): StreamEvents['onData'] {
+    return this.inner.onData;
+  }
+
+  get onFlush(): StreamEvents['onFlush'] {
+    return this.inner.onFlush;
+  }
+
+  onPublish(client: ClientPort, publication: Publication): StreamVerdict {
+    const verdict = this.inner.onPublish(client, publication);
+    if (verdict.allowed) this.directory.publish(publication.name);
+    return verdict;
+  }
+
+  onUnpublish(client: ClientPort, publication: Publication): void {
+    this.directory.unpublish(publication.name);
+    this.inner.onUnpublish(client, publication);
+  }
+
+  onSubscribe(client: ClientPort, listener: Listener): StreamVerdict {
+    return this.inner.onSubscribe(client, listener);
+  }
+
+  onUnsubscribe(client: ClientPort, listener: Listener): void {
+    this.inner.onUnsubscribe(client, listener);
   }
 }

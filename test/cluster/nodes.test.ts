@@ -94,6 +94,17 @@ test(
     assert.equal(hex((await fromC)[0].farPeerId), hex(onC.peerId));
     await cToB.close();
 
+    // a publication on C is entered in the directory, and leaves it with its publisher
+    const stream = await onC.createNetStream();
+    stream.publish('cluster-live');
+    await stream.waitStatus('NetStream.Publish.Start');
+    await until(
+      async () => (await a.server.cluster!.directory.originOf('cluster-live'))?.publicAddress === `127.0.0.1:${c.port}`,
+      'the origin of cluster-live',
+    );
+    stream.closeStream();
+    await until(async () => (await a.server.cluster!.directory.originOf('cluster-live')) === undefined, 'cluster-live unpublished');
+
     // B killed without goodbye: the others drop it within the TTL, its peers become unknown
     const deadPeer = hex(onB.peerId);
     const bDirectory = b.server.cluster!.directory as unknown as { timer: NodeJS.Timeout; redis: { disconnect(): void } };
