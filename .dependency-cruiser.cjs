@@ -39,7 +39,7 @@ module.exports = {
       severity: 'error',
       comment: 'src/core knows no protocol, no Lua host, no inspector, no client, and not the composition root.',
       from: { path: '^src/core/' },
-      to: { path: ['^src/(protocols|app|inspector|client)/', ROOT] },
+      to: { path: ['^src/(protocols|app|inspector|client|cluster)/', ROOT] },
     },
     {
       name: 'app-not-protocols',
@@ -54,6 +54,13 @@ module.exports = {
       comment: 'Protocols reach the application through the core ports only.',
       from: { path: '^src/protocols/' },
       to: { path: ['^src/(app|inspector)/', ROOT] },
+    },
+    {
+      name: 'cluster-beside-protocols',
+      comment: 'Cluster mode (src/cluster) works through core ports: no protocol, Lua host or inspector.',
+      severity: 'error',
+      from: { path: '^src/cluster/' },
+      to: { path: ['^src/(protocols|app|inspector|client)/', ROOT] },
     },
     {
       name: 'composition-root-on-top',

@@ -56,6 +56,8 @@ export interface NimbusConfig {
   logs: { level: LevelName; pretty: PrettyMode };
   inspector: { enabled: boolean; host: string; port: number; token: string; stately: string };
   smtp: { host: string; port: number; timeout: number };
+  /** cluster mode (src/cluster): off while `redis` is empty */
+  cluster: { redis: string; name: string; region: string };
   /** The whole ini plus overrides, as strings, for `mona.configs`; known keys hold their effective value. */
   raw: Record<string, Record<string, string>>;
   /** Path of the ini file used, or null when none was. */
@@ -93,6 +95,7 @@ export const DEFAULTS = {
   logs: { level: 'info', pretty: 'auto' },
   inspector: { enabled: false, host: '127.0.0.1', port: 19350, token: '', stately: '' },
   smtp: { host: 'localhost', port: 25, timeout: 60 },
+  cluster: { redis: '', name: '', region: '' },
 } as const;
 
 type SectionName = keyof typeof DEFAULTS;
@@ -338,6 +341,11 @@ function build(
       port: get('smtp', 'port', port(false)),
       timeout: get('smtp', 'timeout', integer(1, 3600, ' (seconds)')),
     },
+    cluster: {
+      redis: get('cluster', 'redis', redisUrl),
+      name: get('cluster', 'name', anyText),
+      region: get('cluster', 'region', anyText),
+    },
     raw,
     source,
   };
@@ -355,6 +363,7 @@ function build(
     logs: config.logs,
     inspector: config.inspector,
     smtp: config.smtp,
+    cluster: config.cluster,
   };
   for (const section of SECTIONS) {
     const keys = (raw[section] ??= {});
@@ -462,6 +471,19 @@ function publicAddress(text: string, name: string): string {
   const portValue = /^\d+$/.test(portText) ? Number(portText) : NaN;
   if (hostOk && portValue >= 1 && portValue <= 65535) return text;
   throw new ConfigError(`${name}: expected host or host:port, got "${text}"`, { key: name });
+}
+
+/** '' (no cluster) or redis://, rediss:// (TLS) with optional user:password@ and /db. */
+function redisUrl(text: string, name: string): string {
+  if (text === '') return text;
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (url && (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '') return text;
+  throw new ConfigError(`${name}: expected redis://host:port or rediss://host:port, got "${text}"`, { key: name });
 }
 
 function isLoopback(host: string): boolean {

@@ -10,6 +10,7 @@ import { RtmfpServer } from './protocols/rtmfp/server.ts';
 import { RtmpServer } from './protocols/rtmp/server.ts';
 import { HttpServer } from './protocols/http/server.ts';
 import type { Inspector } from './inspector/inspector.ts';
+import type { Cluster } from './cluster/cluster.ts';
 
 export interface NimbusOptions {
   config: NimbusConfig;
@@ -32,6 +33,8 @@ export class Nimbus {
   readonly protocols: ProtocolServer[];
   /** the built-in inspector, when [inspector] enabled */
   inspector: Inspector | undefined;
+  /** cluster mode, when [cluster] redis is set */
+  cluster: Cluster | undefined;
 
   constructor(options: NimbusOptions) {
     this.config = options.config;
@@ -70,12 +73,44 @@ export class Nimbus {
       this.inspector = await startInspector(this);
     }
     for (const protocol of this.protocols) await protocol.start();
+    if (this.config.cluster.redis !== '') await this.startCluster();
     this.core.start();
   }
+
+  /** After the sockets: the directory registers the address they are bound to. */
+  private async startCluster(): Promise<void> {
+    const [{ Cluster }, { Directory }, { randomBytes }] = await Promise.all([
+      import('./cluster/cluster.ts'),
+      import('./cluster/directory.ts'),
+      import('node:crypto'),
+    ]);
+    const logger = this.logger.child({ component: 'cluster' });
+    const publicAddress = this.rtmfp.publicAddress;
+    const directory = new Directory({
+      url: this.config.cluster.redis,
+      self: {
+        id: randomBytes(8).toString('hex'),
+        name: this.config.cluster.name || publicAddress,
+        region: this.config.cluster.region,
+        publicAddress,
+        link: '',
+      },
+      logger,
+      ...this.clusterTimings,
+    });
+    this.cluster = new Cluster({ directory, groups: () => this.core.groups, logger });
+    this.core.application = this.cluster.wrap(this.core.application);
+    this.core.publications.events = this.cluster.wrapStreams(this.core.publications.events);
+    await directory.start();
+  }
+
+  /** tests shorten the heartbeat */
+  clusterTimings: { heartbeatMs?: number; nodeTtlMs?: number } = {};
 
   /** Clients first (their onDisconnection runs), then the application (onStop), then the inspector. */
   async close(): Promise<void> {
     await Promise.all(this.protocols.map((protocol) => protocol.close()));
+    await this.cluster?.directory.close();
     this.core.stop();
     await this.inspector?.close();
     this.inspector = undefined;

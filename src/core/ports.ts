@@ -93,6 +93,11 @@ export interface ApplicationPort {
    * `peerId` is 64 hex characters; `protocol` is passed first by Mona's signature, not at all by Cumulus'.
    */
   onRendezVousUnknown(peerId: string, protocol: ProtocolName): HandshakeRedirect;
+  /**
+   * Asked when onRendezVousUnknown redirected nowhere: a directory lookup (cluster mode) that may take a
+   * round trip to another store; the requester is answered when it settles. Absent: no answer, as before.
+   */
+  locatePeer?(peerId: string): Promise<HandshakeRedirect>;
   /** A client joined a NetGroup (its member is on the ring, before the introductions go out). */
   onJoinGroup(client: ClientPort, group: GroupPort): void;
   /** A client left a NetGroup (flow end or disconnection, always before onDisconnection). */

@@ -20,7 +20,15 @@ export interface TestServer {
  * RTMP is off unless `rtmp` is set, HTTP unless `http` is: then a free TCP port is picked (port 0 means disabled, never ephemeral).
  */
 export async function startTestServer(
-  options: { application?: ApplicationPort; args?: string[]; dir?: string; rtmp?: boolean; http?: boolean } = {},
+  options: {
+    application?: ApplicationPort;
+    args?: string[];
+    dir?: string;
+    rtmp?: boolean;
+    http?: boolean;
+    /** adjusts the server between construction and start (test timings) */
+    beforeStart?: (server: Nimbus) => void;
+  } = {},
 ): Promise<TestServer> {
   const dirArgs = options.dir ? [`--application.dir=${options.dir}`] : [];
   if (options.rtmp) dirArgs.push(`--RTMP.port=${await freeTcpPort()}`, '--RTMP.host=127.0.0.1');
@@ -35,6 +43,7 @@ export async function startTestServer(
   const logger = createLogger({ level: process.env.NIMBUS_TEST_LOG ?? 'fatal', pretty: 'false' });
   const application = options.application ?? (options.dir ? undefined : acceptAll);
   const server = new Nimbus({ config, logger, application });
+  options.beforeStart?.(server);
   await server.start();
   return {
     server,

@@ -384,6 +384,7 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
       }
       const addresses = redirectAddresses(returned, this.selfAddress());
       if (addresses.length > 0) this.reply(this.handshake.redirect(tag, addresses), 0, from);
+      else this.locate(peerId, tag, from);
       return;
     }
     const requester = this.peers.byEndpoint(from);
@@ -392,6 +393,19 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
     if (!introduction) return;
     this.forward(target.session, introduction.forward);
     this.reply(this.handshake.redirect(tag, introduction.redirect), 0, from);
+  }
+
+  /** The application's directory (cluster mode) for a peer nobody here knows: answered when it settles. */
+  private locate(peerId: Uint8Array, tag: Uint8Array, from: Endpoint): void {
+    const application = this.core.application;
+    if (!application.locatePeer) return;
+    application.locatePeer(hex(peerId)).then(
+      (found) => {
+        const addresses = redirectAddresses(found, this.selfAddress());
+        if (addresses.length > 0) this.reply(this.handshake.redirect(tag, addresses), 0, from);
+      },
+      (error: unknown) => this.logger.error({ err: error, code: errorCode(error) }, 'peer lookup failed'),
+    );
   }
 
   /** A Forwarded IHello inside the target's session, sent at once. */
