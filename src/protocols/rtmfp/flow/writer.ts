@@ -99,7 +99,6 @@ export class FlowWriter {
   private lastProgress: number;
   private backoff = 1;
   private optionsBytes: Uint8Array;
-  private finQueued = false;
   private remoteBuffer = 64 * 1024;
   private ended = false;
 
@@ -137,6 +136,11 @@ export class FlowWriter {
     return this.ended;
   }
 
+  /** close() was called: the actor is closing, nothing more is queued, the last fragment carries FIN */
+  private get closing(): boolean {
+    return this.current === 'closing';
+  }
+
   get drained(): boolean {
     return this.queue.length === 0 && this.inflight.length === 0;
   }
@@ -145,7 +149,7 @@ export class FlowWriter {
    *  settles to idle only after a quiet second (one actor event per second, not two per media message) */
   settled(): boolean {
     if (!this.drained) return false;
-    return this.finQueued || this.host.clock.now() - this.lastWrite >= QUIET_MS;
+    return this.closing || this.host.clock.now() - this.lastWrite >= QUIET_MS;
   }
 
   get pendingBytes(): number {
@@ -154,7 +158,7 @@ export class FlowWriter {
 
   /** Queue one message. Unreliable messages may be dropped (counted) when the receiver is too slow. */
   write(data: Uint8Array, reliable = this.reliable): void {
-    if (this.ended || this.finQueued) return;
+    if (this.ended || this.closing) return;
     this.queue.push({ data, reliable, offset: 0, started: false });
     this.queuedBytes += data.length;
     this.stats.messagesQueued++;
@@ -166,8 +170,7 @@ export class FlowWriter {
 
   /** Orderly close: a final empty fragment with FIN once everything queued has gone. */
   close(): void {
-    if (this.ended || this.finQueued) return;
-    this.finQueued = true;
+    if (this.ended || this.closing) return;
     if (this.lastSeq === 0 && this.queue.length === 0) {
       // never sent anything: nothing for the receiver to close; the next tick finds it drained and closes
       this.actor.send({ type: 'CLOSE' });
@@ -225,7 +228,7 @@ export class FlowWriter {
       let flags = 0;
       if (message.offset > 0) flags |= FLAG_END; // has a before-part
       if (size < left) flags |= FLAG_BEGIN; // has an after-part
-      if (message.data.length === 0 && this.finQueued && this.queue.length === 1) flags |= FLAG_FINAL | FLAG_ABANDON;
+      if (message.data.length === 0 && this.closing && this.queue.length === 1) flags |= FLAG_FINAL | FLAG_ABANDON;
       const fragment: Fragment = {
         seq,
         flags,
