@@ -31,10 +31,7 @@ export const listenerMachine = setup({
   states: {
     authorizing: {
       on: {
-        ALLOW: [
-          { guard: 'publishing', target: 'awaitingKeyFrame' },
-          { target: 'waiting' },
-        ],
+        ALLOW: [{ guard: 'publishing', target: 'awaitingKeyFrame' }, { target: 'waiting' }],
         DENY: { target: 'refused', actions: assign({ reason: ({ event }) => event.reason }) },
         CLOSE: 'refused',
       },

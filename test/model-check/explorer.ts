@@ -77,7 +77,7 @@ export function explore<S>(system: System<S>, options: ExploreOptions = {}): Exp
     parent.push(from);
     for (const message of system.check?.(state) ?? []) {
       if (violations.length < keep) violations.push({ message, trace: trace(at) });
-      else violations.length === keep && violations.push({ message: '…and more', trace: [] });
+      else if (violations.length === keep) violations.push({ message: '…and more', trace: [] });
     }
     return at;
   };

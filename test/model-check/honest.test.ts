@@ -76,7 +76,8 @@ function declared(machine: AnyStateMachine): { events: Set<string>; actions: Set
   const named = (list: unknown, into: Set<string>): void => {
     for (const item of Array.isArray(list) ? list : [list]) {
       if (typeof item === 'string') into.add(item);
-      else if (item && typeof item === 'object' && typeof (item as { type?: unknown }).type === 'string') into.add((item as { type: string }).type);
+      else if (item && typeof item === 'object' && typeof (item as { type?: unknown }).type === 'string')
+        into.add((item as { type: string }).type);
     }
   };
   const visit = (node: Node): void => {
@@ -106,7 +107,11 @@ for (const [file, machine] of MACHINES) {
     const sent = new Set(driving.flatMap((path) => [...sentEvents(path)]));
     const { events } = declared(machine);
     const never = [...events].filter((event) => !sent.has(event));
-    assert.deepEqual(never, [], `machines/${file} handles events nobody sends (drivers: ${driving.map((p) => relative(ROOT, p)).join(', ')})`);
+    assert.deepEqual(
+      never,
+      [],
+      `machines/${file} handles events nobody sends (drivers: ${driving.map((p) => relative(ROOT, p)).join(', ')})`,
+    );
   });
 
   test(`honest machine ${file}: every action and guard is used by a transition and bound by its driver`, () => {
@@ -114,8 +119,16 @@ for (const [file, machine] of MACHINES) {
     const implementations = machine.implementations as { actions: object; guards: object };
     const declaredActions = Object.keys(implementations.actions);
     const declaredGuards = Object.keys(implementations.guards);
-    assert.deepEqual(declaredActions.filter((a) => !actions.has(a)), [], 'actions declared and never used');
-    assert.deepEqual(declaredGuards.filter((g) => !guards.has(g)), [], 'guards declared and never used');
+    assert.deepEqual(
+      declaredActions.filter((a) => !actions.has(a)),
+      [],
+      'actions declared and never used',
+    );
+    assert.deepEqual(
+      declaredGuards.filter((g) => !guards.has(g)),
+      [],
+      'guards declared and never used',
+    );
     // the default implementations are placeholders: the driver's provide({...}) must give each one its effect
     const driver = drivers(file)
       .filter((path) => /\.provide\(/.test(files.get(path)!))

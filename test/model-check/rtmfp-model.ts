@@ -553,7 +553,9 @@ export function rtmfpSystem(config: ModelConfig = BASE): System<World> & { initi
     moves,
     done: (world) =>
       world.wire.length === 0 &&
-      (['a', 'b'] as const).every((side) => ['session', 'writer', 'flow'].every((part) => (world[side][part as Part]?.status ?? 'done') !== 'active')),
+      (['a', 'b'] as const).every((side) =>
+        ['session', 'writer', 'flow'].every((part) => (world[side][part as Part]?.status ?? 'done') !== 'active'),
+      ),
     check: (world) => checkWorld(world, config),
   };
 }
@@ -598,7 +600,8 @@ function checkWorld(world: World, config: ModelConfig): string[] {
     // a session that ended leaves no flow behind
     if (end.session.status !== 'active') {
       for (const part of ['writer', 'flow'] as const) {
-        if (end[part]?.status === 'active') problems.push(`${side} session ended but its ${part} is still ${stateName(end[part]!)}`);
+        const actor = end[part];
+        if (actor?.status === 'active') problems.push(`${side} session ended but its ${part} is still ${stateName(actor)}`);
       }
     }
   }

@@ -26,7 +26,11 @@ function check(name: string, config: ModelConfig, t: { diagnostic(message: strin
   assert.equal(result.deadlocks.length, 0, `deadlock:\n  ${show(result.deadlocks)}`);
   assert.equal(result.traps.length, 0, `no way to an end from:\n  ${show(result.traps)}`);
   const restarted = result.graph.edges.flat().filter((e) => e.label.includes('!!'));
-  assert.deepEqual(restarted.map((e) => e.label), [], 'close deadline restarted');
+  assert.deepEqual(
+    restarted.map((e) => e.label),
+    [],
+    'close deadline restarted',
+  );
   // weak fairness for close: a cycle among states where a session is closing or failed must keep its closeTimeout
   // armed all along (the machine's closing/failed states arm it once, on entry; their repeats are child states)
   for (const side of ['a', 'b'] as const) {
@@ -48,8 +52,14 @@ test('model check: data both ways, early or orderly close, one loss and one dupl
   const result = check('timely', BASE, t);
   // the exploration is not vacuous: every message is delivered on some path and sessions end every way
   const ends = result.graph.states.filter((_, i) => result.graph.edges[i]!.length === 0);
-  assert.ok(ends.some((w) => w.a.delivered.length === 1 && w.b.delivered.length === 2), 'some run delivers everything');
-  assert.ok(ends.some((w) => stateName(w.a.writer) === 'abandoned'), 'some run abandons a writer');
+  assert.ok(
+    ends.some((w) => w.a.delivered.length === 1 && w.b.delivered.length === 2),
+    'some run delivers everything',
+  );
+  assert.ok(
+    ends.some((w) => stateName(w.a.writer) === 'abandoned'),
+    'some run abandons a writer',
+  );
   assert.ok(result.states > 10_000);
 });
 
@@ -60,13 +70,24 @@ test('model check: the responder refuses the flow (Flow Exception)', (t) => {
 
 test('model check: untimed, any armed timer may fire at any moment (spurious retransmissions, early keepalives)', (t) => {
   // one message one way, closed once delivered: the timers' interleavings alone multiply the states by ten
-  const untimed = { ...BASE, timely: false, initiatorMessages: [1], responderAnswer: [], duplicates: 0, wireCapacity: 2, earlyClose: false };
+  const untimed = {
+    ...BASE,
+    timely: false,
+    initiatorMessages: [1],
+    responderAnswer: [],
+    duplicates: 0,
+    wireCapacity: 2,
+    earlyClose: false,
+  };
   check('untimed', untimed, t);
 });
 
 test('model check: a writer that closes with fragments still in flight is caught', () => {
   const result = explore(rtmfpSystem({ ...BASE, initiatorMessages: [1, 1], responderAnswer: [], mutant: 'drainedIgnoresInFlight' }));
-  assert.ok(result.violations.some((v) => /writer closed but . delivered/.test(v.message)), 'the lost message is noticed');
+  assert.ok(
+    result.violations.some((v) => /writer closed but . delivered/.test(v.message)),
+    'the lost message is noticed',
+  );
   assert.ok(result.violations[0]!.trace.length > 0, 'with the path that leads to it');
 });
 
