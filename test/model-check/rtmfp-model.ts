@@ -38,6 +38,9 @@ export interface ModelConfig {
   giveUp: boolean;
   /** the responder's application refuses the initiator's flow (Flow Exception) */
   reject: boolean;
+  /** the responder's application refuses the connection: it answers `_error`, then its session hears REJECTED
+   *  (ServerClient.reject) and closes; the initiator never connects */
+  refuseConnection?: boolean;
   /**
    * Timers fire only while the wire is empty: every timeout is longer than a round trip, so no timer beats a
    * packet already on its way (no spurious retransmission, no keepalive while packets fly). Off, any armed
@@ -427,11 +430,14 @@ class Step {
     if (stateName(end.flow!) !== 'open') return; // a rejected flow has no handler
     end.delivered.push([...message]);
     if (end.delivered.length !== 1) return;
-    this.send(side, 'session', { type: 'CONNECTED' });
-    if (side === 'b' && !end.wroteAnswer) {
-      end.wroteAnswer = true;
-      for (const fragments of this.config.responderAnswer) this.write(side, fragments);
+    if (side === 'a') {
+      if (!this.config.refuseConnection) this.send(side, 'session', { type: 'CONNECTED' });
+      return;
     }
+    end.wroteAnswer = true;
+    for (const fragments of this.config.responderAnswer) this.write(side, fragments);
+    if (this.config.refuseConnection) this.send(side, 'session', { type: 'REJECTED', reason: 'refused' });
+    else this.send(side, 'session', { type: 'CONNECTED' });
   }
 
   /** Session.flush on both ends: control chunks, acks, then the writer's fragments, as one packet each. */

@@ -68,6 +68,13 @@ test('model check: the responder refuses the flow (Flow Exception)', (t) => {
   assert.ok(result.graph.states.some((w) => w.b.flow !== undefined && stateName(w.b.flow) === 'rejected'));
 });
 
+test('model check: the responder refuses the connection (_error, then close)', (t) => {
+  const result = check('connection refused', { ...BASE, refuseConnection: true }, t);
+  assert.ok(
+    result.graph.states.every((w) => stateName(w.a.session) !== 'open' || !JSON.stringify(w.a.session.value).includes('connected')),
+  );
+});
+
 test('model check: untimed, any armed timer may fire at any moment (spurious retransmissions, early keepalives)', (t) => {
   // one message one way, closed once delivered: the timers' interleavings alone multiply the states by ten
   const untimed = {
@@ -102,6 +109,7 @@ test('model check: the explored runs take the transitions the protocol machines 
     ['session', 'keying', 'CLOSE'],
     ['session', 'keying', 'after keyingTimeout'],
     ['session', 'open.connection.connecting', 'CONNECTED'],
+    ['session', 'open.connection.connecting', 'REJECTED'],
     ['session', 'open.liveness.alive', 'after keepAlive'],
     ['session', 'open.liveness.pinging', 'HEARD'],
     ['session', 'open.liveness.pinging', 'after pingInterval'],
