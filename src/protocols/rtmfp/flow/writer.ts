@@ -429,13 +429,6 @@ export class FlowWriter {
     this.host.onWriterFailed(this, reason);
     this.actor.stop();
   }
-
-  /** Session teardown: stop the actor without protocol traffic. */
-  dispose(): void {
-    if (!this.ended) this.finish();
-    writerBindings.unbind(this.key);
-    this.actor.stop();
-  }
 }
 
 const EMPTY = new Uint8Array(0);
