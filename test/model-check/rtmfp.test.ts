@@ -48,7 +48,10 @@ function check(name: string, config: ModelConfig, t: { diagnostic(message: strin
   return result;
 }
 
-test('model check: data both ways, early or orderly close, one loss and one duplicate, keepalive and give-up', (t) => {
+// explorations take seconds to tens of seconds; under coverage instrumentation several times that
+const SLOW = { timeout: 240_000 };
+
+test('model check: data both ways, early or orderly close, one loss and one duplicate, keepalive and give-up', SLOW, (t) => {
   const result = check('timely', BASE, t);
   // the exploration is not vacuous: every message is delivered on some path and sessions end every way
   const ends = result.graph.states.filter((_, i) => result.graph.edges[i]!.length === 0);
@@ -63,19 +66,19 @@ test('model check: data both ways, early or orderly close, one loss and one dupl
   assert.ok(result.states > 10_000);
 });
 
-test('model check: the responder refuses the flow (Flow Exception)', (t) => {
+test('model check: the responder refuses the flow (Flow Exception)', SLOW, (t) => {
   const result = check('refused', { ...BASE, reject: true }, t);
   assert.ok(result.graph.states.some((w) => w.b.flow !== undefined && stateName(w.b.flow) === 'rejected'));
 });
 
-test('model check: the responder refuses the connection (_error, then close)', (t) => {
+test('model check: the responder refuses the connection (_error, then close)', SLOW, (t) => {
   const result = check('connection refused', { ...BASE, refuseConnection: true }, t);
   assert.ok(
     result.graph.states.every((w) => stateName(w.a.session) !== 'open' || !JSON.stringify(w.a.session.value).includes('connected')),
   );
 });
 
-test('model check: untimed, any armed timer may fire at any moment (spurious retransmissions, early keepalives)', (t) => {
+test('model check: untimed, any armed timer may fire at any moment (spurious retransmissions, early keepalives)', SLOW, (t) => {
   // one message one way, closed once delivered: the timers' interleavings alone multiply the states by ten
   const untimed = {
     ...BASE,
@@ -89,7 +92,7 @@ test('model check: untimed, any armed timer may fire at any moment (spurious ret
   check('untimed', untimed, t);
 });
 
-test('model check: a writer that closes with fragments still in flight is caught', () => {
+test('model check: a writer that closes with fragments still in flight is caught', SLOW, () => {
   const result = explore(rtmfpSystem({ ...BASE, initiatorMessages: [1, 1], responderAnswer: [], mutant: 'drainedIgnoresInFlight' }));
   assert.ok(
     result.violations.some((v) => /writer closed but . delivered/.test(v.message)),
