@@ -1,12 +1,14 @@
 // Life of one receiving flow (RFC 7016 §3.6.3): accepted or rejected when its first fragment arrives,
-// complete when the FIN sequence number has been delivered. Fragments never reach the machine.
+// complete when the FIN sequence number has been delivered, closed when its session ends first (or the flow is
+// dropped over the buffer bounds). Fragments never reach the machine. `opening` lasts no longer than the call
+// that creates the flow: the first fragment decides it at once.
 import { assign, setup } from 'xstate';
 
 export type FlowEvent =
   | { type: 'ACCEPT'; kind: string } // metadata recognised: NetConnection, NetStream, NetGroup...
   | { type: 'REJECT'; reason: string } // unknown metadata or stream: 0x5e sent, fragments still acked
   | { type: 'FINISHED' } // FIN delivered
-  | { type: 'CLOSE' }; // session gone
+  | { type: 'CLOSE' }; // session ended, or the flow was dropped over the buffer bounds
 
 export interface FlowContext {
   kind: string;
@@ -15,10 +17,6 @@ export interface FlowContext {
 
 export const flowMachine = setup({
   types: { context: {} as FlowContext, events: {} as FlowEvent },
-  actions: {
-    rejected: () => {},
-    finished: () => {},
-  },
 }).createMachine({
   id: 'flow',
   context: { kind: '', reason: '' },
@@ -28,14 +26,12 @@ export const flowMachine = setup({
       on: {
         ACCEPT: { target: 'open', actions: assign({ kind: ({ event }) => event.kind }) },
         REJECT: { target: 'rejected', actions: assign({ reason: ({ event }) => event.reason }) },
-        CLOSE: 'closed',
       },
     },
     open: {
-      on: { FINISHED: { target: 'complete', actions: 'finished' }, CLOSE: 'closed' },
+      on: { FINISHED: 'complete', CLOSE: 'closed' },
     },
     rejected: {
-      entry: 'rejected',
       on: { FINISHED: 'closed', CLOSE: 'closed' },
     },
     complete: { type: 'final' },

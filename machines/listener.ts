@@ -21,11 +21,6 @@ export interface ListenerContext {
 
 export const listenerMachine = setup({
   types: { context: {} as ListenerContext, events: {} as ListenerEvent },
-  actions: {
-    subscribed: () => {},
-    refused: () => {},
-    unsubscribed: () => {},
-  },
   guards: {
     publishing: () => false, // the publication is running right now
   },
@@ -36,10 +31,7 @@ export const listenerMachine = setup({
   states: {
     authorizing: {
       on: {
-        ALLOW: [
-          { guard: 'publishing', target: 'awaitingKeyFrame', actions: 'subscribed' },
-          { target: 'waiting', actions: 'subscribed' },
-        ],
+        ALLOW: [{ guard: 'publishing', target: 'awaitingKeyFrame' }, { target: 'waiting' }],
         DENY: { target: 'refused', actions: assign({ reason: ({ event }) => event.reason }) },
         CLOSE: 'refused',
       },
@@ -59,7 +51,7 @@ export const listenerMachine = setup({
         CLOSE: 'closed',
       },
     },
-    refused: { type: 'final', entry: 'refused' },
-    closed: { type: 'final', entry: 'unsubscribed' },
+    refused: { type: 'final' },
+    closed: { type: 'final' },
   },
 });

@@ -17,11 +17,6 @@ export interface PublicationContext {
 
 export const publicationMachine = setup({
   types: { context: {} as PublicationContext, events: {} as PublicationEvent },
-  actions: {
-    started: () => {},
-    stopped: () => {},
-    refused: () => {},
-  },
 }).createMachine({
   id: 'publication',
   context: { publisherId: '', reason: '' },
@@ -41,16 +36,15 @@ export const publicationMachine = setup({
         ALLOW: 'publishing',
         DENY: {
           target: 'idle',
-          actions: [assign({ reason: ({ event }) => event.reason, publisherId: '' }), 'refused'],
+          actions: assign({ reason: ({ event }) => event.reason, publisherId: '' }),
         },
         CLOSE: 'closed',
       },
     },
     publishing: {
-      entry: 'started',
       on: {
-        UNPUBLISH: { target: 'idle', actions: ['stopped', assign({ publisherId: '' })] },
-        CLOSE: { target: 'closed', actions: 'stopped' },
+        UNPUBLISH: { target: 'idle', actions: assign({ publisherId: '' }) },
+        CLOSE: 'closed',
       },
     },
     closed: { type: 'final' },

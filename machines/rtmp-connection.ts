@@ -28,7 +28,6 @@ export const rtmpConnectionMachine = setup({
     input: {} as RtmpConnectionInput,
   },
   actions: {
-    connected: () => {},
     sendPing: () => {},
     /** flush what is queued and end the socket (FIN) */
     endSocket: () => {},
@@ -68,7 +67,7 @@ export const rtmpConnectionMachine = setup({
     },
     connecting: {
       on: {
-        CONNECTED: { target: 'connected', actions: 'connected' },
+        CONNECTED: 'connected',
         REJECTED: { target: 'closing', actions: assign({ reason: ({ event }) => event.reason }) },
         CLOSE: { target: 'closing', actions: assign({ reason: ({ event }) => event.reason }) },
         FAIL: { target: 'failed', actions: assign({ reason: ({ event }) => event.reason }) },

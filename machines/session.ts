@@ -21,7 +21,7 @@ export type SessionEvent =
   | { type: 'FAR_CLOSE' } // 0x0c received
   | { type: 'FAR_CLOSE_ACK' } // 0x4c received
   | { type: 'FAIL'; reason: string } // writer gave up, protocol error, ...
-  | { type: 'ADDRESS_CHANGED'; address: string }
+  | { type: 'ADDRESS_CHANGED'; host: string; port: number } // the far end answered a mobility check from there
   | { type: 'REARM' }; // the keepalive period or session timeout changed
 
 export interface SessionInput {
@@ -37,11 +37,11 @@ export const sessionMachine = setup({
   },
   actions: {
     opened: () => {},
-    connected: () => {},
     sendPing: () => {},
     sendClose: () => {},
     sendCloseAck: () => {},
     notifyFailed: () => {},
+    /** the session talks to the new address from now on; the delegate hears the move */
     changeAddress: () => {},
     closed: () => {},
   },
@@ -88,7 +88,7 @@ export const sessionMachine = setup({
           states: {
             connecting: {
               on: {
-                CONNECTED: { target: 'connected', actions: 'connected' },
+                CONNECTED: 'connected',
                 REJECTED: {
                   target: '#session.closing',
                   actions: assign({ reason: ({ event }) => event.reason }),

@@ -174,6 +174,8 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
     const result = await this.transaction(1, 'connect', properties, options.args ?? [], timeoutMs);
     const info = result[0];
     this.connectInfo = isAMFObject(info) ? info : {};
+    // the client role's session actor hears the connect result too (machines/session.ts: connecting → connected)
+    session.actor.send({ type: 'CONNECTED' });
   }
 
   /** IHello → RHello → IIKeying → RIKeying, retrying each step every second. */

@@ -264,9 +264,6 @@ export class Listener {
   droppedForCongestion = 0;
   private readonly sink: ListenerSink;
   private _receiveVideo = true;
-  private started = false;
-  private paused = false;
-  private awaitingKeyFrame = true;
   private audioConfigSent = false;
   private videoConfigSent = false;
   /** media time that becomes 0 for this listener; undefined until its first message */
@@ -302,6 +299,18 @@ export class Listener {
     return this.actor.getSnapshot().status === 'done';
   }
 
+  // The listener obeys its actor: accepted and not yet closed (subscribed), media relayed unless paused, video
+  // held back until a key frame unless playing. Read per message: one snapshot field, no copy of it kept here.
+  private get subscribed(): boolean {
+    const state = this.actor.getSnapshot().value;
+    return state !== 'authorizing' && state !== 'refused' && state !== 'closed';
+  }
+
+  private get relaying(): boolean {
+    const state = this.actor.getSnapshot().value;
+    return state === 'playing' || state === 'awaitingKeyFrame' || state === 'waiting';
+  }
+
   get receiveVideo(): boolean {
     return this._receiveVideo;
   }
@@ -313,8 +322,7 @@ export class Listener {
 
   /** Accepted by the application: status events, then whatever a late joiner needs (metadata). */
   start(): void {
-    if (this.started) return;
-    this.started = true;
+    if (this.state !== 'authorizing') return;
     // a NetStream playing again keeps its writers: only losses from now on are this listener's
     this.lostAudioSeen = this.sink.lostAudio?.() ?? 0;
     this.lostVideoSeen = this.sink.lostVideo?.() ?? 0;
@@ -335,9 +343,8 @@ export class Listener {
 
   /** The publication (re)started while this listener was subscribed. */
   onPublished(): void {
-    if (!this.started) return;
+    if (!this.subscribed) return;
     this.sink.status('NetStream.Play.PublishNotify', `${this.publication.name} is now published`);
-    this.awaitingKeyFrame = true;
     this.audioConfigSent = false;
     this.videoConfigSent = false;
     this.actor.send({ type: 'PUBLISHED' });
@@ -345,7 +352,7 @@ export class Listener {
   }
 
   onUnpublished(): void {
-    if (!this.started) return;
+    if (!this.subscribed) return;
     this.sink.status('NetStream.Play.UnpublishNotify', `${this.publication.name} is now unpublished`);
     // the next publisher's first message continues this listener's timeline where it stopped
     this.base = undefined;
@@ -353,27 +360,20 @@ export class Listener {
   }
 
   pause(paused: boolean): void {
-    if (paused === this.paused || this.closed) return;
-    this.paused = paused;
-    if (paused) {
-      this.actor.send({ type: 'PAUSE' });
-    } else {
-      this.awaitingKeyFrame = true;
-      this.actor.send({ type: 'RESUME' });
-    }
+    if (paused === (this.state === 'paused') || this.closed) return;
+    // resuming goes through awaitingKeyFrame (or waiting): video restarts at a key frame
+    this.actor.send({ type: paused ? 'PAUSE' : 'RESUME' });
   }
 
   /** Video must restart at the next key frame (publisher-side loss, track re-enabled, backlog dropped). */
   resync(): void {
-    if (this.awaitingKeyFrame) return;
-    this.awaitingKeyFrame = true;
-    this.actor.send({ type: 'RESYNC' });
+    if (this.state === 'playing') this.actor.send({ type: 'RESYNC' });
   }
 
   /** Stop relaying (unsubscribed, stream closed, session gone). `stopStatus` sends Play.Stop first. */
   close(stopStatus: boolean): void {
     if (this.closed) return;
-    if (stopStatus && this.started) {
+    if (stopStatus && this.subscribed) {
       this.sink.status('NetStream.Play.Stop', `Stopped playing ${this.publication.name}`);
       this.sink.flush();
     }
@@ -381,7 +381,7 @@ export class Listener {
   }
 
   pushAudio(time: number, packet: Uint8Array): void {
-    if (!this.started || this.paused || !this.receiveAudio) return;
+    if (!this.receiveAudio || !this.relaying) return;
     const config = isAudioConfig(packet);
     if (config) this.audioConfigSent = true;
     else if (!this.audioConfigSent) {
@@ -404,24 +404,24 @@ export class Listener {
   }
 
   pushVideo(time: number, packet: Uint8Array): void {
-    if (!this.started || this.paused || !this._receiveVideo) return;
+    if (!this._receiveVideo || !this.relaying) return;
     if (isVideoConfig(packet)) {
       this.videoConfigSent = true;
       this.sink.writeVideo(this.publication.encodeMedia(0x09, this.rebase(time), packet), true);
       return;
     }
     const key = isKeyFrame(packet);
-    if (this.awaitingKeyFrame || this.sink.pendingVideo() > MAX_PENDING_BYTES) {
+    const playing = this.state === 'playing';
+    if (!playing || this.sink.pendingVideo() > MAX_PENDING_BYTES) {
       if (!key || this.sink.pendingVideo() > MAX_PENDING_BYTES) {
         if (this.sink.pendingVideo() > MAX_PENDING_BYTES) this.droppedForCongestion++;
         else this.skippedUntilKeyFrame++;
         // nothing decodable can follow a dropped frame until the next key frame
-        if (!this.awaitingKeyFrame) this.resync();
+        if (playing) this.resync();
         this.videoQOS.droppedFrames++;
         this.publication.droppedFrames++;
         return;
       }
-      this.awaitingKeyFrame = false;
       this.actor.send({ type: 'KEY_FRAME' });
     }
     const out = this.rebase(time);
@@ -439,13 +439,13 @@ export class Listener {
 
   /** A complete data message (type 0x0f/0x12, timestamp 0) shared by every listener. */
   pushData(message: Uint8Array): void {
-    if (!this.started || this.paused) return;
+    if (!this.relaying) return;
     this.sink.writeData(message, true);
     this.dataQOS.add(this.lastOut, message.length);
   }
 
   flush(): void {
-    if (this.started) this.sink.flush();
+    if (this.subscribed) this.sink.flush();
   }
 
   private sendMetadata(): void {

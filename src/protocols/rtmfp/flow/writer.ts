@@ -115,7 +115,6 @@ export class FlowWriter {
   private everAcked = false;
   private lastProgress: number;
   private optionsBytes: Uint8Array;
-  private finQueued = false;
   private remoteBuffer = 64 * 1024;
   private ended = false;
 
@@ -153,6 +152,11 @@ export class FlowWriter {
     return this.ended;
   }
 
+  /** close() was called: the actor is closing, nothing more is queued, the last fragment carries FIN */
+  private get closing(): boolean {
+    return this.current === 'closing';
+  }
+
   get drained(): boolean {
     return this.queue.length === 0 && this.inflight.length === 0;
   }
@@ -161,7 +165,7 @@ export class FlowWriter {
    *  settles to idle only after a quiet second (one actor event per second, not two per media message) */
   settled(): boolean {
     if (!this.drained) return false;
-    return this.finQueued || this.host.clock.now() - this.lastWrite >= QUIET_MS;
+    return this.closing || this.host.clock.now() - this.lastWrite >= QUIET_MS;
   }
 
   /** what waits in this writer, for the inspector: messages not yet sent, fragments sent and not acknowledged */
@@ -180,7 +184,7 @@ export class FlowWriter {
 
   /** Queue one message. Unreliable messages may be dropped (counted) when the receiver is too slow. */
   write(data: Uint8Array, reliable = this.reliable): void {
-    if (this.ended || this.finQueued) return;
+    if (this.ended || this.closing) return;
     this.queue.push({ data, reliable, offset: 0, started: false, queuedAt: this.host.clock.now() });
     this.queuedBytes += data.length;
     this.stats.messagesQueued++;
@@ -192,8 +196,7 @@ export class FlowWriter {
 
   /** Orderly close: a final empty fragment with FIN once everything queued has gone. */
   close(): void {
-    if (this.ended || this.finQueued) return;
-    this.finQueued = true;
+    if (this.ended || this.closing) return;
     if (this.lastSeq === 0 && this.queue.length === 0) {
       // never sent anything: nothing for the receiver to close; the next tick finds it drained and closes
       this.actor.send({ type: 'CLOSE' });
@@ -279,7 +282,7 @@ export class FlowWriter {
       let flags = 0;
       if (message.offset > 0) flags |= FLAG_END; // has a before-part
       if (size < left) flags |= FLAG_BEGIN; // has an after-part
-      if (message.data.length === 0 && this.finQueued && this.queue.length === 1) flags |= FLAG_FINAL | FLAG_ABANDON;
+      if (message.data.length === 0 && this.closing && this.queue.length === 1) flags |= FLAG_FINAL | FLAG_ABANDON;
       const fragment: Fragment = {
         seq,
         flags,
@@ -511,13 +514,6 @@ export class FlowWriter {
   onAbandoned(reason: string): void {
     this.finish();
     this.host.onWriterFailed(this, reason);
-    this.actor.stop();
-  }
-
-  /** Session teardown: stop the actor without protocol traffic. */
-  dispose(): void {
-    if (!this.ended) this.finish();
-    writerBindings.unbind(this.key);
     this.actor.stop();
   }
 }

@@ -3,7 +3,7 @@
 // Per-packet work is here in plain code; the session actor (machines/session.ts) carries the lifecycle.
 import { createHmac, randomBytes } from 'node:crypto';
 import { createActor, type Actor } from 'xstate';
-import { sessionMachine } from '../../../../machines/session.ts';
+import { sessionMachine, type SessionEvent } from '../../../../machines/session.ts';
 import { flowMachine } from '../../../../machines/flow.ts';
 import type { Clock } from '../../../clock.ts';
 import type { PacketCipher } from '../crypto/packet-cipher.ts';
@@ -105,8 +105,8 @@ interface ReceivingFlow {
   associatedFlowId?: number;
   receiver: FlowReceiver;
   handler: FlowHandler | null;
+  /** its state is what the session obeys: `done` (complete, or closed after a rejection) retires the flow */
   actor: Actor<typeof flowMachine>;
-  ended: boolean;
 }
 
 const PING_CHUNK = Uint8Array.of(CHUNK.PING, 0, 0);
@@ -199,15 +199,12 @@ export class Session implements WriterHost {
   private lastTimestampAt = 0;
   private lastEchoReceived = -1;
   private flushScheduled = false;
-  private pinging = false;
   /** where the packet being processed came from */
   private from: Endpoint | undefined;
   /** key of the mobility challenges (created on the first one), moves made so far, the last candidate probed */
   private mobilitySecret: Uint8Array | undefined;
   private moves = 0;
   private lastProbe: { host: string; port: number; at: number } | undefined;
-  /** a packet under the session keys has arrived (checked per packet, so not read from the actor) */
-  keyed = false;
   private ended = false;
   /** @internal */
   closeReason = '';
@@ -255,6 +252,11 @@ export class Session implements WriterHost {
 
   get closed(): boolean {
     return this.ended;
+  }
+
+  /** a packet under the session keys has arrived: the actor has left `keying` */
+  get keyed(): boolean {
+    return this.actor.getSnapshot().value !== 'keying';
   }
 
   /** Accepting user data and writes: keyed or open, not closing, failed or closed. */
@@ -311,12 +313,10 @@ export class Session implements WriterHost {
     if (header.flags & PACKET_FLAG.TCR) this.congestion.onTimeCriticalReverse(now);
     this.from = from;
     if (from.host !== this.address.host || from.port !== this.address.port) this.checkMobility(from);
-    if (!this.keyed) {
-      this.keyed = true;
-      this.actor.send({ type: 'KEYED' });
-    }
-    if (this.pinging) {
-      this.pinging = false;
+    // the actor's state says what a packet means to the session: the first one keys it, one after silence ends the pinging
+    const value = this.actor.getSnapshot().value;
+    if (value === 'keying') this.actor.send({ type: 'KEYED' });
+    else if (typeof value === 'object' && (value as { open?: { liveness?: string } }).open?.liveness === 'pinging') {
       this.actor.send({ type: 'HEARD' });
     }
     if (this.tracing) this.traceChunks('in', header.flags, chunks);
@@ -431,8 +431,7 @@ export class Session implements WriterHost {
         return;
       }
     }
-    if (flow.receiver.finished && !flow.ended) {
-      flow.ended = true;
+    if (flow.receiver.finished && flow.actor.getSnapshot().status === 'active') {
       flow.actor.send({ type: 'FINISHED' });
       flow.handler?.onEnd?.();
     }
@@ -456,7 +455,7 @@ export class Session implements WriterHost {
     const actor = createActor(flowMachine, { clock: this.clock, ...observe('flow', `${this.nearId}.${chunk.flowId}`) });
     actor.subscribe({ error: (error) => this.logger.error({ err: error, code: errorCode(error) }, 'flow actor error') });
     actor.start();
-    const flow: ReceivingFlow = { signature, associatedFlowId, receiver, handler, actor, ended: false };
+    const flow: ReceivingFlow = { signature, associatedFlowId, receiver, handler, actor };
     this.flows.set(chunk.flowId, flow);
     if (handler) {
       actor.send({ type: 'ACCEPT', kind: describeSignature(signature) });
@@ -472,7 +471,7 @@ export class Session implements WriterHost {
     this.release(flow.receiver);
     flow.receiver.close();
     this.flows.delete(flowId);
-    flow.actor.stop();
+    flow.actor.send({ type: 'CLOSE' });
     this.rememberFinished(flowId, flow.receiver);
     this.stats.droppedFlows++;
     this.logger.debug({ flow: flowId, buffered: this.bufferedBytes }, 'receiving flow dropped: buffer bound');
@@ -523,8 +522,16 @@ export class Session implements WriterHost {
   }
 
   onWriterFailed(writer: FlowWriter, reason: string): void {
-    this.writers.delete(writer.id);
+    // a writer the session already let go (abandoned because the session failed or closed) fails nothing more
+    if (!this.writers.delete(writer.id)) return;
     if (this.criticalWriters.has(writer) && !this.ended) this.fail(`main writer failed: ${reason}`);
+  }
+
+  /** Every writer ends abandoned (its actor in a final state), the session holding none of them any more. */
+  private abandonWriters(reason: string): void {
+    const writers = [...this.writers.values()];
+    this.writers.clear();
+    for (const writer of writers) writer.abandon(reason);
   }
 
   scheduleFlush(): void {
@@ -559,7 +566,6 @@ export class Session implements WriterHost {
 
   /** @internal machine action */
   sendPing(): void {
-    this.pinging = true;
     this.queueControl(PING_CHUNK, true);
   }
 
@@ -573,8 +579,7 @@ export class Session implements WriterHost {
   /** @internal machine action */
   onFailed(reason: string): void {
     this.logger.info({ reason }, 'session failed');
-    for (const writer of this.writers.values()) writer.dispose();
-    this.writers.clear();
+    this.abandonWriters(`session failed: ${reason}`);
     this.delegate.onFailed?.(this, reason);
   }
 
@@ -585,12 +590,11 @@ export class Session implements WriterHost {
     // last words (close ack, close request) go out before the session forgets its keys
     this.flush();
     this.ended = true;
-    for (const writer of this.writers.values()) writer.dispose();
-    this.writers.clear();
+    this.abandonWriters(`session closed: ${reason}`);
     for (const flow of this.flows.values()) {
       this.release(flow.receiver);
       flow.receiver.close();
-      flow.actor.stop();
+      flow.actor.send({ type: 'CLOSE' });
     }
     this.flows.clear();
     this.finishedFlows.clear();
@@ -671,10 +675,9 @@ export class Session implements WriterHost {
       if (!flow.receiver.ackNeeded) continue;
       if (packet.length + 64 > MAX_PACKET_CLEARTEXT) return;
       flow.receiver.writeAck(packet);
-      if (flow.ended) {
-        // complete and acknowledged: forget it, but remember its id for late retransmissions
+      if (flow.actor.getSnapshot().status === 'done') {
+        // complete (or rejected and finished) and acknowledged: forget it, but remember its id for late retransmissions
         this.flows.delete(id);
-        flow.actor.stop();
         this.release(flow.receiver);
         flow.receiver.close();
         this.rememberFinished(id, flow.receiver);
@@ -724,9 +727,13 @@ export class Session implements WriterHost {
     if (!equalBytes(payload, this.mobilityToken(from))) return;
     this.moves++;
     this.lastProbe = undefined;
+    this.actor.send({ type: 'ADDRESS_CHANGED', host: from.host, port: from.port });
+  }
+
+  /** @internal machine action: an open session follows its peer to the address that answered the check */
+  moveTo(to: Endpoint): void {
     const previous = this.address;
-    this.address = { host: from.host, port: from.port };
-    this.actor.send({ type: 'ADDRESS_CHANGED', address: `${from.host}:${from.port}` });
+    this.address = { host: to.host, port: to.port };
     this.delegate.onAddressChanged?.(this, previous);
   }
 
@@ -788,6 +795,10 @@ const boundSessionMachine = sessionMachine.provide({
     sendPing: ({ context }) => sessionBindings.get(context.key)?.sendPing(),
     sendClose: ({ context }) => sessionBindings.get(context.key)?.queueControl(CLOSE_CHUNK, true),
     sendCloseAck: ({ context }) => sessionBindings.get(context.key)?.queueControl(CLOSE_ACK_CHUNK, true),
+    changeAddress: ({ context, event }) => {
+      const move = event as Extract<SessionEvent, { type: 'ADDRESS_CHANGED' }>;
+      sessionBindings.get(context.key)?.moveTo({ host: move.host, port: move.port });
+    },
     notifyFailed: ({ context }) => sessionBindings.get(context.key)?.onFailed(context.reason),
     closed: ({ context }) => {
       const session = sessionBindings.get(context.key);
