@@ -80,6 +80,10 @@ test('RFC 7425 §4.6.2 range and bit-count checks on the peer key', () => {
     assert.equal(pair.computeSecret(key), null, what);
   }
   assert.ok(isValidPublicKey(2, bytes(P2 - (1n << 24n))), 'p − 2^24 is the upper bound, inclusive');
+  // zero bits are counted from the first non-zero byte: leading zero bytes do not make up for too few
+  const fewZeros = new Uint8Array(128);
+  fewZeros.set([0x0f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 120);
+  assert.equal(isValidPublicKey(2, fewZeros), false, 'padded key with 4 zero bits');
   const peer = generateKeyPair(2);
   const padded = new Uint8Array(130);
   padded.set(peer.publicKey, 130 - peer.publicKey.length);
