@@ -150,6 +150,9 @@ export class ServerInspectorHost implements InspectorHost {
       peerId: peerId.slice(0, 16),
       path: client?.path ?? '',
       rtt: Math.round(session.srtt),
+      // the congestion window (bytes) and effective retransmission timeout (ms) its writers share
+      cwnd: session.congestion.cwnd,
+      erto: Math.round(session.rto()),
       packetsIn: stats.packetsIn,
       packetsOut: stats.packetsOut,
       bytesIn: stats.bytesIn,
