@@ -73,6 +73,30 @@ test('a name without extension calls the client method; POST bodies call methods
   assert.equal(text.text, 'gotplain words');
   // writeMessage during a call joins the answer
   assert.deepEqual(JSON.parse((await get('/push')).text), ['msg', 3, 'ret']);
+  const xml = await get('/', {
+    method: 'POST',
+    headers: { 'Content-Type': 'text/xml' },
+    body:
+      '<?xml version="1.0"?><methodCall><methodName>echo</methodName><params>' +
+      '<param><value><string>a &amp; b</string></value></param><param><value><int>42</int></value></param>' +
+      '<param><value><struct><member><name>k</name><value><boolean>1</boolean></value></member></struct></value></param>' +
+      '<param><value><array><data><value>x</value><value><double>1.5</double></value></data></array></value></param>' +
+      '</params></methodCall>',
+  });
+  assert.equal(xml.status, 200);
+  assert.equal(xml.headers['content-type'], 'text/xml; charset=utf-8');
+  assert.equal(
+    xml.text,
+    '<?xml version="1.0"?><methodResponse><params><param><value><string>a &amp; b</string></value></param>' +
+      '<param><value><int>42</int></value></param><param><value><struct><member><name>k</name><value><boolean>1</boolean></value></member></struct></value></param>' +
+      '<param><value><array><data><value><string>x</string></value><value><double>1.5</double></value></data></array></value></param></params></methodResponse>',
+  );
+  const bomb = await get('/', {
+    method: 'POST',
+    headers: { 'Content-Type': 'text/xml' },
+    body: '<!DOCTYPE x [<!ENTITY a "aaaa">]><methodCall/>',
+  });
+  assert.equal(bomb.status, 400);
   const missing = await get('/', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '["absent"]' });
   assert.equal(missing.status, 503);
   assert.match(missing.text, /Method &#39;absent&#39; not found on application /);

@@ -14,6 +14,7 @@ import { HttpClient, requestProperties } from './client.ts';
 import { FlvSink } from './flv.ts';
 import { errorPage, listing, locate, sendFile, splitPath } from './files.ts';
 import { rawConcat, toJSON } from './json.ts';
+import { methodResponse } from './xmlrpc.ts';
 import { PLAYER_LIBRARY, SERVER_NAME } from './params.ts';
 import { queryArguments } from './query.ts';
 import { addressOf, type HttpConnection, type HttpLink } from './link.ts';
@@ -222,6 +223,7 @@ async function folderRequest(
 function formatOf(req: IncomingMessage): BodyFormat {
   const type = (req.headers['content-type'] ?? '').toLowerCase();
   if (type.startsWith('application/x-www-form-urlencoded')) return 'form';
+  if (/[/+]xml\b/.test(type)) return 'xml';
   if (type === '' || type.includes('json')) return 'json';
   return 'raw';
 }
@@ -256,6 +258,9 @@ function callMethod(
   if (format === 'json') {
     body = Buffer.from(toJSON(outcome.results));
     type = 'application/json';
+  } else if (format === 'xml') {
+    body = Buffer.from(methodResponse(outcome.results));
+    type = 'text/xml; charset=utf-8';
   } else if (format === 'form') {
     body = Buffer.from(formEncode(outcome.results));
     type = 'application/x-www-form-urlencoded';
