@@ -17,7 +17,7 @@ import { rawConcat, toJSON } from './json.ts';
 import { methodResponse } from './xmlrpc.ts';
 import { PLAYER_LIBRARY, SERVER_NAME } from './params.ts';
 import { queryArguments } from './query.ts';
-import { addressOf, type HttpConnection, type HttpLink } from './link.ts';
+import { addressOf, isStreaming, type HttpConnection, type HttpLink } from './link.ts';
 
 export interface RequestContext {
   server: HttpLink;
@@ -163,7 +163,7 @@ function connect(ctx: RequestContext, connection: HttpConnection, req: IncomingM
     properties: requestProperties(req.httpVersion, req.rawHeaders),
     end: () => {
       // after the response in progress, if any
-      if (socket.writableLength === 0 && !connection.streaming) socket.end();
+      if (socket.writableLength === 0 && !isStreaming(connection)) socket.end();
       else socket.once('drain', () => socket.end());
     },
     // keep-alive is bounded server-wide by [HTTP] timeout; a client's own timeout has nothing more to bound
@@ -363,13 +363,13 @@ function playStream(
     if (done) return;
     done = true;
     server.stats.viewers--;
-    connection.streaming = false;
+    connection.actor.send({ type: 'STREAM_END' });
     connection.cleanup = undefined;
     publications.unsubscribe(listener, false);
   };
   stopper.stop = stop;
   server.stats.viewers++;
-  connection.streaming = true;
+  connection.actor.send({ type: 'STREAM' });
   connection.cleanup = stop;
   res.once('close', stop);
   // a live stream has no length: chunked (RFC 9112 §7.1), never cached, and no idle timeout while it flows
