@@ -106,6 +106,13 @@ test('a name without extension calls the client method; POST bodies call methods
   assert.equal((await get('/', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '[1,' })).status, 400);
 });
 
+test('writer:close() in a method ends the connection after its answer', async () => {
+  const answer = await get('/bye');
+  assert.equal(answer.status, 200);
+  assert.equal(answer.text, '[]');
+  assert.equal(answer.headers.connection, 'close');
+});
+
 test('an application that refuses gives 500 with its message; a missing one 503', async () => {
   const refused = await get('/refused/x.txt');
   assert.equal(refused.status, 500);

@@ -1,5 +1,6 @@
 // What request.ts and websocket.ts see of the HTTP server (server.ts builds them, so they must not import it back:
 // the folder has no import cycle, as RTMP's link.ts does for its connection).
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Actor } from 'xstate';
 import type { httpConnectionMachine } from '../../../machines/http-connection.ts';
@@ -29,6 +30,8 @@ export interface HttpConnection {
   readonly actor: Actor<typeof httpConnectionMachine>;
   /** stops that stream (before the client's onDisconnection) */
   cleanup?: () => void;
+  /** the response being written, while a request is handled */
+  response?: ServerResponse;
 }
 
 export interface HttpLink {

@@ -32,6 +32,10 @@ export async function handleRequest(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
+  connection.response = res;
+  res.once('finish', () => {
+    if (connection.response === res) connection.response = undefined;
+  });
   const url = req.url ?? '/';
   const mark = url.indexOf('?');
   const pathname = mark < 0 ? url : url.slice(0, mark);
@@ -162,9 +166,11 @@ function connect(ctx: RequestContext, connection: HttpConnection, req: IncomingM
     query,
     properties: requestProperties(req.httpVersion, req.rawHeaders),
     end: () => {
-      // after the response in progress, if any
-      if (socket.writableLength === 0 && !isStreaming(connection)) socket.end();
-      else socket.once('drain', () => socket.end());
+      // writer:close() from a script: after the response in progress, if any (a live stream ends now)
+      const response = connection.response;
+      if (isStreaming(connection) || !response || response.writableFinished) socket.end();
+      else if (!response.headersSent) response.setHeader('Connection', 'close');
+      else response.once('finish', () => socket.end());
     },
     // keep-alive is bounded server-wide by [HTTP] timeout; a client's own timeout has nothing more to bound
     setTimeout: () => {},
