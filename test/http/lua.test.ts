@@ -32,6 +32,8 @@ test('onConnection gets client.protocol "HTTP", the path, the query and its argu
   assert.deepEqual(JSON.parse((await get('/files/args?a=1&b=x&flag&t=true')).text), [{ a: 1, b: 'x' }, 'flag', { t: true }]);
   assert.deepEqual(JSON.parse((await get('/args?hello&42')).text), ['hello', 42]);
   assert.ok((await events()).includes('onConnection HTTP /files a=1&b=x 1'));
+  // client.parameters is the [HTTP] section, client.properties the request's (MonaServer §2.1)
+  assert.deepEqual(JSON.parse((await get('/params')).text), ['7', 'true', '1.1']);
 });
 
 test('client:onRead return forms: nothing, nil, false, another file, a template, writeRaw, an error', async () => {
