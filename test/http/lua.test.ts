@@ -32,6 +32,8 @@ test('onConnection gets client.protocol "HTTP", the path, the query and its argu
   assert.deepEqual(JSON.parse((await get('/files/args?a=1&b=x&flag&t=true')).text), [{ a: 1, b: 'x' }, 'flag', { t: true }]);
   assert.deepEqual(JSON.parse((await get('/args?hello&42')).text), ['hello', 42]);
   assert.ok((await events()).includes('onConnection HTTP /files a=1&b=x 1'));
+  // client.parameters is the [HTTP] section, client.properties the request's (MonaServer §2.1)
+  assert.deepEqual(JSON.parse((await get('/params')).text), ['7', 'true', '1.1']);
 });
 
 test('client:onRead return forms: nothing, nil, false, another file, a template, writeRaw, an error', async () => {
@@ -73,6 +75,30 @@ test('a name without extension calls the client method; POST bodies call methods
   assert.equal(text.text, 'gotplain words');
   // writeMessage during a call joins the answer
   assert.deepEqual(JSON.parse((await get('/push')).text), ['msg', 3, 'ret']);
+  const xml = await get('/', {
+    method: 'POST',
+    headers: { 'Content-Type': 'text/xml' },
+    body:
+      '<?xml version="1.0"?><methodCall><methodName>echo</methodName><params>' +
+      '<param><value><string>a &amp; b</string></value></param><param><value><int>42</int></value></param>' +
+      '<param><value><struct><member><name>k</name><value><boolean>1</boolean></value></member></struct></value></param>' +
+      '<param><value><array><data><value>x</value><value><double>1.5</double></value></data></array></value></param>' +
+      '</params></methodCall>',
+  });
+  assert.equal(xml.status, 200);
+  assert.equal(xml.headers['content-type'], 'text/xml; charset=utf-8');
+  assert.equal(
+    xml.text,
+    '<?xml version="1.0"?><methodResponse><params><param><value><string>a &amp; b</string></value></param>' +
+      '<param><value><int>42</int></value></param><param><value><struct><member><name>k</name><value><boolean>1</boolean></value></member></struct></value></param>' +
+      '<param><value><array><data><value><string>x</string></value><value><double>1.5</double></value></data></array></value></param></params></methodResponse>',
+  );
+  const bomb = await get('/', {
+    method: 'POST',
+    headers: { 'Content-Type': 'text/xml' },
+    body: '<!DOCTYPE x [<!ENTITY a "aaaa">]><methodCall/>',
+  });
+  assert.equal(bomb.status, 400);
   const missing = await get('/', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '["absent"]' });
   assert.equal(missing.status, 503);
   assert.match(missing.text, /Method &#39;absent&#39; not found on application /);
@@ -80,6 +106,13 @@ test('a name without extension calls the client method; POST bodies call methods
   assert.equal(failing.status, 500);
   assert.match(failing.text, /script failure/);
   assert.equal((await get('/', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '[1,' })).status, 400);
+});
+
+test('writer:close() in a method ends the connection after its answer', async () => {
+  const answer = await get('/bye');
+  assert.equal(answer.status, 200);
+  assert.equal(answer.text, '[]');
+  assert.equal(answer.headers.connection, 'close');
 });
 
 test('an application that refuses gives 500 with its message; a missing one 503', async () => {

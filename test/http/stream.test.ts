@@ -177,3 +177,31 @@ test('a viewer that stops reading is dropped, its backlog bounded', { timeout: 3
   assert.equal(http.stats.viewers, 0);
   assert.ok(process.memoryUsage().rss - rssBefore < 200 * 1024 * 1024, 'no unbounded buffering');
 });
+
+test('a WebSocket viewer that stops reading is dropped too', { timeout: 30_000 }, async () => {
+  const core = server.server.core;
+  const outcome = core.publications.publish('flood-ws');
+  assert.ok(outcome.ok);
+  const publication = outcome.publication;
+  const http = server.server.http!;
+  const droppedBefore = http.stats.dropped;
+  const ws = new WebSocket(`ws://127.0.0.1:${server.httpPort}/files/flood-ws.flv`);
+  await new Promise((resolve) => ws.once('open', resolve));
+  // stop reading: the kernel buffers fill, then the server's backlog grows
+  (ws as unknown as { _socket: net.Socket })._socket.pause();
+  const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+  const frame = new Uint8Array(256 * 1024);
+  frame[0] = 0x17;
+  frame[1] = 1;
+  let time = 0;
+  const deadline = Date.now() + 20_000;
+  while (http.stats.dropped === droppedBefore && Date.now() < deadline) {
+    publication.pushVideo((time += 40), frame);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  core.publications.unpublish(publication);
+  assert.equal(http.stats.dropped, droppedBefore + 1, 'the viewer was dropped');
+  ws.terminate();
+  await closed;
+  assert.equal(http.stats.viewers, 0);
+});

@@ -75,6 +75,14 @@ test('JSON arrays call client methods; the return values come back as one JSON a
   assert.ok((await events()).includes('onConnection WebSocket /files a=1 1'));
 });
 
+test('what onConnection writes arrives right after the upgrade; client.parameters is the [WebSocket] section', async () => {
+  const { ws, next } = await open('/files/?greet');
+  assert.deepEqual(JSON.parse((await next()).text), ['welcome', '/files']);
+  ws.send('["params"]');
+  assert.deepEqual(JSON.parse((await next()).text), ['3', null, '1.1']);
+  ws.close();
+});
+
 test('pushes and writeRaw go out in call order, the return value last; text and binary reach onMessage', async () => {
   const { ws, next } = await open('/');
   ws.send('["push"]');

@@ -1,12 +1,13 @@
 // A POST body as MonaServer reads it (MonaServer-behaviour.md §2.6): by Content-Type; when the decoded values start
 // with a string, that string is the method name, otherwise the values go to client:onMessage. JSON arrays, a JSON
-// object (its first key names the method), forms (MonaServer's query reading) and raw text are understood.
+// object (its first key names the method), XML-RPC methodCalls, forms (MonaServer's query reading) and raw text.
 import { WireError } from '../../errors.ts';
 import { isAMFObject, type AMFValue } from '../../flash/amf/types.ts';
 import { parseJSON } from './json.ts';
 import { queryArguments } from './query.ts';
+import { readMethodCall } from './xmlrpc.ts';
 
-export type BodyFormat = 'json' | 'form' | 'raw';
+export type BodyFormat = 'json' | 'xml' | 'form' | 'raw';
 
 export interface BodyCall {
   /** '' → client:onMessage */
@@ -20,6 +21,7 @@ export function bodyFormat(contentType: string | undefined): BodyFormat {
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === '' || type.endsWith('json')) return type === '' ? 'raw' : 'json';
   if (type === 'application/x-www-form-urlencoded') return 'form';
+  if (type.endsWith('/xml') || type.endsWith('+xml')) return 'xml';
   return 'raw';
 }
 
@@ -27,6 +29,7 @@ export function bodyFormat(contentType: string | undefined): BodyFormat {
 export function readBody(contentType: string | undefined, body: Buffer): BodyCall {
   const format = bodyFormat(contentType);
   if (format === 'raw') return { method: '', args: [body.toString('utf8')], format };
+  if (format === 'xml') return { ...readMethodCall(body.toString('utf8')), format };
   let values: AMFValue[];
   if (format === 'json') {
     const parsed = parseJSON(body.toString('utf8'));

@@ -14,9 +14,10 @@ import { HttpClient, requestProperties } from './client.ts';
 import { FlvSink } from './flv.ts';
 import { errorPage, listing, locate, sendFile, splitPath } from './files.ts';
 import { rawConcat, toJSON } from './json.ts';
+import { methodResponse } from './xmlrpc.ts';
 import { PLAYER_LIBRARY, SERVER_NAME } from './params.ts';
 import { queryArguments } from './query.ts';
-import { addressOf, type HttpConnection, type HttpLink } from './link.ts';
+import { addressOf, isStreaming, type HttpConnection, type HttpLink } from './link.ts';
 
 export interface RequestContext {
   server: HttpLink;
@@ -31,6 +32,10 @@ export async function handleRequest(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
+  connection.response = res;
+  res.once('finish', () => {
+    if (connection.response === res) connection.response = undefined;
+  });
   const url = req.url ?? '/';
   const mark = url.indexOf('?');
   const pathname = mark < 0 ? url : url.slice(0, mark);
@@ -161,9 +166,11 @@ function connect(ctx: RequestContext, connection: HttpConnection, req: IncomingM
     query,
     properties: requestProperties(req.httpVersion, req.rawHeaders),
     end: () => {
-      // after the response in progress, if any
-      if (socket.writableLength === 0 && !connection.streaming) socket.end();
-      else socket.once('drain', () => socket.end());
+      // writer:close() from a script: after the response in progress, if any (a live stream ends now)
+      const response = connection.response;
+      if (isStreaming(connection) || !response || response.writableFinished) socket.end();
+      else if (!response.headersSent) response.setHeader('Connection', 'close');
+      else response.once('finish', () => socket.end());
     },
     // keep-alive is bounded server-wide by [HTTP] timeout; a client's own timeout has nothing more to bound
     setTimeout: () => {},
@@ -222,6 +229,7 @@ async function folderRequest(
 function formatOf(req: IncomingMessage): BodyFormat {
   const type = (req.headers['content-type'] ?? '').toLowerCase();
   if (type.startsWith('application/x-www-form-urlencoded')) return 'form';
+  if (/[/+]xml\b/.test(type)) return 'xml';
   if (type === '' || type.includes('json')) return 'json';
   return 'raw';
 }
@@ -256,6 +264,9 @@ function callMethod(
   if (format === 'json') {
     body = Buffer.from(toJSON(outcome.results));
     type = 'application/json';
+  } else if (format === 'xml') {
+    body = Buffer.from(methodResponse(outcome.results));
+    type = 'text/xml; charset=utf-8';
   } else if (format === 'form') {
     body = Buffer.from(formEncode(outcome.results));
     type = 'application/x-www-form-urlencoded';
@@ -358,13 +369,13 @@ function playStream(
     if (done) return;
     done = true;
     server.stats.viewers--;
-    connection.streaming = false;
+    connection.actor.send({ type: 'STREAM_END' });
     connection.cleanup = undefined;
     publications.unsubscribe(listener, false);
   };
   stopper.stop = stop;
   server.stats.viewers++;
-  connection.streaming = true;
+  connection.actor.send({ type: 'STREAM' });
   connection.cleanup = stop;
   res.once('close', stop);
   // a live stream has no length: chunked (RFC 9112 §7.1), never cached, and no idle timeout while it flows

@@ -12,6 +12,9 @@ import { hostOf } from '../../core/core.ts';
 import { channels } from '../../core/diagnostics.ts';
 import type { ProtocolServer } from '../../core/ports.ts';
 import { RateLimitedLog, type Logger } from '../../log.ts';
+import { createActor } from 'xstate';
+import { httpConnectionMachine } from '../../../machines/http-connection.ts';
+import { observe } from '../../actors/observe.ts';
 import { errorCode } from '../../errors.ts';
 import { addressOf, type HttpConnection, type HttpLink, type HttpServerStats } from './link.ts';
 import { MAX_HEADER_BYTES } from './params.ts';
@@ -71,7 +74,14 @@ export class HttpServer implements ProtocolServer, HttpLink {
     server.maxConnections = maxConnections;
     server.on('connection', (socket: Socket) => this.accept(socket));
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.request(req, res));
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.websockets.upgrade(req, socket as Socket, head));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const connection = this.connections.get(socket as Socket);
+      if (!connection) {
+        socket.destroy();
+        return;
+      }
+      this.websockets.upgrade(req, connection, head);
+    });
     server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
       this.rateLog.log('info', `clientError:${error.code ?? 'unknown'}`, 'bad HTTP request', { err: error.message });
       if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) {
@@ -108,13 +118,17 @@ export class HttpServer implements ProtocolServer, HttpLink {
       return;
     }
     this.stats.connections++;
-    const connection: HttpConnection = { socket, id: this.nextId++, client: undefined, key: '', streaming: false };
+    const id = this.nextId++;
+    const actor = createActor(httpConnectionMachine, { clock: this.clock, ...observe('http', id) });
+    actor.start();
+    const connection: HttpConnection = { socket, id, client: undefined, key: '', actor };
     this.connections.set(socket, connection);
     const address = addressOf(socket);
     if (channels.sessionOpen.hasSubscribers) channels.sessionOpen.publish({ protocol: 'HTTP', id: connection.id, address });
     socket.once('close', () => {
       this.connections.delete(socket);
       this.disconnect(connection);
+      actor.send({ type: 'CLOSED', reason: 'closed' });
       if (channels.sessionClose.hasSubscribers)
         channels.sessionClose.publish({ protocol: 'HTTP', id: connection.id, address, reason: 'closed' });
     });

@@ -15,7 +15,7 @@ import { FlvSink } from './flv.ts';
 import { parseJSON, rawConcat, toJSON } from './json.ts';
 import { WS_CLOSE, WS_PING_MS } from './params.ts';
 import { queryArguments } from './query.ts';
-import { addressOf, type HttpLink } from './link.ts';
+import { addressOf, type HttpConnection, type HttpLink } from './link.ts';
 import { WsClient } from './ws-client.ts';
 
 /** RFC 6455 §4.1: a 16-byte nonce, base64 encoded. */
@@ -34,8 +34,9 @@ export class WebSocketSessions {
     });
   }
 
-  upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+  upgrade(req: IncomingMessage, connection: HttpConnection, head: Buffer): void {
     const server = this.server;
+    const socket = connection.socket;
     const key = req.headers['sec-websocket-key'];
     const version = req.headers['sec-websocket-version'];
     if (
@@ -82,6 +83,7 @@ export class WebSocketSessions {
     socket.once('close', early);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('close', early);
+      connection.actor.send({ type: 'UPGRADE' });
       client.attach(ws);
       const stream = split.file.toLowerCase().endsWith('.flv') ? split.file.slice(0, -4) : undefined;
       if (stream !== undefined) this.play(client, ws, stream, query);
