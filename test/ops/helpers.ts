@@ -78,7 +78,7 @@ export function fileRecords(dir: string, name = 'log'): Array<Record<string, unk
   if (!existsSync(dir)) return [];
   const files = readdirSync(dir)
     .filter((file) => file.startsWith(`${name}.`))
-    .sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop()));
+    .sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1]));
   const records: Array<Record<string, unknown>> = [];
   for (const file of files) {
     for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) {

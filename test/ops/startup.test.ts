@@ -21,7 +21,10 @@ function assertOneLine(result: { code: number | string; stderr: string }, patter
 const BASE = ['--RTMFP.host=127.0.0.1', '--RTMFP.port=0', '--RTMP.port=0'];
 
 test('a missing application folder, or one without www/, is one line naming application.dir', async (t) => {
-  assertOneLine(await runCli(t, [...BASE, '--application.dir=/nonexistent/nimbus']), /^application\.dir: folder "\/nonexistent\/nimbus" does not exist/);
+  assertOneLine(
+    await runCli(t, [...BASE, '--application.dir=/nonexistent/nimbus']),
+    /^application\.dir: folder "\/nonexistent\/nimbus" does not exist/,
+  );
   const dir = appDir(t);
   const empty = join(dir, 'www', 'nothing-here');
   writeFileSync(empty, '');
@@ -66,11 +69,17 @@ test('an unreadable config, a malformed ini line, a bad value: file and line nam
   assertOneLine(await runCli(t, ['--config', join(dir, 'missing.ini')]), /^config: cannot read ".*missing\.ini" \(ENOENT\)$/);
   const bad = join(dir, 'bad.ini');
   writeFileSync(bad, '[RTMFP]\nport=0\n\n[logs\nlevel=info\n');
-  assertOneLine(await runCli(t, ['--config', bad]), new RegExp(`^${bad.replace(/[.]/g, '\\.')}:4: expected "\\[section\\]", got "\\[logs"$`));
+  assertOneLine(
+    await runCli(t, ['--config', bad]),
+    new RegExp(`^${bad.replace(/[.]/g, '\\.')}:4: expected "\\[section\\]", got "\\[logs"$`),
+  );
   writeFileSync(bad, '[RTMFP]\nport=0\nkeepAliveServer\n');
   assertOneLine(await runCli(t, ['--config', bad]), /bad\.ini:3: expected "key=value", got "keepAliveServer"$/);
   writeFileSync(bad, '; comment\n[RTMFP]\nport = 0\nkeepAliveServer = 2\n');
-  assertOneLine(await runCli(t, ['--config', bad]), /^RTMFP\.keepAliveServer: expected an integer 5-3600 \(seconds\), got "2" \(.*bad\.ini:4\)$/);
+  assertOneLine(
+    await runCli(t, ['--config', bad]),
+    /^RTMFP\.keepAliveServer: expected an integer 5-3600 \(seconds\), got "2" \(.*bad\.ini:4\)$/,
+  );
 });
 
 test('--version prints the package version and exits 0', async (t) => {
