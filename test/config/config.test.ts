@@ -175,7 +175,9 @@ test('a bad value stops start-up with a message naming the key', () => {
 test('a bad value in the file is reported the same way', () => {
   const { cwd } = withIni('nimbus.ini', '[RTMFP]\nport = abc\n');
   // the same message, followed by where the value is written
-  assert.throws(() => loadConfig([], { cwd, env: NO_ENV }), { message: `RTMFP.port: expected an integer 1-65535, got "abc" (${join(cwd, 'nimbus.ini')}:2)` });
+  assert.throws(() => loadConfig([], { cwd, env: NO_ENV }), {
+    message: `RTMFP.port: expected an integer 1-65535, got "abc" (${join(cwd, 'nimbus.ini')}:2)`,
+  });
 });
 
 test('accepted spellings: Poco log priorities, yes/no, host:port public addresses', () => {
