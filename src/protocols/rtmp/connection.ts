@@ -61,7 +61,8 @@ export class RtmpConnection implements RtmpLink {
   /** "ip:port" of the peer, read once (a destroyed socket forgets it) */
   readonly address: string;
   timeoutMs: number;
-  private readonly rateLog: RateLimitedLog | undefined;
+  /** the server's per-cause log limiter, shared by its connections */
+  readonly rateLog: RateLimitedLog | undefined;
   lastReceptionTime: number;
   /** round trip measured by the last PingRequest/PingResponse, ms */
   rtt = 0;
