@@ -42,6 +42,12 @@ export function describeListenError(error: unknown, config: NimbusConfig): strin
     ['RTMP', config.rtmp.port, config.rtmp.host, 'listen'],
     ['inspector', config.inspector.port, config.inspector.host, 'listen'],
   ];
+  // sections added later ([HTTP], [servers]...) are found by their `port` key in the raw configuration
+  for (const [section, keys] of Object.entries(config.raw)) {
+    if (syscall === 'listen' && section !== 'RTMFP' && !candidates.some(([name]) => name === section) && Number(keys['port']) === port) {
+      candidates.push([section, port, keys['host'] ?? '', 'listen']);
+    }
+  }
   const match = candidates.find(([, p, , call]) => p === port && call === syscall);
   const where = `${address ?? '?'}:${port ?? '?'}`;
   if (!match) return `port ${where}: ${reasons[code]}`;
