@@ -70,6 +70,13 @@ module.exports = {
       to: { path: ROOT },
     },
     {
+      name: 'ops-over-bottom-only',
+      severity: 'error',
+      comment: 'src/ops (log outputs, stop, reload, start-up checks for cli.ts) builds on the bottom floor only.',
+      from: { path: '^src/ops/' },
+      to: { path: '^(src|machines)/', pathNot: [BOTTOM, '^src/ops/'] },
+    },
+    {
       name: 'src-not-tests',
       severity: 'error',
       comment: 'Shipped code does not import tests, benchmarks or scripts.',

@@ -1,47 +1,68 @@
 // Entry point (`npm start`): the process around a Nimbus server (src/nimbus.ts composes its parts):
-// configuration, logger, exit codes, and a clean stop on SIGINT/SIGTERM.
+// configuration, logs, exit codes, a stop that always stops (SIGINT/SIGTERM) and reload on SIGHUP.
+// The pieces live in src/ops/; this file only orders them.
+import { readFileSync, writeSync } from 'node:fs';
 import { loadConfig, usage, type LoadedConfig } from './config.ts';
 import { ConfigError, errorCode } from './errors.ts';
-import { createLogger, type Logger } from './log.ts';
+import type { Logger } from './log.ts';
 import { Nimbus } from './nimbus.ts';
 import { setInspectionSink } from './actors/observe.ts';
+import { checkScripts } from './app/check.ts';
+import { openLogOutputs, type LogOutputs } from './ops/log-output.ts';
+import { checkFolders, describeListenError } from './ops/startup.ts';
+import { stopOnSignals } from './ops/stop.ts';
+import { reloadOnHangup } from './ops/reload.ts';
 
-/** Exit codes: 0 stopped on request, 1 failure or forced stop, 2 bad configuration. */
+/** Exit codes: 0 stopped on request, 1 failure or forced stop, 2 bad configuration (or a failed --check). */
 const EXIT_BAD_CONFIG = 2;
+
+/** One line to stderr, never blocking forever and never throwing (stderr may be a closed pipe too). */
+function say(line: string, fd = 2): void {
+  try {
+    writeSync(fd, `${line}\n`);
+  } catch {
+    // nobody is reading: the exit code still tells
+  }
+}
+
+function fail(line: string): never {
+  say(line);
+  process.exit(EXIT_BAD_CONFIG);
+}
 
 function configure(argv: string[]): LoadedConfig {
   try {
     return loadConfig(argv);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    process.exit(EXIT_BAD_CONFIG);
+    fail(error.message);
   }
 }
 
-function stopOnSignals(server: Nimbus, logger: Logger): void {
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      // a second signal means the operator no longer wants to wait for a clean close
-      logger.warn({ signal }, 'forced stop');
-      process.exit(1);
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return `nimbus ${pkg.version} (node ${process.versions.node})`;
+}
+
+/** `--check`: configuration loaded (done by now), folders there, every main.lua compiles; like `nginx -t`. */
+function check(loaded: LoadedConfig): never {
+  const { config, warnings } = loaded;
+  for (const warning of warnings) say(`nimbus: warning: ${warning}`, 1);
+  say(`nimbus: configuration ${config.source ?? '(built-in defaults)'} is ok`, 1);
+  const folders = checkFolders(config);
+  if (folders) fail(`nimbus: ${folders}\nnimbus: configuration test failed`);
+  const scripts = checkScripts(config.application.www);
+  let failed = 0;
+  for (const script of scripts) {
+    if (script.error === undefined) say(`nimbus: ${script.file} compiles`, 1);
+    else {
+      failed++;
+      say(`nimbus: ${script.error}`);
     }
-    stopping = true;
-    logger.note({ signal }, 'stopping');
-    server.close().then(
-      () => {
-        logger.note('stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.fatal({ err: error, code: errorCode(error) }, 'failed to stop cleanly');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  }
+  if (failed > 0) fail(`nimbus: configuration test failed (${failed} of ${scripts.length} main.lua do not compile)`);
+  say(`nimbus: configuration test successful (${scripts.length} main.lua)`, 1);
+  process.exit(0);
 }
 
 /** Every actor created from now on reports to the Stately inspector at `url`. */
@@ -52,15 +73,28 @@ async function attachStatelyInspector(url: string, logger: Logger): Promise<void
   logger.note({ url }, 'actors report to the Stately inspector');
 }
 
-async function main(argv: string[]): Promise<void> {
-  const { config, warnings, help } = configure(argv);
-  if (help) {
-    process.stdout.write(`${usage()}\n`);
-    return;
+async function openLogs(loaded: LoadedConfig): Promise<LogOutputs> {
+  const { config } = loaded;
+  try {
+    return await openLogOutputs(config.logs, config.application.dir, undefined, (error) => say(`nimbus: log file: ${error.message}`));
+  } catch (error) {
+    fail(`logs.directory: cannot write log files under "${config.logs.directory}" (${errorCode(error) ?? (error as Error).message})`);
   }
-  const logger = createLogger({ level: config.logs.level, pretty: config.logs.pretty });
+}
+
+async function main(argv: string[]): Promise<void> {
+  const loaded = configure(argv);
+  if (loaded.help) return say(usage(), 1);
+  if (loaded.version) return say(version(), 1);
+  if (loaded.check) check(loaded);
+  const { config, warnings } = loaded;
+  const folders = checkFolders(config);
+  if (folders) fail(folders);
+
+  const logs = await openLogs(loaded);
+  const logger = logs.logger;
   for (const warning of warnings) logger.warn(warning);
-  logger.info({ config: config.source ?? 'built-in defaults', www: config.application.www }, 'configuration loaded');
+  logger.info({ config: config.source ?? 'built-in defaults', www: config.application.www, logs: logs.filesBase }, 'configuration loaded');
 
   // A forgotten promise in one script or session must not take every other session down.
   process.on('unhandledRejection', (reason: unknown) => {
@@ -68,20 +102,32 @@ async function main(argv: string[]): Promise<void> {
   });
   process.on('uncaughtException', (error: Error) => {
     logger.fatal({ err: error, code: errorCode(error) }, 'uncaught exception');
-    process.exit(1);
+    void logs.flush(1_000).finally(() => process.exit(1));
   });
 
   if (config.inspector.stately) await attachStatelyInspector(config.inspector.stately, logger);
   const server = new Nimbus({ config, logger });
-  stopOnSignals(server, logger);
+  stopOnSignals({ close: () => server.close(), logger, flush: (ms) => logs.flush(ms) });
+  reloadOnHangup(config, () => loadConfig(argv), logger);
   try {
     await server.start();
   } catch (error) {
-    logger.fatal({ err: error, code: errorCode(error) }, 'cannot start');
-    process.exit(1);
+    const line = describeListenError(error, config);
+    if (line === undefined) {
+      logger.fatal({ err: error, code: errorCode(error) }, 'cannot start');
+      await logs.flush(1_000);
+      process.exit(1);
+    }
+    logger.fatal(line);
+    await logs.flush(1_000);
+    fail(line);
   }
   const { address, port } = server.rtmfp.address;
   logger.note({ address, port }, `RTMFP server listening on ${address}:${port} (UDP)`);
+  if (server.rtmp) {
+    const rtmp = server.rtmp.address;
+    logger.note({ address: rtmp.address, port: rtmp.port }, `RTMP server listening on ${rtmp.address}:${rtmp.port} (TCP)`);
+  }
 }
 
 await main(process.argv.slice(2));

@@ -53,7 +53,8 @@ export interface NimbusConfig {
     /** megabytes of JavaScript heap the Lua scripts may grow it by before an allocation fails (0: no limit) */
     scriptMemory: number;
   };
-  logs: { level: LevelName; pretty: PrettyMode };
+  /** MonaServer's [logs]: files `<directory>/<name>.N` when directory is set, rotated past maxSize bytes, `rotation` of them kept */
+  logs: { level: LevelName; pretty: PrettyMode; directory: string; name: string; rotation: number; maxSize: number };
   inspector: { enabled: boolean; host: string; port: number; token: string; stately: string };
   smtp: { host: string; port: number; timeout: number };
   /** cluster mode (src/cluster): off while `redis` is empty */
@@ -69,6 +70,10 @@ export interface LoadedConfig {
   warnings: string[];
   /** `--help` was given: the caller prints `usage()` and stops. */
   help: boolean;
+  /** `--version` was given: the caller prints the version and stops. */
+  version: boolean;
+  /** `--check` was given: validate, compile every main.lua, report and stop (like `nginx -t`). */
+  check: boolean;
 }
 
 /** Embedded defaults, by section as written in the ini file. docs/configuration.md explains each key. */
@@ -92,7 +97,7 @@ export const DEFAULTS = {
   HTTP: { host: '0.0.0.0', port: 80, index: 'true', timeout: 7, maxConnections: 10000, headersTimeout: 10, maxBody: 1048576 },
   WebSocket: { timeout: 80, maxMessage: 1048576 },
   application: { dir: '.', unsafe: false, scriptTimeout: 2, scriptMemory: 512 },
-  logs: { level: 'info', pretty: 'auto' },
+  logs: { level: 'info', pretty: 'auto', directory: '', name: 'log', rotation: 10, maxSize: 1000000 },
   inspector: { enabled: false, host: '127.0.0.1', port: 19350, token: '', stately: '' },
   smtp: { host: 'localhost', port: 25, timeout: 60 },
   cluster: { redis: '', name: '', region: '' },
@@ -108,13 +113,24 @@ const CUMULUS_FLAT_KEYS = ['port', 'keepAliveServer', 'keepAlivePeer', 'host'] a
 const ROOT = '';
 
 export function usage(): string {
+  const sections = SECTIONS.map((section) => {
+    const keys = Object.entries(DEFAULTS[section]).map(([key, value]) => `${key}=${String(value)}`);
+    return `  [${section}]${' '.repeat(Math.max(1, 14 - section.length))}${keys.join(' ')}`;
+  });
   return [
-    'Usage: nimbus [--config FILE] [--SECTION.key=value ...] [--inspect] [--help]',
+    'Usage: nimbus [--config FILE] [--SECTION.key=value ...] [--check] [--inspect] [--version] [--help]',
     '',
     '  --config FILE          ini file to read (default: ./nimbus.ini when present, or $NIMBUS_CONFIG)',
     '  --SECTION.key=value    override one key, e.g. --RTMFP.port=19350 --application.dir=/srv/nimbus',
+    '  --check                check the configuration and compile every main.lua, then exit (0 when all is well, 2 if not)',
     '  --inspect[=WS_URL]     attach the Stately inspector (default ws://localhost:8080)',
+    '  --version              print the version',
     '  --help                 print this text',
+    '',
+    'Signals: SIGTERM/SIGINT stop (a second one stops at once), SIGHUP reloads the ini file.',
+    '',
+    'Sections and their keys with their defaults:',
+    ...sections,
     '',
     'Every key, its default and its meaning: docs/configuration.md',
   ].join('\n');
@@ -125,18 +141,25 @@ export function loadConfig(argv: string[], options: { cwd?: string; env?: NodeJS
   const env = options.env ?? process.env;
   const warnings: string[] = [];
   if (argv.includes('--help') || argv.includes('-h')) {
-    return { config: build({}, new Set(), cwd, cwd, null), warnings, help: true };
+    return { config: build({}, new Set(), cwd, cwd, null), warnings, help: true, version: false, check: false };
   }
-  const args = parseArgs(argv);
+  if (argv.includes('--version') || argv.includes('-v')) {
+    return { config: build({}, new Set(), cwd, cwd, null), warnings, help: false, version: true, check: false };
+  }
+  const check = argv.includes('--check');
+  const args = parseArgs(argv.filter((arg) => arg !== '--check'));
 
   const raw: Record<string, Record<string, string>> = {};
   let source: string | null = null;
   const fromArgv = new Set<string>();
 
   const file = args.config ?? (env['NIMBUS_CONFIG'] || undefined) ?? defaultFile(cwd);
+  let lines = new Map<string, number>();
   if (file !== undefined) {
     source = resolve(cwd, file);
-    mergeIni(raw, readIni(source));
+    const ini = readIni(source);
+    lines = ini.lines;
+    mergeIni(raw, ini.sections);
   }
   for (const [section, key, value] of args.overrides) {
     const canonical = sectionOf(raw, section);
@@ -144,17 +167,77 @@ export function loadConfig(argv: string[], options: { cwd?: string; env?: NodeJS
     raw[canonical]![name] = value;
     fromArgv.add(`${canonical}.${name}`);
   }
-  for (const section of SECTIONS) {
-    const known = Object.keys(DEFAULTS[section]);
-    for (const key of Object.keys(raw[section] ?? {})) {
-      if (!known.includes(key)) warnings.push(`${section}.${key}: unknown key, kept for mona.configs`);
-    }
+  warnings.push(...unknownNames(raw, lines, source));
+  let config: NimbusConfig;
+  try {
+    config = build(raw, fromArgv, cwd, source === null ? cwd : dirname(source), source);
+  } catch (error) {
+    // a bad value from the file says where it is, so the operator goes straight to the line
+    const line =
+      error instanceof ConfigError && error.key !== undefined && !fromArgv.has(error.key) ? lines.get(error.key.toLowerCase()) : undefined;
+    if (line === undefined || source === null || !(error instanceof ConfigError)) throw error;
+    throw new ConfigError(`${error.message} (${source}:${line})`, { key: error.key, cause: error });
   }
-  const config = build(raw, fromArgv, cwd, source === null ? cwd : dirname(source), source);
   if (config.inspector.enabled && config.inspector.token === '' && !isLoopback(config.inspector.host)) {
     warnings.push(`inspector.token: empty while the inspector listens on ${config.inspector.host}; anyone who reaches it can use it`);
   }
-  return { config, warnings, help: false };
+  return { config, warnings, help: false, version: false, check };
+}
+
+/**
+ * Unknown keys of known sections, and unknown sections that look like a known one, with the nearest valid name.
+ * Other sections are an application's own (read through mona.configs): they are kept silently.
+ */
+function unknownNames(raw: Record<string, Record<string, string>>, lines: Map<string, number>, source: string | null): string[] {
+  const warnings: string[] = [];
+  const where = (name: string): string => {
+    const line = lines.get(name.toLowerCase());
+    return line !== undefined && source !== null ? ` (${source}:${line})` : '';
+  };
+  for (const section of SECTIONS) {
+    const known = Object.keys(DEFAULTS[section]);
+    for (const key of Object.keys(raw[section] ?? {})) {
+      if (known.includes(key)) continue;
+      const near = nearest(key, known);
+      const hint = near === undefined ? '' : ` (did you mean ${section}.${near}?)`;
+      warnings.push(`${section}.${key}: unknown key${hint}, kept for mona.configs${where(`${section}.${key}`)}`);
+    }
+  }
+  for (const section of Object.keys(raw)) {
+    if (section === ROOT || (SECTIONS as string[]).includes(section)) continue;
+    const near = nearest(section, SECTIONS);
+    if (near !== undefined)
+      warnings.push(`[${section}]: unknown section (did you mean [${near}]?), kept for mona.configs${where(`[${section}]`)}`);
+  }
+  return warnings;
+}
+
+/** The candidate closest to `name` (case ignored) when it is a plausible typo: at most 2 edits, or a prefix. */
+export function nearest(name: string, candidates: readonly string[]): string | undefined {
+  const lower = name.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const other = candidate.toLowerCase();
+    const distance = other.startsWith(lower) && lower.length >= 3 ? 1 : editDistance(lower, other);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return bestDistance <= Math.min(2, Math.floor(name.length / 2)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 interface Args {
@@ -199,7 +282,13 @@ function defaultFile(cwd: string): string | undefined {
   return existsSync(path) ? path : undefined;
 }
 
-function readIni(path: string): Record<string, Record<string, string>> {
+interface IniFile {
+  sections: Record<string, Record<string, string>>;
+  /** line of each `section.key` and `[section]`, lower case, for messages */
+  lines: Map<string, number>;
+}
+
+function readIni(path: string): IniFile {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -207,9 +296,43 @@ function readIni(path: string): Record<string, Record<string, string>> {
     const reason = error instanceof Error && 'code' in error ? String(error.code) : String(error);
     throw new ConfigError(`config: cannot read "${path}" (${reason})`, { key: 'config', cause: error });
   }
+  const lines = checkIniLines(path, text);
   const sections: Record<string, Record<string, string>> = {};
   flatten(parseIni(text), '', sections);
-  return sections;
+  return { sections, lines };
+}
+
+/**
+ * The ini package accepts anything; a line that is neither a comment, a `[section]` nor `key=value` is an error
+ * naming the file and the line. Returns where each key was written.
+ */
+function checkIniLines(path: string, text: string): Map<string, number> {
+  const lines = new Map<string, number>();
+  let section = ROOT;
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    const number = index + 1;
+    if (line === '' || line.startsWith(';') || line.startsWith('#')) return;
+    if (line.startsWith('[')) {
+      const match = /^\[([^\]]+)\]\s*([;#].*)?$/.exec(line);
+      if (!match) throw new ConfigError(`${path}:${number}: expected "[section]", got "${clipText(line)}"`, { key: 'config' });
+      section = match[1]!.trim();
+      const canonical = SECTIONS.find((known) => known.toLowerCase() === section.toLowerCase()) ?? section;
+      if (!lines.has(`[${canonical.toLowerCase()}]`)) lines.set(`[${canonical.toLowerCase()}]`, number);
+      section = canonical;
+      return;
+    }
+    const eq = line.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`${path}:${number}: expected "key=value", got "${clipText(line)}"`, { key: 'config' });
+    const key = line.slice(0, eq).trim();
+    const flat = section === ROOT && (CUMULUS_FLAT_KEYS as readonly string[]).some((name) => name.toLowerCase() === key.toLowerCase());
+    lines.set(`${flat ? 'rtmfp' : section.toLowerCase()}.${key.toLowerCase()}`, number);
+  });
+  return lines;
+}
+
+function clipText(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }
 
 /** The ini package nests `[a.b]` under a; mona.configs wants the section named "a.b" again. */
@@ -328,6 +451,10 @@ function build(
     logs: {
       level: get('logs', 'level', logLevel),
       pretty: get('logs', 'pretty', prettyMode),
+      directory: get('logs', 'directory', anyText),
+      name: get('logs', 'name', fileName),
+      rotation: get('logs', 'rotation', integer(0, 1000, ' (files kept besides the current one)')),
+      maxSize: get('logs', 'maxSize', integer(1024, 1_000_000_000_000, ' (bytes)')),
     },
     inspector: {
       enabled: get('inspector', 'enabled', boolean),
@@ -406,6 +533,12 @@ function port(allowEphemeral: boolean): (text: string, name: string) => number {
       throw new ConfigError(`${name}: expected an integer 1-65535, got "${text}"`, { key: name });
     }
   };
+}
+
+/** A file name without a folder: logs go under [logs] directory. */
+function fileName(text: string, name: string): string {
+  if (text !== '' && !/[/\\\0]/.test(text) && text !== '.' && text !== '..') return text;
+  throw new ConfigError(`${name}: expected a file name without "/", got "${text}"`, { key: name });
 }
 
 function boolean(text: string, name: string): boolean {

@@ -3,7 +3,10 @@ import type { NimbusConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Core } from '../core/core.ts';
 import type { RtmfpServer } from '../protocols/rtmfp/server.ts';
+import type { RtmpServer } from '../protocols/rtmp/server.ts';
 import { Inspector } from './inspector.ts';
+import { Metrics } from './metrics.ts';
+import { Api } from './api.ts';
 import { ServerInspectorHost } from './server-host.ts';
 
 export { Inspector } from './inspector.ts';
@@ -16,11 +19,15 @@ export interface InspectedServer {
   readonly logger: Logger;
   readonly core: Core;
   readonly rtmfp: RtmfpServer;
+  /** the RTMP server when enabled: its connections appear in /metrics and the API */
+  readonly rtmp?: RtmpServer | undefined;
 }
 
 export async function startInspector(server: InspectedServer): Promise<Inspector> {
   const { host, port, token } = server.config.inspector;
-  const inspector = new Inspector(new ServerInspectorHost(server.core, server.rtmfp), { host, port, token, logger: server.logger });
+  // /metrics and the JSON API answer from the same server, page open or not
+  const routes = [new Metrics(server), new Api(server)];
+  const inspector = new Inspector(new ServerInspectorHost(server.core, server.rtmfp), { host, port, token, logger: server.logger, routes });
   await inspector.start();
   return inspector;
 }

@@ -25,6 +25,15 @@ export interface InspectorOptions {
   logger: Logger;
   /** the process-wide registry unless a test provides its own */
   registry?: ActorRegistry;
+  /** more HTTP routes (/metrics, /api/v1/...: src/inspector/metrics.ts, api.ts), tried in order before 404 */
+  routes?: InspectorRoute[];
+}
+
+/** An HTTP route of the inspector's server; access is checked before (token, loopback names, same origin for POST). */
+export interface InspectorRoute {
+  /** true when it answered the request */
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): boolean;
+  close?(): void;
 }
 
 /** The InspectorHost plus what the inspector needs once per tick. */
@@ -136,6 +145,7 @@ export class Inspector {
 
   async close(): Promise<void> {
     this.stopTimers();
+    for (const route of this.options.routes ?? []) route.close?.();
     for (const page of this.pages) page.socket.terminate();
     this.pages.clear();
     this.wss.close();
@@ -149,12 +159,17 @@ export class Inspector {
     const url = new URL(req.url ?? '/', 'http://x');
     const file = PAGE_FILES[url.pathname];
     const isPage = file === 'index.html';
-    if ((isPage || url.pathname.startsWith('/api/')) && !this.allowed(req)) {
+    if ((isPage || url.pathname.startsWith('/api/') || url.pathname === '/metrics') && !this.allowed(req)) {
       res.writeHead(403, { 'content-type': 'text/plain' }).end('inspector token required: open the URL the server logged\n');
       return;
     }
     if (url.pathname === '/favicon.ico') {
       res.writeHead(204).end();
+      return;
+    }
+    // an action from a page of another site (a form posted to 127.0.0.1) is refused: its Origin is not ours
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !this.sameOrigin(req)) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('cross-origin request refused\n');
       return;
     }
     if (file) {
@@ -172,6 +187,7 @@ export class Inspector {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(buildTree(this.registry, this.host, filter)));
       return;
     }
+    for (const route of this.options.routes ?? []) if (route.handle(req, res, url)) return;
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   }
 
@@ -179,7 +195,9 @@ export class Inspector {
   private allowed(req: IncomingMessage): boolean {
     const token = this.options.token;
     if (token) {
-      const given = Buffer.from(new URL(req.url ?? '/', 'http://x').searchParams.get('token') ?? '');
+      // ?token= as the page URL carries it, or Authorization: Bearer as a Prometheus scraper sends it
+      const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+      const given = Buffer.from(bearer ?? new URL(req.url ?? '/', 'http://x').searchParams.get('token') ?? '');
       const expected = Buffer.from(token);
       return given.length === expected.length && timingSafeEqual(given, expected);
     }

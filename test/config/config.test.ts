@@ -50,7 +50,7 @@ test('without any file the embedded defaults apply', () => {
     cipher: 'node',
   });
   assert.deepEqual(config.application, { dir: cwd, www: join(cwd, 'www'), unsafe: false, scriptTimeout: 2, scriptMemory: 512 });
-  assert.deepEqual(config.logs, { level: 'info', pretty: 'auto' });
+  assert.deepEqual(config.logs, { level: 'info', pretty: 'auto', directory: '', name: 'log', rotation: 10, maxSize: 1000000 });
   assert.deepEqual(config.inspector, { enabled: false, host: '127.0.0.1', port: 19350, token: '', stately: '' });
   assert.deepEqual(config.smtp, { host: 'localhost', port: 25, timeout: 60 });
 });
@@ -69,7 +69,7 @@ test('./nimbus.ini is read when present; section and key names ignore case', () 
 test('a MonaServer.ini given by --config works; unknown sections are kept, unknown keys of known sections warned about', () => {
   const { cwd } = withIni(
     'MonaServer.ini',
-    '[RTMFP]\nport=1936\nkeepAlivePeer=12\n[RTMP]\nport=1935\n[logs]\ndirectory=logs\nlevel=8\n[my.app]\ncolor=blue\n',
+    '[RTMFP]\nport=1936\nkeepAlivePeer=12\n[RTMP]\nport=1935\n[logs]\ndirectory=logs\nlevel=8\nmaxsize=2000\n[my.app]\ncolor=blue\n',
   );
   const { config, warnings } = loadConfig(['--config', 'MonaServer.ini'], { cwd, env: NO_ENV });
   assert.equal(config.source, join(cwd, 'MonaServer.ini'));
@@ -80,7 +80,9 @@ test('a MonaServer.ini given by --config works; unknown sections are kept, unkno
   assert.deepEqual(config.rtmp, { host: '0.0.0.0', port: 1935, timeout: 60 });
   assert.deepEqual(config.raw['my.app'], { color: 'blue' });
   assert.equal(config.raw['logs']?.['directory'], 'logs');
-  assert.deepEqual(warnings, ['logs.directory: unknown key, kept for mona.configs']);
+  assert.equal(config.logs.directory, 'logs');
+  assert.equal(config.logs.maxSize, 2000);
+  assert.deepEqual(warnings, []);
 });
 
 test("CumulusServer.ini's top-level keys land in [RTMFP]; an explicit [RTMFP] key wins", () => {
@@ -175,7 +177,10 @@ test('a bad value stops start-up with a message naming the key', () => {
 
 test('a bad value in the file is reported the same way', () => {
   const { cwd } = withIni('nimbus.ini', '[RTMFP]\nport = abc\n');
-  assert.throws(() => loadConfig([], { cwd, env: NO_ENV }), { message: 'RTMFP.port: expected an integer 1-65535, got "abc"' });
+  // the same message, followed by where the value is written
+  assert.throws(() => loadConfig([], { cwd, env: NO_ENV }), {
+    message: `RTMFP.port: expected an integer 1-65535, got "abc" (${join(cwd, 'nimbus.ini')}:2)`,
+  });
 });
 
 test('accepted spellings: Poco log priorities, yes/no, host:port public addresses', () => {

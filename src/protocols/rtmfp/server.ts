@@ -380,7 +380,11 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
       try {
         returned = this.core.application.onRendezVousUnknown(hex(peerId), 'RTMFP');
       } catch (error) {
-        this.logger.error({ err: error, code: errorCode(error) }, 'application onRendezVousUnknown failed');
+        // one IHello per call: an attacker's rate, so at most one line per interval
+        this.rateLog.log('error', 'rendezvous-unknown-failed', 'application onRendezVousUnknown failed', {
+          err: error,
+          code: errorCode(error),
+        });
       }
       const addresses = redirectAddresses(returned, this.selfAddress());
       if (addresses.length > 0) this.reply(this.handshake.redirect(tag, addresses), 0, from);

@@ -161,7 +161,10 @@ export class RtmpClient implements ClientPort {
     const url = parseTcUrl(typeof properties.tcUrl === 'string' ? properties.tcUrl : '', properties.app);
     const resolved = this.application.resolvePath(url.path);
     if (!resolved.ok) {
-      this.connection.logger.warn({ path: clip(url.path), reason: resolved.reason }, 'rtmp connection path rejected');
+      // any client can ask for any path, as often as it likes: one line per interval, as RTMFP does
+      const fields = { path: clip(url.path), reason: resolved.reason, address: this.address };
+      if (this.connection.rateLog) this.connection.rateLog.log('warn', 'connection-path-rejected', 'rtmp connection path rejected', fields);
+      else this.connection.logger.warn(fields, 'rtmp connection path rejected');
       this.reject(command.transactionId, 'NetConnection.Connect.InvalidApp', resolved.reason);
       return;
     }

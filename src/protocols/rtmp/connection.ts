@@ -10,7 +10,7 @@ import { WireError, errorCode } from '../../errors.ts';
 import { channels } from '../../core/diagnostics.ts';
 import type { Clock } from '../../clock.ts';
 import type { Core } from '../../core/core.ts';
-import type { Logger } from '../../log.ts';
+import type { Logger, RateLimitedLog } from '../../log.ts';
 import { ChunkReader, type RtmpMessage } from './chunk-reader.ts';
 import { ChunkWriter, type SharedEncoding } from './chunk-writer.ts';
 import { answerHandshake } from './handshake.ts';
@@ -38,6 +38,8 @@ export interface RtmpConnectionOptions {
   clock: Clock;
   /** [RTMP] timeout in ms: silence after which the connection is closed */
   timeoutMs: number;
+  /** the server's per-cause limiter: bad input from any number of connections logs a bounded number of lines */
+  rateLog?: RateLimitedLog;
   onClosed(connection: RtmpConnection, reason: string): void;
 }
 
@@ -59,6 +61,8 @@ export class RtmpConnection implements RtmpLink {
   /** "ip:port" of the peer, read once (a destroyed socket forgets it) */
   readonly address: string;
   timeoutMs: number;
+  /** the server's per-cause log limiter, shared by its connections */
+  readonly rateLog: RateLimitedLog | undefined;
   lastReceptionTime: number;
   /** round trip measured by the last PingRequest/PingResponse, ms */
   rtt = 0;
@@ -86,6 +90,7 @@ export class RtmpConnection implements RtmpLink {
     this.logger = options.logger;
     this.clock = options.clock;
     this.timeoutMs = options.timeoutMs;
+    this.rateLog = options.rateLog;
     this.onClosedHook = options.onClosed;
     this.startTime = this.clock.now();
     this.lastReceptionTime = this.startTime;
@@ -151,11 +156,12 @@ export class RtmpConnection implements RtmpLink {
       if (rest.length > 0) this.reader.push(rest);
     } catch (error) {
       if (error instanceof WireError) {
-        this.logger.warn({ address: this.address, err: error.message, code: errorCode(error) }, 'rtmp protocol error, connection closed');
         // one short stable cause per kind of bad input (docs/diagnostics.md)
-        if (channels.malformed.hasSubscribers) {
-          channels.malformed.publish({ protocol: 'RTMP', cause: this.answered ? 'rtmp-chunk' : 'rtmp-handshake', address: this.address });
-        }
+        const cause = this.answered ? 'rtmp-chunk' : 'rtmp-handshake';
+        const fields = { address: this.address, err: error.message, code: errorCode(error) };
+        if (this.rateLog) this.rateLog.log('warn', cause, 'rtmp protocol error, connection closed', fields);
+        else this.logger.warn(fields, 'rtmp protocol error, connection closed');
+        if (channels.malformed.hasSubscribers) channels.malformed.publish({ protocol: 'RTMP', cause, address: this.address });
         this.fail(error.message);
       } else {
         // a bug, not bad input: logged as such, and only this connection pays for it (the process goes on)

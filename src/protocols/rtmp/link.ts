@@ -1,11 +1,13 @@
 // What the NetConnection and NetStream layers (client.ts, net-stream.ts, writer-port.ts) use of their TCP
 // connection (connection.ts implements it): the seam that keeps the files of this folder free of import cycles.
 import type { Core } from '../../core/core.ts';
-import type { Logger } from '../../log.ts';
+import type { Logger, RateLimitedLog } from '../../log.ts';
 
 export interface RtmpLink {
   readonly core: Core;
   readonly logger: Logger;
+  /** per-cause log limiter for what any client can trigger at will (bad paths); absent: plain logging */
+  readonly rateLog?: RateLimitedLog | undefined;
   /** "ip:port" of the peer */
   readonly address: string;
   /** round trip of the last ping, ms */

@@ -6,7 +6,7 @@ import type { NimbusConfig } from '../../config.ts';
 import type { Core } from '../../core/core.ts';
 import { hostOf } from '../../core/core.ts';
 import type { ProtocolServer } from '../../core/ports.ts';
-import type { Logger } from '../../log.ts';
+import { RateLimitedLog, type Logger } from '../../log.ts';
 import { RtmpConnection } from './connection.ts';
 import { channels } from '../../core/diagnostics.ts';
 
@@ -35,12 +35,15 @@ export class RtmpServer implements ProtocolServer {
   readonly stats: RtmpServerStats = { accepted: 0, blacklisted: 0 };
   private server: net.Server | undefined;
   private nextId = 1;
+  /** bad input from any number of connections: one line per cause per interval */
+  private readonly rateLog: RateLimitedLog;
 
   constructor(options: RtmpServerOptions) {
     this.config = options.config;
     this.logger = options.logger.child({ protocol: 'RTMP' });
     this.core = options.core;
     this.clock = options.clock ?? systemClock;
+    this.rateLog = new RateLimitedLog(this.logger);
   }
 
   /** The bound address, once started. */
@@ -80,6 +83,7 @@ export class RtmpServer implements ProtocolServer {
       logger: this.logger.child({ rtmp: id }),
       clock: this.clock,
       timeoutMs: this.config.rtmp.timeout * 1000,
+      rateLog: this.rateLog,
       onClosed: (closed, reason) => {
         this.connections.delete(closed.id);
         if (channels.sessionClose.hasSubscribers) channels.sessionClose.publish({ protocol: 'RTMP', id, address: closed.address, reason });
