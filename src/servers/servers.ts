@@ -104,11 +104,12 @@ export class Servers implements ServersPort, LinkOwner {
   /** Every linked server gets "Server is stopping" (MonaServer's words), then sockets and targets stop. */
   async close(): Promise<void> {
     this.stopping = true;
-    for (const target of this.targetList) target.stop();
     for (const link of [...this.links]) {
       if (link.connected) link.reject(REJECT_STOPPING);
       else link.close('server stopping');
     }
+    // after the rejects: a stopped target hangs up its link without a word
+    for (const target of this.targetList) target.stop();
     const deadline = Date.now() + 2_000;
     while (this.links.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     const listener = this.listener;
