@@ -68,7 +68,7 @@ export class NodeProcess {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     let rest = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       rest += chunk.toString();
       const parts = rest.split('\n');
       rest = parts.pop()!;
@@ -80,7 +80,7 @@ export class NodeProcess {
         }
       }
     });
-    child.stderr!.on('data', (chunk: Buffer) => this.lines.push({ msg: chunk.toString(), stderr: true }));
+    child.stderr.on('data', (chunk: Buffer) => this.lines.push({ msg: chunk.toString(), stderr: true }));
     const from = this.lines.length;
     await this.waitLog(/Servers incoming connection/, 30_000, from);
   }

@@ -48,7 +48,7 @@ test('publisher on A, players on B and C byte-identical; A killed and restarted'
   t.after(() => pub.nc.close());
   const players = await Promise.all([player(a.rtmfpPort, 'cam'), player(b.rtmfpPort, 'cam'), player(c.rtmfpPort, 'cam')]);
   for (const p of players) t.after(() => p.nc.close());
-  const [onA, onB, onC] = players as [Player, Player, Player];
+  const [onA, onB, onC] = players;
   // the copies on B and C exist once the "publish" RPC went through (it left before the players connected)
   await new Promise((r) => setTimeout(r, 300));
   for (let i = 0; i < TAGS.length; i += 10) {
