@@ -261,7 +261,10 @@ export class ServerLink implements PeerServerPort {
 
   /** @internal */
   silent(): boolean {
-    return this.nimbusPeer && this.owner.clock.now() - this.lastHeard > SILENCE_TIMEOUT_MS;
+    const silent = this.nimbusPeer && this.owner.clock.now() - this.lastHeard > SILENCE_TIMEOUT_MS;
+    // what onServerDisconnection gets, as for a socket error
+    if (silent) this.error ??= 'peer silent (ping timeout)';
+    return silent;
   }
 
   /** @internal */
@@ -270,7 +273,7 @@ export class ServerLink implements PeerServerPort {
     this.socket.end();
   }
 
-  /** @internal */
+  /** @internal the greeting timed out, or the link failed without a socket error */
   destroySocket(): void {
     this.ended = true;
     this.socket.destroy();
