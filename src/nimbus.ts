@@ -11,6 +11,7 @@ import { RtmpServer } from './protocols/rtmp/server.ts';
 import { HttpServer } from './protocols/http/server.ts';
 import type { Inspector } from './inspector/inspector.ts';
 import type { Cluster } from './cluster/cluster.ts';
+import { Servers, helloPairs, publicAddressOf } from './servers/index.ts';
 
 export interface NimbusOptions {
   config: NimbusConfig;
@@ -31,6 +32,8 @@ export class Nimbus {
   readonly http: HttpServer | undefined;
   /** every enabled protocol, in start order */
   readonly protocols: ProtocolServer[];
+  /** the server link: [servers] port and targets (listens and dials only when configured) */
+  readonly servers: Servers;
   /** the built-in inspector, when [inspector] enabled */
   inspector: Inspector | undefined;
   /** cluster mode, when [cluster] redis is set */
@@ -64,6 +67,32 @@ export class Nimbus {
     }
     this.core.groups = this.rtmfp.groups;
     this.core.publicAddressOf = () => this.rtmfp.publicAddress;
+    const { servers } = options.config;
+    this.servers = new Servers({
+      port: servers.port,
+      targets: servers.targets.map((t) => ({ host: t.host, port: t.port, properties: new Map(t.properties) })),
+      secret: servers.secret,
+      logger: options.logger.child({ component: 'servers' }),
+      clock: options.clock,
+      application: () => this.core.application,
+      helloPairs: () => helloPairs({ raw: options.config.raw, publicAddresses: this.publicAddresses() }),
+    });
+    this.core.servers = this.servers;
+  }
+
+  /** Where a linked server redirects clients of each enabled protocol to us (top-level `host` first). */
+  private publicAddresses(): Record<string, string> {
+    const host = this.config.servers.publicHost;
+    const out: Record<string, string> = {
+      RTMFP: publicAddressOf(host, this.rtmfp.address.port, this.rtmfp.publicAddress),
+    };
+    if (this.rtmp) {
+      const bare = host.replace(/^\[([^\]]+)\](:\d+)?$/, '$1').replace(/^([^:]+):\d+$/, '$1');
+      const bound = this.rtmp.address;
+      const fallback = `${bound.address === '0.0.0.0' || bound.address === '::' ? '127.0.0.1' : bound.address}:${bound.port}`;
+      out['RTMP'] = publicAddressOf(bare, bound.port, fallback);
+    }
+    return out;
   }
 
   /** Inspector first (it sees every actor from the first session on), then sockets, then the application. */
@@ -75,6 +104,8 @@ export class Nimbus {
     for (const protocol of this.protocols) await protocol.start();
     if (this.config.cluster.redis !== '') await this.startCluster();
     this.core.start();
+    // after the application: onServerConnection needs the root application running
+    await this.servers.start();
   }
 
   /** After the sockets: the directory registers the address they are bound to. */
@@ -107,8 +138,10 @@ export class Nimbus {
   /** tests shorten the heartbeat */
   clusterTimings: { heartbeatMs?: number; nodeTtlMs?: number } = {};
 
-  /** Clients first (their onDisconnection runs), then the application (onStop), then the inspector. */
+  /** Server links, then clients (their onDisconnection runs), then the application (onStop), then the inspector. */
   async close(): Promise<void> {
+    // linked servers hear "Server is stopping" first, and onServerDisconnection runs while the application is up
+    await this.servers.close();
     await Promise.all(this.protocols.map((protocol) => protocol.close()));
     await this.cluster?.directory.close();
     this.core.stop();
