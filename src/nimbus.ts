@@ -10,7 +10,7 @@ import { RtmfpServer } from './protocols/rtmfp/server.ts';
 import { RtmpServer } from './protocols/rtmp/server.ts';
 import { HttpServer } from './protocols/http/server.ts';
 import type { Inspector } from './inspector/inspector.ts';
-import type { Cluster } from './cluster/cluster.ts';
+import { NODE_KEY, type Cluster } from './cluster/cluster.ts';
 import { Servers, helloPairs, publicAddressOf } from './servers/index.ts';
 
 export interface NimbusOptions {
@@ -75,7 +75,14 @@ export class Nimbus {
       logger: options.logger.child({ component: 'servers' }),
       clock: options.clock,
       application: () => this.core.application,
-      helloPairs: () => helloPairs({ raw: options.config.raw, publicAddresses: this.publicAddresses() }),
+      helloPairs: () => {
+        const pairs = helloPairs({ raw: options.config.raw, publicAddresses: this.publicAddresses() });
+        // a cluster node names itself, so the other node knows which directory entry the link serves
+        if (this.cluster) pairs.push([NODE_KEY, this.cluster.directory.self.id]);
+        return pairs;
+      },
+      // cluster mode links nodes among themselves: a port even when [servers] port is 0
+      listen: options.config.cluster.redis !== '',
     });
     this.core.servers = this.servers;
   }
@@ -106,9 +113,17 @@ export class Nimbus {
     this.core.start();
     // after the application: onServerConnection needs the root application running
     await this.servers.start();
+    if (this.cluster) await this.joinCluster(this.cluster);
   }
 
-  /** After the sockets: the directory registers the address they are bound to. */
+  /** After the server link listens: the directory gives the other nodes its address. */
+  private async joinCluster(cluster: Cluster): Promise<void> {
+    const host = cluster.directory.self.publicAddress.replace(/:\d+$/, '');
+    cluster.directory.self.link = `${host}:${this.servers.port}`;
+    await cluster.directory.start();
+  }
+
+  /** After the sockets (the directory gives their bound address), before the application starts. */
   private async startCluster(): Promise<void> {
     const [{ Cluster }, { Directory }, { randomBytes }] = await Promise.all([
       import('./cluster/cluster.ts'),
@@ -129,10 +144,15 @@ export class Nimbus {
       logger,
       ...this.clusterTimings,
     });
-    this.cluster = new Cluster({ directory, groups: () => this.core.groups, logger });
+    this.cluster = new Cluster({
+      directory,
+      groups: () => this.core.groups,
+      publications: this.core.publications,
+      dial: (host, port) => this.servers.connect({ host, port, properties: new Map() }),
+      logger,
+    });
     this.core.application = this.cluster.wrap(this.core.application);
     this.core.publications.events = this.cluster.wrapStreams(this.core.publications.events);
-    await directory.start();
   }
 
   /** tests shorten the heartbeat */

@@ -140,6 +140,8 @@ export interface PeerServerPort {
   send(handler: string, payload: Uint8Array): void;
   /** sends a reject with `message` and closes the link */
   reject(message: string): void;
+  /** bytes queued to the peer and not yet taken by its socket (a peer reading slower than we send) */
+  readonly backlog?: number;
 }
 
 /** The linked servers (src/servers/ implements it). */

@@ -31,8 +31,10 @@ export interface TargetSpec {
 }
 
 export interface ServersOptions {
-  /** [servers] port: 0 listens nowhere */
+  /** [servers] port: 0 listens nowhere (unless `listen`) */
   port: number;
+  /** listen even when `port` is 0, on a port the system picks (cluster mode: nodes learn it from the directory) */
+  listen?: boolean;
   /** the listener's address (MonaServer always binds the wildcard) */
   host?: string;
   targets: readonly TargetSpec[];
@@ -85,7 +87,7 @@ export class Servers implements ServersPort, LinkOwner {
 
   // Lifecycle -----------------------------------------------------------------------------------------
   async start(): Promise<void> {
-    if (this.options.port > 0) {
+    if (this.options.port > 0 || this.options.listen) {
       const listener = createServer({ pauseOnConnect: false }, (socket) => this.onAccept(socket));
       listener.on('error', (error) => this.logger.warn({ err: error }, `Servers, ${error.message}`));
       await new Promise<void>((resolve, reject) => {
