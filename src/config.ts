@@ -59,10 +59,28 @@ export interface NimbusConfig {
   smtp: { host: string; port: number; timeout: number };
   /** cluster mode (src/cluster): off while `redis` is empty */
   cluster: { redis: string; name: string; region: string };
+  /** The server link (src/servers/, docs/servers.md): MonaServer's multi-server framework */
+  servers: {
+    /** TCP port receiving server links; 0: none */
+    port: number;
+    /** servers to join: host:port?key=value;... */
+    targets: ServerTargetConfig[];
+    /** what an unconfigured server must present to link; '' for none */
+    secret: string;
+    /** top-level `host`: this server's public address given to clients on redirection ('' = the bound one) */
+    publicHost: string;
+  };
   /** The whole ini plus overrides, as strings, for `mona.configs`; known keys hold their effective value. */
   raw: Record<string, Record<string, string>>;
   /** Path of the ini file used, or null when none was. */
   source: string | null;
+}
+
+export interface ServerTargetConfig {
+  host: string;
+  port: number;
+  /** the entry's query, in order: that link's properties */
+  properties: Array<[string, string]>;
 }
 
 export interface LoadedConfig {
@@ -101,6 +119,7 @@ export const DEFAULTS = {
   inspector: { enabled: false, host: '127.0.0.1', port: 19350, token: '', stately: '' },
   smtp: { host: 'localhost', port: 25, timeout: 60 },
   cluster: { redis: '', name: '', region: '' },
+  servers: { port: 0, targets: '', secret: '' },
 } as const;
 
 type SectionName = keyof typeof DEFAULTS;
@@ -111,6 +130,9 @@ const CUMULUS_FLAT_KEYS = ['port', 'keepAliveServer', 'keepAlivePeer', 'host'] a
 
 /** The section holding top-level keys that belong to no section. */
 const ROOT = '';
+
+/** Top-level keys the command line accepts without a section (`--host=`). */
+const TOP_LEVEL_KEYS = ['host'];
 
 export function usage(): string {
   const sections = SECTIONS.map((section) => {
@@ -271,6 +293,11 @@ function parseArgs(argv: string[]): Args {
       continue;
     }
     const dot = name.indexOf('.');
+    if (dot < 0 && TOP_LEVEL_KEYS.includes(name)) {
+      // a top-level key of the ini (MonaServer's `host`)
+      args.overrides.push([ROOT, name, value]);
+      continue;
+    }
     if (dot <= 0 || dot === name.length - 1) throw new ConfigError(`--${name}: unknown option (see --help)`, { key: name });
     args.overrides.push([name.slice(0, dot), name.slice(dot + 1), value]);
   }
@@ -355,11 +382,19 @@ function mergeIni(raw: Record<string, Record<string, string>>, ini: Record<strin
   // A section, more specific, wins over the same key left at the top level by a CumulusServer.ini.
   for (const [key, value] of Object.entries(ini[ROOT] ?? {})) {
     const flat = CUMULUS_FLAT_KEYS.find((name) => name.toLowerCase() === key.toLowerCase());
-    if (flat === undefined) {
+    const dotted = /^servers\.(port|targets|secret)$/i.exec(key);
+    if (dotted) {
+      // `servers.port = 1936` written flat, outside any section
+      const servers = ownSection(raw, 'servers');
+      servers[dotted[1]!.toLowerCase()] ??= value;
+    } else if (flat === undefined) {
       ownSection(raw, ROOT)[key] = value;
     } else {
-      const rtmfp = ownSection(raw, 'RTMFP');
-      rtmfp[flat] ??= value;
+      // top-level `host` is also MonaServer's public address for redirections (docs/servers.md)
+      if (flat === 'host') ownSection(raw, ROOT)[key] = value;
+      // (as the RTMFP bind host only when it is a bare host: `host = www.myhost.com:1935` is a public address)
+      const bare = flat !== 'host' || isIP(value.trim()) !== 0 || HOST_NAME.test(value.trim());
+      if (bare) ownSection(raw, 'RTMFP')[flat] ??= value;
     }
   }
 }
@@ -473,6 +508,12 @@ function build(
       name: get('cluster', 'name', anyText),
       region: get('cluster', 'region', anyText),
     },
+    servers: {
+      port: get('servers', 'port', port(true)),
+      targets: get('servers', 'targets', serverTargets),
+      secret: get('servers', 'secret', anyText),
+      publicHost: publicAddress((raw[ROOT]?.['host'] ?? '').trim(), 'host'),
+    },
     raw,
     source,
   };
@@ -491,6 +532,7 @@ function build(
     inspector: config.inspector,
     smtp: config.smtp,
     cluster: config.cluster,
+    servers: { port: config.servers.port, targets: raw['servers']?.['targets'] ?? '', secret: config.servers.secret },
   };
   for (const section of SECTIONS) {
     const keys = (raw[section] ??= {});
@@ -617,6 +659,27 @@ function redisUrl(text: string, name: string): string {
   }
   if (url && (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '') return text;
   throw new ConfigError(`${name}: expected redis://host:port or rediss://host:port, got "${text}"`, { key: name });
+}
+
+/** `host:port[?key=value&...]` entries separated by ';' (MonaServer), empty ones skipped. */
+function serverTargets(text: string, name: string): ServerTargetConfig[] {
+  const out: ServerTargetConfig[] = [];
+  for (const entry of text.split(';')) {
+    const trimmed = entry.trim();
+    if (trimmed === '') continue;
+    const q = trimmed.indexOf('?');
+    const address = q < 0 ? trimmed : trimmed.slice(0, q);
+    const m = /^(\[[^\]]+\]|[^:\[\]]+):(\d{1,5})$/.exec(address);
+    const host = m ? m[1]!.replace(/^\[|\]$/g, '') : '';
+    const portValue = m ? Number(m[2]) : NaN;
+    if (!m || !(portValue >= 1 && portValue <= 65535) || (isIP(host) === 0 && !HOST_NAME.test(host))) {
+      throw new ConfigError(`${name}: expected host:port[?key=value&...] entries separated by ';', got "${trimmed}"`, { key: name });
+    }
+    const properties: Array<[string, string]> = [];
+    if (q >= 0) for (const [k, v] of new URLSearchParams(trimmed.slice(q + 1))) properties.push([k, v]);
+    out.push({ host, port: portValue, properties });
+  }
+  return out;
 }
 
 function isLoopback(host: string): boolean {

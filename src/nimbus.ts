@@ -10,7 +10,8 @@ import { RtmfpServer } from './protocols/rtmfp/server.ts';
 import { RtmpServer } from './protocols/rtmp/server.ts';
 import { HttpServer } from './protocols/http/server.ts';
 import type { Inspector } from './inspector/inspector.ts';
-import type { Cluster } from './cluster/cluster.ts';
+import { NODE_KEY, type Cluster } from './cluster/cluster.ts';
+import { Servers, helloPairs, publicAddressOf } from './servers/index.ts';
 
 export interface NimbusOptions {
   config: NimbusConfig;
@@ -31,6 +32,8 @@ export class Nimbus {
   readonly http: HttpServer | undefined;
   /** every enabled protocol, in start order */
   readonly protocols: ProtocolServer[];
+  /** the server link: [servers] port and targets (listens and dials only when configured) */
+  readonly servers: Servers;
   /** the built-in inspector, when [inspector] enabled */
   inspector: Inspector | undefined;
   /** cluster mode, when [cluster] redis is set */
@@ -64,6 +67,39 @@ export class Nimbus {
     }
     this.core.groups = this.rtmfp.groups;
     this.core.publicAddressOf = () => this.rtmfp.publicAddress;
+    const { servers } = options.config;
+    this.servers = new Servers({
+      port: servers.port,
+      targets: servers.targets.map((t) => ({ host: t.host, port: t.port, properties: new Map(t.properties) })),
+      secret: servers.secret,
+      logger: options.logger.child({ component: 'servers' }),
+      clock: options.clock,
+      application: () => this.core.application,
+      helloPairs: () => {
+        const pairs = helloPairs({ raw: options.config.raw, publicAddresses: this.publicAddresses() });
+        // a cluster node names itself, so the other node knows which directory entry the link serves
+        if (this.cluster) pairs.push([NODE_KEY, this.cluster.directory.self.id]);
+        return pairs;
+      },
+      // cluster mode links nodes among themselves: a port even when [servers] port is 0
+      listen: options.config.cluster.redis !== '',
+    });
+    this.core.servers = this.servers;
+  }
+
+  /** Where a linked server redirects clients of each enabled protocol to us (top-level `host` first). */
+  private publicAddresses(): Record<string, string> {
+    const host = this.config.servers.publicHost;
+    const out: Record<string, string> = {
+      RTMFP: publicAddressOf(host, this.rtmfp.address.port, this.rtmfp.publicAddress),
+    };
+    if (this.rtmp) {
+      const bare = host.replace(/^\[([^\]]+)\](:\d+)?$/, '$1').replace(/^([^:]+):\d+$/, '$1');
+      const bound = this.rtmp.address;
+      const fallback = `${bound.address === '0.0.0.0' || bound.address === '::' ? '127.0.0.1' : bound.address}:${bound.port}`;
+      out['RTMP'] = publicAddressOf(bare, bound.port, fallback);
+    }
+    return out;
   }
 
   /** Inspector first (it sees every actor from the first session on), then sockets, then the application. */
@@ -75,9 +111,19 @@ export class Nimbus {
     for (const protocol of this.protocols) await protocol.start();
     if (this.config.cluster.redis !== '') await this.startCluster();
     this.core.start();
+    // after the application: onServerConnection needs the root application running
+    await this.servers.start();
+    if (this.cluster) await this.joinCluster(this.cluster);
   }
 
-  /** After the sockets: the directory registers the address they are bound to. */
+  /** After the server link listens: the directory gives the other nodes its address. */
+  private async joinCluster(cluster: Cluster): Promise<void> {
+    const host = cluster.directory.self.publicAddress.replace(/:\d+$/, '');
+    cluster.directory.self.link = `${host}:${this.servers.port}`;
+    await cluster.directory.start();
+  }
+
+  /** After the sockets (the directory gives their bound address), before the application starts. */
   private async startCluster(): Promise<void> {
     const [{ Cluster }, { Directory }, { randomBytes }] = await Promise.all([
       import('./cluster/cluster.ts'),
@@ -98,17 +144,24 @@ export class Nimbus {
       logger,
       ...this.clusterTimings,
     });
-    this.cluster = new Cluster({ directory, groups: () => this.core.groups, logger });
+    this.cluster = new Cluster({
+      directory,
+      groups: () => this.core.groups,
+      publications: this.core.publications,
+      dial: (host, port) => this.servers.connect({ host, port, properties: new Map() }),
+      logger,
+    });
     this.core.application = this.cluster.wrap(this.core.application);
     this.core.publications.events = this.cluster.wrapStreams(this.core.publications.events);
-    await directory.start();
   }
 
   /** tests shorten the heartbeat */
   clusterTimings: { heartbeatMs?: number; nodeTtlMs?: number } = {};
 
-  /** Clients first (their onDisconnection runs), then the application (onStop), then the inspector. */
+  /** Server links, then clients (their onDisconnection runs), then the application (onStop), then the inspector. */
   async close(): Promise<void> {
+    // linked servers hear "Server is stopping" first, and onServerDisconnection runs while the application is up
+    await this.servers.close();
     await Promise.all(this.protocols.map((protocol) => protocol.close()));
     await this.cluster?.directory.close();
     this.core.stop();

@@ -34,6 +34,7 @@ import type {
   GroupPort,
   HandshakeRedirect,
   PathCheck,
+  PeerServerPort,
   ProtocolName,
   ReadOutcome,
   ServerPort,
@@ -76,7 +77,7 @@ export class LuaApplicationHost implements ApplicationPort {
   readonly streams: LuaStreamEvents;
 
   private readonly data: PersistentData;
-  /** group objects, and servers from [servers] targets (redirect targets) */
+  /** group objects, and the linked servers (src/servers/ through ServerPort.servers) */
   private readonly groups: LuaGroups;
   private readonly servers: LuaServers;
   /** debug.getinfo(f, 'u').nparams of a function: which onRendezVousUnknown signature a script wrote */
@@ -334,6 +335,18 @@ export class LuaApplicationHost implements ApplicationPort {
     const out = this.servers.addresses(L, base + 1, lua.lua_gettop(L));
     lua.lua_settop(L, base);
     return out;
+  }
+
+  onServerConnection(server: PeerServerPort): string | undefined {
+    return this.servers.connection(server);
+  }
+
+  onServerMessage(server: PeerServerPort, handler: string, payload: Uint8Array): void {
+    this.servers.message(server, handler, payload);
+  }
+
+  onServerDisconnection(server: PeerServerPort, error: string | undefined): void {
+    this.servers.disconnection(server, error);
   }
 
   onJoinGroup(port: ClientPort, group: GroupPort): void {

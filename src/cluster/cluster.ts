@@ -13,8 +13,11 @@ import type {
   HandshakeRedirect,
   MemberPort,
   PathCheck,
+  PeerServerPort,
   ProtocolName,
 } from '../core/ports.ts';
+import type { Publications } from '../core/media/publications.ts';
+import { StreamRelay } from './relay.ts';
 import type { AMFValue } from '../flash/amf/types.ts';
 import type { AMFReadOptions } from '../flash/amf/reader.ts';
 import type { AMFWriteOptions } from '../flash/amf/writer.ts';
@@ -27,10 +30,16 @@ interface RemoteMember {
   node: string;
 }
 
+/** Hello key by which a node names itself to the nodes it links with. */
+export const NODE_KEY = 'cluster.node';
+
 export interface ClusterOptions {
   directory: Directory;
   /** the server's NetGroups, where remote members are added as virtual members */
   groups: () => GroupsPort | undefined;
+  publications: Publications;
+  /** opens a server link to host:port, redialled while down, until stop() */
+  dial: (host: string, port: number) => { stop(): void };
   logger: Logger;
 }
 
@@ -40,16 +49,61 @@ export class Cluster {
   private readonly logger: Logger;
   /** group id → peer id → the virtual member standing for a member held by another node */
   private readonly remote = new Map<string, Map<string, RemoteMember>>();
+  readonly relay: StreamRelay;
+  private readonly dial: ClusterOptions['dial'];
+  /** links to other nodes by node id, once their hello named them */
+  private readonly links = new Map<string, PeerServerPort>();
+  /** the links this node dials (to nodes of a greater id: one link per pair) */
+  private readonly dialled = new Map<string, { stop(): void }>();
 
   constructor(options: ClusterOptions) {
     this.directory = options.directory;
     this.groups = options.groups;
     this.logger = options.logger;
+    this.dial = options.dial;
+    this.relay = new StreamRelay(options.publications, options.logger);
     this.directory.on('event', (event) => this.onEvent(event));
     this.directory.on('node-down', (node) => this.onNodeDown(node));
-    this.directory.on('node-up', (node) =>
-      this.logger.info({ node: node.id, name: node.name, address: node.publicAddress }, 'cluster node up'),
-    );
+    this.directory.on('node-up', (node) => this.onNodeUp(node));
+  }
+
+  /** The link to a node, when it is up. */
+  linkTo(nodeId: string): PeerServerPort | undefined {
+    return this.links.get(nodeId);
+  }
+
+  // ---- server links ---------------------------------------------------------------------------------
+  private onNodeUp(node: NodeInfo): void {
+    this.logger.info({ node: node.id, name: node.name, address: node.publicAddress }, 'cluster node up');
+    // the node of the smaller id dials, so each pair has one link
+    const at = node.link.lastIndexOf(':');
+    if (at <= 0 || this.directory.self.id > node.id || this.dialled.has(node.id)) return;
+    const host = node.link.slice(0, at).replace(/^\[|\]$/g, '');
+    this.dialled.set(node.id, this.dial(host, Number(node.link.slice(at + 1))));
+  }
+
+  linkUp(link: PeerServerPort): void {
+    const id = link.configs.get(NODE_KEY);
+    if (id) this.links.set(id, link);
+  }
+
+  linkDown(link: PeerServerPort): void {
+    const id = link.configs.get(NODE_KEY);
+    if (id && this.links.get(id) === link) this.links.delete(id);
+    this.relay.onLinkClosed(link);
+  }
+
+  /** Edge: a player here for a stream no client publishes here: pull it from its origin. */
+  async pullFor(name: string): Promise<void> {
+    if (this.relay.isCopy(name)) return;
+    const origin = await this.directory.originOf(name);
+    if (!origin) return;
+    const link = this.links.get(origin.id);
+    if (!link) {
+      this.logger.warn({ stream: name, node: origin.id }, `no link to ${origin.name}, origin of ${name}`);
+      return;
+    }
+    this.relay.pull(name, link);
   }
 
   /** The application as protocols see it in cluster mode. */
@@ -59,7 +113,7 @@ export class Cluster {
 
   /** The application's stream events, plus the directory's publication entries. */
   wrapStreams(events: StreamEvents): StreamEvents {
-    return new ClusterStreams(events, this.directory);
+    return new ClusterStreams(events, this);
   }
 
   // ---- called by ClusterApplication -------------------------------------------------------------------
@@ -111,6 +165,8 @@ export class Cluster {
 
   private onNodeDown(node: NodeInfo): void {
     this.logger.info({ node: node.id, name: node.name }, 'cluster node down');
+    this.dialled.get(node.id)?.stop();
+    this.dialled.delete(node.id);
     for (const [group, members] of this.remote) {
       for (const [peer, remote] of members) {
         if (remote.node !== node.id) continue;
@@ -205,6 +261,22 @@ class ClusterApplication implements ApplicationPort {
     return this.cluster.locate(peerId);
   }
 
+  onServerConnection(server: PeerServerPort): string | undefined {
+    const refusal = this.inner.onServerConnection?.(server);
+    if (refusal === undefined) this.cluster.linkUp(server);
+    return refusal;
+  }
+
+  onServerMessage(server: PeerServerPort, handler: string, payload: Uint8Array): void {
+    if (this.cluster.relay.onMessage(server, handler, payload)) return;
+    this.inner.onServerMessage?.(server, handler, payload);
+  }
+
+  onServerDisconnection(server: PeerServerPort, error: string | undefined): void {
+    this.cluster.linkDown(server);
+    this.inner.onServerDisconnection?.(server, error);
+  }
+
   onJoinGroup(client: ClientPort, group: GroupPort): void {
     this.inner.onJoinGroup(client, group);
     this.cluster.joined(client, group);
@@ -226,10 +298,14 @@ class ClusterApplication implements ApplicationPort {
 
 /** Stream events: the application decides; an accepted client publication is entered in the directory. */
 class ClusterStreams implements StreamEvents {
+  private readonly directory: Directory;
+
   constructor(
     private readonly inner: StreamEvents,
-    private readonly directory: Directory,
-  ) {}
+    private readonly cluster: Cluster,
+  ) {
+    this.directory = cluster.directory;
+  }
 
   // media hooks read through: the application hooks and unhooks them as its scripts change, and an absent
   // hook costs nothing per packet
@@ -261,10 +337,19 @@ class ClusterStreams implements StreamEvents {
   }
 
   onSubscribe(client: ClientPort, listener: Listener): StreamVerdict {
-    return this.inner.onSubscribe(client, listener);
+    const verdict = this.inner.onSubscribe(client, listener);
+    // authorized here, where the player is; a stream nobody publishes here may come from another node
+    if (verdict.allowed && !listener.publication.running) void this.cluster.pullFor(listener.publication.name);
+    return verdict;
   }
 
   onUnsubscribe(client: ClientPort, listener: Listener): void {
     this.inner.onUnsubscribe(client, listener);
+    const publication = listener.publication;
+    if (!this.cluster.relay.isCopy(publication.name)) return;
+    // after the listener has left: the copy ends with its last player
+    setImmediate(() => {
+      if (publication.listeners.size === 0) this.cluster.relay.release(publication.name);
+    });
   }
 }

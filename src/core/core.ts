@@ -7,7 +7,7 @@ import type { Logger } from '../log.ts';
 import { hex } from '../bytes.ts';
 import { errorCode } from '../errors.ts';
 import { Publications } from './media/publications.ts';
-import { acceptAll, type ApplicationPort, type ClientPort, type GroupsPort, type ServerPort } from './ports.ts';
+import { acceptAll, type ApplicationPort, type ClientPort, type GroupsPort, type ServerPort, type ServersPort } from './ports.ts';
 import { channels } from './diagnostics.ts';
 
 /** Every 2 s, as CumulusServer and MonaServer call onManage. */
@@ -30,6 +30,8 @@ export class Core implements ServerPort {
   application: ApplicationPort = acceptAll;
   /** NetGroups, provided by the protocol that has them (RTMFP) */
   groups: GroupsPort | undefined;
+  /** linked servers, provided by the server link (src/servers/) */
+  servers: ServersPort | undefined;
   /** "host:port" clients are given (redirections, `publicAddress`); set by the composition root */
   publicAddressOf: () => string;
   /** hosts (no port) whose handshakes are ignored */

@@ -113,6 +113,41 @@ export interface ApplicationPort {
   /** externalizable classes the application reads (__readExternal) and writes (__writeExternal) */
   readonly amfReadOptions?: AMFReadOptions;
   readonly amfWriteOptions?: AMFWriteOptions;
+  /** Another server finished its hello (src/servers/): onServerConnection; a returned text rejects the link with it. */
+  onServerConnection?(server: PeerServerPort): string | undefined;
+  /** A handler message from a linked server: `payload` holds its serialized arguments (AMF, MonaServer's form). */
+  onServerMessage?(server: PeerServerPort, handler: string, payload: Uint8Array): void;
+  /** A linked server is gone (after its onServerConnection); `error` only for a socket error or a dead peer. */
+  onServerDisconnection?(server: PeerServerPort, error: string | undefined): void;
+}
+
+/** Another server linked to this one over the server link (src/servers/), as the application layer sees it. */
+export interface PeerServerPort {
+  /** "ip:port" of the TCP peer (for an initiator: its source port, as MonaServer shows it) */
+  readonly address: string;
+  /** the IP of `address` */
+  readonly ip: string;
+  readonly port: number;
+  /** true when this server dialled it ([servers] targets), false when it dialled us */
+  readonly isTarget: boolean;
+  /** false once the link is gone */
+  readonly connected: boolean;
+  /** the peer's hello pairs over this side's own target-query properties (peer wins on equal keys) */
+  readonly configs: ReadonlyMap<string, string>;
+  /** where clients of `protocol` are redirected to on this server ("host:port"); undefined: the protocol is off there */
+  protocolAddress(protocol: ProtocolName): string | undefined;
+  /** one handler message; `payload` is the serialized arguments */
+  send(handler: string, payload: Uint8Array): void;
+  /** sends a reject with `message` and closes the link */
+  reject(message: string): void;
+  /** bytes queued to the peer and not yet taken by its socket (a peer reading slower than we send) */
+  readonly backlog?: number;
+}
+
+/** The linked servers (src/servers/ implements it). */
+export interface ServersPort {
+  /** servers past the hello, in connection order */
+  readonly all: readonly PeerServerPort[];
 }
 
 /** A NetGroup as scripts see it (Lua `group`). */
@@ -156,6 +191,8 @@ export interface ServerPort {
   readonly blacklist: { add(address: string): void; remove(address: string): void };
   /** NetGroups (Lua `groups`, mona:joinGroup); absent: no group ever exists */
   readonly groups?: GroupsPort;
+  /** linked servers (Lua `servers`); absent: no server link */
+  readonly servers?: ServersPort;
 }
 
 /**

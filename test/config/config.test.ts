@@ -96,7 +96,7 @@ test("CumulusServer.ini's top-level keys land in [RTMFP]; an explicit [RTMFP] ke
   assert.equal(config.rtmfp.keepAliveServer, 30);
   assert.equal(config.rtmfp.keepAlivePeer, 9);
   assert.equal(config.rtmfp.host, '127.0.0.1');
-  assert.deepEqual(config.raw[''], { udpBufferSize: '114688' });
+  assert.deepEqual(config.raw[''], { host: '127.0.0.1', udpBufferSize: '114688' });
   assert.deepEqual(config.smtp, { host: 'smtp.example.com', port: 587, timeout: 30 });
 });
 

@@ -1,6 +1,6 @@
 // The Lua side of P2P over real UDP (fixture test/fixtures/p2p/www): groups, group and member objects,
-// onJoinGroup / onUnjoinGroup and their per-client methods, virtual members, servers from [servers]
-// targets, and onHandshake / onRendezVousUnknown redirects in every documented form, seen by a bare
+// onJoinGroup / onUnjoinGroup and their per-client methods, virtual members, linked servers (two more
+// in-process nodes), and onHandshake / onRendezVousUnknown redirects in every documented form, seen by a bare
 // UDP requester. Also client properties read inside a coroutine resumed later.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,15 +16,32 @@ import { peerEpd } from '../../src/protocols/rtmfp/rendezvous.ts';
 import type { AMFObject } from '../../src/flash/amf/types.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/p2p/', import.meta.url));
-const TARGETS = '192.0.2.10:1935;192.0.2.11:1935?publicAddress=192.0.2.12:1935&region=eu';
+import { freeTcpPort } from '../helpers/rtmp-client.ts';
+
 const GROUP = hex(createHash('sha256').update('G:lua p2p group').digest());
 
+/** Two linked servers that give clients 192.0.2.10:1935 and 192.0.2.12:1935 (their RTMFP.publicAddress). */
+async function linkedServers(): Promise<{ ports: number[]; close(): Promise<void> }> {
+  const ports = [await freeTcpPort(), await freeTcpPort()];
+  const publicAddresses = ['192.0.2.10:1935', '192.0.2.12:1935'];
+  const servers = await Promise.all(
+    ports.map((port, i) => startTestServer({ args: [`--servers.port=${port}`, `--RTMFP.publicAddress=${publicAddresses[i]!}`] })),
+  );
+  return { ports, close: async () => void (await Promise.all(servers.map((s) => s.close()))) };
+}
+
+/** The fixture server, linked to two servers: the first by [servers] targets, the second added later with connect(). */
 async function withServer(body: (server: TestServer, url: string) => Promise<void>): Promise<void> {
-  const server = await startTestServer({ dir: FIXTURE, args: [`--servers.targets=${TARGETS}`] });
+  const others = await linkedServers();
+  const server = await startTestServer({ dir: FIXTURE, args: [`--servers.targets=127.0.0.1:${others.ports[0]!}`] });
   try {
+    await until(() => server.server.servers.all.length === 1, 'the first server linked');
+    server.server.servers.connect({ host: '127.0.0.1', port: others.ports[1]!, properties: new Map([['region', 'eu']]) });
+    await until(() => server.server.servers.all.length === 2, 'the second server linked');
     await body(server, `rtmfp://127.0.0.1:${server.port}/`);
   } finally {
     await server.close();
+    await others.close();
   }
 }
 
@@ -126,20 +143,21 @@ test('virtual members (groups:join, mona:joinGroup) are introduced to newcomers 
   });
 });
 
-test('servers: [servers] targets as server objects, empty initiators, broadcasts reaching no one', async () => {
-  await withServer(async (_server, url) => {
+test('servers: linked targets as server objects in connection order, empty initiators, broadcasts reaching both', async () => {
+  await withServer(async (server, url) => {
     const nc = await NetConnection.connect(url, { args: ['S'] });
     const got = await nc.call('servers');
+    const [first, second] = server.server.servers.all.map((s) => s.port);
     assert.deepEqual(got, [
       2,
       2,
       0,
       2,
-      ['192.0.2.10:1935|192.0.2.10:1935|192.0.2.10|1935|true', '192.0.2.11:1935|192.0.2.12:1935|192.0.2.11|1935|true'],
+      [`127.0.0.1:${first}|192.0.2.10:1935|127.0.0.1|${first}|true`, `127.0.0.1:${second}|192.0.2.12:1935|127.0.0.1|${second}|true`],
       true,
       'eu',
       'eu',
-      0,
+      2,
     ]);
     await nc.close();
   });
