@@ -32,7 +32,7 @@ export default tseslint.config(
     languageOptions: { globals: globals.browser },
   },
   {
-    files: ['eslint.config.js', '.dependency-cruiser.cjs'],
+    files: ['eslint.config.js', '.dependency-cruiser.cjs', '**/*.mjs'],
     languageOptions: { globals: globals.node },
   },
 );

@@ -70,7 +70,7 @@ interface BenchServer {
 /** node-media-server in its own process, measured from /proc as any other server. */
 async function startNodeMediaServer(port: number): Promise<BenchServer> {
   const data = mkdtempSync(join(tmpdir(), 'nimbus-bench-nms-'));
-  const child = fork(fileURLToPath(new URL('./lib/nms-server.cjs', import.meta.url)), [String(port), data], {
+  const child = fork(fileURLToPath(new URL('./lib/nms-server.mjs', import.meta.url)), [String(port), data], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   for (let tries = 0; ; tries++) {

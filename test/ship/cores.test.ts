@@ -44,7 +44,7 @@ function startProcess(port: number, targets: string[]): { child: ChildProcess; l
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   const listening = new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes('RTMFP server listening')) resolve();
     });

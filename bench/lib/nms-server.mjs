@@ -2,7 +2,7 @@
 // 127.0.0.1:<port> (argv[2]), no HTTP/admin, its store in a temporary folder (argv[3]); never its bin, which
 // rewrites the config file inside node_modules on first start. Its logger prints at debug level on stdout,
 // so the parent discards stdout.
-const NodeMediaServer = require('node-media-server');
+import NodeMediaServer from 'node-media-server';
 
 const [port, dataPath] = process.argv.slice(2);
 const server = new NodeMediaServer({
