@@ -19,7 +19,8 @@ async function connectPatiently(url: string): Promise<NetConnection> {
   }
 }
 
-const server = await startServerProcess();
+// maxSessions (default 10,000) above the sessions opened here, so the run measures memory, not the cap
+const server = await startServerProcess([`--RTMFP.maxSessions=${SESSIONS + 100}`]);
 const connections: NetConnection[] = [];
 let output: Record<string, unknown>;
 try {
