@@ -6,8 +6,13 @@
 // Run: node --import tsx bench/rtmp.ts [--players=100,300] [--seconds=15] [--to=rtmfp]   → one JSON object per N.
 // Another RTMP server (node-media-server, MonaServer, nginx-rtmp) with the same clients: --port=<its RTMP port>
 // --pid=<its pid> (application `live`; CPU and RSS then come from /proc/<pid>; restart it between runs).
-// Needs ffmpeg (Debian's). Not compared with node-media-server here (it is not a dependency of the project).
+// node-media-server 4 (a devDependency) runs with the same clients in the same run, right after Nimbus for each
+// N (`--servers=nimbus,nms`, the default for RTMP players; `--servers=nimbus` leaves it out).
+// Needs ffmpeg (Debian's).
 import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import net from 'node:net';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +29,7 @@ const SECONDS = Number(option('seconds', '15'));
 const TO = option('to', 'rtmp');
 const EXTERNAL_PORT = Number(option('port', '0'));
 const EXTERNAL_PID = Number(option('pid', '0'));
+const SERVERS = option('servers', EXTERNAL_PORT || TO === 'rtmfp' ? 'nimbus' : 'nimbus,nms').split(',');
 const PLAYERS_PER_PROCESS = 100;
 const DRAIN_MS = 1_000;
 
@@ -55,13 +61,49 @@ function sum(reports: RtmpPlayersReport[]): RtmpPlayersReport {
   );
 }
 
-async function runOnce(players: number, file: string): Promise<Record<string, unknown>> {
+interface BenchServer {
+  url(path?: string): string;
+  snapshot(): Promise<ServerSnapshot>;
+  stop(): Promise<void>;
+}
+
+/** node-media-server in its own process, measured from /proc as any other server. */
+async function startNodeMediaServer(port: number): Promise<BenchServer> {
+  const data = mkdtempSync(join(tmpdir(), 'nimbus-bench-nms-'));
+  const child = fork(fileURLToPath(new URL('./lib/nms-server.mjs', import.meta.url)), [String(port), data], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  for (let tries = 0; ; tries++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => resolve(true)).once('error', () => resolve(false));
+      socket.once('connect', () => socket.destroy());
+    });
+    if (up) break;
+    if (tries > 100 || child.exitCode !== null) throw new Error('node-media-server did not start');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    url: () => '',
+    snapshot: async () => procSnapshot(child.pid!),
+    stop: async () => {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+      }
+      rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
+
+async function runOnce(players: number, file: string, which: string): Promise<Record<string, unknown>> {
   if (EXTERNAL_PORT && !EXTERNAL_PID) throw new Error('--port needs --pid=<server pid> to measure its CPU and RSS');
-  if (EXTERNAL_PORT && TO === 'rtmfp') throw new Error('--to=rtmfp measures Nimbus only');
+  if (which !== 'nimbus' && TO === 'rtmfp') throw new Error('--to=rtmfp measures Nimbus only');
   const rtmpPort = EXTERNAL_PORT || (await freePort());
-  const server = EXTERNAL_PORT
+  const server: BenchServer = EXTERNAL_PORT
     ? { url: () => '', snapshot: async () => procSnapshot(EXTERNAL_PID), stop: async () => {} }
-    : await startServerProcess([`--RTMP.port=${rtmpPort}`, '--RTMP.host=127.0.0.1']);
+    : which === 'nms'
+      ? await startNodeMediaServer(rtmpPort)
+      : await startServerProcess([`--RTMP.port=${rtmpPort}`, '--RTMP.host=127.0.0.1']);
   const children: ChildProcess[] = [];
   try {
     const groups: ChildProcess[] = [];
@@ -117,7 +159,7 @@ async function runOnce(players: number, file: string): Promise<Record<string, un
     const deliveredMbit = (report.bytes * 8) / 1e6;
     return {
       bench: 'rtmp',
-      server: EXTERNAL_PORT ? `pid ${EXTERNAL_PID}` : 'nimbus',
+      server: EXTERNAL_PORT ? `pid ${EXTERNAL_PID}` : which === 'nms' ? 'node-media-server' : 'nimbus',
       to: TO,
       players,
       seconds: round(seconds, 1),
@@ -146,5 +188,5 @@ if (!hasFfmpeg) {
   console.log(JSON.stringify({ bench: 'rtmp', skipped: 'ffmpeg is not installed' }));
 } else {
   const file = sample();
-  for (const players of COUNTS) console.log(JSON.stringify(await runOnce(players, file)));
+  for (const players of COUNTS) for (const which of SERVERS) console.log(JSON.stringify(await runOnce(players, file, which)));
 }

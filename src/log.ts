@@ -1,7 +1,8 @@
 // Logging: pino with the two extra levels that the Lua API needs (NOTE, CRITIC), so that
 // each of FATAL CRITIC ERROR WARN NOTE INFO DEBUG TRACE keeps its own severity.
 import { pino } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type prettyFactory from 'pino-pretty';
 import { ConfigError } from './errors.ts';
 
 export type Logger = pino.Logger<'note' | 'critic'>;
@@ -58,6 +59,8 @@ export function createLogger(options: LoggerOptions): Logger {
   const target = options.destination;
   if (wantsPretty(options.pretty ?? 'auto', target)) {
     const colorize = isTTY(target ?? process.stdout);
+    // loaded only for a terminal: a server logging JSON never pays its start-up time and memory
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof prettyFactory;
     const stream = pretty({
       colorize,
       customLevels: LEVELS,

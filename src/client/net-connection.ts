@@ -72,6 +72,9 @@ export interface NetConnectionEvents {
 
 const NETCONNECTION_SIGNATURE = tcSignature(0);
 
+/** Addresses an IHello goes to at most (the server and those its Redirects name). */
+const MAX_REDIRECT_TARGETS = 16;
+
 export class NetConnection extends EventEmitter<NetConnectionEvents> implements SessionDelegate {
   readonly url: string;
   readonly server: Endpoint;
@@ -192,7 +195,13 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
         epdRaw: urlEndpointDiscriminator(this.url),
         tag,
       });
-      const send = () => this.socket.send(startupCipher.seal(0, request), peer.port, peer.host);
+      // before an RHello, the IHello goes to the server and to every address a Redirect named (as Flash
+      // does: a server answering onHandshake with other servers' addresses spreads clients over them);
+      // the first to answer with an RHello is the peer
+      const targets: Endpoint[] = [this.server];
+      const send = () => {
+        for (const target of keying ? [peer] : targets) this.socket.send(startupCipher.seal(0, request), target.port, target.host);
+      };
       const retry = setInterval(send, 1_000);
       const timeout = setTimeout(() => finish(new TimeoutError(`RTMFP handshake with ${this.url} timed out`)), timeoutMs);
       const finish = (error: Error | null, session?: Session) => {
@@ -232,6 +241,11 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
           // a Redirect to no address is a server with no room for us (busy): fail now rather than time out
           if (redirect.addresses.length === 0) return finish(new ConnectError(`${this.url}: server busy (no room for a new session)`));
           this.emit('status', { code: 'NetConnection.Connect.Redirect', addresses: redirect.addresses.map((a) => `${a.host}:${a.port}`) });
+          for (const address of redirect.addresses) {
+            if (targets.length >= MAX_REDIRECT_TARGETS || targets.some((t) => t.host === address.host && t.port === address.port)) continue;
+            targets.push({ host: address.host, port: address.port });
+            this.socket.send(startupCipher.seal(0, request), address.port, address.host);
+          }
         } else if (chunk.type === CHUNK.RIKEYING && keying && id === initiatorSessionId) {
           const ri = chunk as RIKeyingChunk;
           const keys = keying.complete(ri.skrc);

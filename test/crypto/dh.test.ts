@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SUPPORTED_GROUPS, generateKeyPair, isValidPublicKey, type DHGroup } from '../../src/protocols/rtmfp/crypto/dh.ts';
+import {
+  KEY_POOL_SIZE,
+  SUPPORTED_GROUPS,
+  generateKeyPair,
+  isValidPublicKey,
+  takeKeyPair,
+  type DHGroup,
+} from '../../src/protocols/rtmfp/crypto/dh.ts';
 import { fromHex, hex } from '../../src/bytes.ts';
 
 const P2 = BigInt(
@@ -92,4 +99,21 @@ test('RFC 7425 §4.6.2 range and bit-count checks on the peer key', () => {
 
 test('unsupported group throws', () => {
   assert.throws(() => generateKeyPair(5 as DHGroup), RangeError);
+});
+
+test('takeKeyPair: precomputed between turns of the event loop, each pair handed out once, all agreeing', async () => {
+  for (const group of [2, 16] as const) {
+    const first = takeKeyPair(group);
+    // the pool fills one pair per turn of the event loop
+    for (let i = 0; i < KEY_POOL_SIZE + 2; i++) await new Promise((resolve) => setImmediate(resolve));
+    const taken = [first, ...Array.from({ length: KEY_POOL_SIZE + 1 }, () => takeKeyPair(group))];
+    const keys = new Set(taken.map((pair) => hex(pair.publicKey)));
+    assert.equal(keys.size, taken.length, `group ${group}: no key pair given twice`);
+    const peer = generateKeyPair(group);
+    for (const pair of taken) {
+      assert.equal(pair.group, group);
+      assert.ok(isValidPublicKey(group, pair.publicKey));
+      assert.deepEqual(pair.computeSecret(peer.publicKey), peer.computeSecret(pair.publicKey), 'both sides derive the same secret');
+    }
+  }
 });

@@ -3,7 +3,8 @@
 // written at once to an embedded SQLite database (WAL journal: a crash mid-write loses nothing
 // committed). Values come back as MonaServer gives them: numbers as strings, "true"/"false" as
 // booleans; assigning a table stores its members as a subtree; nil deletes a value or a subtree.
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -87,7 +88,9 @@ export class PersistentData {
     if (this.root) return this.root;
     const firstStart = this.file !== ':memory:' && !existsSync(this.file);
     if (this.file !== ':memory:') mkdirSync(dirname(this.file), { recursive: true });
-    const db = new Database(this.file);
+    // loaded when an application first touches `data`: the native binding is not mapped until then
+    const Sqlite = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+    const db = new Sqlite(this.file);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.exec('CREATE TABLE IF NOT EXISTS entries (parent TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (parent, key))');

@@ -12,7 +12,7 @@ import { attributesOf, childrenOf, escapeXML, orderedXMLParser, tagOf } from './
 
 type XNode = Record<string, unknown>;
 
-const parser = orderedXMLParser(true);
+let parser: ReturnType<typeof orderedXMLParser> | null = null;
 const MAX_NESTING = 200;
 
 class XMLConversionError extends ConversionError {}
@@ -58,6 +58,7 @@ function pushElementMeta(L: LuaState): void {
 export function pushXMLDocument(L: LuaState, xml: string): void {
   let nodes: XNode[];
   try {
+    parser ??= orderedXMLParser(true);
     nodes = parser.parse(xml, true) as XNode[];
   } catch (e) {
     throw new XMLConversionError(`malformed XML, ${(e as Error).message}`);

@@ -3,7 +3,8 @@
 // Types: struct (a "type" attribute for typed objects), array, i4/int/double, boolean, string,
 // base64, dateTime.iso8601, and an empty <value/> (or <nil/>) for nil. Mixed tables and
 // Dictionaries take the same shapes as in JSON (see json.ts).
-import { XMLParser } from 'fast-xml-parser';
+import { createRequire } from 'node:module';
+import type { XMLParser } from 'fast-xml-parser';
 import {
   AMFDictionary,
   AMFVector,
@@ -85,6 +86,8 @@ type XNode = Record<string, unknown>;
 
 /** fast-xml-parser keeping document order and attributes as written; toXML keeps the <?xml?> declaration. */
 export function orderedXMLParser(keepDeclarations: boolean): XMLParser {
+  // loaded on first use: most applications never parse XML, and the parser costs start-up time and memory
+  const { XMLParser } = createRequire(import.meta.url)('fast-xml-parser') as typeof import('fast-xml-parser');
   return new XMLParser({
     preserveOrder: true,
     ignoreAttributes: false,
@@ -100,7 +103,7 @@ export function orderedXMLParser(keepDeclarations: boolean): XMLParser {
   });
 }
 
-const parser = orderedXMLParser(false);
+let parser: XMLParser | null = null;
 export function tagOf(node: XNode): string | null {
   for (const k of Object.keys(node)) if (k !== ':@') return k;
   return null;
@@ -193,6 +196,7 @@ function readValue(node: XNode, depth: number): AMFValue {
 
 /** The values of a methodCall (methodName first) or methodResponse. Throws on malformed input. */
 export function fromXMLRPC(xml: string): AMFValue[] {
+  parser ??= orderedXMLParser(false);
   const roots = (parser.parse(xml, true) as XNode[]).filter((n) => tagOf(n) !== '#text');
   const root = roots[0];
   const kind = root ? tagOf(root) : null;

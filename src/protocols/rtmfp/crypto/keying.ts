@@ -4,7 +4,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { ByteReader, ByteWriter, concat, decodeVLU, encodeVLU } from '../../../bytes.ts';
 import { findOption, readOptionList, writeOption, type RTMFPOption } from '../wire/options.ts';
 import { createStaticCertificate, parseCertificate, type Certificate } from './certificate.ts';
-import { generateKeyPair, isDHGroup, SUPPORTED_GROUPS, type DHGroup, type DHKeyPair } from './dh.ts';
+import { generateKeyPair, isDHGroup, SUPPORTED_GROUPS, takeKeyPair, type DHGroup, type DHKeyPair } from './dh.ts';
 import type { Protection } from './packet-cipher.ts';
 
 /** Keying-component option types (A1.1). */
@@ -117,7 +117,7 @@ export function respondToKeying(
   if (hmacState === null || sseqState === null) return null;
   if (hmacState.recvRequired && !validHMACLength(far.hmacLength)) return null;
 
-  const keyPair = generateKeyPair(selected.group, options.privateKey);
+  const keyPair = options.privateKey === undefined ? takeKeyPair(selected.group) : generateKeyPair(selected.group, options.privateKey);
   const sharedSecret = keyPair.computeSecret(selected.publicKey);
   if (sharedSecret === null) return null;
 

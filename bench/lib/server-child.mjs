@@ -1,0 +1,55 @@
+// The bench server process (forked by server-process.ts): a Nimbus server built from the compiled package
+// (dist/, what `npm start` runs), answering IPC requests for its CPU, memory and stats. Plain JavaScript so
+// that no TypeScript runner sits in the measured process; NIMBUS_BENCH_FROM=src runs the sources under tsx.
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+
+const repository = fileURLToPath(new URL('../..', import.meta.url));
+const fromSource = process.env.NIMBUS_BENCH_FROM === 'src';
+const base = fromSource ? `${repository}src/` : `${repository}dist/src/`;
+const ext = fromSource ? 'ts' : 'js';
+const { Nimbus } = await import(`${base}nimbus.${ext}`);
+const { loadConfig } = await import(`${base}config.${ext}`);
+const { createLogger } = await import(`${base}log.${ext}`);
+
+const args = process.argv.slice(2);
+// --log-level=<level> (ours, not the server's configuration): log at that level into a counter
+const levelArg = args.find((a) => a.startsWith('--log-level='));
+const level = levelArg ? levelArg.slice('--log-level='.length) : 'fatal';
+const configArgs = args.filter((a) => a !== levelArg);
+let logLines = 0;
+let logBytes = 0;
+const destination = new Writable({
+  write(chunk, _encoding, done) {
+    logBytes += chunk.length;
+    for (const byte of chunk) if (byte === 0x0a) logLines++;
+    done();
+  },
+});
+// the repository's www/ whatever the working directory (bench/run.ts runs each script from bench/)
+const defaults = ['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', '--RTMP.port=0', '--HTTP.port=0', `--application.dir=${repository}`];
+const { config } = loadConfig([...defaults, ...configArgs], { cwd: process.cwd(), env: {} });
+const nimbus = new Nimbus({ config, logger: createLogger({ level, pretty: 'false', destination }) });
+const server = nimbus.rtmfp;
+await nimbus.start();
+const snapshot = () => {
+  const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+  return {
+    cpu: process.cpuUsage(),
+    memory: { rss, heapUsed, heapTotal, external, arrayBuffers },
+    sessions: server.sessions.size,
+    pendingKeyings: server.handshake.pendingKeyings,
+    stats: { ...server.stats },
+    logLines,
+    logBytes,
+  };
+};
+process.on('message', (request) => {
+  if (request.cmd === 'gc') {
+    globalThis.gc?.();
+    globalThis.gc?.();
+  }
+  process.send({ id: request.id, snapshot: snapshot() });
+});
+process.once('SIGTERM', () => void nimbus.close().then(() => process.exit(0)));
+process.send({ port: server.address.port, rtmpPort: nimbus.rtmp?.address.port ?? 0, startMs: performance.now() });

@@ -1,0 +1,1 @@
+-- an application: rtmfp://host/room1 (onHandshake and onConnection come from the root's main.lua)
