@@ -150,6 +150,7 @@ test('the tree folds children under their parent, freezes ages at the end, and s
 
   // session:1 ends 5 s in; 60 s later its age and its flows' ages still read 5 s, and its flows read as ended
   now += 5_000;
+  sessions[0]!.send({ type: 'ACCEPT', kind: 'test' });
   sessions[0]!.send({ type: 'CLOSE' });
   now += 60_000 - 1;
   registry.refresh();
