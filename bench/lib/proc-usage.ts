@@ -20,6 +20,7 @@ export function procSnapshot(pid: number): ServerSnapshot {
     sessions: 0,
     pendingKeyings: 0,
     stats: {},
+    links: [],
     logLines: 0,
     logBytes: 0,
   };

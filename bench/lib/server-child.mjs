@@ -40,6 +40,8 @@ const snapshot = () => {
     sessions: server.sessions.size,
     pendingKeyings: server.handshake.pendingKeyings,
     stats: { ...server.stats },
+    // server links (cluster mode, [servers]): what crossed them
+    links: nimbus.servers.all.map((link) => ({ address: link.address, bytesOut: link.stats.bytesOut, bytesIn: link.stats.bytesIn })),
     logLines,
     logBytes,
   };

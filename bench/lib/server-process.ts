@@ -12,6 +12,8 @@ export interface ServerSnapshot {
   sessions: number;
   pendingKeyings: number;
   stats: Record<string, number>;
+  /** server links with the bytes each carried so far */
+  links: Array<{ address: string; bytesOut: number; bytesIn: number }>;
   /** log lines and bytes written so far (all levels at or above the server's --log-level; 'fatal' by default) */
   logLines: number;
   logBytes: number;

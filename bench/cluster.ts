@@ -1,0 +1,116 @@
+// Cluster mode on one machine: 3 nodes sharing one redis-server, 1 publisher on node A, N players spread over
+// A, B and C (all clients in processes apart from the servers'). Reports per-node CPU and RSS, the loss at the
+// players, and what the origin sent over its server links: one copy of the stream per edge node, whatever the
+// number of players there. Needs redis-server (prints `skipped` without it).
+// Run: node --import tsx bench/cluster.ts [--players=300] [--seconds=15] [--kbps=600]   (npm run build first)
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { once } from 'node:events';
+import { startServerProcess, type ServerProcess, type ServerSnapshot } from './lib/server-process.ts';
+import { MB, cpuMs, round } from './lib/measure.ts';
+import type { PlayersReport } from './lib/relay-players.ts';
+import type { PublisherReport } from './lib/relay-publisher.ts';
+import { reply } from './lib/child.ts';
+import { redisUnavailable, startRedis } from '../test/helpers/redis.ts';
+
+const option = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const PLAYERS = Number(option('players', '300'));
+const SECONDS = Number(option('seconds', '15'));
+const KBPS = Number(option('kbps', '600'));
+const NODES = 3;
+const PLAYERS_PER_PROCESS = 100;
+const DRAIN_MS = 2_000;
+
+const lib = (file: string) => fileURLToPath(new URL(`./lib/${file}`, import.meta.url));
+const start = (file: string, args: string[]): ChildProcess =>
+  fork(lib(file), args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+
+const linkBytesOut = (s: ServerSnapshot) => s.links.reduce((total, link) => total + link.bytesOut, 0);
+
+async function until(condition: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+const unavailable = redisUnavailable();
+if (unavailable) {
+  console.log(JSON.stringify({ bench: 'cluster', skipped: unavailable }));
+  process.exit(0);
+}
+
+const redis = await startRedis();
+const nodes: ServerProcess[] = [];
+const children: ChildProcess[] = [];
+try {
+  for (let i = 0; i < NODES; i++) nodes.push(await startServerProcess([`--cluster.redis=${redis.url}`, `--cluster.name=node${i}`]));
+  await until(
+    async () => (await Promise.all(nodes.map((n) => n.snapshot()))).every((s) => s.links.length === NODES - 1),
+    'the nodes to link',
+  );
+  const [origin] = nodes as [ServerProcess];
+  const name = 'cluster';
+  const publisher = start('relay-publisher.ts', [origin.url(), name, String(KBPS)]);
+  children.push(publisher);
+  await reply(publisher, 'ready');
+  const groups: ChildProcess[] = [];
+  const perNode = Math.ceil(PLAYERS / NODES);
+  for (const [index, node] of nodes.entries()) {
+    for (let left = Math.min(perNode, PLAYERS - index * perNode); left > 0; left -= PLAYERS_PER_PROCESS) {
+      const group = start('relay-players.ts', [node.url(), name, String(Math.min(left, PLAYERS_PER_PROCESS)), 'reliable']);
+      groups.push(group);
+      children.push(group);
+    }
+  }
+  await Promise.all(groups.map((g) => reply(g, 'ready')));
+  // the edges' pulls are set up when their first player subscribes: give them a moment
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+
+  const sum = (reports: PlayersReport[]) =>
+    reports.reduce((t, r) => ({ messages: t.messages + r.messages, bytes: t.bytes + r.bytes }), { messages: 0, bytes: 0 });
+  const playersBefore = sum(await Promise.all(groups.map((g) => reply<PlayersReport>(g, 'report', { cmd: 'report' }))));
+  const before = await Promise.all(nodes.map((n) => n.snapshot()));
+  const sent = await reply<PublisherReport>(publisher, 'sent', { cmd: 'go', seconds: SECONDS });
+  await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
+  const after = await Promise.all(nodes.map((n) => n.snapshot()));
+  const playersAfter = sum(await Promise.all(groups.map((g) => reply<PlayersReport>(g, 'report', { cmd: 'report' }))));
+
+  const wall = sent.seconds + DRAIN_MS / 1000;
+  const expected = sent.messages * PLAYERS;
+  const received = playersAfter.messages - playersBefore.messages;
+  const deliveredMbit = ((playersAfter.bytes - playersBefore.bytes) * 8) / 1e6;
+  const originLinkBytes = linkBytesOut(after[0]!) - linkBytesOut(before[0]!);
+  console.log(
+    JSON.stringify({
+      bench: 'cluster',
+      nodes: NODES,
+      players: PLAYERS,
+      playersPerNode: perNode,
+      publishKbps: round((sent.bytes * 8) / 1000 / sent.seconds, 1),
+      seconds: round(sent.seconds, 1),
+      loss: round(1 - received / expected, 5),
+      messagesExpected: expected,
+      messagesReceived: received,
+      deliveredMbit: round(deliveredMbit, 1),
+      perNode: nodes.map((_, i) => {
+        const cpu = cpuMs(before[i]!, after[i]!) / 1000;
+        return {
+          node: i === 0 ? 'origin' : `edge${i}`,
+          cpuSeconds: round(cpu, 2),
+          cpuPercent: round((cpu / wall) * 100, 1),
+          rssMB: round(after[i]!.memory.rss / MB, 1),
+          linkMbitOut: round(((linkBytesOut(after[i]!) - linkBytesOut(before[i]!)) * 8) / 1e6, 2),
+        };
+      }),
+      // one copy per edge node: the origin's link traffic over what the publisher sent, ≈ NODES - 1 (framing aside)
+      originLinkCopies: round(originLinkBytes / sent.bytes, 2),
+    }),
+  );
+} finally {
+  for (const child of children) if (child.connected) child.send({ cmd: 'stop' });
+  await Promise.all(children.filter((c) => c.exitCode === null).map((c) => once(c, 'exit')));
+  for (const node of nodes) await node.stop();
+  await redis.close();
+}
