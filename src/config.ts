@@ -472,7 +472,7 @@ function serverTargets(text: string, name: string): ServerTargetConfig[] {
     if (trimmed === '') continue;
     const q = trimmed.indexOf('?');
     const address = q < 0 ? trimmed : trimmed.slice(0, q);
-    const m = /^(\[[^\]]+\]|[^:\[\]]+):(\d{1,5})$/.exec(address);
+    const m = /^(\[[^\]]+\]|[^:[\]]+):(\d{1,5})$/.exec(address);
     const host = m ? m[1]!.replace(/^\[|\]$/g, '') : '';
     const portValue = m ? Number(m[2]) : NaN;
     if (!m || !(portValue >= 1 && portValue <= 65535) || (isIP(host) === 0 && !HOST_NAME.test(host))) {
