@@ -1,10 +1,13 @@
 // Three Nimbus processes: L balances handshakes over the servers linked to it (test/fixtures/servers/balance),
 // B and C run the rendezvous/NetGroup application (test/fixtures/servers/meet); B targets L, C targets L and B.
-// Handshakes to L are redirected to B and C in turn; a peer on C reaches a peer on B by its peer id; C frozen
+// Handshakes to L are redirected to B and C in turn; a peer on C reaches a peer on B by its peer id, and meets it
+// in one NetGroup; C frozen
 // (SIGSTOP: no FIN, as a pulled cable) is seen gone by L and B within 10 s, and L stops sending clients there.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
+import { hex } from '../../src/bytes.ts';
 import { NodeProcess } from '../helpers/node-process.ts';
 import { Requester } from '../helpers/requester.ts';
 import { until } from '../streams/helpers.ts';
@@ -43,6 +46,15 @@ test('round-robin handshakes, rendezvous across servers, a frozen server detecte
   t.after(() => p2.close());
   const peer = await p2.connectToPeer(p1.peerId, 10_000);
   assert.ok(peer, 'P2P session from a peer on C to a peer on B');
+
+  // one NetGroup across B and C: P1 joins on B (B tells C, which keeps P1 as a virtual member), then P2 joins on
+  // C and is introduced to P1
+  const groupId = createHash('sha256').update('G:servers test group').digest();
+  const g1 = p1.joinGroup(groupId);
+  await c.waitLog(/^virtual member/, 10_000);
+  const g2 = p2.joinGroup(groupId);
+  await until(() => g2.members.includes(hex(p1.peerId)), 'P2 (on C) introduced to P1 (on B)', 10_000);
+  assert.ok(!g1.members.includes(hex(p1.peerId)));
 
   // C frozen: no FIN, only silence; L and B find out by the missing pings
   const frozenAt = Date.now();

@@ -1,0 +1,1 @@
+-- rtmfp://host/live: inherits the root application
