@@ -34,7 +34,13 @@ export class NodeProcess {
 
   static async start(spec: NodeSpec): Promise<NodeProcess> {
     const node = new NodeProcess(spec, await freeUdpPort(), await freeTcpPort());
-    await node.run();
+    try {
+      await node.run();
+    } catch (error) {
+      // a node that did not come up is never left behind
+      await node.stop();
+      throw error;
+    }
     return node;
   }
 
@@ -60,6 +66,7 @@ export class NodeProcess {
       `--RTMFP.port=${this.rtmfpPort}`,
       '--RTMFP.host=127.0.0.1',
       '--RTMP.port=0',
+      '--HTTP.port=0',
       `--servers.port=${this.serversPort}`,
       '--logs.pretty=false',
       '--logs.level=info',

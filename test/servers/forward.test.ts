@@ -34,12 +34,15 @@ test('publisher on A, players on B and C byte-identical; A killed and restarted'
   const a = await NodeProcess.start({ dir: FORWARD });
   t.after(() => a.stop());
   const targets = `--servers.targets=${a.serversAddress}?role=origin`;
-  const [b, c] = await Promise.all([
+  const started = await Promise.allSettled([
     NodeProcess.start({ dir: FORWARD, args: [targets] }),
     NodeProcess.start({ dir: FORWARD, args: [targets] }),
   ]);
-  t.after(() => b.stop());
-  t.after(() => c.stop());
+  for (const node of started) if (node.status === 'fulfilled') t.after(() => node.value.stop());
+  const [b, c] = started.map((node) => {
+    if (node.status === 'rejected') throw node.reason;
+    return node.value;
+  }) as [NodeProcess, NodeProcess];
   await b.waitLog(/^linked 127\.0\.0\.1:\d+ \(target\)/);
   await c.waitLog(/^linked 127\.0\.0\.1:\d+ \(target\)/);
   await until(() => a.count(/^linked .* \(initiator\)/) === 2, 'A linked to B and C');

@@ -37,26 +37,43 @@ async function consecutivePorts(): Promise<number> {
   }
 }
 
-function startProcess(port: number, targets: string[]): { child: ChildProcess; listening: Promise<void> } {
-  const args = ['--import', 'tsx', `${repository}src/cli.ts`, `--RTMFP.port=${port}`, '--RTMFP.host=127.0.0.1', '--RTMP.port=0'];
+function startProcess(
+  port: number,
+  targets: string[],
+  linkPort = 0,
+): { child: ChildProcess; listening: Promise<void>; linked: Promise<void> } {
+  const args = [
+    '--import',
+    'tsx',
+    `${repository}src/cli.ts`,
+    `--RTMFP.port=${port}`,
+    '--RTMFP.host=127.0.0.1',
+    '--RTMP.port=0',
+    '--HTTP.port=0',
+  ];
   args.push(`--application.dir=${example}`, '--logs.pretty=false', '--logs.level=note');
   if (targets.length > 0) args.push(`--servers.targets=${targets.join(';')}`);
+  if (linkPort > 0) args.push(`--servers.port=${linkPort}`);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
+  let onLinked = (): void => {};
+  const linked = new Promise<void>((resolve) => (onLinked = resolve));
   const listening = new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes('RTMFP server listening')) resolve();
+      if (output.includes('Connection established with')) onLinked();
     });
     child.once('exit', (code) => reject(new Error(`server on ${port} exited with ${code}: ${output}`)));
   });
-  return { child, listening };
+  return { child, listening, linked };
 }
 
 test('one process per core: onHandshake on the first port spreads paths over the processes', async (t) => {
   const base = await consecutivePorts();
+  // the worker's server link listens on the TCP port of its UDP number, as docs/deploy.md does
   const front = startProcess(base, [`127.0.0.1:${base + 1}`]);
-  const worker = startProcess(base + 1, []);
+  const worker = startProcess(base + 1, [], base + 1);
   const connections: NetConnection[] = [];
   t.after(async () => {
     for (const nc of connections) nc.destroy();
@@ -68,6 +85,8 @@ test('one process per core: onHandshake on the first port spreads paths over the
     }
   });
   await Promise.all([front.listening, worker.listening]);
+  // the first process redirects only once it is linked to the others (mona.servers)
+  await front.linked;
 
   const rooms = ['room1', 'room2', 'room3', 'room4', 'room5', 'room6'];
   const expected = (room: string) => base + (hash(`/${room}`) % 2);

@@ -70,10 +70,14 @@ function consumerLock(tarball: string): object {
 
 /** Runs `nimbus` (the installed bin) until it logs that RTMFP listens; resolves its port. */
 function startBin(dir: string): { port: Promise<number>; stop(): Promise<number | null> } {
-  const child = spawn(join(dir, 'node_modules', '.bin', 'nimbus'), ['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', '--RTMP.port=0'], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    join(dir, 'node_modules', '.bin', 'nimbus'),
+    ['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', '--RTMP.port=0', '--HTTP.port=0'],
+    {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const port = new Promise<number>((resolve, reject) => {

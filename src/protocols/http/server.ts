@@ -95,13 +95,8 @@ export class HttpServer implements ProtocolServer, HttpLink {
     });
     this.server = server;
     return new Promise((resolve, reject) => {
-      server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(
-          new Error(`[HTTP] port ${port} on ${host}: ${error.message} (--HTTP.port=<port> picks another, 0 disables HTTP)`, {
-            cause: error,
-          }),
-        ),
-      );
+      // the listen error itself: start-up names the key from its code, syscall and port (src/ops/startup.ts)
+      server.once('error', (error: NodeJS.ErrnoException) => reject(error));
       server.listen(port, host, () => {
         server.removeAllListeners('error');
         server.on('error', (error) => this.logger.error({ err: error }, 'http server error'));

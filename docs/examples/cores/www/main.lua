@@ -11,12 +11,15 @@ local function hash(text)
   return h
 end
 
+-- Only the targets count: the later processes see the first one too (as an initiator of its link to them),
+-- and must not send clients back to it.
 function onHandshake(address, path, properties, attempts)
-  local others = mona.servers.count
+  local targets = mona.servers.targets
+  local others = targets.count
   if others == 0 then return end      -- a process on a later port: the normal answer
   local share = hash(path) % (others + 1)
   if share == 0 then return end       -- this process's share of the paths: the normal answer
-  return mona.servers[share]          -- its address (publicAddress if the target names one)
+  return targets(share)               -- its address (its RTMFP.publicAddress, as its link's hello gives it)
 end
 
 function onConnection(client, ...)
