@@ -51,6 +51,7 @@ export class Cluster {
   private readonly remote = new Map<string, Map<string, RemoteMember>>();
   readonly relay: StreamRelay;
   private readonly dial: ClusterOptions['dial'];
+  private readonly publications: Publications;
   /** links to other nodes by node id, once their hello named them */
   private readonly links = new Map<string, PeerServerPort>();
   /** the links this node dials (to nodes of a greater id: one link per pair) */
@@ -61,6 +62,7 @@ export class Cluster {
     this.groups = options.groups;
     this.logger = options.logger;
     this.dial = options.dial;
+    this.publications = options.publications;
     this.relay = new StreamRelay(options.publications, options.logger);
     this.directory.on('event', (event) => this.onEvent(event));
     this.directory.on('node-down', (node) => this.onNodeDown(node));
@@ -149,7 +151,9 @@ export class Cluster {
 
   // ---- directory events ---------------------------------------------------------------------------
   private onEvent(event: DirectoryEvent): void {
-    if (event.type === 'group-join') {
+    if (event.type === 'publish') {
+      this.onRemotePublish(event.name, event.node);
+    } else if (event.type === 'group-join') {
       const local = this.groups()?.group(event.group);
       if (local && local.size > 0) this.addRemote(event.group, event.peer, event.node);
     } else if (event.type === 'group-leave') {
@@ -161,6 +165,17 @@ export class Cluster {
         if (members!.size === 0) this.remote.delete(event.group);
       }
     }
+  }
+
+  /**
+   * A stream published on another node: players here that subscribed before it existed (waiting, as for a
+   * local publication not started yet) get it now, pulled from that node.
+   */
+  private onRemotePublish(name: string, node: string): void {
+    const waiting = this.publications.get(name);
+    if (!waiting || waiting.running || waiting.listeners.size === 0 || this.relay.isCopy(name)) return;
+    const link = this.links.get(node);
+    if (link) this.relay.pull(name, link);
   }
 
   private onNodeDown(node: NodeInfo): void {

@@ -93,3 +93,45 @@ test(
     await until(() => [b, c].every((n) => n.server.core.publications.get('edge')?.running !== true), 'the copies ended');
   },
 );
+
+test(
+  'cluster streams: a player waiting on B before the stream exists gets it when A publishes it',
+  { skip, timeout: 30_000 },
+  async (t) => {
+    const redis = await startRedis();
+    const nodes: TestServer[] = [];
+    t.after(async () => {
+      for (const node of nodes) await node.close().catch(() => undefined);
+      await redis.close();
+    });
+    for (let i = 0; i < 2; i++) {
+      nodes.push(
+        await startTestServer({
+          args: [`--cluster.redis=${redis.url}`],
+          beforeStart: (server) => {
+            server.clusterTimings = { heartbeatMs: 200, nodeTtlMs: 800 };
+          },
+        }),
+      );
+    }
+    const [a, b] = nodes as [TestServer, TestServer];
+    await until(() => nodes.every((n) => n.server.servers.all.length === 1), 'the nodes to link');
+
+    const waiting = await player(b.port, 'later');
+    t.after(() => waiting.nc.close().catch(() => undefined));
+    await until(() => waiting.statuses.includes('NetStream.Play.Start'), 'Play.Start on B');
+    assert.equal(b.server.core.publications.get('later')?.running, false);
+
+    const pub = await publisher(a.port, 'later');
+    t.after(() => pub.nc.close().catch(() => undefined));
+    await until(() => waiting.statuses.includes('NetStream.Play.PublishNotify'), 'PublishNotify on B once A publishes');
+    sendTags(pub.stream, tags);
+    const total = expected(8).length + expected(9).length;
+    await until(() => waiting.media.length >= total, 'all media at the waiting player');
+    for (const type of [8, 9])
+      assert.deepEqual(
+        split(waiting.media, type).map((m) => m.data),
+        expected(type).map((m) => m.data),
+      );
+  },
+);
