@@ -40,7 +40,7 @@ const TARGETS: Record<string, string[]> = {
   'crypto/packet-cipher.ts': ['test/crypto/packet-cipher.test.ts', 'test/vectors/flash.test.ts'],
   'crypto/dh.ts': ['test/crypto/dh.test.ts', 'test/crypto/keying.test.ts'],
   'crypto/certificate.ts': ['test/crypto/certificate.test.ts', 'test/crypto/keying.test.ts'],
-  'handshake.ts': ['test/server/half-open.test.ts', 'test/server/connect.test.ts'],
+  'handshake.ts': ['test/server/handshake.test.ts', 'test/server/half-open.test.ts', 'test/server/connect.test.ts'],
 };
 const FILES = arg('files')?.split(',') ?? Object.keys(TARGETS);
 

@@ -91,6 +91,10 @@ test('RFC 7425 §4.6.2 range and bit-count checks on the peer key', () => {
   const fewZeros = new Uint8Array(128);
   fewZeros.set([0x0f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 120);
   assert.equal(isValidPublicKey(2, fewZeros), false, 'padded key with 4 zero bits');
+  // …but zero bytes after it count, eight zero bits each: 0xffff followed by zero bytes is a valid key
+  const zeroBytesInside = new Uint8Array(128);
+  zeroBytesInside.set([0xff, 0xff], 0);
+  assert.ok(isValidPublicKey(2, zeroBytesInside), '16 one bits then 126 zero bytes');
   const peer = generateKeyPair(2);
   const padded = new Uint8Array(130);
   padded.set(peer.publicKey, 130 - peer.publicKey.length);

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CHUNK, type UserDataChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
-import { CWND_INIT, DEFAULT_PEER_TIMEOUT_MS, NAKS_FOR_LOSS } from '../../src/protocols/rtmfp/params.ts';
+import { CWND_DECAY_MARGIN, CWND_INIT, DEFAULT_PEER_TIMEOUT_MS, NAKS_FOR_LOSS } from '../../src/protocols/rtmfp/params.ts';
 import { Pair } from '../helpers/pair.ts';
 
 const SIGNATURE = Uint8Array.of(0x54, 0x43, 0x04, 0x00);
@@ -156,4 +156,38 @@ test('media held back past its lifetime: the unsent backlog is dropped whole, th
   const got = pair.records.responder.messages.get(media.id)!;
   assert.equal(got.length, 1 + (20 - dropped) + 1, 'what was sent arrives, nothing dropped is missed');
   assert.equal(got.at(-1)![0], 99);
+});
+
+test('only packets carrying acknowledgements move the window: data without an ack leaves it as it is', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  writer.write(new Uint8Array(200_000));
+  for (let i = 0; i < 100 && pair.received('responder', writer.id).length < 200_000; i++) await pair.advance(20, 20);
+  await pair.settle();
+  const cwnd = pair.initiator.congestion.cwnd;
+  assert.ok(cwnd > CWND_DECAY_MARGIN + 10, `the window grew (${cwnd} bytes), now far larger than the nothing in flight`);
+  // the responder sends data of its own: its packets acknowledge nothing, so the unused window does not decay
+  const back = pair.responder.newWriter(SIGNATURE, undefined);
+  for (let i = 0; i < 10; i++) {
+    back.write(Uint8Array.of(i));
+    await pair.settle();
+  }
+  assert.equal(pair.records.initiator.messages.get(back.id)?.length, 10);
+  assert.equal(pair.initiator.congestion.cwnd, cwnd);
+});
+
+test('dropping the unsent backlog keeps a message already partly sent: it arrives whole', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const media = pair.initiator.newWriter(SIGNATURE, undefined);
+  media.timeCritical = true;
+  pair.wire.drop.responder = true; // no acknowledgement: only the first window of the message leaves
+  const big = Uint8Array.from({ length: 20_000 }, (_, i) => i & 0xff);
+  media.write(big);
+  media.write(new Uint8Array(1_000).fill(1));
+  await pair.settle();
+  assert.ok(dataFrom(pair, 0, media.id).length > 0, 'the big message started');
+  assert.equal(media.dropUnsent(), 1, 'only the message not started yet is dropped');
+  pair.wire.drop.responder = false;
+  await pair.advance(5_000, 100);
+  assert.deepEqual(pair.records.responder.messages.get(media.id), [big]);
 });

@@ -118,7 +118,7 @@ export class FlowWriter {
   private remoteBuffer = 64 * 1024;
   private ended = false;
 
-  constructor(host: WriterHost, id: number, signature: Uint8Array, associatedFlowId: number | undefined, reliable = true) {
+  constructor(host: WriterHost, id: number, signature: Uint8Array, associatedFlowId: number | undefined, reliable: boolean) {
     this.host = host;
     this.id = id;
     this.signature = signature;
