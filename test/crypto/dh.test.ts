@@ -5,6 +5,7 @@ import {
   SUPPORTED_GROUPS,
   generateKeyPair,
   isValidPublicKey,
+  pooledKeyPairs,
   takeKeyPair,
   type DHGroup,
 } from '../../src/protocols/rtmfp/crypto/dh.ts';
@@ -108,8 +109,9 @@ test('unsupported group throws', () => {
 test('takeKeyPair: precomputed between turns of the event loop, each pair handed out once, all agreeing', async () => {
   for (const group of [2, 16] as const) {
     const first = takeKeyPair(group);
-    // the pool fills one pair per turn of the event loop
-    for (let i = 0; i < KEY_POOL_SIZE + 2; i++) await new Promise((resolve) => setImmediate(resolve));
+    // the pool fills one pair per turn of the event loop, up to KEY_POOL_SIZE and no further
+    for (let i = 0; i < KEY_POOL_SIZE + 4; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(pooledKeyPairs(group), KEY_POOL_SIZE, `group ${group}: the pool is full and bounded`);
     const taken = [first, ...Array.from({ length: KEY_POOL_SIZE + 1 }, () => takeKeyPair(group))];
     const keys = new Set(taken.map((pair) => hex(pair.publicKey)));
     assert.equal(keys.size, taken.length, `group ${group}: no key pair given twice`);
