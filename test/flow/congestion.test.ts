@@ -172,3 +172,21 @@ test('burst avoidance: at most 6 data packets between acknowledgements once the 
   for (let i = 0; i < 20; i++) lan.onDataPacket();
   assert.equal(lan.open, true);
 });
+
+test('idle for an ERTO: the window starts again from CWND_INIT, remembering three quarters of it in ssthresh', () => {
+  const grown = (): Congestion => {
+    const cc = new Congestion(0);
+    cc.ssthresh = 20_000; // set by an earlier loss
+    cc.cwnd = 40_000; // then opened by congestion avoidance, now fully acknowledged
+    return cc;
+  };
+  const busy = grown();
+  busy.onSent(PACKET, false, busy.erto - 1);
+  assert.equal(busy.cwnd, 40_000, 'idle for less than an ERTO: the window stands');
+  assert.equal(busy.ssthresh, 20_000);
+
+  const idle = grown();
+  idle.onSent(PACKET, false, idle.erto);
+  assert.equal(idle.cwnd, CWND_INIT, 'idle for an ERTO: the path may have changed');
+  assert.equal(idle.ssthresh, 30_000, 'ssthresh keeps 3/4 of the old window: slow start up to it again');
+});
