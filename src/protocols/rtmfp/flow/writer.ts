@@ -297,10 +297,8 @@ export class FlowWriter {
       };
       this.lastSeq = seq;
       const before = out.length;
-      if (!this.writeFragment(out, limit, fragment, previous)) {
-        this.lastSeq = seq - 1;
-        return true;
-      }
+      // always fits: `room` above is what is left after the longest fragment header
+      this.writeFragment(out, limit, fragment, previous);
       fragment.size = out.length - before;
       congestion.onSent(fragment.size, this.timeCritical, now);
       message.offset += size;
