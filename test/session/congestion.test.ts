@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CHUNK, type UserDataChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
-import { CWND_DECAY_MARGIN, CWND_INIT, DEFAULT_PEER_TIMEOUT_MS, NAKS_FOR_LOSS } from '../../src/protocols/rtmfp/params.ts';
+import { CWND_DECAY_MARGIN, CWND_INIT, DEFAULT_PEER_TIMEOUT_MS, MINIMUM_ERTO_MS, NAKS_FOR_LOSS } from '../../src/protocols/rtmfp/params.ts';
 import { Pair } from '../helpers/pair.ts';
 
 const SIGNATURE = Uint8Array.of(0x54, 0x43, 0x04, 0x00);
@@ -190,4 +190,28 @@ test('dropping the unsent backlog keeps a message already partly sent: it arrive
   pair.wire.drop.responder = false;
   await pair.advance(5_000, 100);
   assert.deepEqual(pair.records.responder.messages.get(media.id), [big]);
+});
+
+test('a retransmission timeout resends what is due, not fragments sent since', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  writer.write(Uint8Array.of(0));
+  await pair.settle(); // a round trip sample: ERTO is its minimum
+  await pair.advance(4_000, 100); // the writer's timer, set under the initial ERTO, comes and goes: the writer is idle
+  assert.equal(pair.initiator.congestion.erto, MINIMUM_ERTO_MS);
+  pair.wire.drop.initiator = true;
+  writer.write(Uint8Array.of(1)); // lost
+  await pair.settle();
+  pair.wire.drop.initiator = false;
+  pair.wire.drop.responder = true; // from here on acknowledgements are lost: the next fragment stays outstanding
+  await pair.advance(100, 50);
+  writer.write(Uint8Array.of(2));
+  await pair.settle();
+  const [lost, later] = dataFrom(pair, 0, writer.id)
+    .slice(-2)
+    .map((c) => c.sequence);
+  const sent = (seq: number | undefined) => dataFrom(pair, 0, writer.id).filter((c) => c.sequence === seq).length;
+  for (let i = 0; i < 100 && sent(lost) === 1; i++) await pair.advance(10, 10);
+  assert.equal(sent(lost), 2, 'the lost fragment is resent when its timeout comes');
+  assert.equal(sent(later), 1, 'the fragment sent 100 ms after it is not due yet: not resent with it');
 });
