@@ -109,6 +109,11 @@ test('one decrease per round trip: losses within the recovery of a decrease do n
   lossPacket(cc, PACKET, 10_102);
   assert.equal(cc.cwnd, after);
   assert.equal(cc.stats.decreases, 1);
+  // the recovery lasts until what was outstanding at the decrease has drained: a loss in the packet that drains
+  // its last byte already belongs to the next round trip
+  lossPacket(cc, cc.outstanding, 10_103);
+  assert.equal(cc.stats.decreases, 2);
+  assert.ok(cc.cwnd < after);
 });
 
 test('a retransmission timeout drops the window to CWND_TIMEDOUT and backs ERTO off ×√2 up to 10 s', () => {
