@@ -200,6 +200,8 @@ test('initiator side of RIKeying: negotiation failures and missing keys', () => 
   assert.equal(cpp.complete(concat(fromHex('021e07031a0710'), keyOption(14, server.publicKey))), null, 'key of another group');
   assert.equal(cpp.complete(fromHex('ff')), null, 'junk');
   assert.ok(cpp.complete(concat(fromHex('021e07031a0710020d82'), key)), 'a truncated key option before the good one is skipped');
+  assert.ok(cpp.complete(concat(fromHex('021e07031a0710020d02'), key)), 'so is one with a group and no key');
+  assert.ok(cpp.complete(concat(fromHex('021e07031a0710030d05aa'), key)), 'and one of a group that does not exist');
   const flash = initiateKeying(flashIdentity, createServerCertificate([2]), 'flash')!;
   const k = flash.complete(concat(fromHex('031a0000021e00'), key));
   assert.ok(k);

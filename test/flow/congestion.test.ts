@@ -132,6 +132,11 @@ test('a retransmission timeout drops the window to CWND_TIMEDOUT and backs ERTO 
     cc.onTimeout(now);
   }
   assert.equal(cc.erto, MAXIMUM_ERTO_MS, 'capped at 10 s');
+  const timeouts = cc.stats.timeouts;
+  cc.onTimeout(now + MAXIMUM_ERTO_MS - 1);
+  assert.equal(cc.stats.timeouts, timeouts, 'within the same ERTO: the same timeout');
+  cc.onTimeout(now + MAXIMUM_ERTO_MS);
+  assert.equal(cc.stats.timeouts, timeouts + 1, 'a whole ERTO after the last one: a new timeout');
 });
 
 test('ERTO = SRTT + 4·RTTVAR + 200 ms from a sample, at least 250 ms, and a sample ends any back-off', () => {
