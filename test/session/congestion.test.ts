@@ -158,7 +158,7 @@ test('media held back past its lifetime: the unsent backlog is dropped whole, th
   assert.equal(got.at(-1)![0], 99);
 });
 
-test('only packets carrying acknowledgements move the window: data without an ack leaves it as it is', async () => {
+test('only acknowledgements of progress move the window: data without an ack, or acks naming a hole, leave it', async () => {
   const pair = new Pair({ keepAliveMs: 600_000 });
   const writer = pair.initiator.newWriter(SIGNATURE, undefined);
   writer.write(new Uint8Array(200_000));
@@ -174,9 +174,23 @@ test('only packets carrying acknowledgements move the window: data without an ac
   }
   assert.equal(pair.records.initiator.messages.get(back.id)?.length, 10);
   assert.equal(pair.initiator.congestion.cwnd, cwnd);
+  // acknowledgements that name a hole (negative acknowledgements, before the loss is declared) leave it too
+  pair.wire.drop.initiator = true;
+  writer.write(Uint8Array.of(1)); // lost
+  await pair.settle();
+  pair.wire.drop.initiator = false;
+  for (let later = 1; later < NAKS_FOR_LOSS; later++) {
+    writer.write(Uint8Array.of(1 + later));
+    await pair.settle();
+  }
+  assert.equal(pair.initiator.congestion.stats.nakLosses, 0, 'not declared lost yet');
+  assert.equal(pair.initiator.congestion.cwnd, cwnd, 'no decay while acknowledgements report a hole');
+  writer.write(Uint8Array.of(9));
+  await pair.settle();
+  assert.equal(pair.initiator.congestion.stats.nakLosses, 1);
 });
 
-test('dropping the unsent backlog keeps a message already partly sent: it arrives whole', async () => {
+test('dropping the unsent backlog keeps a message already partly sent (it arrives whole) and the end of the flow', async () => {
   const pair = new Pair({ keepAliveMs: 600_000 });
   const media = pair.initiator.newWriter(SIGNATURE, undefined);
   media.timeCritical = true;
@@ -186,10 +200,12 @@ test('dropping the unsent backlog keeps a message already partly sent: it arrive
   media.write(new Uint8Array(1_000).fill(1));
   await pair.settle();
   assert.ok(dataFrom(pair, 0, media.id).length > 0, 'the big message started');
+  media.close(); // the end of the flow, queued behind: never dropped
   assert.equal(media.dropUnsent(), 1, 'only the message not started yet is dropped');
   pair.wire.drop.responder = false;
   await pair.advance(5_000, 100);
   assert.deepEqual(pair.records.responder.messages.get(media.id), [big]);
+  assert.deepEqual(pair.records.responder.ended, [media.id], 'the flow ended');
 });
 
 test('a retransmission timeout resends what is due, not fragments sent since', async () => {
