@@ -231,3 +231,19 @@ test('a retransmission timeout resends what is due, not fragments sent since', a
   assert.equal(sent(lost), 2, 'the lost fragment is resent when its timeout comes');
   assert.equal(sent(later), 1, 'the fragment sent 100 ms after it is not due yet: not resent with it');
 });
+
+test('an unreliable writer keeps at most maxQueuedBytes queued: the oldest unsent messages go first, no more', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const media = pair.initiator.newWriter(SIGNATURE, undefined, false);
+  media.maxQueuedBytes = 3_000;
+  // written in one turn of the event loop: all queued before the first flush
+  for (let i = 1; i <= 3; i++) media.write(new Uint8Array(1_000).fill(i));
+  assert.equal(media.stats.droppedMessages, 0, 'exactly maxQueuedBytes queued: nothing dropped');
+  media.write(new Uint8Array(1_000).fill(4));
+  assert.equal(media.stats.droppedMessages, 1, 'one over: the oldest goes, and only it');
+  await pair.settle();
+  assert.deepEqual(
+    pair.records.responder.messages.get(media.id)?.map((m) => m[0]),
+    [2, 3, 4],
+  );
+});
