@@ -2,8 +2,9 @@
 // in-memory wire and a simulated clock (RFC 7016 §3.5.2, §3.6.2.5, §3.5.4.1).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CHUNK, type UserDataChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
+import { CHUNK, writeChunk, type UserDataChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
 import { CWND_DECAY_MARGIN, CWND_INIT, DEFAULT_PEER_TIMEOUT_MS, MINIMUM_ERTO_MS, NAKS_FOR_LOSS } from '../../src/protocols/rtmfp/params.ts';
+import { ByteWriter } from '../../src/bytes.ts';
 import { Pair } from '../helpers/pair.ts';
 
 const SIGNATURE = Uint8Array.of(0x54, 0x43, 0x04, 0x00);
@@ -246,4 +247,23 @@ test('an unreliable writer keeps at most maxQueuedBytes queued: the oldest unsen
     pair.records.responder.messages.get(media.id)?.map((m) => m[0]),
     [2, 3, 4],
   );
+});
+
+test("the receiver's advertised buffer bounds what a writer has in flight, whatever the congestion window", async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  writer.write(Uint8Array.of(0));
+  await pair.settle();
+  // a receiver with room for a single block: the sender may have about one fragment outstanding
+  const ack = new ByteWriter(16);
+  writeChunk(ack, { type: CHUNK.ACK_RANGES, flowId: writer.id, bufferBlocks: 1, cumulativeAck: 1, ranges: [] });
+  pair.inject('responder', ack.bytes());
+  await pair.settle();
+  pair.wire.drop.responder = true; // from here the real receiver's acknowledgements (a large buffer) are lost
+  const since = pair.log.length;
+  for (let i = 0; i < 5; i++) writer.write(new Uint8Array(600).fill(i));
+  await pair.settle();
+  const inFlight = pair.chunksFrom('initiator', since, CHUNK.USER_DATA).reduce((sum, c) => sum + (c as UserDataChunk).data.length, 0);
+  assert.ok(CWND_INIT > 5 * 600, 'the congestion window alone would let all five out');
+  assert.equal(inFlight, 1_200, 'sending stops once the advertised buffer (at least 1,200 bytes) is in flight');
 });
