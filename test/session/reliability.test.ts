@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { ByteWriter } from '../../src/bytes.ts';
 import { CHUNK, writeChunk, type UserDataChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
 import { RETRANSMIT_JITTER } from '../../src/protocols/rtmfp/flow/writer.ts';
+import pino from 'pino';
+import type { Logger } from '../../src/log.ts';
 import { Pair } from '../helpers/pair.ts';
 
 const SIGNATURE = Uint8Array.of(0x54, 0x43, 0x04, 0x00);
@@ -259,4 +261,20 @@ test("a lost ack of a FIN: the retransmitted FIN is acked again from the finishe
   await pair.advance(10_000); // the sender's ERTO (initial 3 s, RFC 7016 §3.5.2.2) fires: it resends, the finished flow acks again
   assert.ok(acks() > lost, 'acked again');
   assert.equal(writer.closed, true, 'the writer closes once the ack arrives');
+});
+
+test('trace logging names each chunk of each packet, both ways: data by flow, sequence, flags and size; acks by flow', async () => {
+  const lines: Array<{ direction: string; flags: string; chunks: string[] }> = [];
+  const logger = pino({ level: 'trace' }, { write: (line: string) => void lines.push(JSON.parse(line)) }) as unknown as Logger;
+  const pair = new Pair({ keepAliveMs: 600_000, logger });
+  const writer = pair.initiator.newWriter(Uint8Array.of(0x54, 0x43, 0x04, 0x00), undefined);
+  writer.write(Uint8Array.of(1, 2, 3));
+  await pair.settle();
+  const traced = lines.filter((l) => l.direction !== undefined).map((l) => `${l.direction} ${l.flags} ${l.chunks.join(' | ')}`);
+  assert.deepEqual(traced, [
+    `out 9 10 flow=${writer.id} seq=1 flags=80 3B`, // flags 80: options (the signature) precede the 3 data bytes
+    `in 9 10 flow=${writer.id} seq=1 flags=80 3B`,
+    `out 4e 51 flow=${writer.id} ack=1`,
+    `in 4e 51 flow=${writer.id} ack=1`,
+  ]);
 });
