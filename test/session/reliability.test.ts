@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ByteWriter } from '../../src/bytes.ts';
-import { CHUNK, writeChunk, type UserDataChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
+import { CHUNK, decodeChunks, writeChunk, type UserDataChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
 import { RETRANSMIT_JITTER } from '../../src/protocols/rtmfp/flow/writer.ts';
 import pino from 'pino';
 import type { Logger } from '../../src/log.ts';
@@ -277,4 +277,21 @@ test('trace logging names each chunk of each packet, both ways: data by flow, se
     `out 4e 51 flow=${writer.id} ack=1`,
     `in 4e 51 flow=${writer.id} ack=1`,
   ]);
+});
+
+test('a packet with little room left takes a fragment of 12 bytes or more, never a smaller one', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = pair.initiator.newWriter(Uint8Array.of(0x54, 0x43, 0x04, 0x00), undefined);
+  writer.write(new Uint8Array(500));
+  // before the session's own flush: offer the writer packets with ever more room, from none
+  let cut: UserDataChunk | undefined;
+  for (let limit = 1; limit < 200 && cut === undefined; limit++) {
+    const out = new ByteWriter(limit);
+    writer.emit(out, limit, { flowId: -1, seq: -1 });
+    if (out.length > 0) cut = decodeChunks(out.bytes(), 0)[0] as UserDataChunk;
+  }
+  assert.equal(cut?.data.length, 12, 'the first packet with room for a fragment takes 12 bytes of the message');
+  // that fragment never reached a wire: it is resent on its timeout, after the rest
+  await pair.advance(8_000, 100);
+  assert.equal(pair.received('responder', writer.id).length, 500);
 });
