@@ -3,9 +3,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CHUNK, writeChunk, type UserDataChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
-import { CWND_DECAY_MARGIN, CWND_INIT, DEFAULT_PEER_TIMEOUT_MS, MINIMUM_ERTO_MS, NAKS_FOR_LOSS } from '../../src/protocols/rtmfp/params.ts';
+import {
+  BURST_RTT_THRESH_MS,
+  CWND_DECAY_MARGIN,
+  CWND_INIT,
+  DEFAULT_PEER_TIMEOUT_MS,
+  MAX_DATA_PACKET_BURST,
+  MINIMUM_ERTO_MS,
+  NAKS_FOR_LOSS,
+} from '../../src/protocols/rtmfp/params.ts';
 import { ByteWriter } from '../../src/bytes.ts';
-import { Pair } from '../helpers/pair.ts';
+import { Pair, macrotask } from '../helpers/pair.ts';
 
 const SIGNATURE = Uint8Array.of(0x54, 0x43, 0x04, 0x00);
 
@@ -266,4 +274,32 @@ test("the receiver's advertised buffer bounds what a writer has in flight, whate
   const inFlight = pair.chunksFrom('initiator', since, CHUNK.USER_DATA).reduce((sum, c) => sum + (c as UserDataChunk).data.length, 0);
   assert.ok(CWND_INIT > 5 * 600, 'the congestion window alone would let all five out');
   assert.equal(inFlight, 1_200, 'sending stops once the advertised buffer (at least 1,200 bytes) is in flight');
+});
+
+/** Deliver with `ms` of delay on every hop: the clock moves before each datagram arrives, so round trips are real. */
+async function delayed(pair: Pair, ms: number): Promise<void> {
+  for (let hop = 0; hop < 50; hop++) {
+    await macrotask(); // scheduled flushes put their packets in the queue
+    pair.clock.increment(ms);
+    if (pair.pump() === 0) return;
+  }
+}
+
+test('packets that carry only acknowledgements do not spend the burst allowance of data packets', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  writer.write(Uint8Array.of(0));
+  await delayed(pair, 10);
+  assert.ok(pair.initiator.srtt > BURST_RTT_THRESH_MS, `a ${pair.initiator.srtt} ms round trip: bursts are limited`);
+  // the initiator receives 2 × MAX_DATA_PACKET_BURST messages, each acknowledged in a packet of its own
+  const back = pair.responder.newWriter(SIGNATURE, undefined);
+  for (let i = 0; i < 2 * MAX_DATA_PACKET_BURST; i++) {
+    back.write(Uint8Array.of(i));
+    await delayed(pair, 10);
+  }
+  assert.equal(pair.records.initiator.messages.get(back.id)?.length, 2 * MAX_DATA_PACKET_BURST);
+  const since = pair.log.length;
+  writer.write(Uint8Array.of(1));
+  await macrotask();
+  assert.equal(dataFrom(pair, since, writer.id).length, 1, 'its data still leaves at once');
 });
