@@ -180,6 +180,22 @@ test('RTT: the smoothed round trip time follows the measured one (timestamp echo
   assert.ok(pair.initiator.rto() >= srtt + 200 && pair.initiator.rto() <= srtt + 400, `rto ${pair.initiator.rto()}`);
 });
 
+test('RTT: RTTVAR starts at half the first sample and keeps 3/4 of itself on a steady one (ERTO 800 ms, then 700 ms)', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  const ertos: number[] = [];
+  for (let round = 0; round < 2; round++) {
+    writer.write(Uint8Array.of(round));
+    await new Promise((r) => setImmediate(r));
+    pair.clock.increment(200);
+    pair.pump();
+    await pair.settle();
+    ertos.push(pair.initiator.rto());
+  }
+  // SRTT + 4·RTTVAR + 200 ms: 200 + 4·100 + 200, then 200 + 4·75 + 200
+  assert.deepEqual(ertos, [800, 700]);
+});
+
 test('on a clean wire nothing is retransmitted, and small messages share packets as 0x11 continuations', async () => {
   const pair = new Pair();
   const writer = pair.initiator.newWriter(SIGNATURE, undefined);
