@@ -194,6 +194,8 @@ test('initiator side of RIKeying: negotiation failures and missing keys', () => 
   const key = keyOption(2, server.publicKey);
   const cpp = initiateKeying(cppIdentity, createServerCertificate([2]), 'rfc7425')!;
   assert.equal(cpp.complete(concat(fromHex('031a0000021e00'), key)), null, 'Cumulus answer refused by a requiring client (P run E)');
+  assert.equal(cpp.complete(concat(fromHex('031a0000021e07'), key)), null, 'HMAC refused, sequence numbers agreed: refused');
+  assert.equal(cpp.complete(concat(fromHex('031a0710021e00'), key)), null, 'HMAC agreed, sequence numbers refused: refused');
   assert.equal(cpp.complete(concat(fromHex('021e07031a0721'), key)), null, 'HMAC length 33');
   assert.ok(cpp.complete(concat(fromHex('021e07031a070a'), key)), 'server announces 10: accepted');
   assert.equal(cpp.complete(fromHex('021e07031a0710')), null, 'no key');

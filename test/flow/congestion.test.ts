@@ -10,6 +10,7 @@ import {
   MAX_DATA_PACKET_BURST,
   MAXIMUM_ERTO_MS,
   MINIMUM_ERTO_MS,
+  SENDER_MSS,
   TIMECRITICAL_TIMEOUT_MS,
 } from '../../src/protocols/rtmfp/params.ts';
 
@@ -66,6 +67,22 @@ test('slow start: a fully used window doubles each round trip; with media being 
   const media = new Congestion(0);
   roundTrip(media, 10_000, true);
   assert.ok(media.cwnd > before && media.cwnd < before * 1.5, `time-critical slow start ${before} → ${media.cwnd}`);
+});
+
+test('acknowledgements grow only a window in use (more than 63/64 of it outstanding)', () => {
+  const grow = (outstanding: number): number => {
+    const cc = new Congestion(0);
+    cc.cwnd = 6_400;
+    cc.onSent(outstanding, false, 0);
+    cc.beginPacket();
+    cc.onAckChunk();
+    cc.onAcked(outstanding, cc.tsn);
+    cc.endPacket({ lostBytes: 0, naked: false }, 0);
+    return cc.cwnd - 6_400;
+  };
+  assert.equal(grow(1_000), 0, 'a window barely used does not grow');
+  assert.equal(grow(6_300), 0, 'exactly 63/64 of it: not in use yet');
+  assert.equal(grow(6_301), Math.min(6_301, SENDER_MSS), 'past 63/64: slow start grows it by what was acknowledged');
 });
 
 test('congestion avoidance: above ssthresh the window grows by a few hundred bytes a round trip, not by doubling', () => {

@@ -205,6 +205,7 @@ test('on a clean wire nothing is retransmitted, and small messages share packets
   for (let i = 1; i <= 10; i++) writer.write(new Uint8Array(50).fill(i));
   await pair.settle();
   assert.equal(pair.records.responder.messages.get(writer.id)?.length, 11);
+  assert.equal(writer.stats.bytesSent, 1 + 10 * 50);
   const data = pair.chunksFrom('initiator', since, CHUNK.USER_DATA) as UserDataChunk[];
   assert.equal(data.length, 10);
   assert.equal(data.filter((c) => c.next).length, 9, 'all but the first are continuations');
