@@ -312,3 +312,25 @@ test('a packet with little room left takes a fragment of 12 bytes or more, never
   await pair.advance(8_000, 100);
   assert.equal(pair.received('responder', writer.id).length, 500);
 });
+
+test('what a packet asks for is answered in one packet, after all its chunks: two pings, one packet of two replies', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  writer.write(Uint8Array.of(0));
+  await pair.settle();
+  const pings = new ByteWriter(16);
+  writeChunk(pings, { type: CHUNK.PING, payload: Uint8Array.of(1) });
+  writeChunk(pings, { type: CHUNK.PING, payload: Uint8Array.of(2) });
+  const since = pair.log.length;
+  pair.inject('initiator', pings.bytes());
+  await pair.settle();
+  const answers = pair.log.slice(since).filter((p) => p.from === 'responder');
+  assert.equal(answers.length, 1);
+  assert.deepEqual(
+    answers[0]!.chunks.map((c) => [c.type, [...(c as Extract<typeof c, { payload: Uint8Array }>).payload]]),
+    [
+      [CHUNK.PING_REPLY, [1]],
+      [CHUNK.PING_REPLY, [2]],
+    ],
+  );
+});
