@@ -334,3 +334,19 @@ test('what a packet asks for is answered in one packet, after all its chunks: tw
     ],
   );
 });
+
+test('flows refused together are refused in one packet: two flow exceptions, sent with the acknowledgements', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  pair.records.responder.accept = () => false;
+  const since = pair.log.length;
+  pair.initiator.newWriter(SIGNATURE, undefined).write(Uint8Array.of(1));
+  pair.initiator.newWriter(SIGNATURE, undefined).write(Uint8Array.of(2)); // same turn: both in one packet
+  await pair.settle();
+  const first = pair.log.slice(since).find((p) => p.from === 'initiator')!;
+  assert.equal(first.chunks.filter((c) => c.type === CHUNK.USER_DATA).length, 2, 'both flows open in one packet');
+  const answer = pair.log.slice(since).find((p) => p.from === 'responder')!;
+  assert.deepEqual(
+    answer.chunks.map((c) => c.type).sort(),
+    [CHUNK.ACK_RANGES, CHUNK.ACK_RANGES, CHUNK.FLOW_EXCEPTION, CHUNK.FLOW_EXCEPTION].sort(),
+  );
+});
