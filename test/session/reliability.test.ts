@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { ByteWriter } from '../../src/bytes.ts';
 import { CHUNK, decodeChunks, writeChunk, type UserDataChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
 import { RETRANSMIT_JITTER } from '../../src/protocols/rtmfp/flow/writer.ts';
+import { MAX_PACKET_CLEARTEXT } from '../../src/protocols/rtmfp/session/session.ts';
 import pino from 'pino';
 import type { Logger } from '../../src/log.ts';
 import { Pair } from '../helpers/pair.ts';
@@ -349,4 +350,43 @@ test('flows refused together are refused in one packet: two flow exceptions, sen
     answer.chunks.map((c) => c.type).sort(),
     [CHUNK.ACK_RANGES, CHUNK.ACK_RANGES, CHUNK.FLOW_EXCEPTION, CHUNK.FLOW_EXCEPTION].sort(),
   );
+});
+
+test('an acknowledgement shares a packet with the control chunks before it while 64 bytes remain', async () => {
+  for (const [extra, finished] of [
+    [0, false],
+    [1, false],
+    [0, true],
+    [1, true],
+  ] as const) {
+    const pair = new Pair({ keepAliveMs: 600_000 });
+    const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+    writer.write(Uint8Array.of(0));
+    if (finished) writer.close(); // then the fragment below is a late retransmission to a finished flow, acked again
+    await pair.settle(); // the responder's packets now carry a timestamp echo (a 5-byte header)
+    assert.deepEqual(pair.records.responder.ended, finished ? [writer.id] : []);
+    // one packet: a ping whose reply leaves exactly 64 bytes (or 63) of the answer free, and the flow's next fragment
+    const payload = new Uint8Array(MAX_PACKET_CLEARTEXT - 64 - 5 - 3 + extra);
+    const chunks = new ByteWriter(MAX_PACKET_CLEARTEXT);
+    writeChunk(chunks, { type: CHUNK.PING, payload });
+    writeChunk(chunks, {
+      type: CHUNK.USER_DATA,
+      flags: 0,
+      flowId: writer.id,
+      sequence: 2,
+      fsnOffset: 1,
+      options: null,
+      data: Uint8Array.of(1),
+      next: false,
+    });
+    const since = pair.log.length;
+    pair.inject('initiator', chunks.bytes());
+    await pair.settle();
+    const answers = pair.log.slice(since).filter((p) => p.from === 'responder');
+    assert.deepEqual(
+      answers.map((p) => p.chunks.map((c) => c.type)),
+      extra === 0 ? [[CHUNK.PING_REPLY, CHUNK.ACK_RANGES]] : [[CHUNK.PING_REPLY], [CHUNK.ACK_RANGES]],
+      `${64 - extra} bytes left, ${finished ? 'finished' : 'open'} flow`,
+    );
+  }
 });
