@@ -20,7 +20,12 @@ const RTMFP = 'src/protocols/rtmfp/';
 /** the files mutated, and the tests that claim to cover each */
 const TARGETS: Record<string, string[]> = {
   'flow/receiver.ts': ['test/flow/receiver.test.ts', 'test/session/bounds.test.ts', 'test/session/reliability.test.ts'],
-  'flow/writer.ts': ['test/machines/writer.test.ts', 'test/session/reliability.test.ts', 'test/session/timeout.test.ts'],
+  'flow/writer.ts': [
+    'test/machines/writer.test.ts',
+    'test/session/reliability.test.ts',
+    'test/session/timeout.test.ts',
+    'test/session/congestion.test.ts',
+  ],
   'session/session.ts': [
     'test/session/mobility.test.ts',
     'test/session/timeout.test.ts',
@@ -28,12 +33,14 @@ const TARGETS: Record<string, string[]> = {
     'test/session/reliability.test.ts',
     'test/machines/session.test.ts',
     'test/machines/flow.test.ts',
+    'test/session/congestion.test.ts',
   ],
+  'session/congestion.ts': ['test/flow/congestion.test.ts', 'test/session/congestion.test.ts', 'test/session/reliability.test.ts'],
   'crypto/keying.ts': ['test/crypto/keying.test.ts', 'test/vectors/rfc7425.test.ts', 'test/vectors/flash.test.ts'],
   'crypto/packet-cipher.ts': ['test/crypto/packet-cipher.test.ts', 'test/vectors/flash.test.ts'],
   'crypto/dh.ts': ['test/crypto/dh.test.ts', 'test/crypto/keying.test.ts'],
   'crypto/certificate.ts': ['test/crypto/certificate.test.ts', 'test/crypto/keying.test.ts'],
-  'handshake.ts': ['test/server/half-open.test.ts', 'test/server/connect.test.ts'],
+  'handshake.ts': ['test/server/handshake.test.ts', 'test/server/half-open.test.ts', 'test/server/connect.test.ts'],
 };
 const FILES = arg('files')?.split(',') ?? Object.keys(TARGETS);
 

@@ -5,6 +5,7 @@ import {
   SUPPORTED_GROUPS,
   generateKeyPair,
   isValidPublicKey,
+  pooledKeyPairs,
   takeKeyPair,
   type DHGroup,
 } from '../../src/protocols/rtmfp/crypto/dh.ts';
@@ -91,6 +92,10 @@ test('RFC 7425 §4.6.2 range and bit-count checks on the peer key', () => {
   const fewZeros = new Uint8Array(128);
   fewZeros.set([0x0f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 120);
   assert.equal(isValidPublicKey(2, fewZeros), false, 'padded key with 4 zero bits');
+  // …but zero bytes after it count, eight zero bits each: 0xffff followed by zero bytes is a valid key
+  const zeroBytesInside = new Uint8Array(128);
+  zeroBytesInside.set([0xff, 0xff], 0);
+  assert.ok(isValidPublicKey(2, zeroBytesInside), '16 one bits then 126 zero bytes');
   const peer = generateKeyPair(2);
   const padded = new Uint8Array(130);
   padded.set(peer.publicKey, 130 - peer.publicKey.length);
@@ -104,8 +109,9 @@ test('unsupported group throws', () => {
 test('takeKeyPair: precomputed between turns of the event loop, each pair handed out once, all agreeing', async () => {
   for (const group of [2, 16] as const) {
     const first = takeKeyPair(group);
-    // the pool fills one pair per turn of the event loop
-    for (let i = 0; i < KEY_POOL_SIZE + 2; i++) await new Promise((resolve) => setImmediate(resolve));
+    // the pool fills one pair per turn of the event loop, up to KEY_POOL_SIZE and no further
+    for (let i = 0; i < KEY_POOL_SIZE + 4; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(pooledKeyPairs(group), KEY_POOL_SIZE, `group ${group}: the pool is full and bounded`);
     const taken = [first, ...Array.from({ length: KEY_POOL_SIZE + 1 }, () => takeKeyPair(group))];
     const keys = new Set(taken.map((pair) => hex(pair.publicKey)));
     assert.equal(keys.size, taken.length, `group ${group}: no key pair given twice`);

@@ -194,11 +194,16 @@ test('initiator side of RIKeying: negotiation failures and missing keys', () => 
   const key = keyOption(2, server.publicKey);
   const cpp = initiateKeying(cppIdentity, createServerCertificate([2]), 'rfc7425')!;
   assert.equal(cpp.complete(concat(fromHex('031a0000021e00'), key)), null, 'Cumulus answer refused by a requiring client (P run E)');
+  assert.equal(cpp.complete(concat(fromHex('031a0000021e07'), key)), null, 'HMAC refused, sequence numbers agreed: refused');
+  assert.equal(cpp.complete(concat(fromHex('031a0710021e00'), key)), null, 'HMAC agreed, sequence numbers refused: refused');
   assert.equal(cpp.complete(concat(fromHex('021e07031a0721'), key)), null, 'HMAC length 33');
   assert.ok(cpp.complete(concat(fromHex('021e07031a070a'), key)), 'server announces 10: accepted');
   assert.equal(cpp.complete(fromHex('021e07031a0710')), null, 'no key');
   assert.equal(cpp.complete(concat(fromHex('021e07031a0710'), keyOption(14, server.publicKey))), null, 'key of another group');
   assert.equal(cpp.complete(fromHex('ff')), null, 'junk');
+  assert.ok(cpp.complete(concat(fromHex('021e07031a0710020d82'), key)), 'a truncated key option before the good one is skipped');
+  assert.ok(cpp.complete(concat(fromHex('021e07031a0710020d02'), key)), 'so is one with a group and no key');
+  assert.ok(cpp.complete(concat(fromHex('021e07031a0710030d05aa'), key)), 'and one of a group that does not exist');
   const flash = initiateKeying(flashIdentity, createServerCertificate([2]), 'flash')!;
   const k = flash.complete(concat(fromHex('031a0000021e00'), key));
   assert.ok(k);

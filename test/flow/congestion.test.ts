@@ -10,6 +10,7 @@ import {
   MAX_DATA_PACKET_BURST,
   MAXIMUM_ERTO_MS,
   MINIMUM_ERTO_MS,
+  SENDER_MSS,
   TIMECRITICAL_TIMEOUT_MS,
 } from '../../src/protocols/rtmfp/params.ts';
 
@@ -68,6 +69,22 @@ test('slow start: a fully used window doubles each round trip; with media being 
   assert.ok(media.cwnd > before && media.cwnd < before * 1.5, `time-critical slow start ${before} → ${media.cwnd}`);
 });
 
+test('acknowledgements grow only a window in use (more than 63/64 of it outstanding)', () => {
+  const grow = (outstanding: number): number => {
+    const cc = new Congestion(0);
+    cc.cwnd = 6_400;
+    cc.onSent(outstanding, false, 0);
+    cc.beginPacket();
+    cc.onAckChunk();
+    cc.onAcked(outstanding, cc.tsn);
+    cc.endPacket({ lostBytes: 0, naked: false }, 0);
+    return cc.cwnd - 6_400;
+  };
+  assert.equal(grow(1_000), 0, 'a window barely used does not grow');
+  assert.equal(grow(6_300), 0, 'exactly 63/64 of it: not in use yet');
+  assert.equal(grow(6_301), Math.min(6_301, SENDER_MSS), 'past 63/64: slow start grows it by what was acknowledged');
+});
+
 test('congestion avoidance: above ssthresh the window grows by a few hundred bytes a round trip, not by doubling', () => {
   const cc = new Congestion(0);
   cc.cwnd = cc.ssthresh = 20_000;
@@ -109,6 +126,11 @@ test('one decrease per round trip: losses within the recovery of a decrease do n
   lossPacket(cc, PACKET, 10_102);
   assert.equal(cc.cwnd, after);
   assert.equal(cc.stats.decreases, 1);
+  // the recovery lasts until what was outstanding at the decrease has drained: a loss in the packet that drains
+  // its last byte already belongs to the next round trip
+  lossPacket(cc, cc.outstanding, 10_103);
+  assert.equal(cc.stats.decreases, 2);
+  assert.ok(cc.cwnd < after);
 });
 
 test('a retransmission timeout drops the window to CWND_TIMEDOUT and backs ERTO off ×√2 up to 10 s', () => {
@@ -127,6 +149,11 @@ test('a retransmission timeout drops the window to CWND_TIMEDOUT and backs ERTO 
     cc.onTimeout(now);
   }
   assert.equal(cc.erto, MAXIMUM_ERTO_MS, 'capped at 10 s');
+  const timeouts = cc.stats.timeouts;
+  cc.onTimeout(now + MAXIMUM_ERTO_MS - 1);
+  assert.equal(cc.stats.timeouts, timeouts, 'within the same ERTO: the same timeout');
+  cc.onTimeout(now + MAXIMUM_ERTO_MS);
+  assert.equal(cc.stats.timeouts, timeouts + 1, 'a whole ERTO after the last one: a new timeout');
 });
 
 test('ERTO = SRTT + 4·RTTVAR + 200 ms from a sample, at least 250 ms, and a sample ends any back-off', () => {
@@ -171,4 +198,22 @@ test('burst avoidance: at most 6 data packets between acknowledgements once the 
   lan.onRtt(1, 0.5);
   for (let i = 0; i < 20; i++) lan.onDataPacket();
   assert.equal(lan.open, true);
+});
+
+test('idle for an ERTO: the window starts again from CWND_INIT, remembering three quarters of it in ssthresh', () => {
+  const grown = (): Congestion => {
+    const cc = new Congestion(0);
+    cc.ssthresh = 20_000; // set by an earlier loss
+    cc.cwnd = 40_000; // then opened by congestion avoidance, now fully acknowledged
+    return cc;
+  };
+  const busy = grown();
+  busy.onSent(PACKET, false, busy.erto - 1);
+  assert.equal(busy.cwnd, 40_000, 'idle for less than an ERTO: the window stands');
+  assert.equal(busy.ssthresh, 20_000);
+
+  const idle = grown();
+  idle.onSent(PACKET, false, idle.erto);
+  assert.equal(idle.cwnd, CWND_INIT, 'idle for an ERTO: the path may have changed');
+  assert.equal(idle.ssthresh, 30_000, 'ssthresh keeps 3/4 of the old window: slow start up to it again');
 });

@@ -265,6 +265,17 @@ test('bounds: stored bytes and message size', () => {
   assert.deepEqual(texts(big.got), ['small']);
   assert.equal(big.flow.cumulativeAck, 4, 'oversized messages are consumed, not stalled');
   assert.equal(got.length, 0);
+
+  // exactly maxMessageBytes is within the bound, in one fragment or in several; a byte more is not
+  const exact = receiver({ maxMessageBytes: 1000 });
+  exact.flow.onFragment(fragment(1, 'a'.repeat(1000), BEGIN));
+  exact.flow.onFragment(fragment(2, '', END));
+  exact.flow.onFragment(fragment(3, 'b'.repeat(400), BEGIN));
+  exact.flow.onFragment(fragment(4, 'b'.repeat(400), MIDDLE));
+  exact.flow.onFragment(fragment(5, 'b'.repeat(200), END));
+  exact.flow.onFragment(fragment(6, 'c'.repeat(1000), BEGIN));
+  exact.flow.onFragment(fragment(7, 'c', END));
+  assert.deepEqual(texts(exact.got), ['a'.repeat(1000), 'b'.repeat(1000)]);
 });
 
 test('an ack with hundreds of ranges stays under MAX_ACK_BYTES, lowest ranges first', () => {

@@ -62,6 +62,8 @@ export interface PairOptions {
   peerTimeoutMs?: number;
   maxBufferedBytes?: number;
   sharedBuffer?: BufferBudget;
+  /** both sessions' logger (default: silent) */
+  logger?: Logger;
 }
 
 export class Pair {
@@ -77,7 +79,7 @@ export class Pair {
   private readonly observers: { initiator: PacketCipher; responder: PacketCipher };
 
   constructor(options: PairOptions = {}) {
-    const logger = pino({ level: 'silent' }) as unknown as Logger;
+    const logger = options.logger ?? (pino({ level: 'silent' }) as unknown as Logger);
     this.records = { initiator: newRecord(), responder: newRecord() };
     this.observers = { initiator: createPacketCipher(KEY_A, KEY_B), responder: createPacketCipher(KEY_B, KEY_A) };
     const common = {

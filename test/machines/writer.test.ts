@@ -249,3 +249,22 @@ test('writer: with every packet lost the writer gives up after giveUpMs and the 
   assert.equal(writer.state, 'abandoned');
   assert.equal(writer.actor.getSnapshot().context.reason, 'retransmission limit');
 });
+
+test('writer: acknowledgements of nothing new do not keep a writer from giving up', async () => {
+  const pair = new Pair({ giveUpMs: GIVE_UP });
+  const writer = pair.initiator.newWriter(NC_SIGNATURE, undefined);
+  writer.write(Uint8Array.of(1));
+  await pair.settle(); // acknowledged: cumulative ack 1
+  pair.wire.drop.initiator = true;
+  writer.write(Uint8Array.of(2)); // lost, every time
+  await pair.settle();
+  // the peer keeps repeating its old acknowledgement (a duplicate, or replayed)
+  const stale = new ByteWriter(16);
+  writeChunk(stale, { type: CHUNK.ACK_RANGES, flowId: writer.id, bufferBlocks: 0x7f, cumulativeAck: 1, ranges: [] });
+  for (let t = 0; t < GIVE_UP + 5_000 && writer.state !== 'abandoned'; t += 500) {
+    pair.inject('responder', stale.bytes());
+    await pair.advance(500, 50);
+  }
+  assert.equal(writer.state, 'abandoned');
+  assert.equal(writer.actor.getSnapshot().context.reason, 'retransmission limit');
+});

@@ -2,9 +2,18 @@
 // in-memory wire and a simulated clock (RFC 7016 §3.5.2, §3.6.2.5, §3.5.4.1).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CHUNK, type UserDataChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
-import { CWND_INIT, DEFAULT_PEER_TIMEOUT_MS, NAKS_FOR_LOSS } from '../../src/protocols/rtmfp/params.ts';
-import { Pair } from '../helpers/pair.ts';
+import { CHUNK, writeChunk, type UserDataChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
+import {
+  BURST_RTT_THRESH_MS,
+  CWND_DECAY_MARGIN,
+  CWND_INIT,
+  DEFAULT_PEER_TIMEOUT_MS,
+  MAX_DATA_PACKET_BURST,
+  MINIMUM_ERTO_MS,
+  NAKS_FOR_LOSS,
+} from '../../src/protocols/rtmfp/params.ts';
+import { ByteWriter } from '../../src/bytes.ts';
+import { Pair, macrotask } from '../helpers/pair.ts';
 
 const SIGNATURE = Uint8Array.of(0x54, 0x43, 0x04, 0x00);
 
@@ -156,4 +165,141 @@ test('media held back past its lifetime: the unsent backlog is dropped whole, th
   const got = pair.records.responder.messages.get(media.id)!;
   assert.equal(got.length, 1 + (20 - dropped) + 1, 'what was sent arrives, nothing dropped is missed');
   assert.equal(got.at(-1)![0], 99);
+});
+
+test('only acknowledgements of progress move the window: data without an ack, or acks naming a hole, leave it', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  writer.write(new Uint8Array(200_000));
+  for (let i = 0; i < 100 && pair.received('responder', writer.id).length < 200_000; i++) await pair.advance(20, 20);
+  await pair.settle();
+  const cwnd = pair.initiator.congestion.cwnd;
+  assert.ok(cwnd > CWND_DECAY_MARGIN + 10, `the window grew (${cwnd} bytes), now far larger than the nothing in flight`);
+  // the responder sends data of its own: its packets acknowledge nothing, so the unused window does not decay
+  const back = pair.responder.newWriter(SIGNATURE, undefined);
+  for (let i = 0; i < 10; i++) {
+    back.write(Uint8Array.of(i));
+    await pair.settle();
+  }
+  assert.equal(pair.records.initiator.messages.get(back.id)?.length, 10);
+  assert.equal(pair.initiator.congestion.cwnd, cwnd);
+  // acknowledgements that name a hole (negative acknowledgements, before the loss is declared) leave it too
+  pair.wire.drop.initiator = true;
+  writer.write(Uint8Array.of(1)); // lost
+  await pair.settle();
+  pair.wire.drop.initiator = false;
+  for (let later = 1; later < NAKS_FOR_LOSS; later++) {
+    writer.write(Uint8Array.of(1 + later));
+    await pair.settle();
+  }
+  assert.equal(pair.initiator.congestion.stats.nakLosses, 0, 'not declared lost yet');
+  assert.equal(pair.initiator.congestion.cwnd, cwnd, 'no decay while acknowledgements report a hole');
+  writer.write(Uint8Array.of(9));
+  await pair.settle();
+  assert.equal(pair.initiator.congestion.stats.nakLosses, 1);
+});
+
+test('dropping the unsent backlog keeps a message already partly sent (it arrives whole) and the end of the flow', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const media = pair.initiator.newWriter(SIGNATURE, undefined);
+  media.timeCritical = true;
+  pair.wire.drop.responder = true; // no acknowledgement: only the first window of the message leaves
+  const big = Uint8Array.from({ length: 20_000 }, (_, i) => i & 0xff);
+  media.write(big);
+  media.write(new Uint8Array(1_000).fill(1));
+  await pair.settle();
+  assert.ok(dataFrom(pair, 0, media.id).length > 0, 'the big message started');
+  media.close(); // the end of the flow, queued behind: never dropped
+  assert.equal(media.dropUnsent(), 1, 'only the message not started yet is dropped');
+  pair.wire.drop.responder = false;
+  await pair.advance(5_000, 100);
+  assert.deepEqual(pair.records.responder.messages.get(media.id), [big]);
+  assert.deepEqual(pair.records.responder.ended, [media.id], 'the flow ended');
+});
+
+test('a retransmission timeout resends what is due, not fragments sent since', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  writer.write(Uint8Array.of(0));
+  await pair.settle(); // a round trip sample: ERTO is its minimum
+  await pair.advance(4_000, 100); // the writer's timer, set under the initial ERTO, comes and goes: the writer is idle
+  assert.equal(pair.initiator.congestion.erto, MINIMUM_ERTO_MS);
+  pair.wire.drop.initiator = true;
+  writer.write(Uint8Array.of(1)); // lost
+  await pair.settle();
+  pair.wire.drop.initiator = false;
+  pair.wire.drop.responder = true; // from here on acknowledgements are lost: the next fragment stays outstanding
+  await pair.advance(100, 50);
+  writer.write(Uint8Array.of(2));
+  await pair.settle();
+  const [lost, later] = dataFrom(pair, 0, writer.id)
+    .slice(-2)
+    .map((c) => c.sequence);
+  const sent = (seq: number | undefined) => dataFrom(pair, 0, writer.id).filter((c) => c.sequence === seq).length;
+  for (let i = 0; i < 100 && sent(lost) === 1; i++) await pair.advance(10, 10);
+  assert.equal(sent(lost), 2, 'the lost fragment is resent when its timeout comes');
+  assert.equal(sent(later), 1, 'the fragment sent 100 ms after it is not due yet: not resent with it');
+});
+
+test('an unreliable writer keeps at most maxQueuedBytes queued: the oldest unsent messages go first, no more', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const media = pair.initiator.newWriter(SIGNATURE, undefined, false);
+  media.maxQueuedBytes = 3_000;
+  // written in one turn of the event loop: all queued before the first flush
+  for (let i = 1; i <= 3; i++) media.write(new Uint8Array(1_000).fill(i));
+  assert.equal(media.stats.droppedMessages, 0, 'exactly maxQueuedBytes queued: nothing dropped');
+  media.write(new Uint8Array(1_000).fill(4));
+  assert.equal(media.stats.droppedMessages, 1, 'one over: the oldest goes, and only it');
+  await pair.settle();
+  assert.deepEqual(
+    pair.records.responder.messages.get(media.id)?.map((m) => m[0]),
+    [2, 3, 4],
+  );
+});
+
+test("the receiver's advertised buffer bounds what a writer has in flight, whatever the congestion window", async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  writer.write(Uint8Array.of(0));
+  await pair.settle();
+  // a receiver with room for a single block: the sender may have about one fragment outstanding
+  const ack = new ByteWriter(16);
+  writeChunk(ack, { type: CHUNK.ACK_RANGES, flowId: writer.id, bufferBlocks: 1, cumulativeAck: 1, ranges: [] });
+  pair.inject('responder', ack.bytes());
+  await pair.settle();
+  pair.wire.drop.responder = true; // from here the real receiver's acknowledgements (a large buffer) are lost
+  const since = pair.log.length;
+  for (let i = 0; i < 5; i++) writer.write(new Uint8Array(600).fill(i));
+  await pair.settle();
+  const inFlight = pair.chunksFrom('initiator', since, CHUNK.USER_DATA).reduce((sum, c) => sum + (c as UserDataChunk).data.length, 0);
+  assert.ok(CWND_INIT > 5 * 600, 'the congestion window alone would let all five out');
+  assert.equal(inFlight, 1_200, 'sending stops once the advertised buffer (at least 1,200 bytes) is in flight');
+});
+
+/** Deliver with `ms` of delay on every hop: the clock moves before each datagram arrives, so round trips are real. */
+async function delayed(pair: Pair, ms: number): Promise<void> {
+  for (let hop = 0; hop < 50; hop++) {
+    await macrotask(); // scheduled flushes put their packets in the queue
+    pair.clock.increment(ms);
+    if (pair.pump() === 0) return;
+  }
+}
+
+test('packets that carry only acknowledgements do not spend the burst allowance of data packets', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  writer.write(Uint8Array.of(0));
+  await delayed(pair, 10);
+  assert.ok(pair.initiator.srtt > BURST_RTT_THRESH_MS, `a ${pair.initiator.srtt} ms round trip: bursts are limited`);
+  // the initiator receives 2 × MAX_DATA_PACKET_BURST messages, each acknowledged in a packet of its own
+  const back = pair.responder.newWriter(SIGNATURE, undefined);
+  for (let i = 0; i < 2 * MAX_DATA_PACKET_BURST; i++) {
+    back.write(Uint8Array.of(i));
+    await delayed(pair, 10);
+  }
+  assert.equal(pair.records.initiator.messages.get(back.id)?.length, 2 * MAX_DATA_PACKET_BURST);
+  const since = pair.log.length;
+  writer.write(Uint8Array.of(1));
+  await macrotask();
+  assert.equal(dataFrom(pair, since, writer.id).length, 1, 'its data still leaves at once');
 });

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { Session, type Endpoint, type SessionDelegate } from '../../src/protocols/rtmfp/session/session.ts';
 import { createPacketCipher } from '../../src/protocols/rtmfp/crypto/packet-cipher.ts';
 import { decodeChunks, CHUNK } from '../../src/protocols/rtmfp/wire/chunks.ts';
-import { readPacketHeader } from '../../src/protocols/rtmfp/wire/packet.ts';
+import { MODE, readPacketHeader } from '../../src/protocols/rtmfp/wire/packet.ts';
 import type { Logger } from '../../src/log.ts';
 
 const KEY_A = new Uint8Array(16).fill(1);
@@ -54,11 +54,12 @@ function setup() {
     const clear = observer.open(datagram)!;
     return decodeChunks(clear, readPacketHeader(clear).chunksOffset).map((c) => c.type);
   };
-  return { client, server, sent, moves, chunkTypes };
+  const mode = (datagram: Uint8Array): number => readPacketHeader(observer.open(datagram)!).mode;
+  return { client, server, sent, moves, chunkTypes, mode };
 }
 
 test('a packet from a new address triggers a ping there; the session moves once it is echoed from there', () => {
-  const { client, server, sent, moves, chunkTypes } = setup();
+  const { client, server, sent, moves, chunkTypes, mode } = setup();
   client.newWriter(Uint8Array.of(0x54, 0x43, 0x04, 0x00), undefined).write(Uint8Array.of(1));
   client.flush();
   const first = sent.splice(0).find((s) => s.from === 'client')!;
@@ -75,6 +76,7 @@ test('a packet from a new address triggers a ping there; the session moves once 
   const probe = sent.find((s) => s.from === 'server' && chunkTypes(s.datagram).includes(CHUNK.PING));
   assert.ok(probe, 'a ping went out');
   assert.deepEqual(probe.to, MOVED, 'to the new address');
+  assert.equal(mode(probe.datagram), MODE.RESPONDER, "in the server's own packet mode");
 
   // the client answers the ping; its reply arrives from MOVED
   sent.length = 0;

@@ -4,8 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ByteWriter } from '../../src/bytes.ts';
-import { CHUNK, writeChunk, type UserDataChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
+import { CHUNK, decodeChunks, writeChunk, type UserDataChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
 import { RETRANSMIT_JITTER } from '../../src/protocols/rtmfp/flow/writer.ts';
+import { MAX_PACKET_CLEARTEXT } from '../../src/protocols/rtmfp/session/session.ts';
+import pino from 'pino';
+import type { Logger } from '../../src/log.ts';
 import { Pair } from '../helpers/pair.ts';
 
 const SIGNATURE = Uint8Array.of(0x54, 0x43, 0x04, 0x00);
@@ -178,6 +181,22 @@ test('RTT: the smoothed round trip time follows the measured one (timestamp echo
   assert.ok(pair.initiator.rto() >= srtt + 200 && pair.initiator.rto() <= srtt + 400, `rto ${pair.initiator.rto()}`);
 });
 
+test('RTT: RTTVAR starts at half the first sample and keeps 3/4 of itself on a steady one (ERTO 800 ms, then 700 ms)', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  const ertos: number[] = [];
+  for (let round = 0; round < 2; round++) {
+    writer.write(Uint8Array.of(round));
+    await new Promise((r) => setImmediate(r));
+    pair.clock.increment(200);
+    pair.pump();
+    await pair.settle();
+    ertos.push(pair.initiator.rto());
+  }
+  // SRTT + 4·RTTVAR + 200 ms: 200 + 4·100 + 200, then 200 + 4·75 + 200
+  assert.deepEqual(ertos, [800, 700]);
+});
+
 test('on a clean wire nothing is retransmitted, and small messages share packets as 0x11 continuations', async () => {
   const pair = new Pair();
   const writer = pair.initiator.newWriter(SIGNATURE, undefined);
@@ -187,6 +206,7 @@ test('on a clean wire nothing is retransmitted, and small messages share packets
   for (let i = 1; i <= 10; i++) writer.write(new Uint8Array(50).fill(i));
   await pair.settle();
   assert.equal(pair.records.responder.messages.get(writer.id)?.length, 11);
+  assert.equal(writer.stats.bytesSent, 1 + 10 * 50);
   const data = pair.chunksFrom('initiator', since, CHUNK.USER_DATA) as UserDataChunk[];
   assert.equal(data.length, 10);
   assert.equal(data.filter((c) => c.next).length, 9, 'all but the first are continuations');
@@ -259,4 +279,114 @@ test("a lost ack of a FIN: the retransmitted FIN is acked again from the finishe
   await pair.advance(10_000); // the sender's ERTO (initial 3 s, RFC 7016 §3.5.2.2) fires: it resends, the finished flow acks again
   assert.ok(acks() > lost, 'acked again');
   assert.equal(writer.closed, true, 'the writer closes once the ack arrives');
+});
+
+test('trace logging names each chunk of each packet, both ways: data by flow, sequence, flags and size; acks by flow', async () => {
+  const lines: Array<{ direction: string; flags: string; chunks: string[] }> = [];
+  const logger = pino({ level: 'trace' }, { write: (line: string) => void lines.push(JSON.parse(line)) }) as unknown as Logger;
+  const pair = new Pair({ keepAliveMs: 600_000, logger });
+  const writer = pair.initiator.newWriter(Uint8Array.of(0x54, 0x43, 0x04, 0x00), undefined);
+  writer.write(Uint8Array.of(1, 2, 3));
+  await pair.settle();
+  const traced = lines.filter((l) => l.direction !== undefined).map((l) => `${l.direction} ${l.flags} ${l.chunks.join(' | ')}`);
+  assert.deepEqual(traced, [
+    `out 9 10 flow=${writer.id} seq=1 flags=80 3B`, // flags 80: options (the signature) precede the 3 data bytes
+    `in 9 10 flow=${writer.id} seq=1 flags=80 3B`,
+    `out 4e 51 flow=${writer.id} ack=1`,
+    `in 4e 51 flow=${writer.id} ack=1`,
+  ]);
+});
+
+test('a packet with little room left takes a fragment of 12 bytes or more, never a smaller one', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = pair.initiator.newWriter(Uint8Array.of(0x54, 0x43, 0x04, 0x00), undefined);
+  writer.write(new Uint8Array(500));
+  // before the session's own flush: offer the writer packets with ever more room, from none
+  let cut: UserDataChunk | undefined;
+  for (let limit = 1; limit < 200 && cut === undefined; limit++) {
+    const out = new ByteWriter(limit);
+    writer.emit(out, limit, { flowId: -1, seq: -1 });
+    if (out.length > 0) cut = decodeChunks(out.bytes(), 0)[0] as UserDataChunk;
+  }
+  assert.equal(cut?.data.length, 12, 'the first packet with room for a fragment takes 12 bytes of the message');
+  // that fragment never reached a wire: it is resent on its timeout, after the rest
+  await pair.advance(8_000, 100);
+  assert.equal(pair.received('responder', writer.id).length, 500);
+});
+
+test('what a packet asks for is answered in one packet, after all its chunks: two pings, one packet of two replies', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  writer.write(Uint8Array.of(0));
+  await pair.settle();
+  const pings = new ByteWriter(16);
+  writeChunk(pings, { type: CHUNK.PING, payload: Uint8Array.of(1) });
+  writeChunk(pings, { type: CHUNK.PING, payload: Uint8Array.of(2) });
+  const since = pair.log.length;
+  pair.inject('initiator', pings.bytes());
+  await pair.settle();
+  const answers = pair.log.slice(since).filter((p) => p.from === 'responder');
+  assert.equal(answers.length, 1);
+  assert.deepEqual(
+    answers[0]!.chunks.map((c) => [c.type, [...(c as Extract<typeof c, { payload: Uint8Array }>).payload]]),
+    [
+      [CHUNK.PING_REPLY, [1]],
+      [CHUNK.PING_REPLY, [2]],
+    ],
+  );
+});
+
+test('flows refused together are refused in one packet: two flow exceptions, sent with the acknowledgements', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  pair.records.responder.accept = () => false;
+  const since = pair.log.length;
+  pair.initiator.newWriter(SIGNATURE, undefined).write(Uint8Array.of(1));
+  pair.initiator.newWriter(SIGNATURE, undefined).write(Uint8Array.of(2)); // same turn: both in one packet
+  await pair.settle();
+  const first = pair.log.slice(since).find((p) => p.from === 'initiator')!;
+  assert.equal(first.chunks.filter((c) => c.type === CHUNK.USER_DATA).length, 2, 'both flows open in one packet');
+  const answer = pair.log.slice(since).find((p) => p.from === 'responder')!;
+  assert.deepEqual(
+    answer.chunks.map((c) => c.type).sort(),
+    [CHUNK.ACK_RANGES, CHUNK.ACK_RANGES, CHUNK.FLOW_EXCEPTION, CHUNK.FLOW_EXCEPTION].sort(),
+  );
+});
+
+test('an acknowledgement shares a packet with the control chunks before it while 64 bytes remain', async () => {
+  for (const [extra, finished] of [
+    [0, false],
+    [1, false],
+    [0, true],
+    [1, true],
+  ] as const) {
+    const pair = new Pair({ keepAliveMs: 600_000 });
+    const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+    writer.write(Uint8Array.of(0));
+    if (finished) writer.close(); // then the fragment below is a late retransmission to a finished flow, acked again
+    await pair.settle(); // the responder's packets now carry a timestamp echo (a 5-byte header)
+    assert.deepEqual(pair.records.responder.ended, finished ? [writer.id] : []);
+    // one packet: a ping whose reply leaves exactly 64 bytes (or 63) of the answer free, and the flow's next fragment
+    const payload = new Uint8Array(MAX_PACKET_CLEARTEXT - 64 - 5 - 3 + extra);
+    const chunks = new ByteWriter(MAX_PACKET_CLEARTEXT);
+    writeChunk(chunks, { type: CHUNK.PING, payload });
+    writeChunk(chunks, {
+      type: CHUNK.USER_DATA,
+      flags: 0,
+      flowId: writer.id,
+      sequence: 2,
+      fsnOffset: 1,
+      options: null,
+      data: Uint8Array.of(1),
+      next: false,
+    });
+    const since = pair.log.length;
+    pair.inject('initiator', chunks.bytes());
+    await pair.settle();
+    const answers = pair.log.slice(since).filter((p) => p.from === 'responder');
+    assert.deepEqual(
+      answers.map((p) => p.chunks.map((c) => c.type)),
+      extra === 0 ? [[CHUNK.PING_REPLY, CHUNK.ACK_RANGES]] : [[CHUNK.PING_REPLY], [CHUNK.ACK_RANGES]],
+      `${64 - extra} bytes left, ${finished ? 'finished' : 'open'} flow`,
+    );
+  }
 });

@@ -2,6 +2,7 @@
 // well before the keepalive pings alone would give up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { CHUNK } from '../../src/protocols/rtmfp/wire/chunks.ts';
 import { Pair } from '../helpers/pair.ts';
 
 async function opened(pair: Pair): Promise<void> {
@@ -29,4 +30,18 @@ test('without a session timeout the same silence only starts keepalive pings', a
   pair.wire.drop.initiator = true;
   await pair.advance(5_500);
   assert.equal(pair.responder.state, 'open');
+});
+
+test('the keepalive check allows timers 5 ms of slack: heard 5 ms after the timer was set still counts as quiet', async () => {
+  const pair = new Pair({ keepAliveMs: 10_000 });
+  await opened(pair);
+  pair.responder.timeoutMs = undefined; // re-arms the keepalive timer now: it fires 10 s after the last packet heard
+  const armedAt = pair.clock.now();
+  await pair.advance(5, 5);
+  pair.initiator.newWriter(Uint8Array.of(0x54, 0x43, 0x04, 0x00), undefined).write(Uint8Array.of(4));
+  await pair.settle(); // heard 5 ms after the timer was set: the check sees 9,995 ms of silence when it fires
+  const since = pair.log.length;
+  await pair.advance(armedAt + 10_000 - pair.clock.now(), 100);
+  assert.equal(pair.clock.now(), armedAt + 10_000);
+  assert.equal(pair.chunksFrom('responder', since, CHUNK.PING).length, 1, 'pinged when the timer fired, not 50 ms later');
 });

@@ -114,6 +114,11 @@ function refill(group: DHGroup): void {
   setImmediate(step).unref();
 }
 
+/** Key pairs of `group` waiting in its pool (never more than KEY_POOL_SIZE: the pool's memory is bounded). */
+export function pooledKeyPairs(group: DHGroup): number {
+  return pools.get(group)?.length ?? 0;
+}
+
 /** A fresh key pair for one session: a precomputed one when the pool has it, else computed now. */
 export function takeKeyPair(group: DHGroup): DHKeyPair {
   let pool = pools.get(group);

@@ -30,6 +30,11 @@ export interface NegotiationState {
 export function negotiate(state: NegotiationState, farFlags: number): NegotiationState | null {
   const farSends = (farFlags & (NEGOTIATE.SEND_ALWAYS | NEGOTIATE.SEND_ON_REQUEST)) !== 0;
   if (state.recvRequired && !farSends) return null;
+  return agree(state, farFlags);
+}
+
+/** The agreed state once nothing we require is refused: a side that requires nothing always gets one. */
+function agree(state: NegotiationState, farFlags: number): NegotiationState {
   return {
     // it asks, so we send; it will send, so we must expect it
     sendAlways: state.sendAlways || (farFlags & NEGOTIATE.REQUEST) !== 0,
@@ -112,9 +117,9 @@ export function respondToKeying(
 
   const far = readNegotiation(component);
   const idle: NegotiationState = { sendAlways: false, recvRequired: false };
-  const hmacState = negotiate(idle, far.hmacFlags);
-  const sseqState = negotiate(idle, far.sseqFlags);
-  if (hmacState === null || sseqState === null) return null;
+  // the responder requires nothing of its own: whatever the initiator offers, there is an agreement
+  const hmacState = agree(idle, far.hmacFlags);
+  const sseqState = agree(idle, far.sseqFlags);
   if (hmacState.recvRequired && !validHMACLength(far.hmacLength)) return null;
 
   const keyPair = options.privateKey === undefined ? takeKeyPair(selected.group) : generateKeyPair(selected.group, options.privateKey);

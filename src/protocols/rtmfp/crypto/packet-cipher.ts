@@ -124,7 +124,8 @@ class FramedCipher implements PacketCipher {
     let sequence = 0;
     if (this.recvSequence) {
       for (;;) {
-        if (at >= n || at >= MAX_SSEQ_BYTES) return null;
+        // n ≥ 16 (one block): the sequence number's 7 bytes at most, and the checksum after them, always lie within
+        if (at >= MAX_SSEQ_BYTES) return null;
         const b = clear[at++]!;
         sequence = sequence * 128 + (b & 0x7f);
         if ((b & 0x80) === 0) break;
@@ -132,7 +133,6 @@ class FramedCipher implements PacketCipher {
       if (!this.window.accepts(sequence)) return null;
     }
     if (macLength === 0) {
-      if (at + 2 > n) return null;
       const stored = (clear[at]! << 8) | clear[at + 1]!;
       at += 2;
       if (checksum(clear, at, n) !== stored) return null;

@@ -184,11 +184,8 @@ export class FlowReceiver {
   /** Keeps a copy: the chunk's data is a view into a packet buffer that may be reused. */
   private store(chunk: UserDataChunk): boolean {
     const { maxBufferedFragments, maxMessageBytes } = this.limits;
-    if (
-      chunk.sequence - this.processed > maxBufferedFragments ||
-      this.stored.size >= maxBufferedFragments ||
-      this.storedBytes + chunk.data.length > maxMessageBytes
-    ) {
+    // the window bounds the count too: stored sequences are distinct and all within (processed, processed + max]
+    if (chunk.sequence - this.processed > maxBufferedFragments || this.storedBytes + chunk.data.length > maxMessageBytes) {
       this.droppedFragments++;
       return false;
     }

@@ -118,7 +118,7 @@ export class FlowWriter {
   private remoteBuffer = 64 * 1024;
   private ended = false;
 
-  constructor(host: WriterHost, id: number, signature: Uint8Array, associatedFlowId: number | undefined, reliable = true) {
+  constructor(host: WriterHost, id: number, signature: Uint8Array, associatedFlowId: number | undefined, reliable: boolean) {
     this.host = host;
     this.id = id;
     this.signature = signature;
@@ -277,7 +277,7 @@ export class FlowWriter {
       // sized for a full 0x10 header: a 0x11 continuation only leaves a few spare bytes
       const room = Math.min(limit - out.length, limit - MAX_PACKET_HEADER) - (3 + 1 + this.headerSize(seq));
       const left = message.data.length - message.offset;
-      if (room < Math.min(left, MIN_FRAGMENT_DATA) || (room <= 0 && left > 0)) return true;
+      if (room < Math.min(left, MIN_FRAGMENT_DATA)) return true; // (room ≤ 0 with data left is among these)
       const size = Math.min(left, room);
       let flags = 0;
       if (message.offset > 0) flags |= FLAG_END; // has a before-part
@@ -297,10 +297,8 @@ export class FlowWriter {
       };
       this.lastSeq = seq;
       const before = out.length;
-      if (!this.writeFragment(out, limit, fragment, previous)) {
-        this.lastSeq = seq - 1;
-        return true;
-      }
+      // always fits: `room` above is what is left after the longest fragment header
+      this.writeFragment(out, limit, fragment, previous);
       fragment.size = out.length - before;
       congestion.onSent(fragment.size, this.timeCritical, now);
       message.offset += size;
