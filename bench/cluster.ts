@@ -19,7 +19,7 @@ const SECONDS = Number(option('seconds', '15'));
 const KBPS = Number(option('kbps', '600'));
 const NODES = 3;
 const PLAYERS_PER_PROCESS = 100;
-const DRAIN_MS = 2_000;
+const DRAIN_MS = Number(option('drain', '2000'));
 
 const lib = (file: string) => fileURLToPath(new URL(`./lib/${file}`, import.meta.url));
 const start = (file: string, args: string[]): ChildProcess =>
@@ -56,11 +56,13 @@ try {
   children.push(publisher);
   await reply(publisher, 'ready');
   const groups: ChildProcess[] = [];
+  const groupNode: number[] = [];
   const perNode = Math.ceil(PLAYERS / NODES);
   for (const [index, node] of nodes.entries()) {
     for (let left = Math.min(perNode, PLAYERS - index * perNode); left > 0; left -= PLAYERS_PER_PROCESS) {
       const group = start('relay-players.ts', [node.url(), name, String(Math.min(left, PLAYERS_PER_PROCESS)), 'reliable']);
       groups.push(group);
+      groupNode.push(index);
       children.push(group);
     }
   }
@@ -70,12 +72,25 @@ try {
 
   const sum = (reports: PlayersReport[]) =>
     reports.reduce((t, r) => ({ messages: t.messages + r.messages, bytes: t.bytes + r.bytes }), { messages: 0, bytes: 0 });
-  const playersBefore = sum(await Promise.all(groups.map((g) => reply<PlayersReport>(g, 'report', { cmd: 'report' }))));
+  const reportsBefore = await Promise.all(groups.map((g) => reply<PlayersReport>(g, 'report', { cmd: 'report' })));
+  const playersBefore = sum(reportsBefore);
   const before = await Promise.all(nodes.map((n) => n.snapshot()));
   const sent = await reply<PublisherReport>(publisher, 'sent', { cmd: 'go', seconds: SECONDS });
   await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
   const after = await Promise.all(nodes.map((n) => n.snapshot()));
-  const playersAfter = sum(await Promise.all(groups.map((g) => reply<PlayersReport>(g, 'report', { cmd: 'report' }))));
+  const reportsAfter = await Promise.all(groups.map((g) => reply<PlayersReport>(g, 'report', { cmd: 'report' })));
+  const playersAfter = sum(reportsAfter);
+  /** loss at the players of node i */
+  const lossAt = (i: number): number => {
+    let players = 0;
+    let got = 0;
+    groups.forEach((_, g) => {
+      if (groupNode[g] !== i) return;
+      players += reportsAfter[g]!.players;
+      got += reportsAfter[g]!.messages - reportsBefore[g]!.messages;
+    });
+    return players === 0 ? 0 : 1 - got / (sent.messages * players);
+  };
 
   const wall = sent.seconds + DRAIN_MS / 1000;
   const expected = sent.messages * PLAYERS;
@@ -101,6 +116,7 @@ try {
           cpuSeconds: round(cpu, 2),
           cpuPercent: round((cpu / wall) * 100, 1),
           rssMB: round(after[i]!.memory.rss / MB, 1),
+          playerLoss: round(lossAt(i), 5),
           linkMbitOut: round(((linkBytesOut(after[i]!) - linkBytesOut(before[i]!)) * 8) / 1e6, 2),
         };
       }),

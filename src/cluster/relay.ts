@@ -38,6 +38,8 @@ export class StreamRelay {
   private readonly feeding = new Map<PeerServerPort, Map<string, Listener>>();
   /** edge side: stream name → its copy */
   private readonly copies = new Map<string, EdgeCopy>();
+  /** edge side: copies given media since the last flush */
+  private readonly dirty = new Set<Publication>();
 
   constructor(
     private readonly publications: Publications,
@@ -161,7 +163,23 @@ export class StreamRelay {
     else if (message.type === 0x09) publication.pushVideo(message.time, message.body);
     else if (message.type === 0x12 || message.type === 0x0f)
       publication.pushDataMessage(message.type, keptAsMetadata(message.type, message.body));
-    publication.flush();
+    this.flushSoon(publication);
+  }
+
+  /**
+   * What one read of the link carried is flushed together, as a publisher's batch is (NetStream's onFlush):
+   * a flush per message would put each on the wire alone, to every player, and spend the congestion window
+   * on packet headers.
+   */
+  private flushSoon(publication: Publication): void {
+    if (this.dirty.size === 0) setImmediate(() => this.flushAll());
+    this.dirty.add(publication);
+  }
+
+  private flushAll(): void {
+    const dirty = [...this.dirty];
+    this.dirty.clear();
+    for (const publication of dirty) publication.flush();
   }
 }
 
