@@ -11,7 +11,6 @@ import { isatty } from 'node:tty';
 import { resolve } from 'node:path';
 import { pino } from 'pino';
 import type prettyModule from 'pino-pretty';
-import type rollModule from 'pino-roll';
 import { LEVELS, type Logger } from '../log.ts';
 import type { NimbusConfig } from '../config.ts';
 
@@ -141,7 +140,7 @@ export async function openLogOutputs(
   if (logs.directory !== '') {
     filesBase = resolve(applicationDir, logs.directory, logs.name);
     // loaded only with [logs] directory set (idle memory of a server logging to stdout alone)
-    const roll = ((await import('pino-roll')) as { default: typeof rollModule }).default;
+    const roll = (await import('pino-roll')).default;
     const stream = await roll({
       file: filesBase,
       size: `${logs.maxSize}b`,
