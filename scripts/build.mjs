@@ -14,5 +14,10 @@ const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 execFileSync(process.execPath, [tsc, '-p', `${root}tsconfig.build.json`], { stdio: 'inherit' });
 // src/inspector/inspector.ts reads its page with new URL('./page/…', import.meta.url)
 cpSync(`${root}src/inspector/page`, `${dist}src/inspector/page`, { recursive: true });
-writeFileSync(`${dist}cli.js`, "#!/usr/bin/env node\n// the server process: see src/cli.ts\nimport './src/cli.js';\n");
+// the young generation is bounded before the server's modules are even parsed (src/ops/young-generation.ts):
+// a static import of src/cli.js would compile the whole module graph first
+writeFileSync(
+  `${dist}cli.js`,
+  "#!/usr/bin/env node\n// the server process: see src/cli.ts\nimport './src/ops/young-generation.js';\nawait import('./src/cli.js');\n",
+);
 chmodSync(`${dist}cli.js`, 0o755);

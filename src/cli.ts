@@ -1,6 +1,7 @@
 // Entry point (`npm start`): the process around a Nimbus server (src/nimbus.ts composes its parts):
 // configuration, logs, exit codes, a stop that always stops (SIGINT/SIGTERM) and reload on SIGHUP.
 // The pieces live in src/ops/; this file only orders them.
+import './ops/young-generation.ts'; // first: bounds V8's young generation before anything allocates
 import { readFileSync, writeSync } from 'node:fs';
 import { loadConfig, usage, type LoadedConfig } from './config.ts';
 import { ConfigError, errorCode } from './errors.ts';

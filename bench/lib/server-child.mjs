@@ -8,6 +8,8 @@ const repository = fileURLToPath(new URL('../..', import.meta.url));
 const fromSource = process.env.NIMBUS_BENCH_FROM === 'src';
 const base = fromSource ? `${repository}src/` : `${repository}dist/src/`;
 const ext = fromSource ? 'ts' : 'js';
+// as src/cli.ts does first: the young generation kept at its initial size (src/ops/young-generation.ts)
+await import(`${base}ops/young-generation.${ext}`);
 const { Nimbus } = await import(`${base}nimbus.${ext}`);
 const { loadConfig } = await import(`${base}config.${ext}`);
 const { createLogger } = await import(`${base}log.${ext}`);

@@ -5,12 +5,12 @@
 // beyond it are dropped and counted), and a reader that has gone away (EPIPE) only stops the output. A stalled
 // or dead log reader therefore can neither freeze the event loop nor keep the process from exiting.
 import { fstatSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
 import { isatty } from 'node:tty';
 import { resolve } from 'node:path';
 import { pino } from 'pino';
-import pretty from 'pino-pretty';
-import roll from 'pino-roll';
+import type prettyModule from 'pino-pretty';
 import { LEVELS, type Logger } from '../log.ts';
 import type { NimbusConfig } from '../config.ts';
 
@@ -93,6 +93,8 @@ export class StdoutSink implements LineSink {
 
 /** One line per entry on a terminal, as MonaServer prints: time, level, component, message, then the fields. */
 export function terminalFormat(colorize: boolean): (line: string) => string {
+  // loaded only for a terminal: a server logging JSON lines to a pipe never pays for pino-pretty's start-up and memory
+  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof prettyModule;
   const format = pretty.prettyFactory({
     colorize,
     customLevels: LEVELS,
@@ -137,6 +139,8 @@ export async function openLogOutputs(
   let filesBase: string | undefined;
   if (logs.directory !== '') {
     filesBase = resolve(applicationDir, logs.directory, logs.name);
+    // loaded only with [logs] directory set (idle memory of a server logging to stdout alone)
+    const roll = (await import('pino-roll')).default;
     const stream = await roll({
       file: filesBase,
       size: `${logs.maxSize}b`,

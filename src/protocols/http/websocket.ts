@@ -5,7 +5,8 @@
 // client silent for [WebSocket] timeout is dropped (§3.4), both on the core's 2-second manage tick.
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { createRequire } from 'node:module';
+import type { WebSocketServer, WebSocket } from 'ws';
 import { WireError } from '../../errors.ts';
 import { isAMFObject, type AMFValue } from '../../flash/amf/types.ts';
 import { clip } from '../../log.ts';
@@ -23,15 +24,21 @@ const KEY = /^[+/0-9A-Za-z]{22}==$/;
 
 export class WebSocketSessions {
   readonly clients = new Set<WsClient>();
-  private readonly wss: WebSocketServer;
+  private acceptor: WebSocketServer | undefined;
 
-  constructor(private readonly server: HttpLink) {
-    this.wss = new WebSocketServer({
+  constructor(private readonly server: HttpLink) {}
+
+  /** made on the first upgrade: a server no WebSocket client reaches never loads `ws` (idle memory, start-up) */
+  private get wss(): WebSocketServer {
+    if (this.acceptor) return this.acceptor;
+    const { WebSocketServer } = createRequire(import.meta.url)('ws') as typeof import('ws');
+    this.acceptor = new WebSocketServer({
       noServer: true,
-      maxPayload: server.config.websocket.maxMessage,
+      maxPayload: this.server.config.websocket.maxMessage,
       perMessageDeflate: false,
       clientTracking: false,
     });
+    return this.acceptor;
   }
 
   upgrade(req: IncomingMessage, connection: HttpConnection, head: Buffer): void {
@@ -241,7 +248,8 @@ export class WebSocketSessions {
       client.ws?.terminate();
       this.closed(client);
     }
-    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    const acceptor = this.acceptor;
+    if (acceptor) await new Promise<void>((resolve) => acceptor.close(() => resolve()));
   }
 }
 

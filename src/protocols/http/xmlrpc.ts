@@ -1,17 +1,23 @@
 // XML-RPC bodies (xmlrpc.com specification) as MonaServer's HTTP clients use them (MonaServer-behaviour.md §2.5, §2.6):
 // a POST whose Content-Type is XML carries a methodCall, answered by a methodResponse of the return values. Only what
 // the HTTP protocol needs; the Lua global's toXMLRPC/fromXMLRPC (src/app/api/xmlrpc.ts) stay with the Lua host.
-import { XMLParser } from 'fast-xml-parser';
+import { createRequire } from 'node:module';
+import type { XMLParser } from 'fast-xml-parser';
 import { WireError } from '../../errors.ts';
 import { MAX_DEPTH, MixedArray, TypedObject, isAMFObject, setMember, type AMFObject, type AMFValue } from '../../flash/amf/types.ts';
 
-const parser = new XMLParser({
-  ignoreAttributes: true,
-  parseTagValue: false,
-  trimValues: false,
-  processEntities: true,
-  isArray: (_name, jpath) => /(^|\.)(param|member)$/.test(String(jpath)) || String(jpath).endsWith('data.value'),
-});
+// made on the first XML-RPC body: most servers never see one, and fast-xml-parser costs start-up time and memory
+let parser: XMLParser | undefined;
+const newParser = (): XMLParser => {
+  const { XMLParser } = createRequire(import.meta.url)('fast-xml-parser') as typeof import('fast-xml-parser');
+  return new XMLParser({
+    ignoreAttributes: true,
+    parseTagValue: false,
+    trimValues: false,
+    processEntities: true,
+    isArray: (_name, jpath) => /(^|\.)(param|member)$/.test(String(jpath)) || String(jpath).endsWith('data.value'),
+  });
+};
 
 type Node = string | Record<string, unknown>;
 
@@ -67,7 +73,7 @@ export function readMethodCall(xml: string): { method: string; args: AMFValue[] 
   if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new WireError('XML-RPC with a document type');
   let document: Record<string, unknown>;
   try {
-    document = parser.parse(xml) as Record<string, unknown>;
+    document = (parser ??= newParser()).parse(xml) as Record<string, unknown>;
   } catch {
     throw new WireError('malformed XML');
   }
