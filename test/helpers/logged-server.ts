@@ -20,7 +20,10 @@ export interface LoggedServer {
 }
 
 export async function startLoggedServer(args: string[] = [], level = 'info'): Promise<LoggedServer> {
-  const { config } = loadConfig(['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', '--RTMP.port=0', '--HTTP.port=0', ...args], { cwd: process.cwd(), env: {} });
+  const { config } = loadConfig(['--RTMFP.port=0', '--RTMFP.host=127.0.0.1', '--RTMP.port=0', '--HTTP.port=0', ...args], {
+    cwd: process.cwd(),
+    env: {},
+  });
   const records: Array<Record<string, unknown>> = [];
   let bytes = 0;
   const destination = new Writable({
