@@ -73,6 +73,10 @@ export class NodeProcess {
       ...(this.spec.args ?? []),
     ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // a run cut short (timeout, force-exit) skips t.after: the node must not outlive the test process
+    const orphan = (): void => void child.kill('SIGKILL');
+    process.once('exit', orphan);
+    child.once('exit', () => process.off('exit', orphan));
     this.child = child;
     let rest = '';
     child.stdout.on('data', (chunk: Buffer) => {

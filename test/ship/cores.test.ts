@@ -55,6 +55,10 @@ function startProcess(
   if (targets.length > 0) args.push(`--servers.targets=${targets.join(';')}`);
   if (linkPort > 0) args.push(`--servers.port=${linkPort}`);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  // a run cut short (timeout, force-exit) skips t.after: the server must not outlive the test process
+  const orphan = (): void => void child.kill('SIGKILL');
+  process.once('exit', orphan);
+  child.once('exit', () => process.off('exit', orphan));
   let output = '';
   let onLinked = (): void => {};
   const linked = new Promise<void>((resolve) => (onLinked = resolve));
