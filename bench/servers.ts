@@ -22,7 +22,8 @@ const SECONDS = Number(option('seconds', '10'));
 const KBPS = Number(option('kbps', '1000'));
 const PLAYERS = Number(option('players', '10'));
 const MESSAGES = Number(option('messages', '20000'));
-const DIR = fileURLToPath(new URL('./servers-www', import.meta.url));
+// the forwarding test's application, which also echoes for the round-trip measure
+const DIR = fileURLToPath(new URL('../test/fixtures/servers/forward', import.meta.url));
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 
 async function freePort(udp: boolean): Promise<number> {

@@ -1,1 +1,0 @@
--- rtmfp://host/live: inherits the root application
