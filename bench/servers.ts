@@ -61,6 +61,7 @@ async function startNode(args: string[] = []): Promise<Node> {
       `--RTMFP.port=${rtmfp}`,
       '--RTMFP.host=127.0.0.1',
       '--RTMP.port=0',
+      '--HTTP.port=0',
       `--servers.port=${link}`,
       '--logs.level=warn',
       '--logs.pretty=false',
