@@ -166,8 +166,16 @@ export class ByteWriter {
     return this;
   }
 
+  /** Written in place: encodeVLU's array per call was the largest allocation of the relay's send path. */
   vlu(v: number): this {
-    this.write(encodeVLU(v));
+    if (!Number.isSafeInteger(v) || v < 0) throw new WireError(`VLU out of range: ${v}`);
+    const n = vluLength(v);
+    const at = this.reserve(n);
+    const buffer = this.buffer;
+    for (let i = at + n - 1; i >= at; i--) {
+      buffer[i] = (v % 128) | (i === at + n - 1 ? 0 : 0x80);
+      v = Math.floor(v / 128);
+    }
     return this;
   }
 

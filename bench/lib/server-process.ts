@@ -42,7 +42,11 @@ export async function startServerProcess(args: string[] = []): Promise<ServerPro
   }
   const forked = process.hrtime.bigint();
   const child: ChildProcess = fork(fileURLToPath(new URL('./server-child.mjs', import.meta.url)), args, {
-    execArgv: fromSource ? ['--import', 'tsx', '--expose-gc'] : ['--expose-gc'],
+    execArgv: [
+      ...(fromSource ? ['--import', 'tsx', '--expose-gc'] : ['--expose-gc']),
+      // NIMBUS_BENCH_PROFILE=<dir>: a V8 CPU profile of the server process (only) written there when it exits
+      ...(process.env.NIMBUS_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.NIMBUS_BENCH_PROFILE}`] : []),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {

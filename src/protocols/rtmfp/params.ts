@@ -54,6 +54,10 @@ export const MAXIMUM_ERTO_MS = 10_000;
 export const ERTO_BACKOFF_FACTOR = Math.SQRT2;
 /** MRTO = SRTT + 4·RTTVAR + this: the receiver's delayed-ack allowance (§3.5.2.2, §3.6.3.4.4) [Z: DELACK_ALARM_PERIOD]. */
 export const DELACK_ALLOWANCE_MS = 200;
+/** A receiver acknowledges at the latest after this many packets with user data; the acks of fewer wait for the
+ *  end of the current batch of received datagrams (well inside the 200 ms delayed-ack allowance), unless a
+ *  fragment arrived out of order, twice, or final (§3.6.3.4.4) [Z: RecvFlow ack after 2 packets]. */
+export const ACK_EVERY_DATA_PACKETS = 2;
 /** SRTT and RTTVAR gains, as TCP's (§3.5.2.2 refers to RFC 6298). */
 export const SRTT_GAIN = 1 / 8;
 export const RTTVAR_GAIN = 1 / 4;

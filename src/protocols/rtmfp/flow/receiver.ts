@@ -42,6 +42,9 @@ export type DeliverMessage = (message: Uint8Array, info: { lostBefore: number })
 export class FlowReceiver {
   readonly id: number;
   ackNeeded = false;
+  /** The ack should not wait (RFC 7016 §3.6.3.4.5): a duplicate (our ack may be lost), a fragment out of order
+   *  (the sender learns of the gap sooner), or the final fragment (the flow can be forgotten). */
+  ackUrgent = false;
   /** Sequence numbers given up on: skipped below a forward sequence number, or abandoned (ABN). */
   lostFragments = 0;
   /** Fragments accepted (not duplicates, not dropped by the limits). */
@@ -96,6 +99,7 @@ export class FlowReceiver {
     const sequence = chunk.sequence;
     if (sequence <= this.processed || this.stored.has(sequence)) {
       this.ackNeeded = true; // our earlier ack may have been lost
+      this.ackUrgent = true;
       return;
     }
     if (sequence > this.finalSequence) {
@@ -116,6 +120,7 @@ export class FlowReceiver {
       this.process(sequence, chunk.flags, chunk.data, false);
       this.drain();
     } else {
+      this.ackUrgent = true;
       if (!this.store(chunk)) {
         if (skipped) this.ackNeeded = true; // the cumulative ack moved even though this fragment is refused
         return;
@@ -132,6 +137,7 @@ export class FlowReceiver {
    */
   writeAck(w: ByteWriter): void {
     this.ackNeeded = false;
+    this.ackUrgent = false;
     const cumulative = this.processed;
     w.u8(CHUNK.ACK_RANGES);
     const lengthAt = w.length;
@@ -159,6 +165,7 @@ export class FlowReceiver {
   /** Nothing after the FIN sequence exists: fragments stored beyond it are dropped (they would also corrupt acks). */
   private setFinal(sequence: number): void {
     this.finalSequence = sequence;
+    this.ackUrgent = true;
     for (const stored of [...this.stored.keys()]) {
       if (stored > sequence) {
         this.unstore(stored);

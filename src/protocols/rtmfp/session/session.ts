@@ -17,7 +17,7 @@ import { FlowWriter, type WriterHost } from '../flow/writer.ts';
 import { observe } from '../../../actors/observe.ts';
 import { Bindings } from '../../../actors/bindings.ts';
 import { Congestion, type NakOutcome } from './congestion.ts';
-import { KEYING_TIMEOUT_MS, MAX_PINGS, PING_INTERVAL_MS, RTTVAR_GAIN, SRTT_GAIN, WRITER_GIVE_UP_MS } from '../params.ts';
+import { ACK_EVERY_DATA_PACKETS, KEYING_TIMEOUT_MS, MAX_PINGS, PING_INTERVAL_MS, RTTVAR_GAIN, SRTT_GAIN, WRITER_GIVE_UP_MS } from '../params.ts';
 
 /** flags..chunks budget of one packet: 1192 bytes before padding (RTMFP.md §1.8) minus SSID, checksum and room
  *  for a session sequence number. */
@@ -199,6 +199,12 @@ export class Session implements WriterHost {
   private lastTimestampAt = 0;
   private lastEchoReceived = -1;
   private flushScheduled = false;
+  /** Packets with user data received since our last acknowledgement (§3.6.3.4.4: ack at least every second one). */
+  private dataPacketsUnacked = 0;
+  /** A fragment came out of order, twice or final, or a buffer probe: acknowledge with the next packet out. */
+  private ackUrgent = false;
+  /** Set while the packet just received is answered: its acks may wait for the end of the datagram batch. */
+  private holdAcks = false;
   /** where the packet being processed came from */
   private from: Endpoint | undefined;
   /** key of the mobility challenges (created on the first one), moves made so far, the last candidate probed */
@@ -212,6 +218,11 @@ export class Session implements WriterHost {
   dropCause: 'ended' | 'decrypt' | 'packet' | undefined;
   private readonly packet = new ByteWriter(1280);
   private writerCursor = 0;
+  /** sendingOrder's lists and emit's last fragment written, kept to allocate nothing per packet */
+  private readonly criticalScratch: FlowWriter[] = [];
+  private readonly othersScratch: FlowWriter[] = [];
+  private ordering = false;
+  private readonly previousFragment = { flowId: -1, seq: -1 };
 
   constructor(options: SessionOptions) {
     this.role = options.role;
@@ -322,12 +333,22 @@ export class Session implements WriterHost {
     if (this.tracing) this.traceChunks('in', header.flags, chunks);
     const congestion = this.congestion;
     congestion.beginPacket();
+    let userData = false;
     for (const chunk of chunks) {
       if (this.ended) return;
+      if (chunk.type === CHUNK.USER_DATA) userData = true;
       this.onChunk(chunk);
     }
     if (congestion.acksThisPacket) this.countNaks(now);
+    if (userData) this.dataPacketsUnacked++;
+    // Delayed acknowledgement: the acks of one data packet ride on whatever leaves now, or go out once the
+    // datagrams already received are processed (scheduleFlush), which halves the ack packets of a receiver.
+    this.holdAcks = !this.ackUrgent && this.dataPacketsUnacked < ACK_EVERY_DATA_PACKETS;
     this.flush();
+    if (this.holdAcks) {
+      this.holdAcks = false;
+      if (this.acksPending()) this.scheduleFlush();
+    }
   }
 
   /** After a packet with acknowledgements: negative acknowledgements, losses, and the window (RFC 7016 §3.6.2.5). */
@@ -380,7 +401,10 @@ export class Session implements WriterHost {
         break;
       case CHUNK.BUFFER_PROBE: {
         const flow = this.flows.get((chunk as Extract<Chunk, { type: 0x18 }>).flowId);
-        if (flow) flow.receiver.ackNeeded = true;
+        if (flow) {
+          flow.receiver.ackNeeded = true;
+          this.ackUrgent = true;
+        }
         break;
       }
       case CHUNK.FLOW_EXCEPTION: {
@@ -409,6 +433,7 @@ export class Session implements WriterHost {
       const finished = this.finishedFlows.get(chunk.flowId);
       if (finished) {
         finished.ackNeeded = true; // a retransmission of a flow already complete: ack it again
+        this.ackUrgent = true;
         return;
       }
       if (!this.usable) return;
@@ -421,6 +446,7 @@ export class Session implements WriterHost {
     const receiver = flow.receiver;
     const before = receiver.bufferedBytes;
     receiver.onFragment(chunk);
+    if (receiver.ackUrgent) this.ackUrgent = true;
     const grown = receiver.bufferedBytes - before;
     if (grown !== 0 && !this.ended) {
       this.bufferedBytes += grown;
@@ -631,37 +657,64 @@ export class Session implements WriterHost {
         packet.write(this.control.view_());
         this.control.reset();
       }
-      this.writeAcks(packet);
+      const holdAcks = this.holdAcks;
+      if (!holdAcks) this.writeAcks(packet);
       const dataAt = packet.length;
       let more = false;
-      if (!this.ended) {
-        const previous = { flowId: -1, seq: -1 };
-        const writers = this.sendingOrder();
-        for (const writer of writers) {
-          if (writer.closed) continue;
-          if (writer.emit(packet, MAX_PACKET_CLEARTEXT, previous)) more = true;
-        }
-        if (writers.length > 0) this.writerCursor++;
+      if (!this.ended && this.writers.size > 0) {
+        const previous = this.previousFragment;
+        previous.flowId = -1;
+        previous.seq = -1;
+        if (this.sendingOrder()) more = true;
+        this.writerCursor++;
       }
+      const carriesData = packet.length > dataAt;
+      if (holdAcks && packet.length > headerLength) this.writeAcks(packet);
       if (packet.length === headerLength) return;
       // fragments written from here on left in the next packet (negative acknowledgements count packets)
-      if (packet.length > dataAt) {
+      if (carriesData) {
         this.congestion.tsn++;
         this.congestion.onDataPacket();
       }
       if (this.role === 'initiator' && more) packet.view_()[0]! |= PACKET_FLAG.TC;
       this.send(packet.view_());
-      if (!more && !this.acksPending()) return;
+      if (!more && (holdAcks || !this.acksPending())) return;
     }
   }
 
-  /** Writers in the order they fill packets: time-critical ones (media) first, each class taking turns from
-   *  packet to packet (RFC 7016 §3.5.2.1: time-critical data keeps its priority under congestion). */
-  private sendingOrder(): FlowWriter[] {
-    const critical: FlowWriter[] = [];
-    const others: FlowWriter[] = [];
+  /** The writers fill the packet in turn: time-critical ones (media) first, each class taking turns from packet
+   *  to packet (RFC 7016 §3.5.2.1: time-critical data keeps its priority under congestion). True when one has
+   *  more to send. The class lists are the session's own, reused: this runs for every packet sent. */
+  private sendingOrder(): boolean {
+    const reentered = this.ordering;
+    const critical = reentered ? [] : this.criticalScratch;
+    const others = reentered ? [] : this.othersScratch;
+    critical.length = 0;
+    others.length = 0;
     for (const writer of this.writers.values()) (writer.timeCritical ? critical : others).push(writer);
-    return [...rotate(critical, this.writerCursor), ...rotate(others, this.writerCursor)];
+    this.ordering = true;
+    try {
+      const moreCritical = this.emitInTurn(critical);
+      return this.emitInTurn(others) || moreCritical;
+    } finally {
+      this.ordering = reentered;
+      if (!reentered) {
+        critical.length = 0;
+        others.length = 0;
+      }
+    }
+  }
+
+  private emitInTurn(writers: FlowWriter[]): boolean {
+    const n = writers.length;
+    const start = n < 2 ? 0 : this.writerCursor % n;
+    let more = false;
+    for (let k = 0; k < n; k++) {
+      const writer = writers[(start + k) % n]!;
+      if (writer.closed) continue;
+      if (writer.emit(this.packet, MAX_PACKET_CLEARTEXT, this.previousFragment)) more = true;
+    }
+    return more;
   }
 
   private acksPending(): boolean {
@@ -671,12 +724,15 @@ export class Session implements WriterHost {
   }
 
   private writeAcks(packet: ByteWriter): void {
-    for (const [id, flow] of this.flows) {
+    this.dataPacketsUnacked = 0;
+    this.ackUrgent = false;
+    for (const flow of this.flows.values()) {
       if (!flow.receiver.ackNeeded) continue;
       if (packet.length + 64 > MAX_PACKET_CLEARTEXT) return;
       flow.receiver.writeAck(packet);
       if (flow.actor.getSnapshot().status === 'done') {
         // complete (or rejected and finished) and acknowledged: forget it, but remember its id for late retransmissions
+        const id = flow.receiver.id;
         this.flows.delete(id);
         this.release(flow.receiver);
         flow.receiver.close();
@@ -766,11 +822,6 @@ export class Session implements WriterHost {
   }
 }
 
-function rotate<T>(list: T[], by: number): T[] {
-  if (list.length < 2) return list;
-  const at = by % list.length;
-  return at === 0 ? list : [...list.slice(at), ...list.slice(0, at)];
-}
 
 const TC_PREFIX = Uint8Array.of(0x54, 0x43);
 const GC = Uint8Array.of(0x47, 0x43);
