@@ -58,7 +58,13 @@ export interface NimbusConfig {
   inspector: { enabled: boolean; host: string; port: number; token: string; stately: string };
   smtp: { host: string; port: number; timeout: number };
   /** cluster mode (src/cluster): off while `redis` is empty */
-  cluster: { redis: string; name: string; region: string };
+  cluster: {
+    redis: string;
+    name: string;
+    region: string;
+    /** PEM file of the CA that signed Redis's certificate (rediss://); empty: the system's CAs */
+    ca: string;
+  };
   /** The server link (src/servers/, docs/servers.md): MonaServer's multi-server framework */
   servers: {
     /** TCP port receiving server links; 0: none */
@@ -118,7 +124,7 @@ export const DEFAULTS = {
   logs: { level: 'info', pretty: 'auto', directory: '', name: 'log', rotation: 10, maxSize: 1000000 },
   inspector: { enabled: false, host: '127.0.0.1', port: 19350, token: '', stately: '' },
   smtp: { host: 'localhost', port: 25, timeout: 60 },
-  cluster: { redis: '', name: '', region: '' },
+  cluster: { redis: '', name: '', region: '', ca: '' },
   servers: { port: 0, targets: '', secret: '' },
 } as const;
 
@@ -507,6 +513,7 @@ function build(
       redis: get('cluster', 'redis', redisUrl),
       name: get('cluster', 'name', anyText),
       region: get('cluster', 'region', anyText),
+      ca: get('cluster', 'ca', anyText),
     },
     servers: {
       port: get('servers', 'port', port(true)),

@@ -1,5 +1,6 @@
 // Builds one server from its parts: the core, the enabled protocols, the Lua host and the inspector.
 // cli.ts owns the process (arguments, signals, exit codes); tests and benches build the same graph here.
+import { readFileSync } from 'node:fs';
 import type { Clock } from './clock.ts';
 import type { NimbusConfig } from './config.ts';
 import type { Logger } from './log.ts';
@@ -142,6 +143,7 @@ export class Nimbus {
         link: '',
       },
       logger,
+      ca: this.config.cluster.ca === '' ? undefined : readFileSync(this.config.cluster.ca),
       ...this.clusterTimings,
     });
     this.cluster = new Cluster({

@@ -25,6 +25,8 @@ export interface DirectoryOptions {
   url: string;
   self: NodeInfo;
   logger: Logger;
+  /** the CA that signed Redis's certificate (rediss://), when not one the system trusts */
+  ca?: Uint8Array;
   /** test hooks: shorter timings */
   heartbeatMs?: number;
   nodeTtlMs?: number;
@@ -83,6 +85,8 @@ export class Directory extends EventEmitter<DirectoryEvents> {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       retryStrategy: (attempt) => Math.min(attempt * RECONNECT_STEP_MS, RECONNECT_MAX_MS),
+      // rediss:// turns TLS on by itself; the CA is added to it (a plain redis:// URL with a CA also uses TLS)
+      ...(options.ca ? { tls: { ca: Buffer.from(options.ca) } } : {}),
     };
     this.redis = new Redis(options.url, redisOptions);
     this.subscriber = new Redis(options.url, { ...redisOptions, enableOfflineQueue: true });

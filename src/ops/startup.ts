@@ -1,6 +1,6 @@
 // Start-up problems as one line the operator can act on: which key to change, which folder to create.
 // cli.ts prints the line and exits with code 2, without a stack (a stack is for bugs, not for a busy port).
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { NimbusConfig } from '../config.ts';
 
 /** What must exist before a server starts: the application folder and its www/. */
@@ -14,6 +14,14 @@ export function checkFolders(config: NimbusConfig): string | undefined {
   const wwwStat = statSync(www, { throwIfNoEntry: false });
   if (!wwwStat?.isDirectory())
     return `application.dir: no www/ folder in "${dir}" (create ${www} with a main.lua, or point application.dir elsewhere)`;
+  const { ca } = config.cluster;
+  if (ca !== '') {
+    try {
+      readFileSync(ca);
+    } catch (error) {
+      return `cluster.ca: cannot read "${ca}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+    }
+  }
   return undefined;
 }
 

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { Directory, type NodeInfo } from '../../src/cluster/directory.ts';
 import { createLogger } from '../../src/log.ts';
 import { redisUnavailable, startRedis } from '../helpers/redis.ts';
@@ -126,6 +127,36 @@ test('Redis with AUTH: the password in the URL is used; a wrong one leaves the n
   t.after(() => b.close());
   await b.start();
   assert.equal((await b.locatePeer('p1'))?.id, 'a');
+});
+
+test('Redis over TLS with an ACL user: rediss:// and [cluster] ca; a node not trusting the CA serves locally', { skip }, async (t) => {
+  const redis = await startRedis({ tls: true, user: 'nimbus', password: 's3cret' });
+  assert.match(redis.url, /^rediss:\/\/nimbus:s3cret@127\.0\.0\.1:\d+$/);
+  const ca = readFileSync(redis.ca!);
+  const a = new Directory({ url: redis.url, ca, self: node('a'), logger, ...fast });
+  const b = new Directory({ url: redis.url, ca, self: node('bb'), logger, ...fast });
+  const untrusting = new Directory({ url: redis.url, self: node('ccc'), logger, ...fast });
+  t.after(async () => {
+    await a.close();
+    await b.close();
+    await untrusting.close();
+    await redis.close();
+  });
+  await a.start();
+  a.addPeer('p1');
+  const seen = once(a, 'node-up');
+  await b.start();
+  assert.equal(((await seen) as [NodeInfo])[0].id, 'bb');
+  assert.equal((await b.locatePeer('p1'))?.id, 'a', 'the directory works over TLS as the ACL user');
+  const started = Date.now();
+  await untrusting.start();
+  assert.ok(Date.now() - started < 3000, 'start does not hang on a certificate it cannot verify');
+  assert.equal(await untrusting.locatePeer('p1'), undefined, 'no directory without trusting the CA, and no exception');
+  assert.deepEqual(
+    a.nodes.map((n) => n.id),
+    ['bb'],
+    'the node that cannot verify Redis never registered',
+  );
 });
 
 test('Redis away at start: the node starts anyway and registers when Redis comes', { skip }, async (t) => {

@@ -127,3 +127,24 @@ test(
     await aToC.close();
   },
 );
+
+test('cluster over TLS Redis ([cluster] ca, an ACL user): two nodes find each other and link', { skip, timeout: 30_000 }, async (t) => {
+  const redis = await startRedis({ tls: true, user: 'nimbus', password: 's3cret' });
+  const nodes: TestServer[] = [];
+  t.after(async () => {
+    for (const node of nodes) await node.close().catch(() => undefined);
+    await redis.close();
+  });
+  for (let i = 0; i < 2; i++) {
+    nodes.push(
+      await startTestServer({
+        args: [`--cluster.redis=${redis.url}`, `--cluster.ca=${redis.ca!}`],
+        beforeStart: (server) => {
+          server.clusterTimings = { heartbeatMs: 200, nodeTtlMs: 800 };
+        },
+      }),
+    );
+  }
+  await until(() => nodes.every((n) => n.server.cluster!.directory.nodes.length === 1), 'the nodes to see each other');
+  await until(() => nodes.every((n) => n.server.servers.all.length === 1), 'the server link between them');
+});

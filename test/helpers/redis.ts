@@ -1,10 +1,15 @@
 // A real redis-server on a free loopback port for a test (Debian's redis-server; .ci/run installs it).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freeTcpPort } from './rtmp-client.ts';
 
 export interface TestRedis {
   port: number;
   url: string;
+  /** with `tls`: the PEM file of the CA that signed the server's certificate */
+  ca?: string;
   /** SIGKILL, as a crash */
   kill(): Promise<void>;
   /** a new redis-server on the same port (empty: the directory must be rebuilt by the nodes) */
@@ -18,13 +23,74 @@ export function redisUnavailable(): string | undefined {
   return probe.error ? 'redis-server is not installed (apt-get install -y redis-server)' : undefined;
 }
 
-/** `password`: Redis asks for AUTH (requirepass), and `url` carries it. */
-export async function startRedis(options: { password?: string } = {}): Promise<TestRedis> {
+/**
+ * A certificate authority and a server certificate for 127.0.0.1 it signed, made with openssl in a fresh
+ * folder (removed when the redis-server closes).
+ */
+function makeCertificates(): { dir: string; ca: string; cert: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'nimbus-redis-tls-'));
+  const at = (name: string) => join(dir, name);
+  const openssl = (...args: string[]) => {
+    const run = spawnSync('openssl', args, { encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`openssl ${args[0]} failed: ${run.stderr || run.error?.message}`);
+  };
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    at('ca.key'),
+    '-out',
+    at('ca.pem'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=Nimbus test CA',
+  );
+  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', at('server.key'), '-out', at('server.csr'), '-subj', '/CN=127.0.0.1');
+  writeFileSync(at('san.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    at('server.csr'),
+    '-CA',
+    at('ca.pem'),
+    '-CAkey',
+    at('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    at('server.pem'),
+    '-days',
+    '2',
+    '-extfile',
+    at('san.cnf'),
+  );
+  return { dir, ca: at('ca.pem'), cert: at('server.pem'), key: at('server.key') };
+}
+
+/**
+ * `password`: Redis asks for AUTH (requirepass), and `url` carries it. `user`: an ACL user with that password
+ * and the default user off. `tls`: TLS only (rediss://, server certificate signed by `ca`; no client certificate).
+ */
+export async function startRedis(options: { password?: string; user?: string; tls?: boolean } = {}): Promise<TestRedis> {
   const port = await freeTcpPort();
+  const certificates = options.tls ? makeCertificates() : undefined;
   let child: ChildProcess | undefined;
   const launch = async (): Promise<void> => {
-    const auth = options.password ? ['--requirepass', options.password] : [];
-    const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...auth], {
+    const auth =
+      options.user && options.password
+        ? ['--user', options.user, 'on', `>${options.password}`, '~*', '&*', '+@all', '--user', 'default', 'off']
+        : options.password
+          ? ['--requirepass', options.password]
+          : [];
+    const listen = certificates
+      ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', certificates.cert, '--tls-key-file', certificates.key]
+      : ['--port', String(port)];
+    const tls = certificates ? ['--tls-ca-cert-file', certificates.ca, '--tls-auth-clients', 'no'] : [];
+    const started = spawn('redis-server', [...listen, ...tls, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...auth], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = started;
@@ -52,15 +118,26 @@ export async function startRedis(options: { password?: string } = {}): Promise<T
     running.kill(signal);
     await exited;
   };
-  await launch();
+  try {
+    await launch();
+  } catch (error) {
+    if (certificates) rmSync(certificates.dir, { recursive: true, force: true });
+    throw error;
+  }
+  const scheme = certificates ? 'rediss' : 'redis';
+  const credentials = options.password ? `${options.user ?? ''}:${encodeURIComponent(options.password)}@` : '';
   return {
     port,
-    url: options.password ? `redis://:${encodeURIComponent(options.password)}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`,
+    url: `${scheme}://${credentials}127.0.0.1:${port}`,
+    ca: certificates?.ca,
     kill: () => stop('SIGKILL'),
     restart: async () => {
       await stop('SIGKILL');
       await launch();
     },
-    close: () => stop('SIGKILL'),
+    close: async () => {
+      await stop('SIGKILL');
+      if (certificates) rmSync(certificates.dir, { recursive: true, force: true });
+    },
   };
 }

@@ -31,6 +31,19 @@ test('a missing application folder, or one without www/, is one line naming appl
   assertOneLine(await runCli(t, [...BASE, `--application.dir=${join(dir, 'www')}`]), /^application\.dir: no www\/ folder in ".*www"/);
 });
 
+test('an unreadable [cluster] ca is one line naming cluster.ca', async (t) => {
+  assertOneLine(
+    await runCli(t, [
+      ...BASE,
+      '--HTTP.port=0',
+      `--application.dir=${appDir(t)}`,
+      '--cluster.redis=rediss://127.0.0.1:1',
+      '--cluster.ca=/nonexistent/ca.pem',
+    ]),
+    /^cluster\.ca: cannot read "\/nonexistent\/ca\.pem" \(ENOENT\)/,
+  );
+});
+
 async function udpTaken(t: TestContext): Promise<number> {
   const socket = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));

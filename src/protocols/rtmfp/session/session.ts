@@ -17,7 +17,15 @@ import { FlowWriter, type WriterHost } from '../flow/writer.ts';
 import { observe } from '../../../actors/observe.ts';
 import { Bindings } from '../../../actors/bindings.ts';
 import { Congestion, type NakOutcome } from './congestion.ts';
-import { ACK_EVERY_DATA_PACKETS, KEYING_TIMEOUT_MS, MAX_PINGS, PING_INTERVAL_MS, RTTVAR_GAIN, SRTT_GAIN, WRITER_GIVE_UP_MS } from '../params.ts';
+import {
+  ACK_EVERY_DATA_PACKETS,
+  KEYING_TIMEOUT_MS,
+  MAX_PINGS,
+  PING_INTERVAL_MS,
+  RTTVAR_GAIN,
+  SRTT_GAIN,
+  WRITER_GIVE_UP_MS,
+} from '../params.ts';
 
 /** flags..chunks budget of one packet: 1192 bytes before padding (RTMFP.md §1.8) minus SSID, checksum and room
  *  for a session sequence number. */
@@ -821,7 +829,6 @@ export class Session implements WriterHost {
     };
   }
 }
-
 
 const TC_PREFIX = Uint8Array.of(0x54, 0x43);
 const GC = Uint8Array.of(0x47, 0x43);
