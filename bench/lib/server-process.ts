@@ -46,6 +46,8 @@ export async function startServerProcess(args: string[] = []): Promise<ServerPro
       ...(fromSource ? ['--import', 'tsx', '--expose-gc'] : ['--expose-gc']),
       // NIMBUS_BENCH_PROFILE=<dir>: a V8 CPU profile of the server process (only) written there when it exits
       ...(process.env.NIMBUS_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.NIMBUS_BENCH_PROFILE}`] : []),
+      // NIMBUS_BENCH_NODE_FLAGS="--trace-gc ...": more Node/V8 flags for the server process
+      ...(process.env.NIMBUS_BENCH_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== ''),
     ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
