@@ -1,5 +1,5 @@
 # Nimbus in a container: `docker build -t nimbus .` then
-#   docker run --rm -p 1935:1935/udp -p 1935:1935/tcp \
+#   docker run --rm -p 1935:1935/udp -p 1935:1935/tcp -p 8080:80/tcp \
 #     -v "$PWD/www:/srv/nimbus/www:ro" -v "$PWD/nimbus.ini:/srv/nimbus/nimbus.ini:ro" -v nimbus-data:/srv/nimbus/data nimbus
 # (docs/deploy.md). Two stages: the build stage has the compilers (tsc, and a C++ toolchain for better-sqlite3 when
 # no prebuilt binary fits); the runtime stage has compiled JavaScript and production dependencies only, and runs as
@@ -38,8 +38,10 @@ COPY www ./www
 # data/ (the Lua `data` store, data/data.sqlite) must be writable by the server's user; mount a volume there to keep it
 RUN mkdir -p data && chown node:node data
 USER node
-# RTMFP (UDP) and RTMP (TCP) on their default port; config keys [RTMFP] port / [RTMP] port change them
-EXPOSE 1935/udp 1935/tcp
+# RTMFP (UDP) and RTMP (TCP) on their default port, HTTP/WebSocket on 80 (Docker lets an unprivileged user bind
+# ports below 1024 inside a container: net.ipv4.ip_unprivileged_port_start is 0 there); config keys [RTMFP] port,
+# [RTMP] port, [HTTP] port change them
+EXPOSE 1935/udp 1935/tcp 80/tcp
 # nimbus.ini is read from the working directory when present (mount it at /srv/nimbus/nimbus.ini);
 # keys can also be given as arguments: docker run … nimbus --RTMFP.port=1936
 VOLUME ["/srv/nimbus/data"]
