@@ -33,6 +33,7 @@ import { PeerHub, type PeerConnection } from './peer.ts';
 import { GC_SIGNATURE, NetGroup } from './group.ts';
 import type { Logger } from '../log.ts';
 import { pino } from 'pino';
+import { literalFirstLookup } from '../protocols/rtmfp/udp-lookup.ts';
 
 export interface ConnectOptions {
   /** 'flash': one static group-2 key, checksums (Flash Player, librtmfp). 'rfc7425': groups 16/14/2, HMAC and
@@ -126,7 +127,7 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
     const host = parsed.hostname.replace(/^\[|\]$/g, '');
     const server = { host, port: parsed.port ? Number(parsed.port) : 1935 };
     const family = host.includes(':') ? 'udp6' : 'udp4';
-    const socket = dgram.createSocket(family);
+    const socket = dgram.createSocket({ type: family, lookup: literalFirstLookup });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       const bindHost = options.bind?.host ?? (host.startsWith('127.') ? '127.0.0.1' : undefined);

@@ -16,6 +16,7 @@ import { ByteWriter, concat } from '../../src/bytes.ts';
 import { decodeChunks, type Chunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
 import { MODE, PACKET_FLAG, readPacketHeader, timestampNow, writePacketHeader } from '../../src/protocols/rtmfp/wire/packet.ts';
 import { setInspectionSink } from '../../src/actors/observe.ts';
+import type { TimeCriticalReception } from '../../src/protocols/rtmfp/session/time-critical.ts';
 
 const KEY_A = Uint8Array.from({ length: 16 }, (_, i) => 0x10 + i);
 const KEY_B = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
@@ -41,6 +42,8 @@ export interface SideRecord {
 
 export interface SentPacket {
   from: Side;
+  /** the packet's flags byte (mode, TC, TCR, timestamps); -1 when it did not decrypt */
+  flags: number;
   chunks: Chunk[];
   dropped: boolean;
 }
@@ -62,6 +65,8 @@ export interface PairOptions {
   peerTimeoutMs?: number;
   maxBufferedBytes?: number;
   sharedBuffer?: BufferBudget;
+  /** the responder's record of time-critical reception, as a server shares it among its sessions */
+  responderTimeCritical?: TimeCriticalReception;
   /** both sessions' logger (default: silent) */
   logger?: Logger;
 }
@@ -105,6 +110,7 @@ export class Pair {
     this.responder = new Session({
       ...common,
       role: 'responder',
+      timeCritical: options.responderTimeCritical,
       nearId: RESPONDER_ID,
       farId: INITIATOR_ID,
       address: INITIATOR_ADDRESS,
@@ -185,7 +191,7 @@ export class Pair {
     const cleartext = this.observers[to].open(datagram);
     const chunks = cleartext ? decodeChunks(cleartext, readPacketHeader(cleartext).chunksOffset) : [];
     const dropped = this.wire.drop[from];
-    this.log.push({ from, chunks, dropped });
+    this.log.push({ from, flags: cleartext ? cleartext[0]! : -1, chunks, dropped });
     if (!dropped) this.queue.push({ to, datagram: Uint8Array.from(datagram) });
   }
 }

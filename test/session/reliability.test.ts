@@ -292,8 +292,8 @@ test('trace logging names each chunk of each packet, both ways: data by flow, se
   assert.deepEqual(traced, [
     `out 9 10 flow=${writer.id} seq=1 flags=80 3B`, // flags 80: options (the signature) precede the 3 data bytes
     `in 9 10 flow=${writer.id} seq=1 flags=80 3B`,
-    `out 4e 51 flow=${writer.id} ack=1`,
-    `in 4e 51 flow=${writer.id} ack=1`,
+    `out e 51 flow=${writer.id} ack=1`, // e: responder, timestamp and echo; no TCR (no other session receives media)
+    `in e 51 flow=${writer.id} ack=1`,
   ]);
 });
 

@@ -21,6 +21,8 @@ import { AttemptCounter, PeerIndex, epdPeerId, introduce, redirectAddresses } fr
 import { GroupRegistry } from './groups.ts';
 import { AddressBudget, DEFAULT_STARTUP_BUDGET, type AddressBudgetLimits } from './address-budget.ts';
 import { STARTUP_BURST_SECONDS } from './params.ts';
+import { literalFirstLookup } from './udp-lookup.ts';
+import { TimeCriticalReception } from './session/time-critical.ts';
 
 export interface ServerStats {
   datagramsIn: number;
@@ -99,6 +101,8 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
   readonly halfOpenLimits: HalfOpenLimits;
   /** bytes held by every session's receiving flows, bounded server-wide */
   readonly buffered: BufferBudget = { used: 0, max: MAX_SERVER_BUFFERED };
+  /** which sessions receive media, for the TCR flag of the others (RFC 7016 §3.5.2.1) */
+  private readonly timeCritical = new TimeCriticalReception();
   /** half-open sessions by id, oldest first: when each was created and from which host */
   private readonly halfOpen = new Map<number, { host: string; at: number }>();
   /** half-open sessions per host */
@@ -166,7 +170,7 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
 
   async start(): Promise<void> {
     const host = this.config.rtmfp.host;
-    const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
+    const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false, lookup: literalFirstLookup });
     this.socket = socket;
     socket.on('message', (message, rinfo) => this.onDatagram(message, { host: rinfo.address, port: rinfo.port }));
     socket.on('error', (error) => this.logger.error({ err: error }, 'UDP socket error'));
@@ -491,6 +495,7 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
       peerTimeoutMs: this.config.rtmfp.timeout * 1000,
       keyingTimeoutMs: this.halfOpenLimits.keyingTimeoutMs,
       sharedBuffer: this.buffered,
+      timeCritical: this.timeCritical,
       peerId,
     });
     client.attach(session);

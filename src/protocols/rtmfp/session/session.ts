@@ -17,6 +17,7 @@ import { FlowWriter, type WriterHost } from '../flow/writer.ts';
 import { observe } from '../../../actors/observe.ts';
 import { Bindings } from '../../../actors/bindings.ts';
 import { Congestion, type NakOutcome } from './congestion.ts';
+import { TimeCriticalReception } from './time-critical.ts';
 import {
   ACK_EVERY_DATA_PACKETS,
   KEYING_TIMEOUT_MS,
@@ -85,6 +86,8 @@ export interface SessionOptions {
   maxBufferedBytes?: number;
   /** a budget shared with other sessions (the server's): a flow that grows it past its max is dropped too */
   sharedBuffer?: BufferBudget;
+  /** the endpoint's record of time-critical reception, shared by its sessions (TCR); default: this session's own */
+  timeCritical?: TimeCriticalReception;
   /** how long a session waits for its first packet under the session keys before it ends (default 95 s) */
   keyingTimeoutMs?: number;
   peerId?: Uint8Array;
@@ -199,6 +202,9 @@ export class Session implements WriterHost {
   bufferedBytes = 0;
   private readonly maxBufferedBytes: number;
   private readonly sharedBuffer: BufferBudget | undefined;
+  private readonly timeCritical: TimeCriticalReception;
+  /** a time-critical writer put a fragment in the packet being filled (its TC flag) */
+  private packetTimeCritical = false;
   private readonly finishedFlows = new Map<number, FlowReceiver>();
   private readonly writers = new Map<number, FlowWriter>();
   private nextWriterId = 1;
@@ -248,6 +254,7 @@ export class Session implements WriterHost {
     this.keyingTimeoutMs = options.keyingTimeoutMs ?? KEYING_TIMEOUT_MS;
     this.maxBufferedBytes = options.maxBufferedBytes ?? MAX_SESSION_BUFFERED;
     this.sharedBuffer = options.sharedBuffer;
+    this.timeCritical = options.timeCritical ?? new TimeCriticalReception();
     this.peerId = options.peerId;
     this.lastReceptionTime = this.clock.now();
     this.congestion = new Congestion(this.lastReceptionTime);
@@ -330,6 +337,7 @@ export class Session implements WriterHost {
       this.sampleRtt(((timestampNow(now) - header.timestampEcho) & 0xffff) * 4);
     }
     if (header.flags & PACKET_FLAG.TCR) this.congestion.onTimeCriticalReverse(now);
+    if (header.flags & PACKET_FLAG.TC) this.timeCritical.received(this, now);
     this.from = from;
     if (from.host !== this.address.host || from.port !== this.address.port) this.checkMobility(from);
     // the actor's state says what a packet means to the session: the first one keys it, one after silence ends the pinging
@@ -659,7 +667,8 @@ export class Session implements WriterHost {
         echo = (this.lastTimestamp + Math.floor((now - this.lastTimestampAt) / 4)) & 0xffff;
       }
       const mode = this.role === 'initiator' ? MODE.INITIATOR : MODE.RESPONDER;
-      writePacketHeader(packet, mode, timestampNow(now), echo, this.role === 'responder' ? PACKET_FLAG.TCR : 0);
+      // TCR: another session of this endpoint is receiving media (§3.5.2.1); TC is added below if this packet carries some
+      writePacketHeader(packet, mode, timestampNow(now), echo, this.timeCritical.fromOthers(this, now) ? PACKET_FLAG.TCR : 0);
       const headerLength = packet.length;
       if (this.control.length > 0) {
         packet.write(this.control.view_());
@@ -669,6 +678,7 @@ export class Session implements WriterHost {
       if (!holdAcks) this.writeAcks(packet);
       const dataAt = packet.length;
       let more = false;
+      this.packetTimeCritical = false;
       if (!this.ended && this.writers.size > 0) {
         const previous = this.previousFragment;
         previous.flowId = -1;
@@ -684,7 +694,7 @@ export class Session implements WriterHost {
         this.congestion.tsn++;
         this.congestion.onDataPacket();
       }
-      if (this.role === 'initiator' && more) packet.view_()[0]! |= PACKET_FLAG.TC;
+      if (this.packetTimeCritical) packet.view_()[0]! |= PACKET_FLAG.TC;
       this.send(packet.view_());
       if (!more && (holdAcks || !this.acksPending())) return;
     }
@@ -702,7 +712,9 @@ export class Session implements WriterHost {
     for (const writer of this.writers.values()) (writer.timeCritical ? critical : others).push(writer);
     this.ordering = true;
     try {
+      const before = this.packet.length;
       const moreCritical = this.emitInTurn(critical);
+      if (this.packet.length > before) this.packetTimeCritical = true;
       return this.emitInTurn(others) || moreCritical;
     } finally {
       this.ordering = reentered;
