@@ -15,9 +15,9 @@ import { hex } from '../../src/bytes.ts';
 
 const skip = redisUnavailable();
 
-async function startNode(redis: TestRedis): Promise<TestServer> {
+async function startNode(redis: TestRedis, args: string[] = []): Promise<TestServer> {
   const node = await startTestServer({
-    args: [`--cluster.redis=${redis.url}`],
+    args: [`--cluster.redis=${redis.url}`, ...args],
     beforeStart: (server) => {
       server.clusterTimings = { heartbeatMs: 200, nodeTtlMs: 800 };
     },
@@ -135,16 +135,7 @@ test('cluster over TLS Redis ([cluster] ca, an ACL user): two nodes find each ot
     for (const node of nodes) await node.close().catch(() => undefined);
     await redis.close();
   });
-  for (let i = 0; i < 2; i++) {
-    nodes.push(
-      await startTestServer({
-        args: [`--cluster.redis=${redis.url}`, `--cluster.ca=${redis.ca!}`],
-        beforeStart: (server) => {
-          server.clusterTimings = { heartbeatMs: 200, nodeTtlMs: 800 };
-        },
-      }),
-    );
-  }
+  for (let i = 0; i < 2; i++) nodes.push(await startNode(redis, [`--cluster.ca=${redis.ca!}`]));
   await until(() => nodes.every((n) => n.server.cluster!.directory.nodes.length === 1), 'the nodes to see each other');
   await until(() => nodes.every((n) => n.server.servers.all.length === 1), 'the server link between them');
 });
