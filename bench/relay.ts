@@ -119,6 +119,9 @@ async function runOnce(players: number): Promise<Record<string, unknown>> {
       messagesReceived: received,
       outOfOrder: playersAfter.outOfOrder - playersBefore.outOfOrder,
       lostFragments: playersAfter.lostFragments - playersBefore.lostFragments,
+      // where the loss happened: media the server's listeners dropped (behind a congested path), Nimbus only
+      listenerDroppedMessages: (after.stats.droppedMessages ?? 0) - (before.stats.droppedMessages ?? 0),
+      listenerDroppedForCongestion: (after.stats.droppedForCongestion ?? 0) - (before.stats.droppedForCongestion ?? 0),
     };
   } finally {
     for (const child of children) if (child.connected) child.send({ cmd: 'stop' });

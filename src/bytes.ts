@@ -234,6 +234,17 @@ export function encodeVLU(v: number): Uint8Array {
   return out;
 }
 
+/**
+ * `n` bytes of uninitialised memory carved from Node's shared Buffer pool (for n below 4 KB): per-datagram
+ * buffers then cost no ArrayBuffer of their own (each one is a separate allocation for the collector to track
+ * and free, the largest share of the relay's garbage collection). Returned as a plain Uint8Array so that
+ * slice() still copies. The caller must write every byte before reading any.
+ */
+export function pooledBytes(n: number): Uint8Array {
+  const pooled = Buffer.allocUnsafe(n);
+  return new Uint8Array(pooled.buffer, pooled.byteOffset, n);
+}
+
 export function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }

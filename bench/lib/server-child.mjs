@@ -34,6 +34,18 @@ const { config } = loadConfig([...defaults, ...configArgs], { cwd: process.cwd()
 const nimbus = new Nimbus({ config, logger: createLogger({ level, pretty: 'false', destination }) });
 const server = nimbus.rtmfp;
 await nimbus.start();
+/** media the listeners dropped (a player that could not keep up), over every publication */
+const listenerDrops = () => {
+  let droppedMessages = 0;
+  let droppedForCongestion = 0;
+  for (const publication of nimbus.core.publications) {
+    for (const listener of publication.listeners.values()) {
+      droppedMessages += listener.droppedMessages;
+      droppedForCongestion += listener.droppedForCongestion;
+    }
+  }
+  return { droppedMessages, droppedForCongestion };
+};
 const snapshot = () => {
   const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
   return {
@@ -41,7 +53,7 @@ const snapshot = () => {
     memory: { rss, heapUsed, heapTotal, external, arrayBuffers },
     sessions: server.sessions.size,
     pendingKeyings: server.handshake.pendingKeyings,
-    stats: { ...server.stats },
+    stats: { ...server.stats, ...listenerDrops() },
     // server links (cluster mode, [servers]): what crossed them
     links: nimbus.servers.all.map((link) => ({ address: link.address, bytesOut: link.stats.bytesOut, bytesIn: link.stats.bytesIn })),
     logLines,

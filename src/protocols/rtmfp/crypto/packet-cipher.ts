@@ -2,7 +2,7 @@
 //   SSID(4) | AES-CBC( [VLU sseq] [checksum u16] flags … chunks … FF padding ) | [MAC]
 // Each direction follows what its sender negotiated, so the Protection fields come in send/recv pairs.
 import { createHmac } from 'node:crypto';
-import { encodeVLU, vluLength } from '../../../bytes.ts';
+import { encodeVLU, pooledBytes, vluLength } from '../../../bytes.ts';
 import { createBlockCipher, DEFAULT_KEY, type BlockCipher, type CipherImpl } from './aes.ts';
 
 /** The datagram's session id: W0 ^ W1 ^ W2 (RTMFP.md §1.2); -1 when there are fewer than 12 bytes. */
@@ -119,7 +119,7 @@ class FramedCipher implements PacketCipher {
     if (macLength > 0 && !macMatches(this.recvMACKey!, datagram, 4, 4 + n, macLength)) return null;
     // A copy, not datagram.slice(): on a Buffer (what dgram delivers) slice() is a view, and decrypting
     // in place would corrupt the caller's datagram.
-    const clear = new Uint8Array(n);
+    const clear = pooledBytes(n);
     clear.set(datagram.subarray(4, 4 + n));
     this.decryptor.decrypt(clear);
     let at = 0;
@@ -149,7 +149,7 @@ class FramedCipher implements PacketCipher {
     const sequenceLength = sequence < 0 ? 0 : vluLength(sequence);
     const prefix = sequenceLength + (macLength === 0 ? 2 : 0);
     const n = Math.max(16, (prefix + cleartext.length + 15) & ~15);
-    const out = new Uint8Array(4 + n + macLength);
+    const out = pooledBytes(4 + n + macLength);
     const end = 4 + n;
     if (sequenceLength > 0) out.set(encodeVLU(sequence), 4);
     out.set(cleartext, 4 + prefix);
