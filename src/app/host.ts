@@ -472,7 +472,7 @@ export class LuaApplicationHost implements ApplicationPort {
     const lh = this.rt.lua;
     for (const w of state.writers) lh.unref(w.ref);
     state.writers.clear();
-    lh.unref(state.writer.ref);
+    if (state.writer.ref !== 0) lh.unref(state.writer.ref);
     if (state.propertiesRef !== 0) lh.unref(state.propertiesRef);
     lh.unref(state.ref);
   }

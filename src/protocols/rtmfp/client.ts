@@ -18,6 +18,7 @@ const TC_PREFIX = Uint8Array.of(0x54, 0x43);
 const NETCONNECTION_SIGNATURE = tcSignature(0);
 /** NetStreams one client may hold at once (each costs writers on the server). */
 export const MAX_STREAMS = 1024;
+const NO_STREAMS: Set<number> = new Set();
 
 export interface ServerClientOptions {
   /** the application, streams and client registry this client takes part in */
@@ -46,7 +47,8 @@ export class ServerClient implements SessionDelegate, ClientPort {
   peerAddresses: string[] = [];
   connected = false;
   private mainWriter: FlowWriterPort | undefined;
-  private readonly streams = new Set<number>();
+  /** made on the first createStream: an idle client holds neither */
+  private streams = NO_STREAMS;
   /** NetStream objects of the created streams that have opened a flow, by stream id */
   readonly netStreams = new Map<number, ServerNetStream>();
   private readonly options: ServerClientOptions;
@@ -223,6 +225,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
         }
         let id = 1;
         while (this.streams.has(id)) id++;
+        if (this.streams === NO_STREAMS) this.streams = new Set();
         this.streams.add(id);
         writer.write(encodeCommand('_result', command.transactionId, null, [id], { amf0Only: true }));
         return;

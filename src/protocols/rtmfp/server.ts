@@ -2,6 +2,7 @@
 // id, and turns connected sessions into core clients. Plain code; it never throws on input.
 import dgram from 'node:dgram';
 import { systemClock, type Clock } from '../../clock.ts';
+import { TimerWheel } from '../../actors/timer-wheel.ts';
 import type { NimbusConfig } from '../../config.ts';
 import type { Core } from '../../core/core.ts';
 import type { ProtocolServer } from '../../core/ports.ts';
@@ -85,6 +86,8 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
   readonly config: NimbusConfig;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** the one timer behind every session's, flow's and writer's delays (keepalives, retransmissions, close) */
+  readonly timers: TimerWheel;
   readonly stats: ServerStats = {
     datagramsIn: 0,
     malformed: 0,
@@ -125,6 +128,7 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
     this.logger = options.logger;
     this.core = options.core;
     this.clock = options.clock ?? systemClock;
+    this.timers = new TimerWheel(this.clock);
     this.halfOpenLimits = {
       ...DEFAULT_HALF_OPEN_LIMITS,
       perAddress: this.config.rtmfp.maxHalfOpenPerAddress,
@@ -485,7 +489,7 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
       cipher: createPacketCipher(keying.keys.encryptKey, keying.keys.decryptKey, keying.keys.protection, this.config.rtmfp.cipher),
       transport: this,
       delegate: client,
-      clock: this.clock,
+      clock: this.timers,
       logger: client.logger,
       keepAliveMs: this.config.rtmfp.keepAliveServer * 1000,
       peerTimeoutMs: this.config.rtmfp.timeout * 1000,

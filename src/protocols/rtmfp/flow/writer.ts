@@ -7,6 +7,7 @@ import type { Clock } from '../../../clock.ts';
 import type { ByteWriter } from '../../../bytes.ts';
 import { encodeVLU, vluLength } from '../../../bytes.ts';
 import { observe } from '../../../actors/observe.ts';
+import { inSystem } from '../../../actors/system.ts';
 import { Bindings } from '../../../actors/bindings.ts';
 import type { Congestion, NakOutcome } from '../session/congestion.ts';
 import { NAKS_FOR_LOSS, RETRANSMIT_JITTER } from '../params.ts';
@@ -129,8 +130,7 @@ export class FlowWriter {
     this.key = writerBindings.bind(this);
     this.actor = createActor(boundWriterMachine, {
       input: { key: this.key },
-      clock: host.clock,
-      ...observe('writer', `${host.nearId}.${id}`),
+      ...inSystem(host.clock, observe('writer', `${host.nearId}.${id}`)),
     });
     this.actor.subscribe({
       next: (snapshot) => void (this.current = String(snapshot.value)),
@@ -505,14 +505,13 @@ export class FlowWriter {
   onClosed(): void {
     this.finish();
     this.host.onWriterClosed(this);
-    this.actor.stop();
+    // entry of a final state: the actor stops by itself once the transition ends
   }
 
   /** @internal machine implementation */
   onAbandoned(reason: string): void {
     this.finish();
     this.host.onWriterFailed(this, reason);
-    this.actor.stop();
   }
 }
 

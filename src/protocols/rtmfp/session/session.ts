@@ -15,6 +15,7 @@ import { MODE, PACKET_FLAG, readPacketHeader, timestampNow, writePacketHeader } 
 import { FlowReceiver } from '../flow/receiver.ts';
 import { FlowWriter, type WriterHost } from '../flow/writer.ts';
 import { observe } from '../../../actors/observe.ts';
+import { inSystem, stopActor } from '../../../actors/system.ts';
 import { Bindings } from '../../../actors/bindings.ts';
 import { Congestion, type NakOutcome } from './congestion.ts';
 import { KEYING_TIMEOUT_MS, MAX_PINGS, PING_INTERVAL_MS, RTTVAR_GAIN, SRTT_GAIN, WRITER_GIVE_UP_MS } from '../params.ts';
@@ -124,6 +125,12 @@ export const MAX_CONTROL_BYTES = 8 * 1024;
  *  hold up to 8 MiB alone (flow/receiver.ts), 256 of them 2 GiB; past this the flow that grew it is dropped. */
 export const MAX_SESSION_BUFFERED = 16 * 1024 * 1024;
 
+// An idle session holds none of these: control chunks get a writer while they wait for a flush, finished flows a
+// map from the first one (10,000 idle sessions, docs/performance.md), and every session builds packets in one buffer.
+const NO_CONTROL = new ByteWriter(1);
+const NO_FINISHED_FLOWS = new Map<number, FlowReceiver>();
+const PACKET = new ByteWriter(1280);
+
 export class Session implements WriterHost {
   readonly role: 'initiator' | 'responder';
   readonly nearId: number;
@@ -191,10 +198,10 @@ export class Session implements WriterHost {
   bufferedBytes = 0;
   private readonly maxBufferedBytes: number;
   private readonly sharedBuffer: BufferBudget | undefined;
-  private readonly finishedFlows = new Map<number, FlowReceiver>();
+  private finishedFlows: Map<number, FlowReceiver> = NO_FINISHED_FLOWS;
   private readonly writers = new Map<number, FlowWriter>();
   private nextWriterId = 1;
-  private control = new ByteWriter(64);
+  private control = NO_CONTROL;
   private lastTimestamp: number | undefined;
   private lastTimestampAt = 0;
   private lastEchoReceived = -1;
@@ -210,7 +217,11 @@ export class Session implements WriterHost {
   closeReason = '';
   /** why receiveDatagram last returned false: the session had ended, the packet did not decrypt, or did not parse */
   dropCause: 'ended' | 'decrypt' | 'packet' | undefined;
-  private readonly packet = new ByteWriter(1280);
+  /** the packet being built: one buffer for every session, since a flush is synchronous and what it built is
+   *  sealed (copied) before anything else can run */
+  private get packet(): ByteWriter {
+    return PACKET;
+  }
   private writerCursor = 0;
 
   constructor(options: SessionOptions) {
@@ -236,8 +247,7 @@ export class Session implements WriterHost {
     this.key = sessionBindings.bind(this);
     this.actor = createActor(boundSessionMachine, {
       input: { key: this.key, maxPings: options.maxPings ?? MAX_PINGS },
-      clock: this.clock,
-      ...observe('session', this.nearId),
+      ...inSystem(this.clock, observe('session', this.nearId)),
     });
     this.actor.subscribe({
       error: (error) => this.logger.error({ err: error, code: errorCode(error) }, 'session actor error'),
@@ -452,7 +462,7 @@ export class Session implements WriterHost {
     const receiver = new FlowReceiver(chunk.flowId, (message, info) => {
       if (flow.handler && !this.ended) flow.handler.onMessage(message, info.lostBefore);
     });
-    const actor = createActor(flowMachine, { clock: this.clock, ...observe('flow', `${this.nearId}.${chunk.flowId}`) });
+    const actor = createActor(flowMachine, inSystem(this.clock, observe('flow', `${this.nearId}.${chunk.flowId}`)));
     actor.subscribe({ error: (error) => this.logger.error({ err: error, code: errorCode(error) }, 'flow actor error') });
     actor.start();
     const flow: ReceivingFlow = { signature, associatedFlowId, receiver, handler, actor };
@@ -487,6 +497,7 @@ export class Session implements WriterHost {
   }
 
   private rememberFinished(flowId: number, receiver: FlowReceiver): void {
+    if (this.finishedFlows === NO_FINISHED_FLOWS) this.finishedFlows = new Map();
     this.finishedFlows.set(flowId, receiver);
     if (this.finishedFlows.size > MAX_FINISHED_FLOWS) {
       const oldest = this.finishedFlows.keys().next().value as number;
@@ -560,7 +571,7 @@ export class Session implements WriterHost {
   kill(reason = 'killed'): void {
     if (this.ended) return;
     this.closeReason = reason;
-    this.actor.stop();
+    stopActor(this.actor);
     this.onClosed(reason);
   }
 
@@ -572,6 +583,7 @@ export class Session implements WriterHost {
   /** @internal machine action */
   queueControl(chunk: Uint8Array, flushNow: boolean): void {
     if (this.control.length + chunk.length > MAX_CONTROL_BYTES) return;
+    if (this.control === NO_CONTROL) this.control = new ByteWriter(64);
     this.control.write(chunk);
     if (flushNow) this.flush();
   }
@@ -629,7 +641,7 @@ export class Session implements WriterHost {
       const headerLength = packet.length;
       if (this.control.length > 0) {
         packet.write(this.control.view_());
-        this.control.reset();
+        this.control = NO_CONTROL;
       }
       this.writeAcks(packet);
       const dataAt = packet.length;
