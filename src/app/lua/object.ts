@@ -95,7 +95,7 @@ export interface ObjectClass<S> {
 export function objectClass<S>(cls: ObjectClass<S>): (L: LuaState, self: S) => void {
   const selves = new WeakMap<object, S>();
   const selfAt = (L: LuaState, idx: number): S | undefined => {
-    const table = lua.lua_topointer(L, idx) as object | null;
+    const table = lua.lua_topointer(L, idx);
     return table === null ? undefined : selves.get(table);
   };
   const methods = new Map<string, LuaJSFunction>();
