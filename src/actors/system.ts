@@ -14,12 +14,13 @@ import type { InspectionSink } from './observe.ts';
 const roots = new WeakMap<Clock, AnyActorRef>();
 
 /** Options for createActor: the shared system of `clock`, or (when inspected) a system of the actor's own. */
-export function inSystem<T extends { id: string; inspect?: InspectionSink }>(
+export function inSystem<I = undefined>(
   clock: Clock,
-  options: T,
-): T & { clock: Clock; parent?: AnyActorRef } {
-  if (options.inspect) return { ...options, clock };
-  return { ...options, clock, parent: rootOf(clock) };
+  observed: { id: string; inspect?: InspectionSink },
+  input?: I,
+): { input: I | undefined; id: string; clock: Clock; parent: AnyActorRef | undefined; inspect: InspectionSink | undefined } {
+  const inspect = observed.inspect;
+  return { input, id: observed.id, clock, parent: inspect ? undefined : rootOf(clock), inspect };
 }
 
 /**

@@ -19,6 +19,7 @@ const NETCONNECTION_SIGNATURE = tcSignature(0);
 /** NetStreams one client may hold at once (each costs writers on the server). */
 export const MAX_STREAMS = 1024;
 const NO_STREAMS: Set<number> = new Set();
+const NO_NET_STREAMS: ReadonlyMap<number, ServerNetStream> = new Map();
 
 export interface ServerClientOptions {
   /** the application, streams and client registry this client takes part in */
@@ -49,14 +50,18 @@ export class ServerClient implements SessionDelegate, ClientPort {
   private mainWriter: FlowWriterPort | undefined;
   /** made on the first createStream: an idle client holds neither */
   private streams = NO_STREAMS;
-  /** NetStream objects of the created streams that have opened a flow, by stream id */
-  readonly netStreams = new Map<number, ServerNetStream>();
+  /** NetStream objects of the created streams that have opened a flow, by stream id (made with the first) */
+  private streamsOpen: Map<number, ServerNetStream> | undefined;
   private readonly options: ServerClientOptions;
   private disconnectNotified = false;
 
   constructor(logger: Logger, options: ServerClientOptions) {
     this.logger = logger;
     this.options = options;
+  }
+
+  get netStreams(): ReadonlyMap<number, ServerNetStream> {
+    return this.streamsOpen ?? NO_NET_STREAMS;
   }
 
   private get application(): ApplicationPort {
@@ -109,7 +114,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
     let stream = this.netStreams.get(streamId);
     if (!stream) {
       stream = new ServerNetStream(this.streamHost(), streamId);
-      this.netStreams.set(streamId, stream);
+      (this.streamsOpen ??= new Map()).set(streamId, stream);
     }
     return stream.flow();
   }
@@ -130,7 +135,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
   /** Streams closed, groups left (onUnjoinGroup before onDisconnection), then onDisconnection, once. */
   private release(): void {
     for (const stream of this.netStreams.values()) stream.close();
-    this.netStreams.clear();
+    this.streamsOpen = undefined;
     this.options.groups?.leaveAll(this);
     if (this.connected && !this.disconnectNotified) {
       this.disconnectNotified = true;
@@ -235,7 +240,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
         if (typeof id === 'number') {
           this.streams.delete(id);
           this.netStreams.get(id)?.close();
-          this.netStreams.delete(id);
+          this.streamsOpen?.delete(id);
         }
         return;
       }
@@ -257,7 +262,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
   private ensureWriter(flowId: number, amf0Only: boolean): FlowWriterPort {
     if (!this.mainWriter) {
       const writer = this.session.newWriter(NETCONNECTION_SIGNATURE, flowId);
-      this.session.criticalWriters.add(writer);
+      writer.critical = true;
       this.mainWriter = new FlowWriterPort(this.session, writer, { ...this.application.amfWriteOptions, amf0Only });
     }
     return this.mainWriter;

@@ -95,6 +95,8 @@ export class FlowWriter {
   reliable: boolean;
   /** carries time-critical data (audio, video): served before the session's other writers (RFC 7016 §3.5.2.1) */
   timeCritical = false;
+  /** its failure or close ends the session (the NetConnection writer) */
+  critical = false;
   /** bytes of unsent unreliable messages beyond which the oldest are dropped (slow receivers) */
   maxQueuedBytes = 4 * 1024 * 1024;
   readonly stats: WriterStats = {
@@ -128,10 +130,7 @@ export class FlowWriter {
     this.lastProgress = host.clock.now();
     this.optionsBytes = encodeOptions(signature, associatedFlowId);
     this.key = writerBindings.bind(this);
-    this.actor = createActor(boundWriterMachine, {
-      input: { key: this.key },
-      ...inSystem(host.clock, observe('writer', `${host.nearId}.${id}`)),
-    });
+    this.actor = createActor(boundWriterMachine, inSystem(host.clock, observe('writer', `${host.nearId}.${id}`), { key: this.key }));
     this.actor.subscribe({
       next: (snapshot) => void (this.current = String(snapshot.value)),
       error: (error) => host.onWriterFailed(this, `writer actor error: ${String(error)}`),

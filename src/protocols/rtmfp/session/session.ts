@@ -245,10 +245,10 @@ export class Session implements WriterHost {
     this.congestion = new Congestion(this.lastReceptionTime);
     this.tracing = this.logger.isLevelEnabled('trace');
     this.key = sessionBindings.bind(this);
-    this.actor = createActor(boundSessionMachine, {
-      input: { key: this.key, maxPings: options.maxPings ?? MAX_PINGS },
-      ...inSystem(this.clock, observe('session', this.nearId)),
-    });
+    this.actor = createActor(
+      boundSessionMachine,
+      inSystem(this.clock, observe('session', this.nearId), { key: this.key, maxPings: options.maxPings ?? MAX_PINGS }),
+    );
     this.actor.subscribe({
       error: (error) => this.logger.error({ err: error, code: errorCode(error) }, 'session actor error'),
     });
@@ -451,7 +451,8 @@ export class Session implements WriterHost {
     let signature: Uint8Array | undefined;
     let associatedFlowId: number | undefined;
     for (const option of chunk.options ?? []) {
-      if (option.type === 0x00) signature = option.value;
+      // a copy: a view would keep the whole packet it came in for the life of the flow
+      if (option.type === 0x00) signature = option.value.slice();
       else if (option.type === 0x0a) {
         const id = decodeVLU(option.value);
         if (id >= 0) associatedFlowId = id;
@@ -525,9 +526,6 @@ export class Session implements WriterHost {
     return this.writers.get(id);
   }
 
-  /** Writers marked critical end the session when they fail (the NetConnection writer). */
-  readonly criticalWriters = new Set<FlowWriter>();
-
   onWriterClosed(writer: FlowWriter): void {
     this.writers.delete(writer.id);
   }
@@ -535,7 +533,7 @@ export class Session implements WriterHost {
   onWriterFailed(writer: FlowWriter, reason: string): void {
     // a writer the session already let go (abandoned because the session failed or closed) fails nothing more
     if (!this.writers.delete(writer.id)) return;
-    if (this.criticalWriters.has(writer) && !this.ended) this.fail(`main writer failed: ${reason}`);
+    if (writer.critical && !this.ended) this.fail(`main writer failed: ${reason}`);
   }
 
   /** Every writer ends abandoned (its actor in a final state), the session holding none of them any more. */
