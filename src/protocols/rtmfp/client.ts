@@ -8,6 +8,7 @@ import { WireError } from '../../errors.ts';
 import { parseTcUrl } from '../../flash/tc-url.ts';
 import { TC, UserControl, decodeCommand, decodeTCMessage, encodeCommand, encodeUserControl, type TCCommand } from '../../flash/tc.ts';
 import { isAMFObject, type AMFObject } from '../../flash/amf/types.ts';
+import type { AMFWriteOptions } from '../../flash/amf/options.ts';
 import type { ApplicationPort, ClientPort, WriterPort } from '../../core/ports.ts';
 import type { Core } from '../../core/core.ts';
 import { clip, type Logger, type RateLimitedLog } from '../../log.ts';
@@ -19,7 +20,18 @@ const NETCONNECTION_SIGNATURE = tcSignature(0);
 /** NetStreams one client may hold at once (each costs writers on the server). */
 export const MAX_STREAMS = 1024;
 const NO_STREAMS: Set<number> = new Set();
+const NO_ADDRESSES: readonly string[] = Object.freeze([]);
 const NO_NET_STREAMS: ReadonlyMap<number, ServerNetStream> = new Map();
+
+/** The main writer's AMF options, one object per application's options and AMF0 choice, not one per client. */
+const NO_AMF_OPTIONS: AMFWriteOptions = {};
+const writerOptions = new WeakMap<AMFWriteOptions, { amf0: AMFWriteOptions; any: AMFWriteOptions }>();
+
+function mainWriterOptions(options: AMFWriteOptions, amf0Only: boolean): AMFWriteOptions {
+  let both = writerOptions.get(options);
+  if (!both) writerOptions.set(options, (both = { amf0: { ...options, amf0Only: true }, any: { ...options, amf0Only: false } }));
+  return amf0Only ? both.amf0 : both.any;
+}
 
 export interface ServerClientOptions {
   /** the application, streams and client registry this client takes part in */
@@ -45,7 +57,8 @@ export class ServerClient implements SessionDelegate, ClientPort {
   properties: AMFObject = {};
   path = '';
   query = '';
-  peerAddresses: string[] = [];
+  /** setPeerInfo's addresses (replaced whole, never changed in place: none shares one empty list) */
+  peerAddresses: readonly string[] = NO_ADDRESSES;
   connected = false;
   private mainWriter: FlowWriterPort | undefined;
   /** made on the first createStream: an idle client holds neither */
@@ -263,7 +276,11 @@ export class ServerClient implements SessionDelegate, ClientPort {
     if (!this.mainWriter) {
       const writer = this.session.newWriter(NETCONNECTION_SIGNATURE, flowId);
       writer.critical = true;
-      this.mainWriter = new FlowWriterPort(this.session, writer, { ...this.application.amfWriteOptions, amf0Only });
+      this.mainWriter = new FlowWriterPort(
+        this.session,
+        writer,
+        mainWriterOptions(this.application.amfWriteOptions ?? NO_AMF_OPTIONS, amf0Only),
+      );
     }
     return this.mainWriter;
   }

@@ -116,7 +116,8 @@ class NodeCbc implements BlockCipher {
   used = false;
 
   constructor(key: Uint8Array) {
-    this.key = key.slice();
+    // Buffer.from copies into Node's shared pool: no ArrayBuffer of its own per key
+    this.key = Buffer.from(key);
   }
 
   /** @internal the sweep found it unused: the contexts go, made again on the next packet */

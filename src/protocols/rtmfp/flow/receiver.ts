@@ -72,7 +72,8 @@ export class FlowReceiver {
   constructor(id: number, deliver: DeliverMessage, limits?: Partial<ReceiverLimits>) {
     this.id = id;
     this.deliver = deliver;
-    this.limits = { ...DEFAULT_RECEIVER_LIMITS, ...limits };
+    // the defaults themselves when none is given: one object for every receiver
+    this.limits = limits ? { ...DEFAULT_RECEIVER_LIMITS, ...limits } : DEFAULT_RECEIVER_LIMITS;
   }
 
   /** The FIN fragment and everything before it are processed. */

@@ -463,8 +463,13 @@ export class Session implements WriterHost {
     const receiver = new FlowReceiver(chunk.flowId, (message, info) => {
       if (flow.handler && !this.ended) flow.handler.onMessage(message, info.lostBefore);
     });
-    const actor = createActor(flowMachine, inSystem(this.clock, observe('flow', `${this.nearId}.${chunk.flowId}`)));
-    actor.subscribe({ error: (error) => this.logger.error({ err: error, code: errorCode(error) }, 'flow actor error') });
+    const options = inSystem(this.clock, observe('flow', `${this.nearId}.${chunk.flowId}`));
+    const actor = createActor(flowMachine, options);
+    // the flow machine has no actions of ours, so nothing in it can throw; in the shared system an error would
+    // only reach the inert root, and a subscription per flow (observer, three bound functions) is not worth it
+    if (!options.parent) {
+      actor.subscribe({ error: (error) => this.logger.error({ err: error, code: errorCode(error) }, 'flow actor error') });
+    }
     actor.start();
     const flow: ReceivingFlow = { signature, associatedFlowId, receiver, handler, actor };
     this.flows.set(chunk.flowId, flow);
