@@ -90,7 +90,7 @@ export interface ObjectClass<S> {
  * pushObject for objects made by the thousand (a client and its writer per connection): the metatable, its
  * metamethods and the method functions exist once per kind, and each table finds its state in a weak map.
  * An instance then costs its table and its registry reference, not a metatable, closures and a method map
- * of its own (10,000 idle sessions, docs/performance.md). Returns the function that pushes a new instance.
+ * of its own (10,000 idle sessions, bench/README.md). Returns the function that pushes a new instance.
  */
 export function objectClass<S>(cls: ObjectClass<S>): (L: LuaState, self: S) => void {
   const selves = new WeakMap<object, S>();

@@ -104,7 +104,7 @@ class NobleCbc implements BlockCipher {
 // against ~3 µs for this.)
 // A context is made on first use (a session's encryptor never decrypts, its decryptor never encrypts) and let
 // go after IDLE_CONTEXT_MS unused: an idle session, one keepalive now and then, holds no native context
-// (~1.5 KB of heap and the OpenSSL state each; 10,000 idle sessions, docs/performance.md). Re-making one
+// (~1.5 KB of heap and the OpenSSL state each; 10,000 idle sessions, bench/README.md). Re-making one
 // costs ~15 µs, once per keepalive of an idle session.
 class NodeCbc implements BlockCipher {
   private readonly key: Uint8Array;

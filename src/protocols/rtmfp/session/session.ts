@@ -126,7 +126,7 @@ export const MAX_CONTROL_BYTES = 8 * 1024;
 export const MAX_SESSION_BUFFERED = 16 * 1024 * 1024;
 
 // An idle session holds none of these: control chunks get a writer while they wait for a flush, finished flows a
-// map from the first one (10,000 idle sessions, docs/performance.md), and every session builds packets in one buffer.
+// map from the first one (10,000 idle sessions, bench/README.md), and every session builds packets in one buffer.
 const NO_CONTROL = new ByteWriter(1);
 const NO_FINISHED_FLOWS = new Map<number, FlowReceiver>();
 const PACKET = new ByteWriter(1280);
