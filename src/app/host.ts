@@ -381,11 +381,16 @@ export class LuaApplicationHost implements ApplicationPort {
 
   // ---------------------------------------------------------------------------------------------
 
-  /** Pushes obj[name] then obj (ready for a method call) and returns true, or pushes nothing. */
+  /**
+   * Pushes obj[name] then obj (ready for a method call) and returns true, or pushes nothing. A script's
+   * functions are fields of the table itself: read raw, a name that is not one never reaches the object's
+   * __index (for a client, the connect properties, which it would build for nothing at every manage tick).
+   */
   private pushMethod(ref: number, name: string): boolean {
     const L = this.rt.lua.L;
     this.rt.lua.push(ref);
-    lua.lua_getfield(L, -1, name);
+    lua.lua_pushliteral(L, name);
+    lua.lua_rawget(L, -2);
     if (lua.lua_type(L, -1) !== lua.LUA_TFUNCTION) {
       lua.lua_pop(L, 2);
       return false;
@@ -472,7 +477,7 @@ export class LuaApplicationHost implements ApplicationPort {
     const lh = this.rt.lua;
     for (const w of state.writers) lh.unref(w.ref);
     state.writers.clear();
-    lh.unref(state.writer.ref);
+    if (state.writer.ref !== 0) lh.unref(state.writer.ref);
     if (state.propertiesRef !== 0) lh.unref(state.propertiesRef);
     lh.unref(state.ref);
   }

@@ -160,7 +160,7 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
     const session = await this.handshake(timeoutMs);
     this.session = session;
     this.writer = session.newWriter(NETCONNECTION_SIGNATURE, undefined);
-    session.criticalWriters.add(this.writer);
+    this.writer.critical = true;
     const properties: AMFObject = {
       app: new URL(this.url).pathname.replace(/^\//, ''),
       flashVer: 'WIN 11,7,700,202',

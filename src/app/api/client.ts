@@ -4,11 +4,11 @@
 import { hex } from '../../bytes.ts';
 import type { AMFObject, AMFValue } from '../../flash/amf/types.ts';
 import { lua, lauxlib, pushBytes, pushRef, type LuaState } from '../lua/state.ts';
-import { pushObject, readOnly } from '../lua/object.ts';
+import { objectClass, readOnly } from '../lua/object.ts';
 import type { ClientPort } from '../../core/ports.ts';
 import { pushNumber } from './amf-convert.ts';
 import type { HostContext } from './context.ts';
-import { createWriter, type ClientLink, type WriterState } from './writer.ts';
+import { createWriter, pushWriter, type ClientLink, type WriterState } from './writer.ts';
 
 export interface ClientState extends ClientLink {
   readonly port: ClientPort;
@@ -23,6 +23,7 @@ export interface ClientState extends ClientLink {
   ref: number;
   propertiesRef: number;
   parametersRef: number;
+  readonly ctx: HostContext;
 }
 
 const READ_ONLY = new Set([
@@ -58,102 +59,107 @@ export function parseQuery(query: string): AMFObject {
 }
 
 export function createClient(ctx: HostContext, port: ClientPort, appPath: string, path: string): ClientState {
-  const L = ctx.rt.lua.L;
   const link: ClientLink = { alive: true, pending: null, writers: new Set() };
-  const writer = createWriter(ctx, link, port.writer, true);
-  const props: AMFObject = { ...port.properties, ...parseQuery(port.query) };
-  const parametersRef = sharedParameters(ctx, port.protocol);
   const state: ClientState = Object.assign(link, {
     port,
     id: hex(port.rawId),
     appPath,
     path,
-    writer,
+    writer: createWriter(ctx, link, port.writer, true),
     ref: 0,
     // built on first read: most scripts never look at the connect object, and an idle client should stay small
     propertiesRef: 0,
-    parametersRef,
+    parametersRef: sharedParameters(ctx, port.protocol),
+    ctx,
   });
-  const pushProperties = (L1: LuaState): void => {
-    if (state.propertiesRef === 0) {
-      ctx.conv.push(L1, props);
-      setCountingLength(L1);
-      lua.lua_pushvalue(L1, -1);
-      state.propertiesRef = lauxlib.luaL_ref(L1, lua.LUA_REGISTRYINDEX);
-    } else {
-      pushRef(L1, state.propertiesRef);
-    }
-  };
-  // "" when the client sent none, as both reference servers
-  const text = (L1: LuaState, v: AMFValue): void => {
-    lua.lua_pushliteral(L1, typeof v === 'string' ? v : '');
-  };
-
-  pushObject(L, {
-    get(L1, key) {
-      switch (key) {
-        case 'id':
-          lua.lua_pushliteral(L1, state.id);
-          return true;
-        case 'rawId':
-          pushBytes(L1, port.rawId);
-          return true;
-        case 'address':
-          lua.lua_pushliteral(L1, port.address);
-          return true;
-        case 'flashVersion':
-          text(L1, port.properties['flashVer']);
-          return true;
-        case 'swfUrl':
-          text(L1, port.properties['swfUrl']);
-          return true;
-        case 'pageUrl':
-          text(L1, port.properties['pageUrl']);
-          return true;
-        case 'path':
-          lua.lua_pushliteral(L1, path);
-          return true;
-        case 'ping':
-          pushNumber(L1, port.ping);
-          return true;
-        case 'lastReceptionTime':
-          lua.lua_pushnumber(L1, port.lastReceptionTime);
-          return true;
-        case 'elapsedFromReception':
-          pushNumber(L1, Math.max(0, Math.round(Date.now() - port.lastReceptionTime)));
-          return true;
-        case 'protocol':
-          lua.lua_pushliteral(L1, port.protocol);
-          return true;
-        case 'query':
-          lua.lua_pushliteral(L1, port.query);
-          return true;
-        case 'properties':
-          pushProperties(L1);
-          return true;
-        case 'parameters':
-          pushRef(L1, parametersRef);
-          return true;
-        case 'writer':
-          pushRef(L1, writer.ref);
-          return true;
-      }
-      // client.arg1: the properties (connect object and query arguments) without "properties."
-      pushProperties(L1);
-      lua.lua_getfield(L1, -1, key);
-      lua.lua_remove(L1, -2);
-      return true;
-    },
-    set(L1, key, valueIdx) {
-      // a method may be named like a property (function client:ping()): both servers allow it, and
-      // the RPC finds it in the table; any other value for such a name is refused
-      if (lua.lua_type(L1, valueIdx) === lua.LUA_TFUNCTION) return false;
-      return READ_ONLY.has(key) ? readOnly(L1, key) : false;
-    },
-  });
+  clientObjects(ctx.rt.lua.L, state);
   state.ref = ctx.rt.lua.ref();
   return state;
 }
+
+/** client.properties: the connect object and the URL query arguments, made on first read and then kept. */
+function pushProperties(L1: LuaState, state: ClientState): void {
+  if (state.propertiesRef === 0) {
+    const port = state.port;
+    state.ctx.conv.push(L1, { ...port.properties, ...parseQuery(port.query) });
+    setCountingLength(L1);
+    lua.lua_pushvalue(L1, -1);
+    state.propertiesRef = lauxlib.luaL_ref(L1, lua.LUA_REGISTRYINDEX);
+  } else {
+    pushRef(L1, state.propertiesRef);
+  }
+}
+
+/** "" when the client sent none, as both reference servers */
+function text(L1: LuaState, v: AMFValue): void {
+  lua.lua_pushliteral(L1, typeof v === 'string' ? v : '');
+}
+
+/** Every client object shares one metatable (see objectClass): an idle client costs its table and state. */
+const clientObjects = objectClass<ClientState>({
+  name: 'client',
+  get(L1, state, key) {
+    const port = state.port;
+    switch (key) {
+      case 'id':
+        lua.lua_pushliteral(L1, state.id);
+        return true;
+      case 'rawId':
+        pushBytes(L1, port.rawId);
+        return true;
+      case 'address':
+        lua.lua_pushliteral(L1, port.address);
+        return true;
+      case 'flashVersion':
+        text(L1, port.properties['flashVer']);
+        return true;
+      case 'swfUrl':
+        text(L1, port.properties['swfUrl']);
+        return true;
+      case 'pageUrl':
+        text(L1, port.properties['pageUrl']);
+        return true;
+      case 'path':
+        lua.lua_pushliteral(L1, state.path);
+        return true;
+      case 'ping':
+        pushNumber(L1, port.ping);
+        return true;
+      case 'lastReceptionTime':
+        lua.lua_pushnumber(L1, port.lastReceptionTime);
+        return true;
+      case 'elapsedFromReception':
+        pushNumber(L1, Math.max(0, Math.round(Date.now() - port.lastReceptionTime)));
+        return true;
+      case 'protocol':
+        lua.lua_pushliteral(L1, port.protocol);
+        return true;
+      case 'query':
+        lua.lua_pushliteral(L1, port.query);
+        return true;
+      case 'properties':
+        pushProperties(L1, state);
+        return true;
+      case 'parameters':
+        pushRef(L1, state.parametersRef);
+        return true;
+      case 'writer':
+        pushWriter(L1, state.writer);
+        return true;
+    }
+    // client.arg1: the properties (connect object and query arguments) without "properties."
+    pushProperties(L1, state);
+    lua.lua_getfield(L1, -1, key);
+    lua.lua_remove(L1, -2);
+    return true;
+  },
+  set(L1, _state, key, valueIdx) {
+    // a method may be named like a property (function client:ping()): both servers allow it, and
+    // the RPC finds it in the table; any other value for such a name is refused
+    if (lua.lua_type(L1, valueIdx) === lua.LUA_TFUNCTION) return false;
+    return READ_ONLY.has(key) ? readOnly(L1, key) : false;
+  },
+});
 
 export { pushRef };
 

@@ -4,7 +4,7 @@
 import { concat } from '../../bytes.ts';
 import type { AMFValue } from '../../flash/amf/types.ts';
 import { lua, pushRef, toBytes, toDisplay, type LuaState } from '../lua/state.ts';
-import { pushObject, type Method } from '../lua/object.ts';
+import { objectClass } from '../lua/object.ts';
 import type { WriterPort } from '../../core/ports.ts';
 import type { HostContext } from './context.ts';
 
@@ -19,9 +19,10 @@ export interface WriterState {
   readonly port: WriterPort;
   readonly client: ClientLink;
   readonly main: boolean;
-  /** registry reference of the script object */
+  /** registry reference of the script object, 0 until a script first sees it */
   ref: number;
   closed: boolean;
+  readonly ctx: HostContext;
 }
 
 /** Status codes are completed the way Cumulus does: "Call.Failed" → "NetConnection.Call.Failed". */
@@ -33,41 +34,61 @@ function statusLevel(code: string): 'status' | 'error' {
   return /(Failed|Rejected|Error|BadName|NotFound|InvalidApp)$/.test(code) ? 'error' : 'status';
 }
 
+/** A writer's state; its script object is made on first use (`ref` 0 until then, see pushWriter). */
 export function createWriter(ctx: HostContext, client: ClientLink, port: WriterPort, main: boolean): WriterState {
-  const L = ctx.rt.lua.L;
-  const w: WriterState = { port, client, main, ref: 0, closed: false };
-  const dead = (): boolean => !client.alive || w.closed || port.closed;
-  const values = (L1: LuaState, from: number): AMFValue[] => ctx.conv.range(L1, from, lua.lua_gettop(L1));
+  return { port, client, main, ref: 0, closed: false, ctx };
+}
 
-  const result: Method = (L1, a) => {
+/** Pushes the writer's script object, made on the first push: an idle client's main writer never has one. */
+export function pushWriter(L: LuaState, w: WriterState): void {
+  if (w.ref === 0) {
+    writerObjects(w.ctx)(w.ctx.rt.lua.L, w);
+    w.ref = w.ctx.rt.lua.ref();
+  }
+  pushRef(L, w.ref);
+}
+
+function dead(w: WriterState): boolean {
+  return !w.client.alive || w.closed || w.port.closed;
+}
+
+/** The writer kind of one host: its methods convert values with the host's converter. */
+const writerKinds = new WeakMap<HostContext, (L: LuaState, w: WriterState) => void>();
+
+function writerObjects(ctx: HostContext): (L: LuaState, w: WriterState) => void {
+  let push = writerKinds.get(ctx);
+  if (push) return push;
+  const values = (L1: LuaState, from: number): AMFValue[] => ctx.conv.range(L1, from, lua.lua_gettop(L1));
+  type WriterMethod = (L: LuaState, w: WriterState, arg: number) => number;
+  const result: WriterMethod = (L1, w, a) => {
     const v = values(L1, a);
-    if (main && client.pending) client.pending.push(...v);
-    else if (!dead()) port.writeResult(0, v);
+    if (w.main && w.client.pending) w.client.pending.push(...v);
+    else if (!dead(w)) w.port.writeResult(0, v);
     return 0;
   };
-  const invocation: Method = (L1, a) => {
+  const invocation: WriterMethod = (L1, w, a) => {
     const name = toDisplay(L1, a);
     const v = values(L1, a + 1);
-    if (!dead()) port.writeInvocation(name, v);
+    if (!dead(w)) w.port.writeInvocation(name, v);
     return 0;
   };
-  const newWriter: Method = (L1) => {
-    if (dead()) return 0;
-    const created = createWriter(ctx, client, port.newWriter(), false);
-    client.writers.add(created);
-    pushRef(L1, created.ref);
+  const newWriter: WriterMethod = (L1, w) => {
+    if (dead(w)) return 0;
+    const created = createWriter(ctx, w.client, w.port.newWriter(), false);
+    w.client.writers.add(created);
+    pushWriter(L1, created);
     return 1;
   };
-
-  pushObject(L, {
-    get(L1, key) {
+  push = objectClass<WriterState>({
+    name: 'writer',
+    get(L1, w, key) {
       if (key !== 'reliable') return false;
-      lua.lua_pushboolean(L1, port.reliable);
+      lua.lua_pushboolean(L1, w.port.reliable);
       return true;
     },
-    set(L1, key, v) {
+    set(L1, w, key, v) {
       if (key !== 'reliable') return false;
-      if (!dead()) port.reliable = lua.lua_toboolean(L1, v);
+      if (!dead(w)) w.port.reliable = lua.lua_toboolean(L1, v);
       return true;
     },
     methods: {
@@ -75,13 +96,13 @@ export function createWriter(ctx: HostContext, client: ClientLink, port: WriterP
       writeMessage: result,
       writeAMFMessage: invocation,
       writeInvocation: invocation,
-      writeStatusResponse: (L1, a) => {
+      writeStatusResponse: (L1, w, a) => {
         const code = statusCode(toDisplay(L1, a));
         const description = lua.lua_type(L1, a + 1) > lua.LUA_TNIL ? toDisplay(L1, a + 1) : '';
-        if (!dead()) port.writeStatus(code, description, statusLevel(code));
+        if (!dead(w)) w.port.writeStatus(code, description, statusLevel(code));
         return 0;
       },
-      writeRaw: (L1, a) => {
+      writeRaw: (L1, w, a) => {
         const parts: Uint8Array[] = [];
         for (let i = a; i <= lua.lua_gettop(L1); i++) {
           const t = lua.lua_type(L1, i);
@@ -91,26 +112,26 @@ export function createWriter(ctx: HostContext, client: ClientLink, port: WriterP
             if (v instanceof Uint8Array) parts.push(v);
           }
         }
-        if (!dead()) port.writeRaw(parts.length === 1 ? parts[0]! : concat(...parts));
+        if (!dead(w)) w.port.writeRaw(parts.length === 1 ? parts[0]! : concat(...parts));
         return 0;
       },
-      flush: (L1, a) => {
-        if (!dead()) port.flush(lua.lua_type(L1, a) <= lua.LUA_TNIL ? true : lua.lua_toboolean(L1, a));
+      flush: (L1, w, a) => {
+        if (!dead(w)) w.port.flush(lua.lua_type(L1, a) <= lua.LUA_TNIL ? true : lua.lua_toboolean(L1, a));
         return 0;
       },
       newFlowWriter: newWriter,
       newWriter,
-      close: () => {
+      close: (_L1, w) => {
         if (w.closed) return 0;
-        if (!main) {
+        if (!w.main) {
           w.closed = true;
-          client.writers.delete(w);
+          w.client.writers.delete(w);
         }
-        if (!port.closed && client.alive) port.close();
+        if (!w.port.closed && w.client.alive) w.port.close();
         return 0;
       },
     },
   });
-  w.ref = ctx.rt.lua.ref();
-  return w;
+  writerKinds.set(ctx, push);
+  return push;
 }

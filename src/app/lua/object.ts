@@ -73,3 +73,75 @@ export function madeOnFirstRead(owned: number[]): (L1: LuaState, key: string, ma
     lua.lua_rawgeti(L1, lua.LUA_REGISTRYINDEX, ref);
   };
 }
+
+/** A kind of object whose every instance shares one metatable and one set of method functions. */
+export interface ObjectClass<S> {
+  /** registry name of the shared metatable (one per Lua state) */
+  name: string;
+  /** Pushes the value of a live property of `self` and returns true, or returns false. */
+  get?(L: LuaState, self: S, key: string): boolean;
+  /** Handles an assignment (value at valueIdx) and returns true; false stores it in the table. */
+  set?(L: LuaState, self: S, key: string, valueIdx: number): boolean;
+  /** A method gets its object's state and the index of its first real argument. */
+  methods?: Readonly<Record<string, (L: LuaState, self: S, arg: number) => number>>;
+}
+
+/**
+ * pushObject for objects made by the thousand (a client and its writer per connection): the metatable, its
+ * metamethods and the method functions exist once per kind, and each table finds its state in a weak map.
+ * An instance then costs its table and its registry reference, not a metatable, closures and a method map
+ * of its own (10,000 idle sessions, bench/README.md). Returns the function that pushes a new instance.
+ */
+export function objectClass<S>(cls: ObjectClass<S>): (L: LuaState, self: S) => void {
+  const selves = new WeakMap<object, S>();
+  const selfAt = (L: LuaState, idx: number): S | undefined => {
+    const table = lua.lua_topointer(L, idx);
+    return table === null ? undefined : selves.get(table);
+  };
+  const methods = new Map<string, LuaJSFunction>();
+  for (const [name, m] of Object.entries(cls.methods ?? {})) {
+    methods.set(name, (L1) => {
+      const self = selfAt(L1, lua.lua_upvalueindex(1));
+      return self === undefined ? 0 : m(L1, self, firstArg(L1));
+    });
+  }
+  const index: LuaJSFunction = (L1) => {
+    if (lua.lua_type(L1, 2) !== lua.LUA_TSTRING) return 0;
+    const key = toText(L1, 2);
+    const m = methods.get(key);
+    if (m) {
+      pushBoundMethod(L1, 1, m);
+      return 1;
+    }
+    const self = selfAt(L1, 1);
+    return self !== undefined && cls.get?.(L1, self, key) ? 1 : 0;
+  };
+  const newindex: LuaJSFunction = (L1) => {
+    if (lua.lua_type(L1, 2) === lua.LUA_TSTRING) {
+      const key = toText(L1, 2);
+      if (methods.has(key)) return lauxlib.luaL_error(L1, `'${key}' is a method and cannot be replaced`);
+      const self = selfAt(L1, 1);
+      if (self !== undefined && cls.set?.(L1, self, key, 3)) return 0;
+    }
+    lua.lua_settop(L1, 3);
+    lua.lua_rawset(L1, 1);
+    return 0;
+  };
+  // kept in the registry (no __name field, unlike luaL_newmetatable: tostring(obj) stays "table: 0x...")
+  const registryKey = `nimbus.${cls.name}`;
+  return (L, self) => {
+    lua.lua_createtable(L, 0, 0);
+    selves.set(lua.lua_topointer(L, -1) as object, self);
+    if (lua.lua_getfield(L, lua.LUA_REGISTRYINDEX, registryKey) !== lua.LUA_TTABLE) {
+      lua.lua_pop(L, 1);
+      lua.lua_createtable(L, 0, 2);
+      lua.lua_pushcfunction(L, index);
+      lua.lua_setfield(L, -2, '__index');
+      lua.lua_pushcfunction(L, newindex);
+      lua.lua_setfield(L, -2, '__newindex');
+      lua.lua_pushvalue(L, -1);
+      lua.lua_setfield(L, lua.LUA_REGISTRYINDEX, registryKey);
+    }
+    lua.lua_setmetatable(L, -2);
+  };
+}

@@ -8,6 +8,7 @@ import { WireError } from '../../errors.ts';
 import { parseTcUrl } from '../../flash/tc-url.ts';
 import { TC, UserControl, decodeCommand, decodeTCMessage, encodeCommand, encodeUserControl, type TCCommand } from '../../flash/tc.ts';
 import { isAMFObject, type AMFObject } from '../../flash/amf/types.ts';
+import type { AMFWriteOptions } from '../../flash/amf/options.ts';
 import type { ApplicationPort, ClientPort, WriterPort } from '../../core/ports.ts';
 import type { Core } from '../../core/core.ts';
 import { clip, type Logger, type RateLimitedLog } from '../../log.ts';
@@ -18,6 +19,19 @@ const TC_PREFIX = Uint8Array.of(0x54, 0x43);
 const NETCONNECTION_SIGNATURE = tcSignature(0);
 /** NetStreams one client may hold at once (each costs writers on the server). */
 export const MAX_STREAMS = 1024;
+const NO_STREAMS: Set<number> = new Set();
+const NO_ADDRESSES: readonly string[] = Object.freeze([]);
+const NO_NET_STREAMS: ReadonlyMap<number, ServerNetStream> = new Map();
+
+/** The main writer's AMF options, one object per application's options and AMF0 choice, not one per client. */
+const NO_AMF_OPTIONS: AMFWriteOptions = {};
+const writerOptions = new WeakMap<AMFWriteOptions, { amf0: AMFWriteOptions; any: AMFWriteOptions }>();
+
+function mainWriterOptions(options: AMFWriteOptions, amf0Only: boolean): AMFWriteOptions {
+  let both = writerOptions.get(options);
+  if (!both) writerOptions.set(options, (both = { amf0: { ...options, amf0Only: true }, any: { ...options, amf0Only: false } }));
+  return amf0Only ? both.amf0 : both.any;
+}
 
 export interface ServerClientOptions {
   /** the application, streams and client registry this client takes part in */
@@ -43,18 +57,24 @@ export class ServerClient implements SessionDelegate, ClientPort {
   properties: AMFObject = {};
   path = '';
   query = '';
-  peerAddresses: string[] = [];
+  /** setPeerInfo's addresses (replaced whole, never changed in place: none shares one empty list) */
+  peerAddresses: readonly string[] = NO_ADDRESSES;
   connected = false;
   private mainWriter: FlowWriterPort | undefined;
-  private readonly streams = new Set<number>();
-  /** NetStream objects of the created streams that have opened a flow, by stream id */
-  readonly netStreams = new Map<number, ServerNetStream>();
+  /** made on the first createStream: an idle client holds neither */
+  private streams = NO_STREAMS;
+  /** NetStream objects of the created streams that have opened a flow, by stream id (made with the first) */
+  private streamsOpen: Map<number, ServerNetStream> | undefined;
   private readonly options: ServerClientOptions;
   private disconnectNotified = false;
 
   constructor(logger: Logger, options: ServerClientOptions) {
     this.logger = logger;
     this.options = options;
+  }
+
+  get netStreams(): ReadonlyMap<number, ServerNetStream> {
+    return this.streamsOpen ?? NO_NET_STREAMS;
   }
 
   private get application(): ApplicationPort {
@@ -107,7 +127,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
     let stream = this.netStreams.get(streamId);
     if (!stream) {
       stream = new ServerNetStream(this.streamHost(), streamId);
-      this.netStreams.set(streamId, stream);
+      (this.streamsOpen ??= new Map()).set(streamId, stream);
     }
     return stream.flow();
   }
@@ -128,7 +148,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
   /** Streams closed, groups left (onUnjoinGroup before onDisconnection), then onDisconnection, once. */
   private release(): void {
     for (const stream of this.netStreams.values()) stream.close();
-    this.netStreams.clear();
+    this.streamsOpen = undefined;
     this.options.groups?.leaveAll(this);
     if (this.connected && !this.disconnectNotified) {
       this.disconnectNotified = true;
@@ -223,6 +243,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
         }
         let id = 1;
         while (this.streams.has(id)) id++;
+        if (this.streams === NO_STREAMS) this.streams = new Set();
         this.streams.add(id);
         writer.write(encodeCommand('_result', command.transactionId, null, [id], { amf0Only: true }));
         return;
@@ -232,7 +253,7 @@ export class ServerClient implements SessionDelegate, ClientPort {
         if (typeof id === 'number') {
           this.streams.delete(id);
           this.netStreams.get(id)?.close();
-          this.netStreams.delete(id);
+          this.streamsOpen?.delete(id);
         }
         return;
       }
@@ -254,8 +275,12 @@ export class ServerClient implements SessionDelegate, ClientPort {
   private ensureWriter(flowId: number, amf0Only: boolean): FlowWriterPort {
     if (!this.mainWriter) {
       const writer = this.session.newWriter(NETCONNECTION_SIGNATURE, flowId);
-      this.session.criticalWriters.add(writer);
-      this.mainWriter = new FlowWriterPort(this.session, writer, { ...this.application.amfWriteOptions, amf0Only });
+      writer.critical = true;
+      this.mainWriter = new FlowWriterPort(
+        this.session,
+        writer,
+        mainWriterOptions(this.application.amfWriteOptions ?? NO_AMF_OPTIONS, amf0Only),
+      );
     }
     return this.mainWriter;
   }

@@ -2,6 +2,7 @@
 // id, and turns connected sessions into core clients. Plain code; it never throws on input.
 import dgram from 'node:dgram';
 import { systemClock, type Clock } from '../../clock.ts';
+import { TimerWheel } from '../../actors/timer-wheel.ts';
 import type { NimbusConfig } from '../../config.ts';
 import type { Core } from '../../core/core.ts';
 import type { ProtocolServer } from '../../core/ports.ts';
@@ -16,7 +17,7 @@ import { CHUNK, decodeChunks, writeChunk, type FIHelloChunk, type IHelloChunk, t
 import { readPacketHeader } from './wire/packet.ts';
 import { Session, type BufferBudget, type Endpoint, type SessionTransport } from './session/session.ts';
 import { Handshake, cookieExpiry, cookieKey } from './handshake.ts';
-import { ServerClient, formatEndpoint } from './client.ts';
+import { ServerClient, formatEndpoint, type ServerClientOptions } from './client.ts';
 import { AttemptCounter, PeerIndex, epdPeerId, introduce, redirectAddresses } from './rendezvous.ts';
 import { GroupRegistry } from './groups.ts';
 import { AddressBudget, DEFAULT_STARTUP_BUDGET, type AddressBudgetLimits } from './address-budget.ts';
@@ -87,6 +88,8 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
   readonly config: NimbusConfig;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** the one timer behind every session's, flow's and writer's delays (keepalives, retransmissions, close) */
+  readonly timers: TimerWheel;
   readonly stats: ServerStats = {
     datagramsIn: 0,
     malformed: 0,
@@ -129,6 +132,7 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
     this.logger = options.logger;
     this.core = options.core;
     this.clock = options.clock ?? systemClock;
+    this.timers = new TimerWheel(this.clock);
     this.halfOpenLimits = {
       ...DEFAULT_HALF_OPEN_LIMITS,
       perAddress: this.config.rtmfp.maxHalfOpenPerAddress,
@@ -462,25 +466,7 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
       signature: Uint8Array.of(0x58),
     });
     const peerId = peerIdOf(chunk.certificate);
-    const client = new ServerClient(this.logger.child({ session: sessionId, address: `${from.host}:${from.port}` }), {
-      core: this.core,
-      keepAliveServerMs: this.config.rtmfp.keepAliveServer * 1000,
-      keepAlivePeerMs: this.config.rtmfp.keepAlivePeer * 1000,
-      groups: this.groups,
-      onAddressChanged: (moved, previous) => this.peers.moved(moved, previous),
-      rateLog: this.rateLog,
-      onConnected: () => this.leaveHalfOpen(sessionId),
-      onClosed: (closed, reason) => {
-        this.leaveHalfOpen(sessionId);
-        this.sessions.delete(sessionId);
-        this.clients.delete(sessionId);
-        this.peers.remove(closed);
-        this.handshake.commit(sessionId);
-        if (channels.sessionClose.hasSubscribers) {
-          channels.sessionClose.publish({ protocol: 'RTMFP', id: sessionId, address: closed.address, reason });
-        }
-      },
-    });
+    const client = new ServerClient(this.logger.child({ session: sessionId, address: `${from.host}:${from.port}` }), this.clientOptions);
     const session = new Session({
       role: 'responder',
       nearId: sessionId,
@@ -489,7 +475,7 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
       cipher: createPacketCipher(keying.keys.encryptKey, keying.keys.decryptKey, keying.keys.protection, this.config.rtmfp.cipher),
       transport: this,
       delegate: client,
-      clock: this.clock,
+      clock: this.timers,
       logger: client.logger,
       keepAliveMs: this.config.rtmfp.keepAliveServer * 1000,
       peerTimeoutMs: this.config.rtmfp.timeout * 1000,
@@ -525,6 +511,39 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
   private reply(cleartext: Uint8Array, farId: number, to: Endpoint): void {
     this.send(startupCipher.seal(farId, cleartext), to);
   }
+
+  /** What every client of this server is given: one object for all (an idle session holds no closures of its own) */
+  private get clientOptions(): ServerClientOptions {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const server = this;
+    return (this.sharedClientOptions ??= {
+      core: this.core,
+      // read when used, as the configuration is now (a reload may change it)
+      get keepAliveServerMs() {
+        return server.config.rtmfp.keepAliveServer * 1000;
+      },
+      get keepAlivePeerMs() {
+        return server.config.rtmfp.keepAlivePeer * 1000;
+      },
+      groups: this.groups,
+      onAddressChanged: (moved, previous) => this.peers.moved(moved, previous),
+      rateLog: this.rateLog,
+      onConnected: (connected) => this.leaveHalfOpen(connected.session.nearId),
+      onClosed: (closed, reason) => {
+        const sessionId = closed.session.nearId;
+        this.leaveHalfOpen(sessionId);
+        this.sessions.delete(sessionId);
+        this.clients.delete(sessionId);
+        this.peers.remove(closed);
+        this.handshake.commit(sessionId);
+        if (channels.sessionClose.hasSubscribers) {
+          channels.sessionClose.publish({ protocol: 'RTMFP', id: sessionId, address: closed.address, reason });
+        }
+      },
+    });
+  }
+
+  private sharedClientOptions: ServerClientOptions | undefined;
 
   private allocateSessionId(): number {
     for (;;) {

@@ -102,20 +102,41 @@ class NobleCbc implements BlockCipher {
 // (the previous packet's last ciphertext block) into the first plaintext block cancels it, which restarts
 // the IV at zero with a single native call. (ECB block by block measured ~48 µs per 1,200-byte packet,
 // against ~3 µs for this.)
+// A context is made on first use (a session's encryptor never decrypts, its decryptor never encrypts) and let
+// go after IDLE_CONTEXT_MS unused: an idle session, one keepalive now and then, holds no native context
+// (~1.5 KB of heap and the OpenSSL state each; 10,000 idle sessions, bench/README.md). Re-making one
+// costs ~15 µs, once per keepalive of an idle session.
 class NodeCbc implements BlockCipher {
-  private readonly cbcEncrypt: Cipher;
-  private readonly ecbDecrypt: Decipher;
-  private readonly chain = new Uint8Array(16);
+  private readonly key: Uint8Array;
+  private cbcEncrypt: Cipher | undefined;
+  private ecbDecrypt: Decipher | undefined;
+  /** chaining value of cbcEncrypt (zero for a fresh context, whose IV is zero) */
+  private chain: Uint8Array | undefined;
+  /** @internal used since the last sweep */
+  used = false;
 
   constructor(key: Uint8Array) {
-    this.cbcEncrypt = createCipheriv('aes-128-cbc', key, new Uint8Array(16)).setAutoPadding(false);
-    this.ecbDecrypt = createDecipheriv('aes-128-ecb', key, null).setAutoPadding(false);
+    // Buffer.from copies into Node's shared pool: no ArrayBuffer of its own per key
+    this.key = Buffer.from(key);
+  }
+
+  /** @internal the sweep found it unused: the contexts go, made again on the next packet */
+  release(): void {
+    this.cbcEncrypt = undefined;
+    this.ecbDecrypt = undefined;
+    this.chain = undefined;
   }
 
   encrypt(data: Uint8Array): void {
     checkBlocks(data);
     const n = data.length;
     if (n === 0) return;
+    if (this.cbcEncrypt === undefined || this.chain === undefined) {
+      this.cbcEncrypt = createCipheriv('aes-128-cbc', this.key, new Uint8Array(16)).setAutoPadding(false);
+      this.chain = new Uint8Array(16);
+      hold(this);
+    }
+    this.used = true;
     const chain = this.chain;
     for (let j = 0; j < 16; j++) data[j]! ^= chain[j]!;
     const out = this.cbcEncrypt.update(data);
@@ -126,9 +147,42 @@ class NodeCbc implements BlockCipher {
   decrypt(data: Uint8Array): void {
     checkBlocks(data);
     if (data.length === 0) return;
+    if (this.ecbDecrypt === undefined) {
+      this.ecbDecrypt = createDecipheriv('aes-128-ecb', this.key, null).setAutoPadding(false);
+      hold(this);
+    }
+    this.used = true;
     const plain = this.ecbDecrypt.update(data);
     // Walk backwards so each block still sees its predecessor's ciphertext in `data`.
     for (let i = data.length - 1; i >= 16; i--) data[i] = plain[i]! ^ data[i - 16]!;
     for (let i = 0; i < 16; i++) data[i] = plain[i]!;
+  }
+}
+
+/** How long a context stays unused before it is let go (between one and two sweeps). */
+export const IDLE_CONTEXT_MS = 5_000;
+const holding = new Set<NodeCbc>();
+let sweeper: ReturnType<typeof setInterval> | undefined;
+
+/** One sweep for every cipher of the process (not a timer per session), running only while some hold a context. */
+function hold(cipher: NodeCbc): void {
+  holding.add(cipher);
+  if (sweeper !== undefined) return;
+  sweeper = setInterval(sweep, IDLE_CONTEXT_MS);
+  sweeper.unref();
+}
+
+function sweep(): void {
+  for (const cipher of holding) {
+    if (cipher.used) {
+      cipher.used = false;
+    } else {
+      cipher.release();
+      holding.delete(cipher);
+    }
+  }
+  if (holding.size === 0) {
+    clearInterval(sweeper);
+    sweeper = undefined;
   }
 }

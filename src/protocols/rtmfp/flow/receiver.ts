@@ -32,6 +32,8 @@ interface Stored {
   flags: number;
   data: Uint8Array;
 }
+/** shared by every receiver that has stored nothing yet; never written */
+const NOTHING_STORED = new Map<number, Stored>();
 
 /**
  * `message` may be a view into the packet that carried it: copy it to keep it beyond the call. `info` is
@@ -58,7 +60,8 @@ export class FlowReceiver {
   private readonly limits: ReceiverLimits;
   /** Highest sequence number processed; everything at or below it is settled (the cumulative ack). */
   private processed = 0;
-  private readonly stored = new Map<number, Stored>();
+  /** made on the first fragment out of order: most flows (an idle NetConnection's) never have one */
+  private stored: Map<number, Stored> = NOTHING_STORED;
   private storedBytes = 0;
   /** Fragments of the message being reassembled, or null when none is. */
   private partial: Uint8Array[] | null = null;
@@ -72,7 +75,8 @@ export class FlowReceiver {
   constructor(id: number, deliver: DeliverMessage, limits?: Partial<ReceiverLimits>) {
     this.id = id;
     this.deliver = deliver;
-    this.limits = { ...DEFAULT_RECEIVER_LIMITS, ...limits };
+    // the defaults themselves when none is given: one object for every receiver
+    this.limits = limits ? { ...DEFAULT_RECEIVER_LIMITS, ...limits } : DEFAULT_RECEIVER_LIMITS;
   }
 
   /** The FIN fragment and everything before it are processed. */
@@ -196,6 +200,7 @@ export class FlowReceiver {
       this.droppedFragments++;
       return false;
     }
+    if (this.stored === NOTHING_STORED) this.stored = new Map();
     this.stored.set(chunk.sequence, { flags: chunk.flags, data: chunk.data.slice() });
     this.storedBytes += chunk.data.length;
     return true;

@@ -7,6 +7,7 @@ import type { Clock } from '../../../clock.ts';
 import type { ByteWriter } from '../../../bytes.ts';
 import { encodeVLU, vluLength } from '../../../bytes.ts';
 import { observe } from '../../../actors/observe.ts';
+import { inSystem } from '../../../actors/system.ts';
 import { Bindings } from '../../../actors/bindings.ts';
 import type { Congestion, NakOutcome } from '../session/congestion.ts';
 import { NAKS_FOR_LOSS, RETRANSMIT_JITTER } from '../params.ts';
@@ -94,6 +95,8 @@ export class FlowWriter {
   reliable: boolean;
   /** carries time-critical data (audio, video): served before the session's other writers (RFC 7016 §3.5.2.1) */
   timeCritical = false;
+  /** its failure or close ends the session (the NetConnection writer) */
+  critical = false;
   /** bytes of unsent unreliable messages beyond which the oldest are dropped (slow receivers) */
   maxQueuedBytes = 4 * 1024 * 1024;
   readonly stats: WriterStats = {
@@ -127,11 +130,7 @@ export class FlowWriter {
     this.lastProgress = host.clock.now();
     this.optionsBytes = encodeOptions(signature, associatedFlowId);
     this.key = writerBindings.bind(this);
-    this.actor = createActor(boundWriterMachine, {
-      input: { key: this.key },
-      clock: host.clock,
-      ...observe('writer', `${host.nearId}.${id}`),
-    });
+    this.actor = createActor(boundWriterMachine, inSystem(host.clock, observe('writer', `${host.nearId}.${id}`), { key: this.key }));
     this.actor.subscribe({
       next: (snapshot) => void (this.current = String(snapshot.value)),
       error: (error) => host.onWriterFailed(this, `writer actor error: ${String(error)}`),
@@ -505,14 +504,13 @@ export class FlowWriter {
   onClosed(): void {
     this.finish();
     this.host.onWriterClosed(this);
-    this.actor.stop();
+    // entry of a final state: the actor stops by itself once the transition ends
   }
 
   /** @internal machine implementation */
   onAbandoned(reason: string): void {
     this.finish();
     this.host.onWriterFailed(this, reason);
-    this.actor.stop();
   }
 }
 

@@ -15,6 +15,7 @@ import { MODE, PACKET_FLAG, readPacketHeader, timestampNow, writePacketHeader } 
 import { FlowReceiver } from '../flow/receiver.ts';
 import { FlowWriter, type WriterHost } from '../flow/writer.ts';
 import { observe } from '../../../actors/observe.ts';
+import { inSystem, stopActor } from '../../../actors/system.ts';
 import { Bindings } from '../../../actors/bindings.ts';
 import { Congestion, type NakOutcome } from './congestion.ts';
 import { TimeCriticalReception } from './time-critical.ts';
@@ -135,6 +136,17 @@ export const MAX_CONTROL_BYTES = 8 * 1024;
  *  hold up to 8 MiB alone (flow/receiver.ts), 256 of them 2 GiB; past this the flow that grew it is dropped. */
 export const MAX_SESSION_BUFFERED = 16 * 1024 * 1024;
 
+// An idle session holds none of these: control chunks get a writer while they wait for a flush, finished flows a
+// map from the first one (10,000 idle sessions, bench/README.md), and every session builds packets in one buffer.
+const NO_CONTROL = new ByteWriter(1);
+const NO_FINISHED_FLOWS = new Map<number, FlowReceiver>();
+const PACKET = new ByteWriter(1280);
+/** sendingOrder's lists and emit's last fragment written, shared like PACKET: nothing allocated per packet */
+const CRITICAL_SCRATCH: FlowWriter[] = [];
+const OTHERS_SCRATCH: FlowWriter[] = [];
+let ordering = false;
+const PREVIOUS_FRAGMENT = { flowId: -1, seq: -1 };
+
 export class Session implements WriterHost {
   readonly role: 'initiator' | 'responder';
   readonly nearId: number;
@@ -205,10 +217,10 @@ export class Session implements WriterHost {
   private readonly timeCritical: TimeCriticalReception;
   /** a time-critical writer put a fragment in the packet being filled (its TC flag) */
   private packetTimeCritical = false;
-  private readonly finishedFlows = new Map<number, FlowReceiver>();
+  private finishedFlows: Map<number, FlowReceiver> = NO_FINISHED_FLOWS;
   private readonly writers = new Map<number, FlowWriter>();
   private nextWriterId = 1;
-  private control = new ByteWriter(64);
+  private control = NO_CONTROL;
   private lastTimestamp: number | undefined;
   private lastTimestampAt = 0;
   private lastEchoReceived = -1;
@@ -230,13 +242,12 @@ export class Session implements WriterHost {
   closeReason = '';
   /** why receiveDatagram last returned false: the session had ended, the packet did not decrypt, or did not parse */
   dropCause: 'ended' | 'decrypt' | 'packet' | undefined;
-  private readonly packet = new ByteWriter(1280);
+  /** the packet being built: one buffer for every session, since a flush is synchronous and what it built is
+   *  sealed (copied) before anything else can run */
+  private get packet(): ByteWriter {
+    return PACKET;
+  }
   private writerCursor = 0;
-  /** sendingOrder's lists and emit's last fragment written, kept to allocate nothing per packet */
-  private readonly criticalScratch: FlowWriter[] = [];
-  private readonly othersScratch: FlowWriter[] = [];
-  private ordering = false;
-  private readonly previousFragment = { flowId: -1, seq: -1 };
 
   constructor(options: SessionOptions) {
     this.role = options.role;
@@ -260,11 +271,10 @@ export class Session implements WriterHost {
     this.congestion = new Congestion(this.lastReceptionTime);
     this.tracing = this.logger.isLevelEnabled('trace');
     this.key = sessionBindings.bind(this);
-    this.actor = createActor(boundSessionMachine, {
-      input: { key: this.key, maxPings: options.maxPings ?? MAX_PINGS },
-      clock: this.clock,
-      ...observe('session', this.nearId),
-    });
+    this.actor = createActor(
+      boundSessionMachine,
+      inSystem(this.clock, observe('session', this.nearId), { key: this.key, maxPings: options.maxPings ?? MAX_PINGS }),
+    );
     this.actor.subscribe({
       error: (error) => this.logger.error({ err: error, code: errorCode(error) }, 'session actor error'),
     });
@@ -483,7 +493,8 @@ export class Session implements WriterHost {
     let signature: Uint8Array | undefined;
     let associatedFlowId: number | undefined;
     for (const option of chunk.options ?? []) {
-      if (option.type === 0x00) signature = option.value;
+      // a copy: a view would keep the whole packet it came in for the life of the flow
+      if (option.type === 0x00) signature = option.value.slice();
       else if (option.type === 0x0a) {
         const id = decodeVLU(option.value);
         if (id >= 0) associatedFlowId = id;
@@ -494,8 +505,13 @@ export class Session implements WriterHost {
     const receiver = new FlowReceiver(chunk.flowId, (message, info) => {
       if (flow.handler && !this.ended) flow.handler.onMessage(message, info.lostBefore);
     });
-    const actor = createActor(flowMachine, { clock: this.clock, ...observe('flow', `${this.nearId}.${chunk.flowId}`) });
-    actor.subscribe({ error: (error) => this.logger.error({ err: error, code: errorCode(error) }, 'flow actor error') });
+    const options = inSystem(this.clock, observe('flow', `${this.nearId}.${chunk.flowId}`));
+    const actor = createActor(flowMachine, options);
+    // the flow machine has no actions of ours, so nothing in it can throw; in the shared system an error would
+    // only reach the inert root, and a subscription per flow (observer, three bound functions) is not worth it
+    if (!options.parent) {
+      actor.subscribe({ error: (error) => this.logger.error({ err: error, code: errorCode(error) }, 'flow actor error') });
+    }
     actor.start();
     const flow: ReceivingFlow = { signature, associatedFlowId, receiver, handler, actor };
     this.flows.set(chunk.flowId, flow);
@@ -529,6 +545,7 @@ export class Session implements WriterHost {
   }
 
   private rememberFinished(flowId: number, receiver: FlowReceiver): void {
+    if (this.finishedFlows === NO_FINISHED_FLOWS) this.finishedFlows = new Map();
     this.finishedFlows.set(flowId, receiver);
     if (this.finishedFlows.size > MAX_FINISHED_FLOWS) {
       const oldest = this.finishedFlows.keys().next().value as number;
@@ -556,9 +573,6 @@ export class Session implements WriterHost {
     return this.writers.get(id);
   }
 
-  /** Writers marked critical end the session when they fail (the NetConnection writer). */
-  readonly criticalWriters = new Set<FlowWriter>();
-
   onWriterClosed(writer: FlowWriter): void {
     this.writers.delete(writer.id);
   }
@@ -566,7 +580,7 @@ export class Session implements WriterHost {
   onWriterFailed(writer: FlowWriter, reason: string): void {
     // a writer the session already let go (abandoned because the session failed or closed) fails nothing more
     if (!this.writers.delete(writer.id)) return;
-    if (this.criticalWriters.has(writer) && !this.ended) this.fail(`main writer failed: ${reason}`);
+    if (writer.critical && !this.ended) this.fail(`main writer failed: ${reason}`);
   }
 
   /** Every writer ends abandoned (its actor in a final state), the session holding none of them any more. */
@@ -602,7 +616,7 @@ export class Session implements WriterHost {
   kill(reason = 'killed'): void {
     if (this.ended) return;
     this.closeReason = reason;
-    this.actor.stop();
+    stopActor(this.actor);
     this.onClosed(reason);
   }
 
@@ -614,6 +628,7 @@ export class Session implements WriterHost {
   /** @internal machine action */
   queueControl(chunk: Uint8Array, flushNow: boolean): void {
     if (this.control.length + chunk.length > MAX_CONTROL_BYTES) return;
+    if (this.control === NO_CONTROL) this.control = new ByteWriter(64);
     this.control.write(chunk);
     if (flushNow) this.flush();
   }
@@ -672,7 +687,7 @@ export class Session implements WriterHost {
       const headerLength = packet.length;
       if (this.control.length > 0) {
         packet.write(this.control.view_());
-        this.control.reset();
+        this.control = NO_CONTROL;
       }
       const holdAcks = this.holdAcks;
       if (!holdAcks) this.writeAcks(packet);
@@ -680,7 +695,7 @@ export class Session implements WriterHost {
       let more = false;
       this.packetTimeCritical = false;
       if (!this.ended && this.writers.size > 0) {
-        const previous = this.previousFragment;
+        const previous = PREVIOUS_FRAGMENT;
         previous.flowId = -1;
         previous.seq = -1;
         if (this.sendingOrder()) more = true;
@@ -702,22 +717,22 @@ export class Session implements WriterHost {
 
   /** The writers fill the packet in turn: time-critical ones (media) first, each class taking turns from packet
    *  to packet (RFC 7016 §3.5.2.1: time-critical data keeps its priority under congestion). True when one has
-   *  more to send. The class lists are the session's own, reused: this runs for every packet sent. */
+   *  more to send. The class lists are shared (CRITICAL_SCRATCH): this runs for every packet sent. */
   private sendingOrder(): boolean {
-    const reentered = this.ordering;
-    const critical = reentered ? [] : this.criticalScratch;
-    const others = reentered ? [] : this.othersScratch;
+    const reentered = ordering;
+    const critical = reentered ? [] : CRITICAL_SCRATCH;
+    const others = reentered ? [] : OTHERS_SCRATCH;
     critical.length = 0;
     others.length = 0;
     for (const writer of this.writers.values()) (writer.timeCritical ? critical : others).push(writer);
-    this.ordering = true;
+    ordering = true;
     try {
       const before = this.packet.length;
       const moreCritical = this.emitInTurn(critical);
       if (this.packet.length > before) this.packetTimeCritical = true;
       return this.emitInTurn(others) || moreCritical;
     } finally {
-      this.ordering = reentered;
+      ordering = reentered;
       if (!reentered) {
         critical.length = 0;
         others.length = 0;
@@ -732,7 +747,7 @@ export class Session implements WriterHost {
     for (let k = 0; k < n; k++) {
       const writer = writers[(start + k) % n]!;
       if (writer.closed) continue;
-      if (writer.emit(this.packet, MAX_PACKET_CLEARTEXT, this.previousFragment)) more = true;
+      if (writer.emit(this.packet, MAX_PACKET_CLEARTEXT, PREVIOUS_FRAGMENT)) more = true;
     }
     return more;
   }

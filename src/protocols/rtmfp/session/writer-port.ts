@@ -84,7 +84,7 @@ export class FlowWriterPort implements WriterPort {
   }
 
   close(): void {
-    if (this.session.criticalWriters.has(this.writer)) {
+    if (this.writer.critical) {
       this.session.close('main writer closed');
       return;
     }
