@@ -42,7 +42,7 @@ export function createPacketCipher(
   encryptKey: Uint8Array,
   decryptKey: Uint8Array,
   protection: Protection = FLASH_PROTECTION,
-  impl: CipherImpl = 'noble',
+  impl: CipherImpl = 'node',
 ): PacketCipher {
   return new FramedCipher(encryptKey, decryptKey, protection, impl);
 }
