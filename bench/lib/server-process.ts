@@ -42,7 +42,11 @@ export async function startServerProcess(args: string[] = []): Promise<ServerPro
   }
   const forked = process.hrtime.bigint();
   const child: ChildProcess = fork(fileURLToPath(new URL('./server-child.mjs', import.meta.url)), args, {
-    execArgv: fromSource ? ['--import', 'tsx', '--expose-gc'] : ['--expose-gc'],
+    // NIMBUS_BENCH_NODE_ARGS: more Node/V8 options for the server process only (e.g. "--trace-gc")
+    execArgv: [
+      ...(fromSource ? ['--import', 'tsx', '--expose-gc'] : ['--expose-gc']),
+      ...(process.env.NIMBUS_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {
