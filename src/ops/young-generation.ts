@@ -10,3 +10,4 @@ import { setFlagsFromString } from 'node:v8';
 
 const factor = Number(process.env.NIMBUS_YOUNG_GROWTH ?? '1');
 if (Number.isInteger(factor) && factor >= 1) setFlagsFromString(`--semi-space-growth-factor=${factor}`);
+if (process.env.PROBE_FLAGS) setFlagsFromString(process.env.PROBE_FLAGS);
