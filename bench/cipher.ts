@@ -2,8 +2,10 @@
 // PacketCipher path (seal / open) in the Flash profile and with HMAC-16 + sseq.
 // Run: node --import tsx bench/cipher.ts   → one JSON line per measurement.
 import { randomBytes } from 'node:crypto';
-import { createBlockCipher, type CipherImpl } from '../src/protocols/rtmfp/crypto/aes.ts';
+import { createBlockCipher, loadBlockCipher, type CipherImpl } from '../src/protocols/rtmfp/crypto/aes.ts';
 import { createPacketCipher, type Protection } from '../src/protocols/rtmfp/crypto/packet-cipher.ts';
+
+await loadBlockCipher('noble');
 
 const BYTES = 1200;
 const WARMUP = 2000;

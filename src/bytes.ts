@@ -166,14 +166,21 @@ export class ByteWriter {
     return this;
   }
 
-  /** Written in place: encodeVLU's array per call was the largest allocation of the relay's send path. */
+  /** bytes[start, end): the caller keeps offsets instead of a view that would live as long as it does */
+  writeRange(bytes: Uint8Array, start: number, end: number): this {
+    const at = this.reserve(end - start);
+    this.buffer.set(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end), at);
+    return this;
+  }
+
+  /** Same bytes as encodeVLU(v), written in place: no array per VLU (three per fragment header). */
   vlu(v: number): this {
     if (!Number.isSafeInteger(v) || v < 0) throw new WireError(`VLU out of range: ${v}`);
     const n = vluLength(v);
     const at = this.reserve(n);
     const buffer = this.buffer;
-    for (let i = at + n - 1; i >= at; i--) {
-      buffer[i] = (v % 128) | (i === at + n - 1 ? 0 : 0x80);
+    for (let i = n - 1; i >= 0; i--) {
+      buffer[at + i] = (v % 128) | (i === n - 1 ? 0 : 0x80);
       v = Math.floor(v / 128);
     }
     return this;

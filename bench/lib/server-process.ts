@@ -42,12 +42,12 @@ export async function startServerProcess(args: string[] = []): Promise<ServerPro
   }
   const forked = process.hrtime.bigint();
   const child: ChildProcess = fork(fileURLToPath(new URL('./server-child.mjs', import.meta.url)), args, {
+    // NIMBUS_BENCH_NODE_ARGS: more Node/V8 options for the server process only (e.g. "--trace-gc")
     execArgv: [
       ...(fromSource ? ['--import', 'tsx', '--expose-gc'] : ['--expose-gc']),
       // NIMBUS_BENCH_PROFILE=<dir>: a V8 CPU profile of the server process (only) written there when it exits
       ...(process.env.NIMBUS_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.NIMBUS_BENCH_PROFILE}`] : []),
-      // NIMBUS_BENCH_NODE_FLAGS="--trace-gc ...": more Node/V8 flags for the server process
-      ...(process.env.NIMBUS_BENCH_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== ''),
+      ...(process.env.NIMBUS_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
     ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -84,6 +84,8 @@ export class LuaApplicationHost implements ApplicationPort {
   private paramsRef = 0;
   /** onHandshake's checked applications by path */
   private readonly handshakeCache = new Map<string, { app: Application | null; at: number }>();
+  /** paths whose applications define no onHandshake, and when that was seen */
+  private readonly noHandshakeEvent = new Map<string, number>();
 
   constructor(options: HostOptions) {
     this.rt = new Runtime(options.wwwDir, options.logger);
@@ -282,8 +284,18 @@ export class LuaApplicationHost implements ApplicationPort {
   onHandshake(address: string, path: string, properties: Record<string, string>, attempts: number): HandshakeRedirect {
     const parsed = this.tree.parsePath(path);
     if (!parsed.ok) return [];
+    // No onHandshake along the path, seen within the cache time: answered without entering Lua. Each lookup
+    // through the environments' __index left stack values that V8 promoted, so an IHello flood made ~100
+    // bytes of old-space garbage per IHello here (issue 18); a function defined later is seen within a second.
+    const now = performance.now();
+    const absent = this.noHandshakeEvent.get(parsed.path);
+    if (absent !== undefined && now - absent < HANDSHAKE_CACHE_MS) return [];
     const loaded = this.tree.loadedFor(parsed.path);
-    if (!loaded.pushEvent('onHandshake')) return [];
+    if (!loaded.pushEvent('onHandshake')) {
+      if (this.noHandshakeEvent.size >= HANDSHAKE_CACHE_SIZE) this.noHandshakeEvent.clear();
+      this.noHandshakeEvent.set(parsed.path, now);
+      return [];
+    }
     lua.lua_pop(this.rt.lua.L, 1);
     const app = this.handshakeApplication(parsed.path);
     if (!app) return [];

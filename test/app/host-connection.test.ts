@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClient, setup } from './harness.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LuaApplicationHost } from '../../src/app/host.ts';
+import { FakeClient, FakeServer, captureLogger, setup } from './harness.ts';
 
 test('root application is started with the host and stopped last', () => {
   const t = setup();
@@ -149,5 +153,27 @@ test('onHandshake(address, path, properties, attempts): returned addresses, tabl
     assert.deepEqual(t.host.onHandshake('127.0.0.1:7000', '../etc', {}, 1), []);
   } finally {
     t.cleanup();
+  }
+});
+
+test('onHandshake defined after a handshake found none is called within a second (the absence is cached that long)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nimbus-www-'));
+  try {
+    writeFileSync(
+      join(dir, 'main.lua'),
+      'function onConnection(client)\n  function client:define()\n    function onHandshake() return "192.0.2.9:1935" end\n  end\nend\n',
+    );
+    const host = new LuaApplicationHost({ wwwDir: dir, logger: captureLogger(), server: new FakeServer() });
+    host.start();
+    assert.deepEqual(host.onHandshake('127.0.0.1:7000', '', {}, 1), []);
+    const client = new FakeClient();
+    assert.equal(host.onConnection(client, []).accepted, true);
+    assert.equal(host.onCall(client, 'define', 1, []).ok, true);
+    assert.deepEqual(host.onHandshake('127.0.0.1:7000', '', {}, 2), [], 'still the cached absence');
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    assert.deepEqual(host.onHandshake('127.0.0.1:7000', '', {}, 3), ['192.0.2.9:1935']);
+    host.stop();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

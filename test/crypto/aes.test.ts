@@ -2,8 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCipheriv } from 'node:crypto';
 import fc from 'fast-check';
-import { DEFAULT_KEY, createBlockCipher, type CipherImpl } from '../../src/protocols/rtmfp/crypto/aes.ts';
+import { DEFAULT_KEY, createBlockCipher, loadBlockCipher, type CipherImpl } from '../../src/protocols/rtmfp/crypto/aes.ts';
 import { hex } from '../../src/bytes.ts';
+
+await loadBlockCipher('noble');
 
 const IMPLS: CipherImpl[] = ['noble', 'node'];
 

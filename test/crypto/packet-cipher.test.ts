@@ -10,8 +10,10 @@ import {
   type PacketCipher,
   type Protection,
 } from '../../src/protocols/rtmfp/crypto/packet-cipher.ts';
-import { createBlockCipher, type CipherImpl } from '../../src/protocols/rtmfp/crypto/aes.ts';
+import { createBlockCipher, loadBlockCipher, type CipherImpl } from '../../src/protocols/rtmfp/crypto/aes.ts';
 import { fromHex, hex } from '../../src/bytes.ts';
+
+await loadBlockCipher('noble');
 
 const KEY_A = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
 const KEY_B = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);

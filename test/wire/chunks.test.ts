@@ -56,7 +56,21 @@ test('VLU table of RTMFP.md §2.2', () => {
     assert.equal(hex(encodeVLU(value)), bytes);
     assert.equal(new ByteReader(fromHex(bytes)).vlu(), value);
     assert.equal(decodeVLU(fromHex(`5443${bytes}`), 2), value, 'decodeVLU at an offset');
+    assert.equal(hex(new ByteWriter(1).u8(0xee).vlu(value).view_()), `ee${bytes}`, 'ByteWriter.vlu writes in place');
   }
+});
+
+test('ByteWriter.vlu writes what encodeVLU returns; writeRange what a subarray holds', () => {
+  fc.assert(
+    fc.property(fc.maxSafeNat(), fc.uint8Array({ maxLength: 40 }), fc.nat(), fc.nat(), (v, bytes, a, b) => {
+      assert.equal(hex(new ByteWriter(2).vlu(v).view_()), hex(encodeVLU(v)));
+      const start = Math.min(a, b) % (bytes.length + 1);
+      const end = start + (Math.max(a, b) % (bytes.length - start + 1));
+      assert.equal(hex(new ByteWriter(1).writeRange(bytes, start, end).view_()), hex(bytes.subarray(start, end)));
+    }),
+  );
+  assert.throws(() => new ByteWriter().vlu(-1), WireError);
+  assert.throws(() => new ByteWriter().vlu(1.5), WireError);
 });
 
 test('decodeVLU: -1 when the VLU runs past the bytes or its byte limit', () => {

@@ -10,6 +10,7 @@ import { channels } from '../../core/diagnostics.ts';
 import { RateLimitedLog, type Logger } from '../../log.ts';
 import { createServerCertificate, peerIdOf } from './crypto/certificate.ts';
 import { createPacketCipher, readSessionId, startupCipher } from './crypto/packet-cipher.ts';
+import { loadBlockCipher } from './crypto/aes.ts';
 import type { DHGroup } from './crypto/dh.ts';
 import { ByteWriter, hex, trimSlashes, utf8Decode } from '../../bytes.ts';
 import { WireError, errorCode } from '../../errors.ts';
@@ -173,6 +174,7 @@ export class RtmfpServer implements SessionTransport, ProtocolServer {
   }
 
   async start(): Promise<void> {
+    await loadBlockCipher(this.config.rtmfp.cipher);
     const host = this.config.rtmfp.host;
     const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false, lookup: literalFirstLookup });
     this.socket = socket;

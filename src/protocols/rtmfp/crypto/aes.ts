@@ -1,99 +1,30 @@
 // AES-128-CBC as RTMFP uses it (RTMFP.md §1.3): the IV is 16 zero bytes restarted for every packet and the
 // protocol pads by itself, so the cipher works in place over whole blocks and never pads.
 import { createCipheriv, createDecipheriv, type Cipher, type Decipher } from 'node:crypto';
-import { unsafe } from '@noble/ciphers/aes.js';
+import { checkBlocks, type BlockCipher } from './block-cipher.ts';
 
 /** RFC 7425 §4.1 default key, ASCII "Adobe Systems 02": startup packets and RIKeying. */
 export const DEFAULT_KEY: Uint8Array = new TextEncoder().encode('Adobe Systems 02');
 
-export interface BlockCipher {
-  /** CBC-encrypts `data` in place; its length must be a multiple of 16. */
-  encrypt(data: Uint8Array): void;
-  /** CBC-decrypts `data` in place; its length must be a multiple of 16. */
-  decrypt(data: Uint8Array): void;
-}
+export type { BlockCipher };
 
 export type CipherImpl = 'noble' | 'node';
 
-export function createBlockCipher(key: Uint8Array, impl: CipherImpl = 'noble'): BlockCipher {
+// @noble/ciphers builds 1.3 MB of lookup tables when its module loads (a quarter of what an idle server's heap
+// grew by on top of bare Node, issue 18), so it loads only for a process that asks for it: [RTMFP] cipher=noble,
+// tests and benches that compare both implementations. node:crypto (the default) is in Node already.
+let nobleCbc: typeof import('./noble-cbc.ts') | undefined;
+
+/** Loads what `impl` needs; createBlockCipher(key, 'noble') requires it to have been awaited once. */
+export async function loadBlockCipher(impl: CipherImpl): Promise<void> {
+  if (impl === 'noble') nobleCbc ??= await import('./noble-cbc.ts');
+}
+
+export function createBlockCipher(key: Uint8Array, impl: CipherImpl = 'node'): BlockCipher {
   if (key.length !== 16) throw new RangeError(`AES-128 key must be 16 bytes, got ${key.length}`);
-  return impl === 'node' ? new NodeCbc(key) : new NobleCbc(key);
-}
-
-function checkBlocks(data: Uint8Array): void {
-  if ((data.length & 15) !== 0) throw new RangeError(`AES-CBC length ${data.length} is not a multiple of 16`);
-}
-
-// noble's cbc() re-expands the key on every call; its `unsafe` export gives the expanded schedules and the
-// single-block round function, so the key is expanded once per instance. (Measured on 1,200 bytes: public
-// cbc() 6.8 µs encrypt / 7.6 µs decrypt, this 6.4 / 6.3 µs: the schedule is cheap next to 75 blocks.
-// node:crypto below is ~2–3 µs.) noble's state words are
-// little-endian; reading them byte by byte keeps the code independent of the buffer's alignment.
-const { expandKeyLE, expandKeyDecLE, encrypt: encryptWords, decrypt: decryptWords } = unsafe;
-
-function le32(d: Uint8Array, i: number): number {
-  return d[i]! | (d[i + 1]! << 8) | (d[i + 2]! << 16) | (d[i + 3]! << 24);
-}
-
-function put32(d: Uint8Array, i: number, v: number): void {
-  d[i] = v;
-  d[i + 1] = v >>> 8;
-  d[i + 2] = v >>> 16;
-  d[i + 3] = v >>> 24;
-}
-
-class NobleCbc implements BlockCipher {
-  private readonly encKey: Uint32Array;
-  private readonly decKey: Uint32Array;
-
-  constructor(key: Uint8Array) {
-    this.encKey = expandKeyLE(key);
-    this.decKey = expandKeyDecLE(key);
-  }
-
-  encrypt(data: Uint8Array): void {
-    checkBlocks(data);
-    const xk = this.encKey;
-    let s0 = 0,
-      s1 = 0,
-      s2 = 0,
-      s3 = 0;
-    for (let i = 0; i < data.length; i += 16) {
-      const out = encryptWords(xk, s0 ^ le32(data, i), s1 ^ le32(data, i + 4), s2 ^ le32(data, i + 8), s3 ^ le32(data, i + 12));
-      s0 = out.s0;
-      s1 = out.s1;
-      s2 = out.s2;
-      s3 = out.s3;
-      put32(data, i, s0);
-      put32(data, i + 4, s1);
-      put32(data, i + 8, s2);
-      put32(data, i + 12, s3);
-    }
-  }
-
-  decrypt(data: Uint8Array): void {
-    checkBlocks(data);
-    const xk = this.decKey;
-    let p0 = 0,
-      p1 = 0,
-      p2 = 0,
-      p3 = 0;
-    for (let i = 0; i < data.length; i += 16) {
-      const c0 = le32(data, i),
-        c1 = le32(data, i + 4),
-        c2 = le32(data, i + 8),
-        c3 = le32(data, i + 12);
-      const out = decryptWords(xk, c0, c1, c2, c3);
-      put32(data, i, out.s0 ^ p0);
-      put32(data, i + 4, out.s1 ^ p1);
-      put32(data, i + 8, out.s2 ^ p2);
-      put32(data, i + 12, out.s3 ^ p3);
-      p0 = c0;
-      p1 = c1;
-      p2 = c2;
-      p3 = c3;
-    }
-  }
+  if (impl === 'node') return new NodeCbc(key);
+  if (nobleCbc === undefined) throw new Error("the noble AES implementation is not loaded: await loadBlockCipher('noble') first");
+  return new nobleCbc.NobleCbc(key);
 }
 
 // node:crypto: one long-lived context per direction, because creating one per packet costs more than the

@@ -1,5 +1,5 @@
 // The crypto layer: AES-CBC, packet framing (PacketCipher), DH groups, certificates and keying.
-export { DEFAULT_KEY, createBlockCipher, type BlockCipher, type CipherImpl } from './aes.ts';
+export { DEFAULT_KEY, createBlockCipher, loadBlockCipher, type BlockCipher, type CipherImpl } from './aes.ts';
 export {
   FLASH_PROTECTION,
   ReplayWindow,

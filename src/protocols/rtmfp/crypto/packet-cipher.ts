@@ -42,8 +42,6 @@ export function createPacketCipher(
   encryptKey: Uint8Array,
   decryptKey: Uint8Array,
   protection: Protection = FLASH_PROTECTION,
-  // node:crypto by default, as the server's [RTMFP] cipher: about half noble's CPU per packet (aes.ts), which
-  // is what a process of many client sessions (the benches' players) spends most on
   impl: CipherImpl = 'node',
 ): PacketCipher {
   return new FramedCipher(encryptKey, decryptKey, protection, impl);

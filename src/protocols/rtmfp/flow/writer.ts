@@ -61,7 +61,12 @@ interface OutMessage {
 interface Fragment {
   seq: number;
   flags: number;
+  /** the whole message; the fragment is data[start, start + length). Offsets rather than a subarray: a fragment
+   *  lives until acknowledged, long enough to be promoted to old space, and a view per fragment doubled that
+   *  old-space garbage under relay load (issue 18) */
   data: Uint8Array;
+  start: number;
+  length: number;
   reliable: boolean;
   sentAt: number;
   /** the session's transmission sequence number of the packet it last left in: a fragment from a later packet
@@ -285,7 +290,9 @@ export class FlowWriter {
       const fragment: Fragment = {
         seq,
         flags,
-        data: message.data.subarray(message.offset, message.offset + size),
+        data: message.data,
+        start: message.offset,
+        length: size,
         reliable: message.reliable,
         sentAt: now,
         tsn: congestion.tsn,
@@ -335,7 +342,7 @@ export class FlowWriter {
     for (let i = 0; i < this.inflight.length; i++) {
       const fragment = this.inflight[i]!;
       if (fragment.seq <= this.cumulativeAck || inRanges(fragment.seq, ranges)) {
-        this.inflightBytes -= fragment.data.length;
+        this.inflightBytes -= fragment.length;
         if (!fragment.resend) congestion.onAcked(fragment.size, fragment.tsn);
         progress = true;
         continue;
@@ -370,7 +377,7 @@ export class FlowWriter {
           if (fragment.reliable) {
             fragment.resend = true;
           } else {
-            this.inflightBytes -= fragment.data.length;
+            this.inflightBytes -= fragment.length;
             this.stats.lostFragments++;
             continue;
           }
@@ -397,7 +404,7 @@ export class FlowWriter {
           fragment.resend = true;
           any = true;
         } else {
-          this.inflightBytes -= fragment.data.length;
+          this.inflightBytes -= fragment.length;
           this.stats.lostFragments++;
           continue;
         }
@@ -457,9 +464,9 @@ export class FlowWriter {
     const withOptions = this.optionsBytes.length > 0;
     const continuation = !withOptions && previous.flowId === this.id && previous.seq === fragment.seq - 1;
     const body = continuation ? 1 : 1 + this.headerSize(fragment.seq);
-    const size = 3 + body + fragment.data.length;
+    const size = 3 + body + fragment.length;
     if (out.length + size > limit) return false;
-    out.u8(continuation ? 0x11 : 0x10).u16(body + fragment.data.length);
+    out.u8(continuation ? 0x11 : 0x10).u16(body + fragment.length);
     out.u8(fragment.flags | (withOptions ? FLAG_OPTIONS : 0));
     if (!continuation) {
       out
@@ -468,7 +475,7 @@ export class FlowWriter {
         .vlu(fragment.seq - this.forwardSequenceNumber(fragment.seq));
       if (withOptions) out.write(this.optionsBytes);
     }
-    out.write(fragment.data);
+    out.writeRange(fragment.data, fragment.start, fragment.start + fragment.length);
     previous.flowId = this.id;
     previous.seq = fragment.seq;
     return true;
