@@ -4,7 +4,9 @@
 // Run: node --import tsx bench/lifecycle.ts [--connections=300] [--concurrency=10] [--idle=1500]
 //        [--client=nimbus|librtmfp] [--path=]        → one JSON object.
 // Another server with the same connections (MonaServer, a Nimbus started by hand):
-//   --url=rtmfp://127.0.0.1:1935/ --pid=<its pid>   (CPU then comes from /proc/<pid>/stat, 10 ms ticks)
+//   --url=rtmfp://127.0.0.1:1935/ --pid=<its pid>
+// Server CPU comes from /proc/<pid>/stat (10 ms ticks) for both, all threads counted (V8's compiler and GC
+// threads, libuv's pool).
 // --client=librtmfp runs /tmp/ext/librtmfp/TestClient (built by hand, see its README) once per connection:
 // it also creates a stream and plays a missing one, and sends setPeerInfo, so it costs the server more.
 import { spawn } from 'node:child_process';
@@ -40,7 +42,8 @@ async function measuredServer(): Promise<Server> {
     return { url: EXTERNAL_URL, snapshot: async () => procSnapshot(EXTERNAL_PID), stop: async () => {} };
   }
   const server = await startServerProcess();
-  return { url: server.url(PATH), snapshot: () => server.snapshot(), stop: () => server.stop() };
+  // read from /proc as for another server: an IPC snapshot would cost the measured process itself
+  return { url: server.url(PATH), snapshot: async () => procSnapshot(server.pid), stop: () => server.stop() };
 }
 
 async function nimbusClient(url: string): Promise<void> {
