@@ -4,7 +4,7 @@
 import { hex } from '../../bytes.ts';
 import type { AMFObject, AMFValue } from '../../flash/amf/types.ts';
 import { lua, lauxlib, pushBytes, pushRef, type LuaState } from '../lua/state.ts';
-import { defineClass, readOnly } from '../lua/object.ts';
+import { pushObject, readOnly } from '../lua/object.ts';
 import type { ClientPort } from '../../core/ports.ts';
 import { pushNumber } from './amf-convert.ts';
 import type { HostContext } from './context.ts';
@@ -57,13 +57,11 @@ export function parseQuery(query: string): AMFObject {
   return out;
 }
 
-/** The client kind of each host: one shared metatable (src/app/lua/object.ts, defineClass). */
-const clientClasses = new WeakMap<HostContext, (L: LuaState, state: ClientState) => void>();
-
 export function createClient(ctx: HostContext, port: ClientPort, appPath: string, path: string): ClientState {
   const L = ctx.rt.lua.L;
   const link: ClientLink = { alive: true, pending: null, writers: new Set() };
   const writer = createWriter(ctx, link, port.writer, true);
+  const props: AMFObject = { ...port.properties, ...parseQuery(port.query) };
   const parametersRef = sharedParameters(ctx, port.protocol);
   const state: ClientState = Object.assign(link, {
     port,
@@ -76,17 +74,9 @@ export function createClient(ctx: HostContext, port: ClientPort, appPath: string
     propertiesRef: 0,
     parametersRef,
   });
-  let push = clientClasses.get(ctx);
-  if (push === undefined) clientClasses.set(ctx, (push = defineClient(ctx)));
-  push(L, state);
-  state.ref = ctx.rt.lua.ref();
-  return state;
-}
-
-function defineClient(ctx: HostContext): (L: LuaState, state: ClientState) => void {
-  const pushProperties = (L1: LuaState, state: ClientState): void => {
+  const pushProperties = (L1: LuaState): void => {
     if (state.propertiesRef === 0) {
-      ctx.conv.push(L1, { ...state.port.properties, ...parseQuery(state.port.query) });
+      ctx.conv.push(L1, props);
       setCountingLength(L1);
       lua.lua_pushvalue(L1, -1);
       state.propertiesRef = lauxlib.luaL_ref(L1, lua.LUA_REGISTRYINDEX);
@@ -99,9 +89,8 @@ function defineClient(ctx: HostContext): (L: LuaState, state: ClientState) => vo
     lua.lua_pushliteral(L1, typeof v === 'string' ? v : '');
   };
 
-  return defineClass<ClientState>(ctx.rt.lua.L, {
-    get(L1, state, key) {
-      const port = state.port;
+  pushObject(L, {
+    get(L1, key) {
       switch (key) {
         case 'id':
           lua.lua_pushliteral(L1, state.id);
@@ -122,7 +111,7 @@ function defineClient(ctx: HostContext): (L: LuaState, state: ClientState) => vo
           text(L1, port.properties['pageUrl']);
           return true;
         case 'path':
-          lua.lua_pushliteral(L1, state.path);
+          lua.lua_pushliteral(L1, path);
           return true;
         case 'ping':
           pushNumber(L1, port.ping);
@@ -140,28 +129,30 @@ function defineClient(ctx: HostContext): (L: LuaState, state: ClientState) => vo
           lua.lua_pushliteral(L1, port.query);
           return true;
         case 'properties':
-          pushProperties(L1, state);
+          pushProperties(L1);
           return true;
         case 'parameters':
-          pushRef(L1, state.parametersRef);
+          pushRef(L1, parametersRef);
           return true;
         case 'writer':
-          pushRef(L1, state.writer.ref);
+          pushRef(L1, writer.ref);
           return true;
       }
       // client.arg1: the properties (connect object and query arguments) without "properties."
-      pushProperties(L1, state);
+      pushProperties(L1);
       lua.lua_getfield(L1, -1, key);
       lua.lua_remove(L1, -2);
       return true;
     },
-    set(L1, _state, key, valueIdx) {
+    set(L1, key, valueIdx) {
       // a method may be named like a property (function client:ping()): both servers allow it, and
       // the RPC finds it in the table; any other value for such a name is refused
       if (lua.lua_type(L1, valueIdx) === lua.LUA_TFUNCTION) return false;
       return READ_ONLY.has(key) ? readOnly(L1, key) : false;
     },
   });
+  state.ref = ctx.rt.lua.ref();
+  return state;
 }
 
 export { pushRef };

@@ -4,7 +4,7 @@
 import { concat } from '../../bytes.ts';
 import type { AMFValue } from '../../flash/amf/types.ts';
 import { lua, pushRef, toBytes, toDisplay, type LuaState } from '../lua/state.ts';
-import { defineClass } from '../lua/object.ts';
+import { pushObject, type Method } from '../lua/object.ts';
 import type { WriterPort } from '../../core/ports.ts';
 import type { HostContext } from './context.ts';
 
@@ -33,54 +33,41 @@ function statusLevel(code: string): 'status' | 'error' {
   return /(Failed|Rejected|Error|BadName|NotFound|InvalidApp)$/.test(code) ? 'error' : 'status';
 }
 
-/** The writer kind of each host: one shared metatable (src/app/lua/object.ts, defineClass). */
-const writerClasses = new WeakMap<HostContext, (L: LuaState, w: WriterState) => void>();
-
 export function createWriter(ctx: HostContext, client: ClientLink, port: WriterPort, main: boolean): WriterState {
   const L = ctx.rt.lua.L;
   const w: WriterState = { port, client, main, ref: 0, closed: false };
-  let push = writerClasses.get(ctx);
-  if (push === undefined) writerClasses.set(ctx, (push = defineWriter(ctx)));
-  push(L, w);
-  w.ref = ctx.rt.lua.ref();
-  return w;
-}
-
-function dead(w: WriterState): boolean {
-  return !w.client.alive || w.closed || w.port.closed;
-}
-
-function defineWriter(ctx: HostContext): (L: LuaState, w: WriterState) => void {
+  const dead = (): boolean => !client.alive || w.closed || port.closed;
   const values = (L1: LuaState, from: number): AMFValue[] => ctx.conv.range(L1, from, lua.lua_gettop(L1));
-  const result = (L1: LuaState, a: number, w: WriterState): number => {
+
+  const result: Method = (L1, a) => {
     const v = values(L1, a);
-    if (w.main && w.client.pending) w.client.pending.push(...v);
-    else if (!dead(w)) w.port.writeResult(0, v);
+    if (main && client.pending) client.pending.push(...v);
+    else if (!dead()) port.writeResult(0, v);
     return 0;
   };
-  const invocation = (L1: LuaState, a: number, w: WriterState): number => {
+  const invocation: Method = (L1, a) => {
     const name = toDisplay(L1, a);
     const v = values(L1, a + 1);
-    if (!dead(w)) w.port.writeInvocation(name, v);
+    if (!dead()) port.writeInvocation(name, v);
     return 0;
   };
-  const newWriter = (L1: LuaState, _a: number, w: WriterState): number => {
-    if (dead(w)) return 0;
-    const created = createWriter(ctx, w.client, w.port.newWriter(), false);
-    w.client.writers.add(created);
+  const newWriter: Method = (L1) => {
+    if (dead()) return 0;
+    const created = createWriter(ctx, client, port.newWriter(), false);
+    client.writers.add(created);
     pushRef(L1, created.ref);
     return 1;
   };
 
-  return defineClass<WriterState>(ctx.rt.lua.L, {
-    get(L1, w, key) {
+  pushObject(L, {
+    get(L1, key) {
       if (key !== 'reliable') return false;
-      lua.lua_pushboolean(L1, w.port.reliable);
+      lua.lua_pushboolean(L1, port.reliable);
       return true;
     },
-    set(L1, w, key, v) {
+    set(L1, key, v) {
       if (key !== 'reliable') return false;
-      if (!dead(w)) w.port.reliable = lua.lua_toboolean(L1, v);
+      if (!dead()) port.reliable = lua.lua_toboolean(L1, v);
       return true;
     },
     methods: {
@@ -88,13 +75,13 @@ function defineWriter(ctx: HostContext): (L: LuaState, w: WriterState) => void {
       writeMessage: result,
       writeAMFMessage: invocation,
       writeInvocation: invocation,
-      writeStatusResponse: (L1, a, w) => {
+      writeStatusResponse: (L1, a) => {
         const code = statusCode(toDisplay(L1, a));
         const description = lua.lua_type(L1, a + 1) > lua.LUA_TNIL ? toDisplay(L1, a + 1) : '';
-        if (!dead(w)) w.port.writeStatus(code, description, statusLevel(code));
+        if (!dead()) port.writeStatus(code, description, statusLevel(code));
         return 0;
       },
-      writeRaw: (L1, a, w) => {
+      writeRaw: (L1, a) => {
         const parts: Uint8Array[] = [];
         for (let i = a; i <= lua.lua_gettop(L1); i++) {
           const t = lua.lua_type(L1, i);
@@ -104,24 +91,26 @@ function defineWriter(ctx: HostContext): (L: LuaState, w: WriterState) => void {
             if (v instanceof Uint8Array) parts.push(v);
           }
         }
-        if (!dead(w)) w.port.writeRaw(parts.length === 1 ? parts[0]! : concat(...parts));
+        if (!dead()) port.writeRaw(parts.length === 1 ? parts[0]! : concat(...parts));
         return 0;
       },
-      flush: (L1, a, w) => {
-        if (!dead(w)) w.port.flush(lua.lua_type(L1, a) <= lua.LUA_TNIL ? true : lua.lua_toboolean(L1, a));
+      flush: (L1, a) => {
+        if (!dead()) port.flush(lua.lua_type(L1, a) <= lua.LUA_TNIL ? true : lua.lua_toboolean(L1, a));
         return 0;
       },
       newFlowWriter: newWriter,
       newWriter,
-      close: (_L1, _a, w) => {
+      close: () => {
         if (w.closed) return 0;
-        if (!w.main) {
+        if (!main) {
           w.closed = true;
-          w.client.writers.delete(w);
+          client.writers.delete(w);
         }
-        if (!w.port.closed && w.client.alive) w.port.close();
+        if (!port.closed && client.alive) port.close();
         return 0;
       },
     },
   });
+  w.ref = ctx.rt.lua.ref();
+  return w;
 }

@@ -1,7 +1,7 @@
 // Script objects backed by JS state: a table whose metatable answers reads of live properties
 // and methods, and guards writes. Scripts can still store their own fields (and RPC or event
 // functions) in the table itself.
-import { lua, lauxlib, pushBoundMethod, pushRef, firstArg, identity, toText, type LuaJSFunction, type LuaState } from './state.ts';
+import { lua, lauxlib, pushBoundMethod, firstArg, toText, type LuaJSFunction, type LuaState } from './state.ts';
 
 /** A method gets the index of its first real argument (obj:m(x) and obj.m(x) both work). */
 export type Method = (L: LuaState, arg: number) => number;
@@ -50,65 +50,6 @@ export function pushObject(L: LuaState, spec: ObjectSpec): void {
   lua.lua_setfield(L, -2, '__newindex');
   spec.meta?.(L);
   lua.lua_setmetatable(L, -2);
-}
-
-/** An object kind whose instances share one metatable: its functions get the instance's JS state. */
-export interface ClassSpec<S> {
-  get?(L: LuaState, self: S, key: string): boolean;
-  methods?: Readonly<Record<string, (L: LuaState, arg: number, self: S) => number>>;
-  set?(L: LuaState, self: S, key: string, valueIdx: number): boolean;
-}
-
-/**
- * Defines an object kind once (on the main state L) and returns what pushes a new instance of it: an empty
- * table bound to `self` under the shared metatable. Same behaviour as pushObject, but an instance costs one
- * table, not a table, a metatable and their closures (a client and its writer are made at every connection).
- */
-export function defineClass<S extends object>(L: LuaState, spec: ClassSpec<S>): (L1: LuaState, self: S) => void {
-  const instances = new WeakMap<object, S>();
-  const selfAt = (L1: LuaState, idx: number): S | undefined => {
-    const id = identity(L1, idx);
-    return id === null ? undefined : instances.get(id);
-  };
-  const methods = new Map<string, LuaJSFunction>();
-  for (const [name, m] of Object.entries(spec.methods ?? {})) {
-    methods.set(name, (L1) => {
-      const self = selfAt(L1, lua.lua_upvalueindex(1));
-      return self === undefined ? 0 : m(L1, firstArg(L1), self);
-    });
-  }
-  lua.lua_createtable(L, 0, 2);
-  lua.lua_pushcfunction(L, (L1) => {
-    const self = selfAt(L1, 1);
-    if (self === undefined || lua.lua_type(L1, 2) !== lua.LUA_TSTRING) return 0;
-    const key = toText(L1, 2);
-    const m = methods.get(key);
-    if (m) {
-      pushBoundMethod(L1, 1, m);
-      return 1;
-    }
-    return spec.get?.(L1, self, key) ? 1 : 0;
-  });
-  lua.lua_setfield(L, -2, '__index');
-  lua.lua_pushcfunction(L, (L1) => {
-    const self = selfAt(L1, 1);
-    if (self !== undefined && lua.lua_type(L1, 2) === lua.LUA_TSTRING) {
-      const key = toText(L1, 2);
-      if (methods.has(key)) return lauxlib.luaL_error(L1, `'${key}' is a method and cannot be replaced`);
-      if (spec.set?.(L1, self, key, 3)) return 0;
-    }
-    lua.lua_settop(L1, 3);
-    lua.lua_rawset(L1, 1);
-    return 0;
-  });
-  lua.lua_setfield(L, -2, '__newindex');
-  const metatable = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
-  return (L1, self) => {
-    lua.lua_createtable(L1, 0, 0);
-    instances.set(identity(L1, -1)!, self);
-    pushRef(L1, metatable);
-    lua.lua_setmetatable(L1, -2);
-  };
 }
 
 export function readOnly(L: LuaState, key: string): never {
