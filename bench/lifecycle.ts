@@ -135,6 +135,8 @@ try {
       failed,
       wallSeconds: round(wallSeconds, 1),
       serverCpuMsPerConnection: round(cpu / count, 3),
+      serverUserMsPerConnection: round((after.cpu.user - before.cpu.user) / 1000 / count, 3),
+      serverSystemMsPerConnection: round((after.cpu.system - before.cpu.system) / 1000 / count, 3),
       // the same less what the server spends idle over the phase's wall time
       serverCpuMsPerConnectionLessIdle: round((cpu - idleCpuMsPerSecond * wallSeconds) / count, 3),
       serverRssMB: round(after.memory.rss / MB, 1),
