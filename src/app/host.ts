@@ -391,7 +391,7 @@ export class LuaApplicationHost implements ApplicationPort {
   private pushMethod(ref: number, name: string): boolean {
     const L = this.rt.lua.L;
     this.rt.lua.push(ref);
-    lua.lua_pushliteral(L, name);
+    this.rt.lua.pushName(name);
     lua.lua_rawget(L, -2);
     if (lua.lua_type(L, -1) !== lua.LUA_TFUNCTION) {
       lua.lua_pop(L, 2);
