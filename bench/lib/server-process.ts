@@ -35,12 +35,6 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** NIMBUS_BENCH_CPU_PROF=<dir>: the server process writes a V8 CPU profile there when it stops (node --cpu-prof). */
-function profiler(): string[] {
-  const dir = process.env.NIMBUS_BENCH_CPU_PROF;
-  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=250'] : [];
-}
-
 export async function startServerProcess(args: string[] = []): Promise<ServerProcess> {
   const fromSource = process.env.NIMBUS_BENCH_FROM === 'src';
   if (!fromSource && !existsSync(new URL('../../dist/src/nimbus.js', import.meta.url))) {
@@ -48,7 +42,7 @@ export async function startServerProcess(args: string[] = []): Promise<ServerPro
   }
   const forked = process.hrtime.bigint();
   const child: ChildProcess = fork(fileURLToPath(new URL('./server-child.mjs', import.meta.url)), args, {
-    execArgv: [...(fromSource ? ['--import', 'tsx', '--expose-gc'] : ['--expose-gc']), ...profiler()],
+    execArgv: fromSource ? ['--import', 'tsx', '--expose-gc'] : ['--expose-gc'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {

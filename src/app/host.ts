@@ -382,16 +382,14 @@ export class LuaApplicationHost implements ApplicationPort {
   // ---------------------------------------------------------------------------------------------
 
   /**
-   * Pushes obj[name] then obj (ready for a method call) and returns true, or pushes nothing. A raw read: the
-   * functions a script gives a client or writer live in its table (its metatable's __newindex stores them
-   * there), while the metatable's __index only answers live properties and connect-object values, never
-   * functions, and building those on every lookup (each client and writer at every manage tick) was most of
-   * an idle client's CPU.
+   * Pushes obj[name] then obj (ready for a method call) and returns true, or pushes nothing. A script's
+   * functions are fields of the table itself: read raw, a name that is not one never reaches the object's
+   * __index (for a client, the connect properties, which it would build for nothing at every manage tick).
    */
   private pushMethod(ref: number, name: string): boolean {
     const L = this.rt.lua.L;
     this.rt.lua.push(ref);
-    this.rt.lua.pushName(name);
+    lua.lua_pushliteral(L, name);
     lua.lua_rawget(L, -2);
     if (lua.lua_type(L, -1) !== lua.LUA_TFUNCTION) {
       lua.lua_pop(L, 2);
