@@ -60,7 +60,8 @@ export class Application implements RunningApplication {
   pushGlobal(name: string): void {
     const L = this.rt.lua.L;
     this.rt.lua.push(this.envRef);
-    lua.lua_getfield(L, -1, name);
+    this.rt.lua.pushName(name);
+    lua.lua_gettable(L, -2);
     lua.lua_remove(L, -2);
   }
 

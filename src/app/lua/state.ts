@@ -71,6 +71,8 @@ interface Resume {
 
 /** Instructions between two budget checks; 1 once a budget is spent, so that no pcall in the script can go on. */
 const HOOK_COUNT = 1000;
+/** Names pushName keeps as Lua strings (event and method names: a few dozen in practice). */
+const MAX_NAMES = 512;
 /** The heap is looked at every MEMORY_EVERY checks (v8.getHeapStatistics costs about 0.5 µs). */
 const MEMORY_EVERY = 8;
 
@@ -85,6 +87,8 @@ export class LuaHost {
   private heapLimit = 0;
   private checks = 0;
   private spent: string | null = null;
+  /** registry references of the strings pushName keeps */
+  private readonly names = new Map<string, number>();
 
   constructor() {
     const L = lauxlib.luaL_newstate();
@@ -191,6 +195,24 @@ export class LuaHost {
 
   unref(ref: number): void {
     lauxlib.luaL_unref(this.L, lua.LUA_REGISTRYINDEX, ref);
+  }
+
+  /**
+   * Pushes `name` (an event or method name the host looks up) as the same Lua string object every time: fengari
+   * hashes a string key once per string object (a hex rendering of its bytes), so a fresh string per lookup,
+   * as lua_getfield makes, pays the encoding, a copy and that hash at every event. At most MAX_NAMES names
+   * are kept (method names come from the network); others are pushed fresh.
+   */
+  pushName(name: string): void {
+    const ref = this.names.get(name);
+    if (ref !== undefined) {
+      lua.lua_rawgeti(this.L, lua.LUA_REGISTRYINDEX, ref);
+      return;
+    }
+    lua.lua_pushliteral(this.L, name);
+    if (this.names.size >= MAX_NAMES) return;
+    lua.lua_pushvalue(this.L, -1);
+    this.names.set(name, lauxlib.luaL_ref(this.L, lua.LUA_REGISTRYINDEX));
   }
 }
 

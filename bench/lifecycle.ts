@@ -1,0 +1,148 @@
+// Connection lifecycle (issue 18): N connections, a few at a time, each one handshake, NetConnection connect
+// (Lua onConnection), ~1.5 s idle, orderly close. Reports the server CPU per connection for the first 100
+// (a fresh process: first-use compilation included) and for the rest.
+// Run: node --import tsx bench/lifecycle.ts [--connections=300] [--concurrency=10] [--idle=1500]
+//        [--client=nimbus|librtmfp] [--path=]        → one JSON object.
+// Another server with the same connections (MonaServer, a Nimbus started by hand):
+//   --url=rtmfp://127.0.0.1:1935/ --pid=<its pid>
+// Server CPU comes from /proc/<pid>/stat (10 ms ticks) for both, all threads counted (V8's compiler and GC
+// threads, libuv's pool).
+// --client=librtmfp runs /tmp/ext/librtmfp/TestClient (built by hand, see its README) once per connection:
+// it also creates a stream and plays a missing one, and sends setPeerInfo, so it costs the server more.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { NetConnection } from '../src/client/index.ts';
+import { startServerProcess, type ServerSnapshot } from './lib/server-process.ts';
+import { procSnapshot } from './lib/proc-usage.ts';
+import { MB, cpuMs, round } from './lib/measure.ts';
+
+const option = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const CONNECTIONS = Number(option('connections', '300'));
+const CONCURRENCY = Number(option('concurrency', '10'));
+const IDLE_MS = Number(option('idle', '1500'));
+const CLIENT = option('client', 'nimbus');
+const PATH = option('path', '');
+const EXTERNAL_URL = option('url', '');
+const EXTERNAL_PID = Number(option('pid', '0'));
+const TEST_CLIENT = option('testclient', '/tmp/ext/librtmfp/TestClient/TestClient');
+const FIRST = 100;
+/** after a phase's last close: the server finishes its closes before the reading */
+const SETTLE_MS = 1_000;
+
+interface Server {
+  url: string;
+  snapshot(): Promise<ServerSnapshot>;
+  stop(): Promise<void>;
+}
+
+async function measuredServer(): Promise<Server> {
+  if (EXTERNAL_URL) {
+    if (!EXTERNAL_PID) throw new Error('--url needs --pid=<server pid> to measure its CPU');
+    return { url: EXTERNAL_URL, snapshot: async () => procSnapshot(EXTERNAL_PID), stop: async () => {} };
+  }
+  const server = await startServerProcess();
+  // read from /proc as for another server: an IPC snapshot would cost the measured process itself
+  return { url: server.url(PATH), snapshot: async () => procSnapshot(server.pid), stop: () => server.stop() };
+}
+
+async function nimbusClient(url: string): Promise<void> {
+  const nc = await NetConnection.connect(url, { style: 'flash', timeoutMs: 10_000 });
+  await sleep(IDLE_MS);
+  await nc.close();
+}
+
+/** librtmfp's URL names a stream last: the NetConnection URL plus "/lifecycle" */
+async function librtmfpClient(url: string): Promise<void> {
+  const child = spawn('stdbuf', ['-oL', TEST_CLIENT, `--url=${url.replace(/\/$/, '')}/lifecycle`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let seen = '';
+      const timer = setTimeout(() => reject(new Error('TestClient: no NetConnection.Connect.Success in 10 s')), 10_000);
+      child.stdout.on('data', (chunk: Buffer) => {
+        seen += chunk.toString('latin1');
+        if (seen.includes('NetConnection.Connect.Success')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`TestClient exited with ${code} before connecting`));
+      });
+    });
+    await sleep(IDLE_MS);
+  } finally {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+  }
+}
+
+const connectOne = CLIENT === 'librtmfp' ? librtmfpClient : nimbusClient;
+
+/** Runs `count` lifecycles, `CONCURRENCY` at a time; returns the failures. */
+async function phase(url: string, count: number): Promise<number> {
+  let next = 0;
+  let failed = 0;
+  const worker = async () => {
+    while (next < count) {
+      next++;
+      try {
+        await connectOne(url);
+      } catch {
+        failed++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, count) }, worker));
+  await sleep(SETTLE_MS);
+  return failed;
+}
+
+const server = await measuredServer();
+try {
+  // what the server spends with nobody connected, over as long as a phase lasts on average
+  const idleBefore = await server.snapshot();
+  await sleep(3_000);
+  const idleAfter = await server.snapshot();
+  const idleCpuMsPerSecond = cpuMs(idleBefore, idleAfter) / 3;
+
+  const result: Record<string, unknown> = {
+    bench: 'lifecycle',
+    server: EXTERNAL_URL ? `pid ${EXTERNAL_PID}` : 'nimbus',
+    client: CLIENT,
+    connections: CONNECTIONS,
+    concurrency: CONCURRENCY,
+    idleMs: IDLE_MS,
+    idleServerCpuMsPerSecond: round(idleCpuMsPerSecond, 3),
+  };
+  const phases: Array<[string, number]> = [
+    ['first', Math.min(FIRST, CONNECTIONS)],
+    ['rest', Math.max(0, CONNECTIONS - FIRST)],
+  ];
+  for (const [name, count] of phases) {
+    if (count === 0) continue;
+    const before = await server.snapshot();
+    const start = process.hrtime.bigint();
+    const failed = await phase(server.url, count);
+    const wallSeconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const after = await server.snapshot();
+    const cpu = cpuMs(before, after);
+    result[name] = {
+      connections: count,
+      failed,
+      wallSeconds: round(wallSeconds, 1),
+      serverCpuMsPerConnection: round(cpu / count, 3),
+      serverUserMsPerConnection: round((after.cpu.user - before.cpu.user) / 1000 / count, 3),
+      serverSystemMsPerConnection: round((after.cpu.system - before.cpu.system) / 1000 / count, 3),
+      // the same less what the server spends idle over the phase's wall time
+      serverCpuMsPerConnectionLessIdle: round((cpu - idleCpuMsPerSecond * wallSeconds) / count, 3),
+      serverRssMB: round(after.memory.rss / MB, 1),
+    };
+  }
+  console.log(JSON.stringify(result));
+} finally {
+  await server.stop();
+}
