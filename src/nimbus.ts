@@ -8,8 +8,8 @@ import { Core } from './core/core.ts';
 import type { ApplicationPort, ProtocolServer } from './core/ports.ts';
 import { createApplicationHost } from './app/host.ts';
 import { RtmfpServer } from './protocols/rtmfp/server.ts';
-import { RtmpServer } from './protocols/rtmp/server.ts';
-import { HttpServer } from './protocols/http/server.ts';
+import type { RtmpServer } from './protocols/rtmp/server.ts';
+import type { HttpServer } from './protocols/http/server.ts';
 import type { Inspector } from './inspector/inspector.ts';
 import { NODE_KEY, type Cluster } from './cluster/cluster.ts';
 import { Servers, helloPairs, publicAddressOf } from './servers/index.ts';
@@ -27,10 +27,10 @@ export class Nimbus {
   readonly logger: Logger;
   readonly core: Core;
   readonly rtmfp: RtmfpServer;
-  /** the RTMP server, unless [RTMP] port is 0 */
-  readonly rtmp: RtmpServer | undefined;
-  /** the HTTP and WebSocket server, unless [HTTP] port is 0 */
-  readonly http: HttpServer | undefined;
+  /** the RTMP server, unless [RTMP] port is 0 (made by start(): its code loads only when it is used) */
+  rtmp: RtmpServer | undefined;
+  /** the HTTP and WebSocket server, unless [HTTP] port is 0 (made by start(), as RTMP) */
+  http: HttpServer | undefined;
   /** every enabled protocol, in start order */
   readonly protocols: ProtocolServer[];
   /** the server link: [servers] port and targets (listens and dials only when configured) */
@@ -39,6 +39,8 @@ export class Nimbus {
   inspector: Inspector | undefined;
   /** cluster mode, when [cluster] redis is set */
   cluster: Cluster | undefined;
+
+  private readonly clock: Clock | undefined;
 
   constructor(options: NimbusOptions) {
     this.config = options.config;
@@ -58,14 +60,7 @@ export class Nimbus {
       });
     this.rtmfp = new RtmfpServer({ config: options.config, logger: options.logger, core: this.core, clock: options.clock });
     this.protocols = [this.rtmfp];
-    if (options.config.rtmp.port !== 0) {
-      this.rtmp = new RtmpServer({ config: options.config, logger: options.logger, core: this.core, clock: options.clock });
-      this.protocols.push(this.rtmp);
-    }
-    if (options.config.http.port !== 0) {
-      this.http = new HttpServer({ config: options.config, logger: options.logger, core: this.core, clock: options.clock });
-      this.protocols.push(this.http);
-    }
+    this.clock = options.clock;
     this.core.groups = this.rtmfp.groups;
     this.core.publicAddressOf = () => this.rtmfp.publicAddress;
     const { servers } = options.config;
@@ -105,6 +100,7 @@ export class Nimbus {
 
   /** Inspector first (it sees every actor from the first session on), then sockets, then the application. */
   async start(): Promise<void> {
+    await this.loadProtocols();
     if (this.config.inspector.enabled) {
       const { startInspector } = await import('./inspector/index.ts');
       this.inspector = await startInspector(this);
@@ -115,6 +111,21 @@ export class Nimbus {
     // after the application: onServerConnection needs the root application running
     await this.servers.start();
     if (this.cluster) await this.joinCluster(this.cluster);
+  }
+
+  /** RTMP and HTTP when their port is set: imported here so that a server without them never loads their code. */
+  private async loadProtocols(): Promise<void> {
+    const { config, logger, core, clock } = this;
+    if (config.rtmp.port !== 0 && !this.rtmp) {
+      const { RtmpServer } = await import('./protocols/rtmp/server.ts');
+      this.rtmp = new RtmpServer({ config, logger, core, clock });
+      this.protocols.push(this.rtmp);
+    }
+    if (config.http.port !== 0 && !this.http) {
+      const { HttpServer } = await import('./protocols/http/server.ts');
+      this.http = new HttpServer({ config, logger, core, clock });
+      this.protocols.push(this.http);
+    }
   }
 
   /** After the server link listens: the directory gives the other nodes its address. */
