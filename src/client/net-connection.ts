@@ -26,6 +26,7 @@ import { TC, UserControl, decodeCommand, decodeData, decodeTCMessage, decodeUser
 import type { AMFObject, AMFValue } from '../flash/amf/types.ts';
 import { isAMFObject } from '../flash/amf/types.ts';
 import { Session, type Endpoint, type FlowHandler, type FlowOpening, type SessionDelegate } from '../protocols/rtmfp/session/session.ts';
+import { TimeCriticalReception } from '../protocols/rtmfp/session/time-critical.ts';
 import { tcSignature } from '../protocols/rtmfp/session/writer-port.ts';
 import type { FlowWriter } from '../protocols/rtmfp/flow/writer.ts';
 import { NetStream } from './net-stream.ts';
@@ -88,6 +89,8 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
   keepAlivePeerMs = 0;
   private readonly socket: dgram.Socket;
   private readonly clock: Clock;
+  /** media received by the server session or a peer session: TCR on the others' packets */
+  private readonly timeCritical = new TimeCriticalReception();
   private readonly logger: Logger;
   private writer: FlowWriter | undefined;
   private readonly pending = new Map<number, PendingCall>();
@@ -117,6 +120,7 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
       server,
       clock: this.clock,
       logger: this.logger,
+      timeCritical: this.timeCritical,
       reservedIds: () => (this.session ? [this.session.nearId] : []),
     });
   }
@@ -260,6 +264,7 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
             transport: { send: (d, to) => this.socket.send(d, to.port, to.host) },
             delegate: this,
             clock: this.clock,
+            timeCritical: this.timeCritical,
             logger: this.logger,
             keepAliveMs: 15_000,
             peerId: peerIdOf(this.identity.certificate),

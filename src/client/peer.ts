@@ -28,6 +28,7 @@ import { readPacketHeader } from '../protocols/rtmfp/wire/packet.ts';
 import { TC, decodeCommand, decodeTCMessage, encodeCommand } from '../flash/tc.ts';
 import type { AMFValue } from '../flash/amf/types.ts';
 import { Session, type Endpoint, type FlowHandler, type FlowOpening, type SessionDelegate } from '../protocols/rtmfp/session/session.ts';
+import { TimeCriticalReception } from '../protocols/rtmfp/session/time-critical.ts';
 import { tcSignature } from '../protocols/rtmfp/session/writer-port.ts';
 import type { FlowWriter } from '../protocols/rtmfp/flow/writer.ts';
 import { Handshake, cookieExpiry, cookieKey } from '../protocols/rtmfp/handshake.ts';
@@ -122,6 +123,8 @@ export interface PeerHubOptions {
   server: Endpoint;
   clock: Clock;
   logger: Logger;
+  /** the client's record of time-critical reception, shared with its server session (TCR, RFC 7016 §3.5.2.1) */
+  timeCritical?: TimeCriticalReception;
   /** session ids already taken on this socket (the server session's) */
   reservedIds(): Iterable<number>;
 }
@@ -322,6 +325,7 @@ export class PeerHub extends EventEmitter<PeerHubEvents> {
       transport: { send: (d, to) => this.sendTo(d, to) },
       delegate: peer,
       clock: this.options.clock,
+      timeCritical: this.options.timeCritical,
       logger: this.options.logger,
       keepAliveMs: PEER_KEEPALIVE_MS,
       peerId: attempt.peerId,
@@ -382,6 +386,7 @@ export class PeerHub extends EventEmitter<PeerHubEvents> {
       transport: { send: (d, to) => this.sendTo(d, to) },
       delegate: peer,
       clock: this.options.clock,
+      timeCritical: this.options.timeCritical,
       logger: this.options.logger,
       keepAliveMs: PEER_KEEPALIVE_MS,
       peerId: farPeerId,
