@@ -67,11 +67,15 @@ export class TimerWheel implements Clock {
     // with platform timers, rather than looping here (entries set now are due no earlier than now: they sort
     // after every entry already due, so stopping at the first of them stops after all of those)
     const limit = this.seq;
-    for (let first = this.heap[0]; first && first.at <= now && first.seq < limit; first = this.heap[0]) {
-      this.remove(0);
-      first.fn();
+    try {
+      for (let first = this.heap[0]; first && first.at <= now && first.seq < limit; first = this.heap[0]) {
+        this.remove(0);
+        first.fn();
+      }
+    } finally {
+      // a callback that throws must not leave every other delay of the server without a timer
+      this.arm();
     }
-    this.arm();
   }
 
   private remove(index: number): void {

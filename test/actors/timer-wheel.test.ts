@@ -105,3 +105,36 @@ test('10,000 delays with random deadlines come out sorted', () => {
   // each fired at its own deadline's step (within one 7 ms increment)
   for (const lateness of fired) assert.ok(lateness >= 0 && lateness < 7, `late by ${lateness}`);
 });
+
+test('a callback that throws leaves the other delays armed', () => {
+  // a hand-driven base clock (SimulatedClock stops flushing for good once a callback throws)
+  let now = 0;
+  const timers = new Map<number, { at: number; fn: () => void }>();
+  let ids = 0;
+  const base: Clock = {
+    now: () => now,
+    setTimeout: (fn: () => void, ms: number) => {
+      timers.set(++ids, { at: now + ms, fn });
+      return ids;
+    },
+    clearTimeout: (id: unknown) => void timers.delete(id as number),
+  };
+  const advance = (to: number) => {
+    now = to;
+    for (const [id, timer] of [...timers]) {
+      if (timer.at > now) continue;
+      timers.delete(id);
+      timer.fn();
+    }
+  };
+  const wheel = new TimerWheel(base);
+  const fired: string[] = [];
+  wheel.setTimeout(() => {
+    throw new Error('boom');
+  }, 100);
+  wheel.setTimeout(() => fired.push('later'), 200);
+  assert.throws(() => advance(100), /boom/);
+  assert.equal(timers.size, 1, 'the base timer is set again for the next deadline');
+  advance(200);
+  assert.deepEqual(fired, ['later']);
+});
