@@ -175,14 +175,9 @@ export class ByteWriter {
 
   /** Same bytes as encodeVLU(v), written in place: no array per VLU (three per fragment header). */
   vlu(v: number): this {
-    if (!Number.isSafeInteger(v) || v < 0) throw new WireError(`VLU out of range: ${v}`);
-    const n = vluLength(v);
-    const at = this.reserve(n);
-    const buffer = this.buffer;
-    for (let i = n - 1; i >= 0; i--) {
-      buffer[at + i] = (v % 128) | (i === n - 1 ? 0 : 0x80);
-      v = Math.floor(v / 128);
-    }
+    // reserve first: it may replace this.buffer
+    const at = this.reserve(vluLength(checkVLU(v)));
+    writeVLU(this.buffer, at, v);
     return this;
   }
 
@@ -231,14 +226,25 @@ export function decodeVLU(bytes: Uint8Array, offset = 0, maxBytes = 8): number {
 }
 
 export function encodeVLU(v: number): Uint8Array {
-  if (!Number.isSafeInteger(v) || v < 0) throw new WireError(`VLU out of range: ${v}`);
-  const n = vluLength(v);
-  const out = new Uint8Array(n);
+  const out = new Uint8Array(vluLength(checkVLU(v)));
+  writeVLU(out, 0, v);
+  return out;
+}
+
+/** Writes the VLU of `v` (RFC 7016 §2.1.2) at `bytes[at]`, in place: no array per number on the packet paths.
+ *  Returns how many bytes it took; `bytes` must have room for vluLength(v) of them. */
+export function writeVLU(bytes: Uint8Array, at: number, v: number): number {
+  const n = vluLength(checkVLU(v));
   for (let i = n - 1; i >= 0; i--) {
-    out[i] = (v % 128) | (i === n - 1 ? 0 : 0x80);
+    bytes[at + i] = (v % 128) | (i === n - 1 ? 0 : 0x80);
     v = Math.floor(v / 128);
   }
-  return out;
+  return n;
+}
+
+function checkVLU(v: number): number {
+  if (!Number.isSafeInteger(v) || v < 0) throw new WireError(`VLU out of range: ${v}`);
+  return v;
 }
 
 /**

@@ -2,7 +2,7 @@
 //   SSID(4) | AES-CBC( [VLU sseq] [checksum u16] flags … chunks … FF padding ) | [MAC]
 // Each direction follows what its sender negotiated, so the Protection fields come in send/recv pairs.
 import { createHmac } from 'node:crypto';
-import { encodeVLU, pooledBytes, vluLength } from '../../../bytes.ts';
+import { pooledBytes, vluLength, writeVLU } from '../../../bytes.ts';
 import { createBlockCipher, DEFAULT_KEY, type BlockCipher, type CipherImpl } from './aes.ts';
 
 /** The datagram's session id: W0 ^ W1 ^ W2 (RTMFP.md §1.2); -1 when there are fewer than 12 bytes. */
@@ -149,7 +149,7 @@ class FramedCipher implements PacketCipher {
     const n = Math.max(16, (prefix + cleartext.length + 15) & ~15);
     const out = pooledBytes(4 + n + macLength);
     const end = 4 + n;
-    if (sequenceLength > 0) out.set(encodeVLU(sequence), 4);
+    if (sequenceLength > 0) writeVLU(out, 4, sequence);
     out.set(cleartext, 4 + prefix);
     out.fill(0xff, 4 + prefix + cleartext.length, end);
     if (macLength === 0) {
