@@ -1,7 +1,7 @@
 // Connection lifecycle (issue 18): N connections, a few at a time, each one handshake, NetConnection connect
 // (Lua onConnection), ~1.5 s idle, orderly close. Reports the server CPU per connection for the first 100
 // (a fresh process: first-use compilation included) and for the rest.
-// Run: node --import tsx bench/lifecycle.ts [--connections=300] [--concurrency=10] [--idle=1500]
+// Run: node --import tsx bench/lifecycle.ts [--connections=300] [--concurrency=10] [--idle=1500] [--phases=100,900,1000]
 //        [--client=nimbus|librtmfp] [--path=]        → one JSON object.
 // Another server with the same connections (MonaServer, a Nimbus started by hand):
 //   --url=rtmfp://127.0.0.1:1935/ --pid=<its pid>
@@ -27,6 +27,9 @@ const EXTERNAL_URL = option('url', '');
 const EXTERNAL_PID = Number(option('pid', '0'));
 const TEST_CLIENT = option('testclient', '/tmp/ext/librtmfp/TestClient/TestClient');
 const FIRST = 100;
+/** --phases=100,900,1000: consecutive phases measured apart (V8 keeps compiling per-connection code for the
+ * first thousand or so connections: a later phase is the steady state of a server that has been up a while) */
+const PHASES = option('phases', '').split(',').filter(Boolean).map(Number);
 /** after a phase's last close: the server finishes its closes before the reading */
 const SETTLE_MS = 1_000;
 
@@ -113,15 +116,20 @@ try {
     bench: 'lifecycle',
     server: EXTERNAL_URL ? `pid ${EXTERNAL_PID}` : 'nimbus',
     client: CLIENT,
-    connections: CONNECTIONS,
+    connections: PHASES.length ? PHASES.reduce((a, b) => a + b, 0) : CONNECTIONS,
     concurrency: CONCURRENCY,
     idleMs: IDLE_MS,
     idleServerCpuMsPerSecond: round(idleCpuMsPerSecond, 3),
   };
-  const phases: Array<[string, number]> = [
-    ['first', Math.min(FIRST, CONNECTIONS)],
-    ['rest', Math.max(0, CONNECTIONS - FIRST)],
-  ];
+  const phases: Array<[string, number]> = PHASES.length
+    ? PHASES.map((count, i) => {
+        const from = PHASES.slice(0, i).reduce((a, b) => a + b, 0);
+        return [`connections ${from + 1}-${from + count}`, count];
+      })
+    : [
+        ['first', Math.min(FIRST, CONNECTIONS)],
+        ['rest', Math.max(0, CONNECTIONS - FIRST)],
+      ];
   for (const [name, count] of phases) {
     if (count === 0) continue;
     const before = await server.snapshot();
