@@ -8,15 +8,18 @@
 // NIMBUS_YOUNG_GROWTH=<factor> sets another factor (V8's default is 2) for an operator who prefers throughput.
 //
 // The old generation too: what lives until a packet is acknowledged or a timer fires (in-flight fragments, address
-// and tag tables) is promoted, and dies there. V8 collects old space when it has grown by at least 8 MB past what
-// was live, and before its first full collection much more (a 240,000-IHello flood reached +31 MB of garbage, 100
-// relay players 39 MB of heap, before V8's first mark-compact). `--optimize-for-size`, which V8 reads each time it
-// sets that limit, makes the step 2 MB and the growth factor 1.3: the flood's RSS after the first 20,000 IHellos
-// stays within ~3 MB, 100 relay players use ~81 MB instead of ~91, idle ~61 instead of ~63 at 2 s, at the same CPU
-// per IHello and per delivered Mbit within run-to-run noise (bench/README.md). NIMBUS_OPTIMIZE_FOR_SIZE=0 leaves
-// V8's default.
+// and tag tables) is promoted, and dies there. V8 grows the old generation's limit by a factor of up to 4 after a
+// full collection: 300 relay players reached 154 MB RSS (181 MB peak). `--heap-growing-percent=30` (factor 1.3,
+// read each time V8 sets the limit) keeps them at ~104 MB, a 240,000-IHello flood within ~3 MB after the first
+// 20,000, at no more CPU per delivered Mbit. It replaces `--optimize-for-size`, which did the same for memory but
+// also stops V8 keeping alive the maps its optimised code depends on: code optimised for short-lived objects was
+// deoptimised at every full collection ("weak objects") and compiled again, ~10 % of a steady stream of
+// connection lifecycles (bench/README.md). NIMBUS_HEAP_GROWING_PERCENT=<n> sets another percentage (0: V8's
+// default); NIMBUS_OPTIMIZE_FOR_SIZE=1 sets `--optimize-for-size` as before.
 import { setFlagsFromString } from 'node:v8';
 
 const factor = Number(process.env.NIMBUS_YOUNG_GROWTH ?? '1');
 if (Number.isInteger(factor) && factor >= 1) setFlagsFromString(`--semi-space-growth-factor=${factor}`);
-if (process.env.NIMBUS_OPTIMIZE_FOR_SIZE !== '0') setFlagsFromString('--optimize-for-size');
+const growingPercent = Number(process.env.NIMBUS_HEAP_GROWING_PERCENT ?? '30');
+if (Number.isInteger(growingPercent) && growingPercent >= 0) setFlagsFromString(`--heap-growing-percent=${growingPercent}`);
+if (process.env.NIMBUS_OPTIMIZE_FOR_SIZE === '1') setFlagsFromString('--optimize-for-size');
