@@ -1,7 +1,8 @@
 // The RTMFP side of one NetStream (RTMFP.md §5.5–5.6): every client flow carrying `TC 04 <id>` feeds it;
 // it answers on its own writer with the same metadata, associated with the client's NetConnection flow, and
-// when playing adds an audio and a video writer. What publish, play and pause mean is the protocol-neutral
-// NetStream's (src/core/media/net-stream.ts); media from a publisher goes straight to the publication's fan-out.
+// when playing adds an audio and a video writer (with the first message of each). What publish, play and
+// pause mean is the protocol-neutral NetStream's (src/core/media/net-stream.ts); media from a publisher goes
+// straight to the publication's fan-out.
 import type { FlowWriter } from './flow/writer.ts';
 import type { Logger } from '../../log.ts';
 import type { Publications } from '../../core/media/publications.ts';
@@ -44,6 +45,8 @@ export class ServerNetStream extends NetStream {
   private statusWriter: FlowWriter | undefined;
   private audioWriter: FlowWriter | undefined;
   private videoWriter: FlowWriter | undefined;
+  /** played at least once and not closed: media may open the audio and video writers */
+  private mediaOpen = false;
   /** messages the publisher's flows lost since the last video message: decoding restarts at a key frame */
   private lost = 0;
 
@@ -71,6 +74,7 @@ export class ServerNetStream extends NetStream {
   override close(): void {
     if (this.closed) return;
     super.close();
+    this.mediaOpen = false;
     this.audioWriter?.close();
     this.videoWriter?.close();
     this.statusWriter?.close();
@@ -111,8 +115,9 @@ export class ServerNetStream extends NetStream {
   }
 
   protected override onPlaying(): void {
-    this.audioWriter ??= this.mediaWriter();
-    this.videoWriter ??= this.mediaWriter();
+    // the audio and video writers (and their flows) open with the first message of each: a player waiting for
+    // a stream that is not published costs no writer actors
+    this.mediaOpen = true;
   }
 
   /** Audio and video are time-critical: they fill packets before the session's other writers (RFC 7016 §3.5.2.1). */
@@ -132,11 +137,13 @@ export class ServerNetStream extends NetStream {
 
   // ListenerSink: what the listener relays lands on this client's writers ------------------------------------
   writeAudio(message: Uint8Array, reliable: boolean): void {
-    this.audioWriter?.write(message, reliable);
+    if (!this.mediaOpen) return;
+    (this.audioWriter ??= this.mediaWriter()).write(message, reliable);
   }
 
   writeVideo(message: Uint8Array, reliable: boolean): void {
-    this.videoWriter?.write(message, reliable);
+    if (!this.mediaOpen) return;
+    (this.videoWriter ??= this.mediaWriter()).write(message, reliable);
   }
 
   writeData(message: Uint8Array, reliable: boolean): void {
