@@ -10,7 +10,7 @@
 // The old generation too: what lives until a packet is acknowledged or a timer fires (in-flight fragments, address
 // and tag tables) is promoted, and dies there. V8 grows the old generation's limit by a factor of up to 4 after a
 // full collection: 300 relay players reached 154 MB RSS (181 MB peak). `--heap-growing-percent=30` (factor 1.3,
-// read each time V8 sets the limit) keeps them at ~104 MB, a 240,000-IHello flood within ~3 MB after the first
+// read each time V8 sets the limit) keeps them at ~104 MB, a 240,000-IHello flood within ~3–4 MB after the first
 // 20,000, at no more CPU per delivered Mbit. It replaces `--optimize-for-size`, which did the same for memory but
 // also stops V8 keeping alive the maps its optimised code depends on: code optimised for short-lived objects was
 // deoptimised at every full collection ("weak objects") and compiled again, ~10 % of a steady stream of
