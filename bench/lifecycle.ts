@@ -55,6 +55,15 @@ async function nimbusClient(url: string): Promise<void> {
   await nc.close();
 }
 
+/** the project's client doing what librtmfp's TestClient does: also a stream playing a missing name */
+async function nimbusStreamClient(url: string): Promise<void> {
+  const nc = await NetConnection.connect(url, { style: 'flash', timeoutMs: 10_000 });
+  const stream = await nc.createNetStream();
+  stream.play('lifecycle');
+  await sleep(IDLE_MS);
+  await nc.close();
+}
+
 /** librtmfp's URL names a stream last: the NetConnection URL plus "/lifecycle" */
 async function librtmfpClient(url: string): Promise<void> {
   const child = spawn('stdbuf', ['-oL', TEST_CLIENT, `--url=${url.replace(/\/$/, '')}/lifecycle`], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -83,7 +92,7 @@ async function librtmfpClient(url: string): Promise<void> {
   }
 }
 
-const connectOne = CLIENT === 'librtmfp' ? librtmfpClient : nimbusClient;
+const connectOne = CLIENT === 'librtmfp' ? librtmfpClient : CLIENT === 'nimbus-stream' ? nimbusStreamClient : nimbusClient;
 
 /** Runs `count` lifecycles, `CONCURRENCY` at a time; returns the failures. */
 async function phase(url: string, count: number): Promise<number> {

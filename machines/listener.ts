@@ -16,17 +16,19 @@ export type ListenerEvent =
   | { type: 'CLOSE' }; // closeStream, deleteStream, session end, publication closed
 
 export interface ListenerContext {
+  /** which listener core implements this actor (see src/actors/bindings.ts) */
+  key: number;
   reason: string;
 }
 
 export const listenerMachine = setup({
-  types: { context: {} as ListenerContext, events: {} as ListenerEvent },
+  types: { context: {} as ListenerContext, events: {} as ListenerEvent, input: {} as { key: number } },
   guards: {
     publishing: () => false, // the publication is running right now
   },
 }).createMachine({
   id: 'listener',
-  context: { reason: '' },
+  context: ({ input }) => ({ key: input.key, reason: '' }),
   initial: 'authorizing',
   states: {
     authorizing: {

@@ -29,7 +29,7 @@ const events: ModelEvent[] = [
   { type: 'RESUME', publishing: false },
   { type: 'CLOSE' },
 ];
-const traversal = { events, serializeState: (s: Snap) => JSON.stringify(s.value) };
+const traversal = { input: { key: 0 }, events, serializeState: (s: Snap) => JSON.stringify(s.value) };
 const shortest = getShortestPaths(model, traversal as never) as unknown as Array<{ steps: Step[]; state: Snap }>;
 const byState = new Map(shortest.map((p) => [traversal.serializeState(p.state), p]));
 const edges: Array<{ steps: Step[]; state: Snap }> = [];

@@ -8,6 +8,7 @@ import { listenerMachine } from '../../../machines/listener.ts';
 import { publicationMachine } from '../../../machines/publication.ts';
 import type { Clock } from '../../clock.ts';
 import type { ClientPort } from '../ports.ts';
+import { Bindings } from '../../actors/bindings.ts';
 import { observe, provideFacts } from '../../actors/observe.ts';
 import { utf8Encode } from '../../bytes.ts';
 import { encodeData, encodeTCMessage } from '../../flash/tc.ts';
@@ -243,6 +244,12 @@ export interface ListenerOptions {
 /** Backlog per media track above which a listener drops media instead of queueing it. */
 export const MAX_PENDING_BYTES = 256 * 1024;
 
+// The listener machine bound once (a per-actor provide() rebuilt its state-node tree: ~49 KB per play).
+const listenerBindings = new Bindings<Listener>();
+const boundListenerMachine = listenerMachine.provide({
+  guards: { publishing: ({ context }) => listenerBindings.get(context.key)?.publication.running ?? false },
+});
+
 export class Listener {
   readonly id: number;
   readonly publication: Publication;
@@ -263,6 +270,8 @@ export class Listener {
   /** audio and video messages not sent because the subscriber's backlog was over MAX_PENDING_BYTES */
   droppedForCongestion = 0;
   private readonly sink: ListenerSink;
+  /** this listener in listenerBindings, for its actor's guard */
+  private readonly key: number;
   private _receiveVideo = true;
   private audioConfigSent = false;
   private videoConfigSent = false;
@@ -284,8 +293,10 @@ export class Listener {
     this.videoQOS = new QualityOfService(options.clock);
     this.dataQOS = new QualityOfService(options.clock);
     const publication = this.publication;
-    this.actor = createActor(listenerMachine.provide({ guards: { publishing: () => publication.running } }), {
+    this.key = listenerBindings.bind(this);
+    this.actor = createActor(boundListenerMachine, {
       clock: options.clock,
+      input: { key: this.key },
       ...observe('listener', `${publication.name}#${this.id}`, `publication:${publication.name}`),
     });
     this.actor.start();
@@ -339,6 +350,7 @@ export class Listener {
 
   deny(reason: string): void {
     this.actor.send({ type: 'DENY', reason });
+    if (this.closed) listenerBindings.unbind(this.key);
   }
 
   /** The publication (re)started while this listener was subscribed. */
@@ -378,6 +390,7 @@ export class Listener {
       this.sink.flush();
     }
     this.actor.send({ type: 'CLOSE' });
+    listenerBindings.unbind(this.key);
   }
 
   pushAudio(time: number, packet: Uint8Array): void {
