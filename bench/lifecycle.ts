@@ -2,7 +2,7 @@
 // (Lua onConnection), ~1.5 s idle, orderly close. Reports the server CPU per connection for the first 100
 // (a fresh process: first-use compilation included) and for the rest.
 // Run: node --import tsx bench/lifecycle.ts [--connections=300] [--concurrency=10] [--idle=1500] [--phases=100,900,1000]
-//        [--client=nimbus|librtmfp] [--path=]        → one JSON object.
+//        [--client=nimbus|nimbus-stream|librtmfp] [--path=]        → one JSON object.
 // Another server with the same connections (MonaServer, a Nimbus started by hand):
 //   --url=rtmfp://127.0.0.1:1935/ --pid=<its pid>
 // Server CPU comes from /proc/<pid>/stat (10 ms ticks) for both, all threads counted (V8's compiler and GC
