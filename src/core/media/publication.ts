@@ -250,6 +250,11 @@ const boundListenerMachine = listenerMachine.provide({
   guards: { publishing: ({ context }) => listenerBindings.get(context.key)?.publication.running ?? false },
 });
 
+/** Listeners whose actor has not reached a final state (closed or refused): each holds a binding until then. */
+export function boundListeners(): number {
+  return listenerBindings.size;
+}
+
 export class Listener {
   readonly id: number;
   readonly publication: Publication;
