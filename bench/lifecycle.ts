@@ -92,7 +92,14 @@ async function librtmfpClient(url: string): Promise<void> {
   }
 }
 
-const connectOne = CLIENT === 'librtmfp' ? librtmfpClient : CLIENT === 'nimbus-stream' ? nimbusStreamClient : nimbusClient;
+const clients: Record<string, (url: string) => Promise<void>> = {
+  nimbus: nimbusClient,
+  'nimbus-stream': nimbusStreamClient,
+  librtmfp: librtmfpClient,
+};
+const chosen = clients[CLIENT];
+if (chosen === undefined) throw new Error(`--client=${CLIENT}: one of ${Object.keys(clients).join(', ')}`);
+const connectOne = chosen;
 
 /** Runs `count` lifecycles, `CONCURRENCY` at a time; returns the failures. */
 async function phase(url: string, count: number): Promise<number> {

@@ -45,8 +45,6 @@ export class ServerNetStream extends NetStream {
   private statusWriter: FlowWriter | undefined;
   private audioWriter: FlowWriter | undefined;
   private videoWriter: FlowWriter | undefined;
-  /** played at least once and not closed: media may open the audio and video writers */
-  private mediaOpen = false;
   /** messages the publisher's flows lost since the last video message: decoding restarts at a key frame */
   private lost = 0;
 
@@ -74,7 +72,6 @@ export class ServerNetStream extends NetStream {
   override close(): void {
     if (this.closed) return;
     super.close();
-    this.mediaOpen = false;
     this.audioWriter?.close();
     this.videoWriter?.close();
     this.statusWriter?.close();
@@ -114,12 +111,6 @@ export class ServerNetStream extends NetStream {
     this.lost = 0;
   }
 
-  protected override onPlaying(): void {
-    // the audio and video writers (and their flows) open with the first message of each: a player waiting for
-    // a stream that is not published costs no writer actors
-    this.mediaOpen = true;
-  }
-
   /** Audio and video are time-critical: they fill packets before the session's other writers (RFC 7016 §3.5.2.1). */
   private mediaWriter(): FlowWriter {
     const writer = this.host.session.newWriter(this.signature, this.host.netConnectionFlowId());
@@ -136,13 +127,16 @@ export class ServerNetStream extends NetStream {
   }
 
   // ListenerSink: what the listener relays lands on this client's writers ------------------------------------
+  // Only this stream's listener writes media, and only while it plays: the audio and video writers (and their
+  // flows) open with the first message of each, so a player waiting for a stream that is not published holds no
+  // writer actors. A closed stream opens none.
   writeAudio(message: Uint8Array, reliable: boolean): void {
-    if (!this.mediaOpen) return;
+    if (this.closed) return;
     (this.audioWriter ??= this.mediaWriter()).write(message, reliable);
   }
 
   writeVideo(message: Uint8Array, reliable: boolean): void {
-    if (!this.mediaOpen) return;
+    if (this.closed) return;
     (this.videoWriter ??= this.mediaWriter()).write(message, reliable);
   }
 
