@@ -15,9 +15,10 @@ execFileSync(process.execPath, [tsc, '-p', `${root}tsconfig.build.json`], { stdi
 // src/inspector/inspector.ts reads its page with new URL('./page/…', import.meta.url)
 cpSync(`${root}src/inspector/page`, `${dist}src/inspector/page`, { recursive: true });
 // the young generation is bounded before the server's modules are even parsed (src/ops/young-generation.ts):
-// a static import of src/cli.js would compile the whole module graph first
+// a static import of src/cli.js would compile the whole module graph first; so is TurboFan held off for start-up
+// (src/ops/startup-tiering.ts), before the graph's ~120 files are resolved
 writeFileSync(
   `${dist}cli.js`,
-  "#!/usr/bin/env node\n// the server process: see src/cli.ts\nimport './src/ops/young-generation.js';\nawait import('./src/cli.js');\n",
+  "#!/usr/bin/env node\n// the server process: see src/cli.ts\nimport './src/ops/young-generation.js';\nimport './src/ops/startup-tiering.js';\nawait import('./src/cli.js');\n",
 );
 chmodSync(`${dist}cli.js`, 0o755);

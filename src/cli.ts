@@ -2,6 +2,7 @@
 // configuration, logs, exit codes, a stop that always stops (SIGINT/SIGTERM) and reload on SIGHUP.
 // The pieces live in src/ops/; this file only orders them.
 import './ops/young-generation.ts'; // first: bounds V8's young generation before anything allocates
+import { resumeOptimisation } from './ops/startup-tiering.ts'; // second: no TurboFan for code that runs once
 import { readFileSync, writeSync } from 'node:fs';
 import { loadConfig, usage, type LoadedConfig } from './config.ts';
 import { ConfigError, errorCode } from './errors.ts';
@@ -129,6 +130,7 @@ async function main(argv: string[]): Promise<void> {
     const rtmp = server.rtmp.address;
     logger.note({ address: rtmp.address, port: rtmp.port }, `RTMP server listening on ${rtmp.address}:${rtmp.port} (TCP)`);
   }
+  resumeOptimisation();
 }
 
 await main(process.argv.slice(2));
