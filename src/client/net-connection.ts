@@ -35,6 +35,7 @@ import { GC_SIGNATURE, NetGroup } from './group.ts';
 import type { Logger } from '../log.ts';
 import { pino } from 'pino';
 import { literalFirstLookup } from '../protocols/rtmfp/udp-lookup.ts';
+import { DELAYED_ACK_MS } from '../protocols/rtmfp/params.ts';
 
 export interface ConnectOptions {
   /** 'flash': one static group-2 key, checksums (Flash Player, librtmfp). 'rfc7425': groups 16/14/2, HMAC and
@@ -268,6 +269,7 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
             logger: this.logger,
             keepAliveMs: 15_000,
             peerId: peerIdOf(this.identity.certificate),
+            ackDelayMs: DELAYED_ACK_MS,
           });
           this.socket.on('message', (m, r) => {
             const d = new Uint8Array(m.buffer, m.byteOffset, m.length);

@@ -33,6 +33,7 @@ import { tcSignature } from '../protocols/rtmfp/session/writer-port.ts';
 import type { FlowWriter } from '../protocols/rtmfp/flow/writer.ts';
 import { Handshake, cookieExpiry, cookieKey } from '../protocols/rtmfp/handshake.ts';
 import { EPD_PEER_ID, epdPeerId, peerEpd } from '../protocols/rtmfp/rendezvous.ts';
+import { DELAYED_ACK_MS } from '../protocols/rtmfp/params.ts';
 import type { Logger } from '../log.ts';
 
 const NETCONNECTION_SIGNATURE = tcSignature(0);
@@ -329,6 +330,7 @@ export class PeerHub extends EventEmitter<PeerHubEvents> {
       logger: this.options.logger,
       keepAliveMs: PEER_KEEPALIVE_MS,
       peerId: attempt.peerId,
+      ackDelayMs: DELAYED_ACK_MS,
     });
     this.sessions.set(attempt.initiatorSessionId, peer);
     this.settle(attempt, null, peer);
@@ -390,6 +392,7 @@ export class PeerHub extends EventEmitter<PeerHubEvents> {
       logger: this.options.logger,
       keepAliveMs: PEER_KEEPALIVE_MS,
       peerId: farPeerId,
+      ackDelayMs: DELAYED_ACK_MS,
     });
     this.sessions.set(nearId, peer);
     handshake.remember({

@@ -69,6 +69,8 @@ export interface PairOptions {
   responderTimeCritical?: TimeCriticalReception;
   /** both sessions' logger (default: silent) */
   logger?: Logger;
+  /** the initiator delays its acknowledgements (as the project's client does) */
+  initiatorAckDelayMs?: number;
 }
 
 export class Pair {
@@ -100,6 +102,7 @@ export class Pair {
     this.initiator = new Session({
       ...common,
       role: 'initiator',
+      ackDelayMs: options.initiatorAckDelayMs,
       nearId: INITIATOR_ID,
       farId: RESPONDER_ID,
       address: RESPONDER_ADDRESS,

@@ -58,6 +58,12 @@ export const DELACK_ALLOWANCE_MS = 200;
  *  end of the current batch of received datagrams (well inside the 200 ms delayed-ack allowance), unless a
  *  fragment arrived out of order, twice, or final (§3.6.3.4.4) [Z: RecvFlow ack after 2 packets]. */
 export const ACK_EVERY_DATA_PACKETS = 2;
+/** A session that delays its acknowledgements (the project's client: a player's acks are most of what a server
+ *  receives) lets the acks of a lone data packet wait this long for a second one or for a packet going out
+ *  anyway, instead of sending them at the end of the datagram batch. Within the 200 ms the sender allows for
+ *  (§3.6.3.4.4, DELACK_ALLOWANCE_MS) [Z: delayed ack]; the timestamp echo carries the hold time, so the sender's
+ *  round trip samples do not grow with it (§3.5.2.2). */
+export const DELAYED_ACK_MS = 50;
 /** SRTT and RTTVAR gains, as TCP's (§3.5.2.2 refers to RFC 6298). */
 export const SRTT_GAIN = 1 / 8;
 export const RTTVAR_GAIN = 1 / 4;

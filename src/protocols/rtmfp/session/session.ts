@@ -92,6 +92,9 @@ export interface SessionOptions {
   /** how long a session waits for its first packet under the session keys before it ends (default 95 s) */
   keyingTimeoutMs?: number;
   peerId?: Uint8Array;
+  /** delayed acknowledgement (DELAYED_ACK_MS for the project's client): the acks of a lone data packet wait up to
+   *  this long; 0 (default): they go out at the end of the datagram batch, as MonaServer and Flash answer */
+  ackDelayMs?: number;
 }
 
 /** Bytes held by receiving flows, shared by several sessions (the whole server). */
@@ -231,6 +234,9 @@ export class Session implements WriterHost {
   private ackUrgent = false;
   /** Set while the packet just received is answered: its acks may wait for the end of the datagram batch. */
   private holdAcks = false;
+  private readonly ackDelayMs: number;
+  /** the delayed-ack timer while acks wait for a second data packet (ackDelayMs > 0) */
+  private delayedAck: unknown;
   /** where the packet being processed came from */
   private from: Endpoint | undefined;
   /** key of the mobility challenges (created on the first one), moves made so far, the last candidate probed */
@@ -262,6 +268,7 @@ export class Session implements WriterHost {
     this.keepAliveMs = options.keepAliveMs;
     this.giveUpMs = options.giveUpMs ?? WRITER_GIVE_UP_MS;
     this.peerTimeoutMs = options.peerTimeoutMs;
+    this.ackDelayMs = options.ackDelayMs ?? 0;
     this.keyingTimeoutMs = options.keyingTimeoutMs ?? KEYING_TIMEOUT_MS;
     this.maxBufferedBytes = options.maxBufferedBytes ?? MAX_SESSION_BUFFERED;
     this.sharedBuffer = options.sharedBuffer;
@@ -373,8 +380,20 @@ export class Session implements WriterHost {
     this.flush();
     if (this.holdAcks) {
       this.holdAcks = false;
-      if (this.acksPending()) this.scheduleFlush();
+      if (this.acksPending()) {
+        if (this.ackDelayMs > 0) this.delayAcks();
+        else this.scheduleFlush();
+      }
     }
+  }
+
+  /** The acks of one data packet wait for a second one, a packet leaving anyway, or the delayed-ack timer. */
+  private delayAcks(): void {
+    if (this.delayedAck !== undefined) return;
+    this.delayedAck = this.clock.setTimeout(() => {
+      this.delayedAck = undefined;
+      if (!this.ended) this.flush();
+    }, this.ackDelayMs);
   }
 
   /** After a packet with acknowledgements: negative acknowledgements, losses, and the window (RFC 7016 §3.6.2.5). */
@@ -647,6 +666,8 @@ export class Session implements WriterHost {
     // last words (close ack, close request) go out before the session forgets its keys
     this.flush();
     this.ended = true;
+    if (this.delayedAck !== undefined) this.clock.clearTimeout(this.delayedAck);
+    this.delayedAck = undefined;
     this.abandonWriters(`session closed: ${reason}`);
     for (const flow of this.flows.values()) {
       this.release(flow.receiver);
@@ -761,6 +782,10 @@ export class Session implements WriterHost {
   private writeAcks(packet: ByteWriter): void {
     this.dataPacketsUnacked = 0;
     this.ackUrgent = false;
+    if (this.delayedAck !== undefined) {
+      this.clock.clearTimeout(this.delayedAck);
+      this.delayedAck = undefined;
+    }
     for (const flow of this.flows.values()) {
       if (!flow.receiver.ackNeeded) continue;
       if (packet.length + 64 > MAX_PACKET_CLEARTEXT) return;
