@@ -8,8 +8,10 @@ const repository = fileURLToPath(new URL('../..', import.meta.url));
 const fromSource = process.env.NIMBUS_BENCH_FROM === 'src';
 const base = fromSource ? `${repository}src/` : `${repository}dist/src/`;
 const ext = fromSource ? 'ts' : 'js';
-// as src/cli.ts does first: the young generation kept at its initial size (src/ops/young-generation.ts)
+// as src/cli.ts does first: the young generation kept at its initial size (src/ops/young-generation.ts), and no
+// TurboFan until the server listens (src/ops/startup-tiering.ts)
 await import(`${base}ops/young-generation.${ext}`);
+const { resumeOptimisation } = await import(`${base}ops/startup-tiering.${ext}`);
 const { Nimbus } = await import(`${base}nimbus.${ext}`);
 const { loadConfig } = await import(`${base}config.${ext}`);
 const { createLogger } = await import(`${base}log.${ext}`);
@@ -34,6 +36,7 @@ const { config } = loadConfig([...defaults, ...configArgs], { cwd: process.cwd()
 const nimbus = new Nimbus({ config, logger: createLogger({ level, pretty: 'false', destination }) });
 const server = nimbus.rtmfp;
 await nimbus.start();
+resumeOptimisation();
 /** media the listeners dropped (a player that could not keep up), over every publication */
 const listenerDrops = () => {
   let droppedMessages = 0;
