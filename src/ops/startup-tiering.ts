@@ -2,7 +2,8 @@
 // compiler (TurboFan) stays off until the server listens. Start-up code runs once (module resolution of ~120 files,
 // CommonJS export detection, the Lua parser reading main.lua) yet gets hot enough for TurboFan to compile ~30 of its
 // functions, and the first use of the compiler maps ~4.5 MB of the node binary and its working memory into the
-// process for good. Measured (bench/README.md, issue 18): idle RSS at 2 s 62.8 → 58.2 MB, at 10 s 59.3 → 54.9 MB.
+// process for good. Measured (bench/README.md, issue 18): idle RSS at 2 s 61.8 → 56.7 MB, at 10 s 58.2 → 53.7 MB,
+// start-up CPU 430 → 360 ms.
 // Optimisation resumes for everything that runs after start-up, which is all that serving clients runs.
 // NIMBUS_STARTUP_TURBOFAN=1 keeps TurboFan on during start-up.
 import { setFlagsFromString } from 'node:v8';
@@ -18,7 +19,7 @@ export function resumeOptimisation(): void {
   setFlagsFromString('--turbofan');
 }
 
-/** Whether TurboFan is still held off for start-up (for tests and the diagnostics of a start that hangs). */
+/** Whether TurboFan is still held off for start-up (tests). */
 export function optimisationDeferred(): boolean {
   return !resumed;
 }
