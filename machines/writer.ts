@@ -7,6 +7,7 @@ export type WriterEvent =
   | { type: 'DATA' } // something queued while idle
   | { type: 'SENT' } // the first flush after idle put everything on the wire
   | { type: 'PROGRESS' } // an ack advanced while retransmitting
+  | { type: 'REARM' } // data left due well before the armed tick: the RTO shrank since it was armed (first RTT sample)
   | { type: 'CLOSE' } // orderly close: FIN queued
   | { type: 'EXCEPTION'; code: number } // the receiver rejected the flow (0x5e)
   | { type: 'ABANDON'; reason: string }; // local abandon (session failing, writer failed)
@@ -57,7 +58,7 @@ export const writerMachine = setup({
       after: { retransmitTick: 'awaitingAck' },
     },
     awaitingAck: {
-      on: { CLOSE: 'closing' },
+      on: { CLOSE: 'closing', REARM: { target: 'awaitingAck', reenter: true } },
       after: {
         retransmitTick: [
           { guard: 'gaveUp', target: 'abandoned', actions: assign({ reason: 'retransmission limit' }) },

@@ -25,6 +25,7 @@ const events: ModelEvent[] = [
   { type: 'DATA' },
   { type: 'SENT' },
   { type: 'PROGRESS' },
+  { type: 'REARM' },
   { type: 'CLOSE' },
   { type: 'EXCEPTION', code: 0 },
   { type: 'ABANDON', reason: 'session failing' },
@@ -91,7 +92,11 @@ class Driver {
     // unreliable fragments are dropped rather than resent: the only way to drain while retransmitting
     this.reliable = !steps.some((s) => tickFrom(s.event) === 'retransmitting' && outcomeOf(s.event) === 'drained');
     this.writer = this.pair.initiator.newWriter(NC_SIGNATURE, undefined, this.reliable);
+    // a re-arm needs the first message to leave in one packet, before any round trip sample (RTO still 3 s)
+    this.oneShot = steps.some((s) => s.event.type === 'REARM');
   }
+
+  private readonly oneShot: boolean;
 
   get state(): string {
     return JSON.stringify(this.writer.actor.getSnapshot().value);
@@ -107,7 +112,7 @@ class Driver {
     switch (event.type) {
       case 'DATA': {
         // a message over the initial window keeps the writer sending until its tick
-        const size = next && tickFrom(next) === 'sending' ? 100_000 : 3_000;
+        const size = next && tickFrom(next) === 'sending' ? 100_000 : this.oneShot ? 500 : 3_000;
         const message = Uint8Array.from({ length: size }, (_, i) => (i * 7 + this.sent.length) & 0xff);
         this.sent.push(message);
         if (next && tickFrom(next) === 'sending') wire.initiator = wire.responder = true;
@@ -115,9 +120,20 @@ class Driver {
         return;
       }
       case 'SENT': {
-        const acked = next !== undefined && tickFrom(next) === 'awaitingAck' && outcomeOf(next) === 'drained';
+        // acknowledged (the first round trip sample) before a drained tick, or before data that must re-arm the tick
+        const acked = next !== undefined && ((tickFrom(next) === 'awaitingAck' && outcomeOf(next) === 'drained') || next.type === 'REARM');
         wire.initiator = wire.responder = !acked;
         await pair.settle();
+        return;
+      }
+      case 'REARM': {
+        // the tick was armed with the initial 3 s RTO; the ack brought a sample (RTO 250 ms): new data re-arms it
+        const before = writer.nextTickAt;
+        const message = Uint8Array.from({ length: 500 }, (_, i) => (i * 3 + this.sent.length) & 0xff);
+        this.sent.push(message);
+        writer.write(message);
+        await pair.settle();
+        assert.ok(writer.nextTickAt < before - 1_000, `tick re-armed: ${before} -> ${writer.nextTickAt}`);
         return;
       }
       case 'CLOSE':

@@ -390,3 +390,27 @@ test('an acknowledgement shares a packet with the control chunks before it while
     );
   }
 });
+
+test('a loss right after the first round trip sample is resent within an ERTO, not at the tick armed before it', async () => {
+  const pair = new Pair();
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  writer.write(Uint8Array.of(1)); // one packet: its tick is armed with the initial 3 s RTO
+  await pair.settle(); // acknowledged: the first sample brings the RTO down to the 250 ms floor
+  const rto = pair.initiator.rto();
+  assert.ok(rto < 1_000, `RTO after the first sample: ${rto}`);
+  pair.wire.drop.initiator = true;
+  const start = pair.clock.now();
+  const times = new Map<number, number>();
+  let cursor = pair.log.length;
+  writer.write(Uint8Array.of(2));
+  await pair.settle();
+  cursor = sendTimes(pair, times, cursor, writer.id, 2);
+  assert.equal(times.size, 1, 'sent once');
+  for (let t = 0; t < 3_000 && times.size < 2; t += 10) {
+    await pair.advance(10, 10);
+    cursor = sendTimes(pair, times, cursor, writer.id, 2);
+  }
+  const resentAt = [...times.values()][1];
+  assert.ok(resentAt !== undefined, 'not resent within 3 s');
+  assert.ok(resentAt - start <= rto * (1 + RETRANSMIT_JITTER) + 20, `resent after ${resentAt - start} ms (RTO ${rto})`);
+});

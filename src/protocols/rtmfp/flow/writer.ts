@@ -147,6 +147,14 @@ export class FlowWriter {
   private current = 'idle';
   /** last time a message was queued: the writer reports idle only after a quiet second (see `drained`) */
   private lastWrite = 0;
+  /** when the armed retransmitTick fires, and the RTO it was computed with (see `tickOutdated`) */
+  private tickAt = Infinity;
+  private tickRto = 0;
+
+  /** when the retransmission tick armed last fires (tests, the inspector) */
+  get nextTickAt(): number {
+    return this.tickAt;
+  }
 
   get state(): string {
     return String(this.actor.getSnapshot().value);
@@ -319,7 +327,18 @@ export class FlowWriter {
       }
     }
     if (this.current === 'sending' && this.queue.length === 0) this.actor.send({ type: 'SENT' });
+    else if (this.current === 'awaitingAck' && this.tickOutdated(now)) this.actor.send({ type: 'REARM' });
     return this.queue.length > 0 && this.inflightBytes < this.window() && congestion.open;
+  }
+
+  /**
+   * The armed tick was computed with an RTO much longer than today's (the initial 3 s before the first round trip
+   * sample, or a backed-off one) and data just left: without a re-arm a loss of it would wait for that old tick.
+   */
+  private tickOutdated(now: number): boolean {
+    if (this.inflight.length === 0) return false;
+    const rto = this.host.rto();
+    return this.tickRto - rto > Math.max(REARM_MIN_SHRINK_MS, rto / 2) && now + rto < this.tickAt;
   }
 
   /**
@@ -432,15 +451,21 @@ export class FlowWriter {
 
   /** @internal machine implementation */
   nextTick(): number {
-    if (this.inflight.length === 0) return 1_000;
     const now = this.host.clock.now();
     const rto = this.host.rto();
+    this.tickRto = rto;
+    if (this.inflight.length === 0) {
+      this.tickAt = now + 1_000;
+      return 1_000;
+    }
     let earliest = Infinity;
     for (const f of this.inflight) if (!f.resend && f.sentAt < earliest) earliest = f.sentAt;
     // only fragments waiting for the window: look again in an ERTO (give-up is checked on the same tick)
     if (earliest === Infinity) earliest = now;
     // up to RETRANSMIT_JITTER of the RTO later: writers that lost together do not all resend in the same instant
-    return Math.max(10, Math.ceil(earliest + rto - now + rto * RETRANSMIT_JITTER * Math.random()));
+    const delay = Math.max(10, Math.ceil(earliest + rto - now + rto * RETRANSMIT_JITTER * Math.random()));
+    this.tickAt = now + delay;
+    return delay;
   }
 
   private window(): number {
@@ -523,6 +548,9 @@ export class FlowWriter {
 
 const EMPTY = new Uint8Array(0);
 const QUIET_MS = 1_000;
+/** the RTO must have shrunk by at least this much (and by half) since the tick was armed to re-arm it: smoothing
+ *  moves the RTO a little with every sample, and each re-arm is an actor event */
+const REARM_MIN_SHRINK_MS = 100;
 
 function inRanges(seq: number, ranges: ReadonlyArray<readonly [number, number]>): boolean {
   for (const [from, to] of ranges) if (seq >= from && seq <= to) return true;
