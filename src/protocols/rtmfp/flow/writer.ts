@@ -151,7 +151,7 @@ export class FlowWriter {
   private tickAt = Infinity;
   private tickRto = 0;
 
-  /** when the retransmission tick armed last fires (tests, the inspector) */
+  /** when the retransmission tick armed last fires (tests) */
   get nextTickAt(): number {
     return this.tickAt;
   }

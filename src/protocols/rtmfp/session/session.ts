@@ -235,7 +235,7 @@ export class Session implements WriterHost {
   /** Set while the packet just received is answered: its acks may wait for the end of the datagram batch. */
   private holdAcks = false;
   private readonly ackDelayMs: number;
-  /** the delayed-ack timer while acks wait for a second data packet (ackDelayMs > 0) */
+  /** the delayed-ack deadline, armed by a lone data packet whose acks wait (ackDelayMs > 0) */
   private delayedAck: unknown;
   /** where the packet being processed came from */
   private from: Endpoint | undefined;
@@ -387,12 +387,16 @@ export class Session implements WriterHost {
     }
   }
 
-  /** The acks of one data packet wait for a second one, a packet leaving anyway, or the delayed-ack timer. */
+  /**
+   * The acks of one data packet wait for a second one, a packet leaving anyway, or the delayed-ack timer. The
+   * timer is a deadline, not cancelled when acks leave earlier: one timer per delay period at most, instead of a
+   * set and a clear for every other packet of a stream; firing with nothing to acknowledge sends nothing.
+   */
   private delayAcks(): void {
     if (this.delayedAck !== undefined) return;
     this.delayedAck = this.clock.setTimeout(() => {
       this.delayedAck = undefined;
-      if (!this.ended) this.flush();
+      if (!this.ended && this.acksPending()) this.flush();
     }, this.ackDelayMs);
   }
 
@@ -782,10 +786,6 @@ export class Session implements WriterHost {
   private writeAcks(packet: ByteWriter): void {
     this.dataPacketsUnacked = 0;
     this.ackUrgent = false;
-    if (this.delayedAck !== undefined) {
-      this.clock.clearTimeout(this.delayedAck);
-      this.delayedAck = undefined;
-    }
     for (const flow of this.flows.values()) {
       if (!flow.receiver.ackNeeded) continue;
       if (packet.length + 64 > MAX_PACKET_CLEARTEXT) return;
