@@ -41,13 +41,28 @@ resumeOptimisation();
 const listenerDrops = () => {
   let droppedMessages = 0;
   let droppedForCongestion = 0;
+  let skippedUntilKeyFrame = 0;
   for (const publication of nimbus.core.publications) {
     for (const listener of publication.listeners.values()) {
       droppedMessages += listener.droppedMessages;
       droppedForCongestion += listener.droppedForCongestion;
+      skippedUntilKeyFrame += listener.skippedUntilKeyFrame;
     }
   }
-  return { droppedMessages, droppedForCongestion };
+  return { droppedMessages, droppedForCongestion, skippedUntilKeyFrame };
+};
+/** what the open sessions' congestion control went through (RFC 7016 §3.5.2): timeouts, losses, decreases */
+const congestionEvents = () => {
+  const totals = { timeouts: 0, spuriousTimeouts: 0, nakLosses: 0, decreases: 0, retransmissions: 0 };
+  for (const session of server.sessions.values()) {
+    const { timeouts, spuriousTimeouts, nakLosses, decreases } = session.congestion.stats;
+    totals.timeouts += timeouts;
+    totals.spuriousTimeouts += spuriousTimeouts;
+    totals.nakLosses += nakLosses;
+    totals.decreases += decreases;
+    totals.retransmissions += session.stats.retransmissions;
+  }
+  return totals;
 };
 const snapshot = () => {
   const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
@@ -56,7 +71,7 @@ const snapshot = () => {
     memory: { rss, heapUsed, heapTotal, external, arrayBuffers },
     sessions: server.sessions.size,
     pendingKeyings: server.handshake.pendingKeyings,
-    stats: { ...server.stats, ...listenerDrops() },
+    stats: { ...server.stats, ...listenerDrops(), ...congestionEvents() },
     // server links (cluster mode, [servers]): what crossed them
     links: nimbus.servers.all.map((link) => ({ address: link.address, bytesOut: link.stats.bytesOut, bytesIn: link.stats.bytesIn })),
     logLines,

@@ -51,6 +51,8 @@ export interface SentPacket {
 export interface WireControls {
   /** drop what this side sends (the other side hears nothing from it) */
   drop: { initiator: boolean; responder: boolean };
+  /** hold what this side sends until `release(side)`: a receiver whose acknowledgements are late, not lost */
+  hold: { initiator: boolean; responder: boolean };
   /** deliver every datagram twice */
   duplicate: boolean;
   /** deliver queued datagrams newest first */
@@ -78,10 +80,16 @@ export class Pair {
   readonly initiator: Session;
   readonly responder: Session;
   readonly records: { initiator: SideRecord; responder: SideRecord };
-  readonly wire: WireControls = { drop: { initiator: false, responder: false }, duplicate: false, reorder: false };
+  readonly wire: WireControls = {
+    drop: { initiator: false, responder: false },
+    hold: { initiator: false, responder: false },
+    duplicate: false,
+    reorder: false,
+  };
   /** every datagram sent, decoded, in order (dropped ones too) */
   readonly log: SentPacket[] = [];
   private readonly queue: Array<{ to: Side; datagram: Uint8Array }> = [];
+  private readonly held: Array<{ to: Side; datagram: Uint8Array }> = [];
   /** decoders with the receiving side's keys, kept apart from the sessions' own ciphers */
   private readonly observers: { initiator: PacketCipher; responder: PacketCipher };
 
@@ -195,7 +203,18 @@ export class Pair {
     const chunks = cleartext ? decodeChunks(cleartext, readPacketHeader(cleartext).chunksOffset) : [];
     const dropped = this.wire.drop[from];
     this.log.push({ from, flags: cleartext ? cleartext[0]! : -1, chunks, dropped });
-    if (!dropped) this.queue.push({ to, datagram: Uint8Array.from(datagram) });
+    if (dropped) return;
+    (this.wire.hold[from] ? this.held : this.queue).push({ to, datagram: Uint8Array.from(datagram) });
+  }
+
+  /** Stop holding what `from` sends and put what was held on the wire, in the order it was sent. */
+  release(from: Side): void {
+    this.wire.hold[from] = false;
+    const to: Side = from === 'initiator' ? 'responder' : 'initiator';
+    for (let i = 0; i < this.held.length;) {
+      if (this.held[i]!.to === to) this.queue.push(...this.held.splice(i, 1));
+      else i++;
+    }
   }
 }
 

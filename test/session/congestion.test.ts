@@ -7,6 +7,7 @@ import {
   BURST_RTT_THRESH_MS,
   CWND_DECAY_MARGIN,
   CWND_INIT,
+  CWND_TIMEDOUT,
   DEFAULT_PEER_TIMEOUT_MS,
   MAX_DATA_PACKET_BURST,
   MINIMUM_ERTO_MS,
@@ -302,4 +303,83 @@ test('packets that carry only acknowledgements do not spend the burst allowance 
   writer.write(Uint8Array.of(1));
   await macrotask();
   assert.equal(dataFrom(pair, since, writer.id).length, 1, 'its data still leaves at once');
+});
+
+/** A writer idle after one round trip sample: its ERTO is the minimum and its timer has nothing left to time. */
+async function idleWriter(pair: Pair) {
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  writer.write(Uint8Array.of(0));
+  await pair.settle();
+  await pair.advance(4_000, 100);
+  assert.equal(pair.initiator.congestion.erto, MINIMUM_ERTO_MS);
+  return writer;
+}
+
+test('acknowledgements late past ERTO, not lost: the timeout is found spurious and the window comes back', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = await idleWriter(pair);
+  const congestion = pair.initiator.congestion;
+  writer.write(new Uint8Array(40_000)); // a window grown by use
+  await pair.advance(100, 10); // delivered, and not idle for an ERTO (which would restart the window)
+  const before = congestion.cwnd;
+  assert.ok(before > 4 * CWND_TIMEDOUT, `the window grew (${before} bytes)`);
+  pair.wire.hold.responder = true; // the receiver gets everything; its acknowledgements are late
+  writer.write(new Uint8Array(12_000));
+  await pair.settle();
+  for (let i = 0; i < 100; i++) {
+    pair.clock.increment(10);
+    if (congestion.stats.timeouts > 0) break;
+    await pair.settle();
+  }
+  assert.equal(congestion.stats.timeouts, 1, 'no acknowledgement for an ERTO: a timeout');
+  assert.ok(congestion.cwnd < before, 'the timeout took the window down');
+  // the late acknowledgements were already waiting when the timer fired (as datagrams wait in a socket while an
+  // event loop runs its timers first): they are read before anything is resent
+  pair.release('responder');
+  pair.pump();
+  await pair.settle();
+  assert.equal(congestion.stats.spuriousTimeouts, 1, 'fragments the timeout declared lost were acknowledged');
+  // back to what it was, less the byte per acknowledgement an unused window decays by
+  assert.ok(congestion.cwnd >= before - 64, `the window is back (${congestion.cwnd}, was ${before})`);
+  assert.equal(congestion.stats.nakLosses, 0);
+  assert.equal(pair.received('responder', writer.id).length, 1 + 40_000 + 12_000);
+});
+
+test('a timeout over a real loss is not undone: what it declared lost is resent before any acknowledgement of it', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = await idleWriter(pair);
+  const congestion = pair.initiator.congestion;
+  pair.wire.drop.initiator = true;
+  writer.write(new Uint8Array(3_000));
+  await pair.settle();
+  pair.wire.drop.initiator = false;
+  for (let i = 0; i < 100 && congestion.stats.timeouts === 0; i++) await pair.advance(10, 10);
+  await pair.advance(2_000, 50);
+  assert.ok(congestion.stats.timeouts >= 1);
+  assert.equal(congestion.stats.spuriousTimeouts, 0, 'only retransmissions were acknowledged');
+  assert.equal(pair.received('responder', writer.id).length, 1 + 3_000);
+});
+
+test('acknowledgements of fragments resent after a timeout name no negative acknowledgements (Karn): no false loss', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = await idleWriter(pair);
+  const congestion = pair.initiator.congestion;
+  pair.wire.hold.responder = true;
+  for (let k = 1; k <= NAKS_FOR_LOSS; k++) {
+    writer.write(Uint8Array.of(k)); // each in a packet of its own, each acknowledged by an ack packet of its own
+    await pair.settle();
+  }
+  await pair.advance(100, 10);
+  writer.write(Uint8Array.of(9)); // sent later: not due when the first ones time out
+  await pair.settle();
+  const resent = () => dataFrom(pair, 0, writer.id).length - (1 + NAKS_FOR_LOSS + 1);
+  for (let i = 0; i < 100 && resent() === 0; i++) await pair.advance(10, 10);
+  assert.equal(resent(), NAKS_FOR_LOSS, 'the first ones were resent, in packets after the later one');
+  // the acks of their first transmissions come in, one packet each, before the later fragment's
+  pair.release('responder');
+  await pair.settle();
+  assert.equal(congestion.stats.nakLosses, 0, 'the later fragment was not declared lost');
+  assert.equal(resent(), NAKS_FOR_LOSS, 'nor resent');
+  const got = pair.records.responder.messages.get(writer.id)!.map((m) => m[0]);
+  assert.deepEqual(got, [0, 1, 2, 3, 9]);
 });

@@ -79,6 +79,8 @@ interface Fragment {
   transmissions: number;
   /** declared lost and waiting to be sent again: no longer outstanding */
   resend: boolean;
+  /** a retransmission timeout declared it lost once: an ack of it may be for any of its transmissions (Karn) */
+  timedOut: boolean;
 }
 
 export interface WriterStats {
@@ -308,6 +310,7 @@ export class FlowWriter {
         size: 0,
         transmissions: 1,
         resend: false,
+        timedOut: false,
       };
       this.lastSeq = seq;
       const before = out.length;
@@ -362,7 +365,12 @@ export class FlowWriter {
       const fragment = this.inflight[i]!;
       if (fragment.seq <= this.cumulativeAck || inRanges(fragment.seq, ranges)) {
         this.inflightBytes -= fragment.length;
-        if (!fragment.resend) congestion.onAcked(fragment.size, fragment.tsn);
+        // a fragment still waiting to be resent was delivered by a transmission the timer gave up on: the timeout
+        // was spurious. One resent after a timeout may be acknowledged for its earlier transmission: its packet
+        // number says nothing about which later packets arrived, so it names no negative acknowledgements.
+        if (fragment.resend) {
+          if (fragment.timedOut) congestion.onSpuriousTimeout();
+        } else congestion.onAcked(fragment.size, fragment.timedOut ? 0 : fragment.tsn);
         progress = true;
         continue;
       }
@@ -421,6 +429,7 @@ export class FlowWriter {
         lostBytes += fragment.size;
         if (fragment.reliable) {
           fragment.resend = true;
+          fragment.timedOut = true;
           any = true;
         } else {
           this.inflightBytes -= fragment.length;

@@ -39,6 +39,8 @@ export interface CongestionStats {
   timeouts: number;
   /** multiplicative decreases */
   decreases: number;
+  /** timeouts proven spurious by an acknowledgement of what they declared lost (the window came back) */
+  spuriousTimeouts: number;
 }
 
 export class Congestion {
@@ -55,7 +57,7 @@ export class Congestion {
   erto = INITIAL_ERTO_MS;
   /** measured retransmission timeout: ERTO comes back to it with every round trip sample */
   mrto = MINIMUM_ERTO_MS;
-  readonly stats: CongestionStats = { nakLosses: 0, timeouts: 0, decreases: 0 };
+  readonly stats: CongestionStats = { nakLosses: 0, timeouts: 0, decreases: 0, spuriousTimeouts: 0 };
 
   private preAckOutstanding = 0;
   private ackedThisPacket = 0;
@@ -66,6 +68,8 @@ export class Congestion {
   private tcSentAt = -Infinity;
   private tcrReceivedAt = -Infinity;
   private lastTimeoutAt = -Infinity;
+  /** the window before the timeouts since the last decrease: what a spurious timeout gives back */
+  private windowBeforeTimeout: number | undefined;
   private lastActivity = 0;
   /** data packets still allowed before the next acknowledgement (§3.5.2.3) */
   private burst = MAX_DATA_PACKET_BURST;
@@ -103,6 +107,7 @@ export class Congestion {
       // idle for an ERTO: the path may have changed, start again from the initial window (Appendix A)
       this.ssthresh = Math.max(this.ssthresh, (this.cwnd * 3) / 4);
       this.cwnd = CWND_INIT;
+      this.windowBeforeTimeout = undefined;
     }
     this.outstanding += bytes;
     this.lastActivity = now;
@@ -172,6 +177,7 @@ export class Congestion {
       this.cwnd = this.ssthresh;
       this.accumulator = 0;
       this.recoveryRemaining = this.outstanding;
+      this.windowBeforeTimeout = undefined;
       this.stats.decreases++;
       return;
     }
@@ -205,11 +211,29 @@ export class Congestion {
   onTimeout(now: number): void {
     if (now - this.lastTimeoutAt < this.erto) return;
     this.lastTimeoutAt = now;
+    // a timeout is not idleness: what it resends starts from CWND_TIMEDOUT, not from an idle restart's CWND_INIT
+    this.lastActivity = now;
     this.stats.timeouts++;
+    this.windowBeforeTimeout ??= this.cwnd;
     this.ssthresh = Math.max(this.ssthresh, (this.cwnd * 3) / 4);
     this.cwnd = CWND_TIMEDOUT;
     this.accumulator = 0;
     this.recoveryRemaining = 0;
     this.erto = Math.max(Math.min(this.erto * ERTO_BACKOFF_FACTOR, MAXIMUM_ERTO_MS), Math.min(this.mrto, MAXIMUM_ERTO_MS));
+  }
+
+  /**
+   * An acknowledgement reached a fragment a timeout declared lost and that has not been sent again: its earlier
+   * transmission arrived, so the timeout measured a delay (a receiver that stalled, acks queued behind it), not a
+   * loss. The window comes back to what it was before the timeouts (RFC 3522 detection: the ack is for the
+   * original transmission; RFC 4015 response: undo the reduction); ERTO comes back with the next round trip
+   * sample (onRtt). Without this, a receiver that stalls for an ERTO leaves its session at CWND_TIMEDOUT, and
+   * media at a few hundred kbit/s then waits seconds for a window that regrows a quarter as fast as TCP's.
+   */
+  onSpuriousTimeout(): void {
+    if (this.windowBeforeTimeout === undefined) return;
+    this.cwnd = Math.max(this.cwnd, this.windowBeforeTimeout);
+    this.windowBeforeTimeout = undefined;
+    this.stats.spuriousTimeouts++;
   }
 }
