@@ -2,7 +2,11 @@
 // A, B and C (all clients in processes apart from the servers'). Reports per-node CPU and RSS, the loss at the
 // players, and what the origin sent over its server links: one copy of the stream per edge node, whatever the
 // number of players there. Needs redis-server (prints `skipped` without it).
-// Run: node --import tsx bench/cluster.ts [--players=300] [--seconds=15] [--kbps=600]   (npm run build first)
+// The stream first runs for a warm-up (--warmup seconds, rounded up to whole key-frame intervals so that the counted
+// run starts on a key frame), its loss reported apart: at its start seven cold processes (three servers, three
+// player processes, the publisher) compile and allocate at once on the same cores, and the players fall behind
+// by hundreds of milliseconds. The counted run is the steady state an operator's nodes live in.
+// Run: node --import tsx bench/cluster.ts [--players=300] [--seconds=15] [--kbps=600] [--warmup=4]   (npm run build first)
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
@@ -11,6 +15,7 @@ import { MB, cpuMs, round } from './lib/measure.ts';
 import type { PlayersReport } from './lib/relay-players.ts';
 import type { PublisherReport } from './lib/relay-publisher.ts';
 import { reply } from './lib/child.ts';
+import { FPS, GOP_FRAMES } from './lib/relay-media.ts';
 import { redisUnavailable, startRedis } from '../test/helpers/redis.ts';
 
 const option = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
@@ -20,11 +25,15 @@ const KBPS = Number(option('kbps', '600'));
 const NODES = 3;
 const PLAYERS_PER_PROCESS = 100;
 const DRAIN_MS = Number(option('drain', '2000'));
+const GOP_SECONDS = GOP_FRAMES / FPS;
+const WARMUP = Math.ceil(Number(option('warmup', '4')) / GOP_SECONDS) * GOP_SECONDS;
 
 const lib = (file: string) => fileURLToPath(new URL(`./lib/${file}`, import.meta.url));
 const start = (file: string, args: string[]): ChildProcess =>
   fork(lib(file), args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 
+/** media the listeners dropped or skipped, and the sessions' congestion events (bench/lib/server-child.mjs) */
+const NODE_EVENTS = ['droppedForCongestion', 'skippedUntilKeyFrame', 'timeouts', 'spuriousTimeouts', 'nakLosses'];
 const linkBytesOut = (s: ServerSnapshot) => s.links.reduce((total, link) => total + link.bytesOut, 0);
 
 async function until(condition: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> {
@@ -72,13 +81,21 @@ try {
 
   const sum = (reports: PlayersReport[]) =>
     reports.reduce((t, r) => ({ messages: t.messages + r.messages, bytes: t.bytes + r.bytes }), { messages: 0, bytes: 0 });
-  const reportsBefore = await Promise.all(groups.map((g) => reply<PlayersReport>(g, 'report', { cmd: 'report' })));
+  const report = () => Promise.all(groups.map((g) => reply<PlayersReport>(g, 'report', { cmd: 'report' })));
+  let warmupLoss = 0;
+  if (WARMUP > 0) {
+    const atStart = sum(await report());
+    const warm = await reply<PublisherReport>(publisher, 'sent', { cmd: 'go', seconds: WARMUP });
+    await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
+    warmupLoss = 1 - (sum(await report()).messages - atStart.messages) / (warm.messages * PLAYERS);
+  }
+  const reportsBefore = await report();
   const playersBefore = sum(reportsBefore);
   const before = await Promise.all(nodes.map((n) => n.snapshot()));
   const sent = await reply<PublisherReport>(publisher, 'sent', { cmd: 'go', seconds: SECONDS });
   await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
   const after = await Promise.all(nodes.map((n) => n.snapshot()));
-  const reportsAfter = await Promise.all(groups.map((g) => reply<PlayersReport>(g, 'report', { cmd: 'report' })));
+  const reportsAfter = await report();
   const playersAfter = sum(reportsAfter);
   /** loss at the players of node i */
   const lossAt = (i: number): number => {
@@ -105,6 +122,8 @@ try {
       playersPerNode: perNode,
       publishKbps: round((sent.bytes * 8) / 1000 / sent.seconds, 1),
       seconds: round(sent.seconds, 1),
+      warmupSeconds: WARMUP,
+      warmupLoss: round(warmupLoss, 5),
       loss: round(1 - received / expected, 5),
       messagesExpected: expected,
       messagesReceived: received,
@@ -117,6 +136,8 @@ try {
           cpuPercent: round((cpu / wall) * 100, 1),
           rssMB: round(after[i]!.memory.rss / MB, 1),
           playerLoss: round(lossAt(i), 5),
+          // what the node's listeners and sessions went through in the counted run
+          events: Object.fromEntries(NODE_EVENTS.map((key) => [key, (after[i]!.stats[key] ?? 0) - (before[i]!.stats[key] ?? 0)])),
           linkMbitOut: round(((linkBytesOut(after[i]!) - linkBytesOut(before[i]!)) * 8) / 1e6, 2),
         };
       }),

@@ -31,15 +31,20 @@ stream.sendVideo(0, AVC_SEQUENCE_HEADER);
 stream.sendAudio(0, AAC_SEQUENCE_HEADER);
 process.send!({ ready: true });
 
+// one stream across runs (a warm-up, then the measured run): timestamps go on where the previous run stopped
+const media = new SyntheticStream(Number(kbps));
+let streamTime = 0;
+
 async function run(seconds: number): Promise<PublisherReport> {
-  const media = new SyntheticStream(Number(kbps));
+  const origin = streamTime;
   const session = nc.session!;
   const before = { out: session.stats.packetsOut, in: session.stats.packetsIn };
   const start = Date.now();
   let messages = 0;
   let bytes = 0;
   for (let frame = 1; frame <= seconds * FPS; frame++) {
-    for (const tag of media.next((frame * 1000) / FPS)) {
+    streamTime = origin + (frame * 1000) / FPS;
+    for (const tag of media.next(streamTime)) {
       if (tag.type === 0x08) stream.sendAudio(tag.time, tag.data);
       else stream.sendVideo(tag.time, tag.data);
       messages++;
