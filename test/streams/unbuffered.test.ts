@@ -20,13 +20,11 @@ test('play(name, -3) and name?unbuffered=true make unbuffered listeners; paramet
     const tags = makeSampleTags(1);
     sendTags(pub.stream, tags);
     const total = tags.length - 1;
-    // over loopback nothing is lost: unbuffered media still arrives whole and in order
+    // over loopback nothing is lost: unbuffered media still arrives whole and in order, track by track (audio and
+    // video are flows of their own: how they interleave depends on each session's packets, not on the listener)
     await until(() => [cumulus, mona, normal].every((p) => p.media.length >= total), 'media at all players');
-    for (const p of [cumulus, mona])
-      assert.deepEqual(
-        p.media.map((m) => m.data),
-        normal.media.map((m) => m.data),
-      );
+    const track = (p: typeof normal, type: number) => p.media.filter((m) => m.type === type).map((m) => m.data);
+    for (const p of [cumulus, mona]) for (const type of [8, 9]) assert.deepEqual(track(p, type), track(normal, type), `track ${type}`);
     await Promise.all([pub.nc.close(), cumulus.nc.close(), mona.nc.close(), normal.nc.close()]);
   } finally {
     await server.close();
