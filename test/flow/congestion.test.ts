@@ -217,3 +217,45 @@ test('idle for an ERTO: the window starts again from CWND_INIT, remembering thre
   assert.equal(idle.cwnd, CWND_INIT, 'idle for an ERTO: the path may have changed');
   assert.equal(idle.ssthresh, 30_000, 'ssthresh keeps 3/4 of the old window: slow start up to it again');
 });
+
+test('a spurious timeout gives back the window it took, once; a decrease or an idle restart since forgets it', () => {
+  const grown = (): Congestion => {
+    const cc = new Congestion(0);
+    for (let i = 0; i < 6; i++) roundTrip(cc, 10 + i);
+    return cc;
+  };
+  const cc = grown();
+  const before = cc.cwnd;
+  assert.ok(before > 4 * CWND_TIMEDOUT);
+  cc.onTimeout(1_000);
+  assert.equal(cc.cwnd, CWND_TIMEDOUT);
+  cc.onSpuriousTimeout();
+  assert.equal(cc.cwnd, before, 'the window before the timeout');
+  assert.equal(cc.stats.spuriousTimeouts, 1);
+  cc.onSpuriousTimeout();
+  assert.equal(cc.stats.spuriousTimeouts, 1, 'one timeout, one undo');
+
+  const twice = grown();
+  twice.onTimeout(1_000);
+  twice.onTimeout(1_000 + twice.erto);
+  twice.onSpuriousTimeout();
+  assert.equal(twice.cwnd, before, 'back-to-back timeouts: the window before the first');
+
+  const decreased = grown();
+  decreased.onTimeout(1_000);
+  lossPacket(decreased, PACKET, 1_010);
+  const afterLoss = decreased.cwnd;
+  decreased.onSpuriousTimeout();
+  assert.equal(decreased.cwnd, afterLoss, 'a loss since the timeout: nothing to give back');
+  assert.equal(decreased.stats.spuriousTimeouts, 0);
+});
+
+test('a timeout is not idleness: what it resends goes out under CWND_TIMEDOUT, not an idle restart', () => {
+  const cc = new Congestion(0);
+  for (let i = 0; i < 6; i++) roundTrip(cc, 10 + i);
+  // everything outstanding was declared lost by the timer an ERTO after the last activity
+  cc.onTimedOut(cc.outstanding, 10 + cc.erto);
+  assert.equal(cc.cwnd, CWND_TIMEDOUT);
+  cc.onSent(PACKET, false, 10 + cc.erto);
+  assert.equal(cc.cwnd, CWND_TIMEDOUT, 'no restart to CWND_INIT');
+});
