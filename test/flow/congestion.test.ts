@@ -248,6 +248,13 @@ test('a spurious timeout gives back the window it took, once; a decrease or an i
   decreased.onSpuriousTimeout();
   assert.equal(decreased.cwnd, afterLoss, 'a loss since the timeout: nothing to give back');
   assert.equal(decreased.stats.spuriousTimeouts, 0);
+
+  const idle = grown();
+  idle.onTimedOut(idle.outstanding, 1_000);
+  idle.onSent(PACKET, false, 1_000 + 2 * idle.erto); // nothing outstanding for an ERTO: an idle restart
+  assert.equal(idle.cwnd, CWND_INIT);
+  idle.onSpuriousTimeout();
+  assert.equal(idle.cwnd, CWND_INIT, 'an idle restart since the timeout: nothing to give back');
 });
 
 test('a timeout is not idleness: what it resends goes out under CWND_TIMEDOUT, not an idle restart', () => {
