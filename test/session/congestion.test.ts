@@ -383,3 +383,28 @@ test('acknowledgements of fragments resent after a timeout name no negative ackn
   const got = pair.records.responder.messages.get(writer.id)!.map((m) => m[0]);
   assert.deepEqual(got, [0, 1, 2, 3, 9]);
 });
+
+test('an acknowledgement of a fragment already resent proves nothing: the timeouts over it are not undone', async () => {
+  const pair = new Pair({ keepAliveMs: 600_000 });
+  const writer = await idleWriter(pair);
+  const congestion = pair.initiator.congestion;
+  pair.wire.hold.responder = true;
+  writer.write(new Uint8Array(2_000)); // two fragments: both fit the window a timeout leaves, so both are resent
+  await pair.settle();
+  const untilTimeouts = async (n: number) => {
+    for (let i = 0; i < 200; i++) {
+      pair.clock.increment(10);
+      if (congestion.stats.timeouts >= n) return;
+      await pair.settle();
+    }
+  };
+  await untilTimeouts(1);
+  await pair.settle(); // both resent
+  await untilTimeouts(2); // and declared lost again, not resent yet
+  assert.equal(congestion.stats.timeouts, 2);
+  pair.release('responder');
+  pair.pump();
+  await pair.settle();
+  assert.equal(congestion.stats.spuriousTimeouts, 0, 'which transmission arrived is unknown');
+  assert.equal(pair.received('responder', writer.id).length, 1 + 2_000);
+});

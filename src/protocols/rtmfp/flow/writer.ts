@@ -365,11 +365,12 @@ export class FlowWriter {
       const fragment = this.inflight[i]!;
       if (fragment.seq <= this.cumulativeAck || inRanges(fragment.seq, ranges)) {
         this.inflightBytes -= fragment.length;
-        // a fragment still waiting to be resent was delivered by a transmission the timer gave up on: the timeout
-        // was spurious. One resent after a timeout may be acknowledged for its earlier transmission: its packet
-        // number says nothing about which later packets arrived, so it names no negative acknowledgements.
+        // a fragment sent once, declared lost by the timer and not sent again was delivered by that one
+        // transmission: the timeout was spurious. One resent after a timeout may be acknowledged for an earlier
+        // transmission: its packet number says nothing about which later packets arrived, so it names no negative
+        // acknowledgements.
         if (fragment.resend) {
-          if (fragment.timedOut) congestion.onSpuriousTimeout();
+          if (fragment.timedOut && fragment.transmissions === 1) congestion.onSpuriousTimeout();
         } else congestion.onAcked(fragment.size, fragment.timedOut ? 0 : fragment.tsn);
         progress = true;
         continue;

@@ -223,7 +223,7 @@ export class Congestion {
   }
 
   /**
-   * An acknowledgement reached a fragment a timeout declared lost and that has not been sent again: its earlier
+   * An acknowledgement reached a fragment sent once, declared lost by a timeout and not sent again: that one
    * transmission arrived, so the timeout measured a delay (a receiver that stalled, acks queued behind it), not a
    * loss. The window comes back to what it was before the timeouts (RFC 3522 detection: the ack is for the
    * original transmission; RFC 4015 response: undo the reduction); ERTO comes back with the next round trip
