@@ -1,8 +1,9 @@
 // Live relay: one publisher at ~600 kbit/s to N players (N = 10, 100, 300 by default), every client in
 // processes apart from the server's. Reports server CPU seconds per delivered Mbit, datagrams per second
 // through the server, server RSS and media loss at the players.
-// Run: node --import tsx bench/relay.ts [--players=10,100,300] [--seconds=15] [--kbps=600] [--unbuffered]
-//   → one JSON object per N.
+// Run: node --import tsx bench/relay.ts [--players=10,100,300] [--seconds=15] [--kbps=600] [--unbuffered] [--warmup=0]
+//   → one JSON object per N. --warmup=S streams S seconds first (rounded up to whole key-frame intervals), its loss
+//   reported apart, as bench/cluster.ts does; 0 (the default) counts from the first frame, as earlier figures did.
 // Another server (MonaServer, CumulusServer, a Nimbus under a profiler) with the same clients:
 //   --url=rtmfp://127.0.0.1:1935/live --pid=<its pid>   (CPU and RSS then come from /proc/<pid>)
 import { fork, type ChildProcess } from 'node:child_process';
@@ -14,6 +15,7 @@ import { procSnapshot } from './lib/proc-usage.ts';
 import type { PlayersReport } from './lib/relay-players.ts';
 import type { PublisherReport } from './lib/relay-publisher.ts';
 import { reply } from './lib/child.ts';
+import { FPS, GOP_FRAMES } from './lib/relay-media.ts';
 
 const option = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const COUNTS = option('players', '10,100,300').split(',').map(Number);
@@ -25,6 +27,8 @@ const EXTERNAL_PID = Number(option('pid', '0'));
 const PLAYERS_PER_PROCESS = 100;
 /** after the publisher's last frame: retransmissions and queues settle before the counts are read */
 const DRAIN_MS = 2_000;
+const GOP_SECONDS = GOP_FRAMES / FPS;
+const WARMUP = Math.ceil(Number(option('warmup', '0')) / GOP_SECONDS) * GOP_SECONDS;
 
 const lib = (file: string) => fileURLToPath(new URL(`./lib/${file}`, import.meta.url));
 
@@ -73,7 +77,15 @@ async function runOnce(players: number): Promise<Record<string, unknown>> {
     await Promise.all(groups.map((g) => reply(g, 'ready')));
     const setupSeconds = (Date.now() - setupStart) / 1000;
 
-    const playersBefore = sum(await Promise.all(groups.map((g) => reply<PlayersReport>(g, 'report', { cmd: 'report' }))));
+    const report = async () => sum(await Promise.all(groups.map((g) => reply<PlayersReport>(g, 'report', { cmd: 'report' }))));
+    let warmupLoss: number | undefined;
+    if (WARMUP > 0) {
+      const atStart = await report();
+      const warm = await reply<PublisherReport>(publisher, 'sent', { cmd: 'go', seconds: WARMUP });
+      await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
+      warmupLoss = round(1 - ((await report()).messages - atStart.messages) / (warm.messages * players), 5);
+    }
+    const playersBefore = await report();
     const before = await server.snapshot();
     let peakRss = before.memory.rss;
     const sampler = setInterval(() => {
@@ -84,7 +96,7 @@ async function runOnce(players: number): Promise<Record<string, unknown>> {
     clearInterval(sampler);
     const after: ServerSnapshot = await server.snapshot();
     peakRss = Math.max(peakRss, after.memory.rss);
-    const playersAfter = sum(await Promise.all(groups.map((g) => reply<PlayersReport>(g, 'report', { cmd: 'report' }))));
+    const playersAfter = await report();
 
     const wall = sent.seconds + DRAIN_MS / 1000;
     const delivered = playersAfter.bytes - playersBefore.bytes;
@@ -114,6 +126,7 @@ async function runOnce(players: number): Promise<Record<string, unknown>> {
       datagramsInPerSecond: Math.round(datagramsIn / wall),
       serverRssMB: round(after.memory.rss / MB, 1),
       serverPeakRssMB: round(peakRss / MB, 1),
+      ...(warmupLoss === undefined ? {} : { warmupSeconds: WARMUP, warmupLoss }),
       loss: round(1 - received / expected, 5),
       messagesExpected: expected,
       messagesReceived: received,
