@@ -15,7 +15,7 @@ import { MB, cpuMs, round } from './lib/measure.ts';
 import type { PlayersReport } from './lib/relay-players.ts';
 import type { PublisherReport } from './lib/relay-publisher.ts';
 import { reply } from './lib/child.ts';
-import { FPS, GOP_FRAMES } from './lib/relay-media.ts';
+import { warmUp, warmupSeconds } from './lib/warmup.ts';
 import { redisUnavailable, startRedis } from '../test/helpers/redis.ts';
 
 const option = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
@@ -25,8 +25,7 @@ const KBPS = Number(option('kbps', '600'));
 const NODES = 3;
 const PLAYERS_PER_PROCESS = 100;
 const DRAIN_MS = Number(option('drain', '2000'));
-const GOP_SECONDS = GOP_FRAMES / FPS;
-const WARMUP = Math.ceil(Number(option('warmup', '4')) / GOP_SECONDS) * GOP_SECONDS;
+const WARMUP = warmupSeconds(Number(option('warmup', '4')));
 
 const lib = (file: string) => fileURLToPath(new URL(`./lib/${file}`, import.meta.url));
 const start = (file: string, args: string[]): ChildProcess =>
@@ -82,13 +81,7 @@ try {
   const sum = (reports: PlayersReport[]) =>
     reports.reduce((t, r) => ({ messages: t.messages + r.messages, bytes: t.bytes + r.bytes }), { messages: 0, bytes: 0 });
   const report = () => Promise.all(groups.map((g) => reply<PlayersReport>(g, 'report', { cmd: 'report' })));
-  let warmupLoss = 0;
-  if (WARMUP > 0) {
-    const atStart = sum(await report());
-    const warm = await reply<PublisherReport>(publisher, 'sent', { cmd: 'go', seconds: WARMUP });
-    await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
-    warmupLoss = 1 - (sum(await report()).messages - atStart.messages) / (warm.messages * PLAYERS);
-  }
+  const warmupLoss = WARMUP > 0 ? await warmUp(publisher, WARMUP, DRAIN_MS, PLAYERS, async () => sum(await report()).messages) : 0;
   const reportsBefore = await report();
   const playersBefore = sum(reportsBefore);
   const before = await Promise.all(nodes.map((n) => n.snapshot()));

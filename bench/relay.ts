@@ -15,7 +15,7 @@ import { procSnapshot } from './lib/proc-usage.ts';
 import type { PlayersReport } from './lib/relay-players.ts';
 import type { PublisherReport } from './lib/relay-publisher.ts';
 import { reply } from './lib/child.ts';
-import { FPS, GOP_FRAMES } from './lib/relay-media.ts';
+import { warmUp, warmupSeconds } from './lib/warmup.ts';
 
 const option = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const COUNTS = option('players', '10,100,300').split(',').map(Number);
@@ -27,8 +27,7 @@ const EXTERNAL_PID = Number(option('pid', '0'));
 const PLAYERS_PER_PROCESS = 100;
 /** after the publisher's last frame: retransmissions and queues settle before the counts are read */
 const DRAIN_MS = 2_000;
-const GOP_SECONDS = GOP_FRAMES / FPS;
-const WARMUP = Math.ceil(Number(option('warmup', '0')) / GOP_SECONDS) * GOP_SECONDS;
+const WARMUP = warmupSeconds(Number(option('warmup', '0')));
 
 const lib = (file: string) => fileURLToPath(new URL(`./lib/${file}`, import.meta.url));
 
@@ -78,13 +77,8 @@ async function runOnce(players: number): Promise<Record<string, unknown>> {
     const setupSeconds = (Date.now() - setupStart) / 1000;
 
     const report = async () => sum(await Promise.all(groups.map((g) => reply<PlayersReport>(g, 'report', { cmd: 'report' }))));
-    let warmupLoss: number | undefined;
-    if (WARMUP > 0) {
-      const atStart = await report();
-      const warm = await reply<PublisherReport>(publisher, 'sent', { cmd: 'go', seconds: WARMUP });
-      await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
-      warmupLoss = round(1 - ((await report()).messages - atStart.messages) / (warm.messages * players), 5);
-    }
+    const warmupLoss =
+      WARMUP > 0 ? round(await warmUp(publisher, WARMUP, DRAIN_MS, players, async () => (await report()).messages), 5) : undefined;
     const playersBefore = await report();
     const before = await server.snapshot();
     let peakRss = before.memory.rss;
