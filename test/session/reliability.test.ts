@@ -414,3 +414,28 @@ test('a loss right after the first round trip sample is resent within an ERTO, n
   assert.ok(resentAt !== undefined, 'not resent within 3 s');
   assert.ok(resentAt - start <= rto * (1 + RETRANSMIT_JITTER) + 20, `resent after ${resentAt - start} ms (RTO ${rto})`);
 });
+
+test('an answer acknowledged within its RTO settles the writer at its first tick; a live stream never settles', async () => {
+  const pair = new Pair();
+  const writer = pair.initiator.newWriter(SIGNATURE, undefined);
+  writer.write(Uint8Array.of(1));
+  await pair.settle(); // the first round trip sample: the next tick is armed with the 250 ms floor
+  await pair.advance(3_500, 50); // the tick armed with the initial 3 s RTO has fired
+  assert.equal(writer.state, 'idle');
+  const rto = pair.initiator.rto();
+  writer.write(Uint8Array.of(2)); // a command's answer
+  await pair.settle();
+  assert.equal(writer.state, 'awaitingAck');
+  await pair.advance(Math.ceil(rto * (1 + RETRANSMIT_JITTER)) + 20, 10);
+  // one tick, not a second one a quiet second later
+  assert.equal(writer.state, 'idle', `RTO ${rto}`);
+
+  // media: a message every 50 ms is never quiet for an RTO, so the writer stays out of idle between messages
+  const seen = new Set<string>();
+  for (let t = 0; t < 2_000; t += 50) {
+    writer.write(Uint8Array.of(3));
+    await pair.advance(50, 10);
+    seen.add(writer.state);
+  }
+  assert.ok(!seen.has('idle'), `states between messages: ${[...seen].join(', ')}`);
+});
