@@ -30,7 +30,7 @@ export const writerMachine = setup({
     closed: () => {},
   },
   guards: {
-    drained: () => true, // nothing queued, nothing in flight
+    drained: () => true, // nothing queued, nothing in flight, nothing written for an RTO (closing: at once)
     retransmissionDue: () => false,
     gaveUp: () => false, // no ack progress for the give-up period
   },
