@@ -206,7 +206,7 @@ export class LuaApplicationHost implements ApplicationPort {
     const state = this.byPort.get(port);
     if (!state) return;
     const app = this.tree.live(state.appPath);
-    if (!this.pushMethod(state.ref, 'onAddressChanged')) return;
+    if (!this.rt.lua.pushMethod(state.ref, 'onAddressChanged')) return;
     lua.lua_pushliteral(this.rt.lua.L, oldAddress);
     this.rt.call(app, 2, 0, 'client:onAddressChanged');
   }
@@ -220,7 +220,7 @@ export class LuaApplicationHost implements ApplicationPort {
     const app = this.tree.live(state.appPath);
     const L = this.rt.lua.L;
     const base = lua.lua_gettop(L);
-    if (!this.pushMethod(state.ref, method)) {
+    if (!this.rt.lua.pushMethod(state.ref, method)) {
       // MonaServer's words (its root application's path is '')
       return { ok: false, code: CALL_FAILED, description: `Method client '${method}' not found in application ${app.path}` };
     }
@@ -238,7 +238,7 @@ export class LuaApplicationHost implements ApplicationPort {
   hasMethod(port: ClientPort, name: string): boolean {
     const state = this.byPort.get(port);
     if (!state || !state.alive) return false;
-    if (!this.pushMethod(state.ref, name)) return false;
+    if (!this.rt.lua.pushMethod(state.ref, name)) return false;
     lua.lua_pop(this.rt.lua.L, 2);
     return true;
   }
@@ -246,7 +246,7 @@ export class LuaApplicationHost implements ApplicationPort {
   /** client:onRead(file, args...): its return forms as MonaServer reads them (MonaServer-behaviour.md §2.4). */
   onRead(port: ClientPort, file: string, args: AMFValue[]): ReadOutcome {
     const state = this.byPort.get(port);
-    if (!state || !state.alive || !this.pushMethod(state.ref, 'onRead')) return { kind: 'serve', file, returned: false };
+    if (!state || !state.alive || !this.rt.lua.pushMethod(state.ref, 'onRead')) return { kind: 'serve', file, returned: false };
     const app = this.tree.live(state.appPath);
     const L = this.rt.lua.L;
     const base = lua.lua_gettop(L) - 2;
@@ -379,9 +379,9 @@ export class LuaApplicationHost implements ApplicationPort {
     for (const state of [...this.clients.values()]) {
       if (!state.alive) continue;
       const app = this.tree.live(state.appPath);
-      if (this.pushMethod(state.ref, 'onManage')) this.rt.call(app, 1, 0, 'client:onManage');
+      if (this.rt.lua.pushMethod(state.ref, 'onManage')) this.rt.call(app, 1, 0, 'client:onManage');
       for (const w of [...state.writers]) {
-        if (!w.closed && this.pushMethod(w.ref, 'onManage')) this.rt.call(app, 1, 0, 'writer:onManage');
+        if (!w.closed && this.rt.lua.pushMethod(w.ref, 'onManage')) this.rt.call(app, 1, 0, 'writer:onManage');
       }
     }
   }
@@ -393,31 +393,13 @@ export class LuaApplicationHost implements ApplicationPort {
 
   // ---------------------------------------------------------------------------------------------
 
-  /**
-   * Pushes obj[name] then obj (ready for a method call) and returns true, or pushes nothing. A script's
-   * functions are fields of the table itself: read raw, a name that is not one never reaches the object's
-   * __index (for a client, the connect properties, which it would build for nothing at every manage tick).
-   */
-  private pushMethod(ref: number, name: string): boolean {
-    const L = this.rt.lua.L;
-    this.rt.lua.push(ref);
-    lua.lua_pushliteral(L, name);
-    lua.lua_rawget(L, -2);
-    if (lua.lua_type(L, -1) !== lua.LUA_TFUNCTION) {
-      lua.lua_pop(L, 2);
-      return false;
-    }
-    lua.lua_insert(L, -2);
-    return true;
-  }
-
   /** client:onJoinGroup(group) where the script defined it, else the application's onJoinGroup(client, group). */
   private groupEvent(port: ClientPort, group: GroupPort, event: 'onJoinGroup' | 'onUnjoinGroup'): void {
     const state = this.byPort.get(port);
     if (!state) return;
     const app = this.tree.live(state.appPath);
     const L = this.rt.lua.L;
-    if (this.pushMethod(state.ref, event)) {
+    if (this.rt.lua.pushMethod(state.ref, event)) {
       this.groups.push(L, group);
       this.rt.call(app, 2, 0, `client:${event}`);
     } else if (app.pushEvent(event)) {

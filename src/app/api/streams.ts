@@ -227,19 +227,11 @@ export class LuaStreamEvents implements StreamEvents {
     const state = this.clientOf(port);
     if (!state) return undefined;
     const rt = this.ctx.rt;
-    const L = rt.lua.L;
     const app = this.ctx.tree.live(state.appPath);
-    rt.lua.push(state.ref);
-    // read raw, as the host reads a client's methods: a script's method is a field of the table itself, and a
-    // name that is not one must not reach the client's __index (it would build client.properties for nothing)
-    lua.lua_pushliteral(L, event);
-    lua.lua_rawget(L, -2);
-    if (lua.lua_type(L, -1) === lua.LUA_TFUNCTION) {
-      lua.lua_insert(L, -2);
+    if (rt.lua.pushMethod(state.ref, event)) {
       pushSubject();
       return rt.call(app, 2, nresults, `client:${event}`, 'warn');
     }
-    lua.lua_pop(L, 2);
     if (!app.pushEvent(event)) return undefined;
     rt.lua.push(state.ref);
     pushSubject();

@@ -198,6 +198,24 @@ export class LuaHost {
   }
 
   /**
+   * Pushes obj[name] then obj (ready for a method call) and returns true, or pushes nothing. A script's methods
+   * are fields of the object's table itself: read raw, a name that is not one never reaches the object's __index
+   * (for a client, the connect properties, which it would build for nothing).
+   */
+  pushMethod(ref: number, name: string): boolean {
+    const L = this.L;
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, ref);
+    lua.lua_pushliteral(L, name);
+    lua.lua_rawget(L, -2);
+    if (lua.lua_type(L, -1) !== lua.LUA_TFUNCTION) {
+      lua.lua_pop(L, 2);
+      return false;
+    }
+    lua.lua_insert(L, -2);
+    return true;
+  }
+
+  /**
    * Pushes `name` (an event or method name the host looks up) as the same Lua string object every time: fengari
    * hashes a string key once per string object (a hex rendering of its bytes), so a fresh string per lookup,
    * as lua_getfield makes, pays the encoding, a copy and that hash at every event. At most MAX_NAMES names
