@@ -200,12 +200,13 @@ export class LuaHost {
   /**
    * Pushes obj[name] then obj (ready for a method call) and returns true, or pushes nothing. A script's methods
    * are fields of the object's table itself: read raw, a name that is not one never reaches the object's __index
-   * (for a client, the connect properties, which it would build for nothing).
+   * (for a client, the connect properties, which it would build for nothing). The name is pushName's: this runs
+   * for every client method, event and manage tick.
    */
   pushMethod(ref: number, name: string): boolean {
     const L = this.L;
-    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, ref);
-    lua.lua_pushliteral(L, name);
+    this.push(ref);
+    this.pushName(name);
     lua.lua_rawget(L, -2);
     if (lua.lua_type(L, -1) !== lua.LUA_TFUNCTION) {
       lua.lua_pop(L, 2);
