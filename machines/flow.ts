@@ -1,32 +1,36 @@
-// Life of one receiving flow (RFC 7016 §3.6.3): accepted or rejected when its first fragment arrives,
-// complete when the FIN sequence number has been delivered, closed when its session ends first (or the flow is
-// dropped over the buffer bounds). Fragments never reach the machine. `opening` lasts no longer than the call
-// that creates the flow: the first fragment decides it at once.
-import { assign, setup } from 'xstate';
+// Life of one receiving flow (RFC 7016 §3.6.3): accepted or rejected by its first fragment, which creates it
+// (the session has already asked the application: the verdict is the actor's input), complete when the FIN
+// sequence number has been delivered, closed when it is dropped over the buffer bounds. Fragments never reach
+// the machine. A flow still open when its session ends is stopped with the session, as a parent stops its children.
+import { setup } from 'xstate';
 
 export type FlowEvent =
-  | { type: 'ACCEPT'; kind: string } // metadata recognised: NetConnection, NetStream, NetGroup...
-  | { type: 'REJECT'; reason: string } // unknown metadata or stream: 0x5e sent, fragments still acked
   | { type: 'FINISHED' } // FIN delivered
-  | { type: 'CLOSE' }; // session ended, or the flow was dropped over the buffer bounds
+  | { type: 'CLOSE' }; // the flow was dropped over the buffer bounds
+
+/** the application's verdict on the first fragment: a kind when accepted, a reason when rejected */
+export type FlowInput =
+  | { kind: string } // metadata recognised: NetConnection, NetStream, NetGroup...
+  | { reason: string }; // unknown metadata or stream: 0x5e sent, fragments still acked
 
 export interface FlowContext {
   kind: string;
   reason: string;
 }
 
+/** the application took the flow (a pure reading of the input, so it needs no binding to the session's code) */
+const accepted = ({ context }: { context: FlowContext }): boolean => context.kind !== '';
+
 export const flowMachine = setup({
-  types: { context: {} as FlowContext, events: {} as FlowEvent },
+  types: { context: {} as FlowContext, events: {} as FlowEvent, input: {} as FlowInput },
 }).createMachine({
   id: 'flow',
-  context: { kind: '', reason: '' },
+  context: ({ input }) => ('kind' in input ? { kind: input.kind, reason: '' } : { kind: '', reason: input.reason }),
   initial: 'opening',
   states: {
+    // transient: decided by the input as the actor starts
     opening: {
-      on: {
-        ACCEPT: { target: 'open', actions: assign({ kind: ({ event }) => event.kind }) },
-        REJECT: { target: 'rejected', actions: assign({ reason: ({ event }) => event.reason }) },
-      },
+      always: [{ guard: accepted, target: 'open' }, { target: 'rejected' }],
     },
     open: {
       on: { FINISHED: 'complete', CLOSE: 'closed' },

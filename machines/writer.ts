@@ -4,8 +4,7 @@
 import { assign, setup } from 'xstate';
 
 export type WriterEvent =
-  | { type: 'DATA' } // something queued while idle
-  | { type: 'SENT' } // the first flush after idle put everything on the wire
+  | { type: 'SENT' } // a flush put fragments on the wire while idle
   | { type: 'PROGRESS' } // an ack advanced while retransmitting
   | { type: 'REARM' } // data left due well before the armed tick: the RTO shrank since it was armed (first RTT sample)
   | { type: 'CLOSE' } // orderly close: FIN queued
@@ -50,12 +49,10 @@ export const writerMachine = setup({
     ABANDON: { target: '.abandoned', actions: assign({ reason: ({ event }) => event.reason }) },
   },
   states: {
+    // messages queued while idle wait for the session's next flush, which follows at once (the same turn of the
+    // event loop) unless the congestion window is full: then the acks that open it flush again
     idle: {
-      on: { DATA: 'sending', CLOSE: 'closing' },
-    },
-    sending: {
       on: { SENT: 'awaitingAck', CLOSE: 'closing' },
-      after: { retransmitTick: 'awaitingAck' },
     },
     awaitingAck: {
       on: { CLOSE: 'closing', REARM: { target: 'awaitingAck', reenter: true } },

@@ -6,7 +6,7 @@ import diagnostics from 'node:diagnostics_channel';
 import dgram from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { createActor } from 'xstate';
-import { flowMachine } from '../../machines/flow.ts';
+import { steppedMachine as flowMachine } from '../helpers/stepped-machine.ts';
 import { ACTOR_CHANNEL, observe, type ActorMessage } from '../../src/actors/observe.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { NetConnection, CallError } from '../../src/client/index.ts';

@@ -3,7 +3,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import diagnostics from 'node:diagnostics_channel';
 import { createActor } from 'xstate';
-import { flowMachine } from '../../machines/flow.ts';
+import { steppedMachine as flowMachine } from '../helpers/stepped-machine.ts';
 import { ACTOR_CHANNEL, observe } from '../../src/actors/observe.ts';
 import { ActorRegistry } from '../../src/inspector/registry.ts';
 import { FeedSubscriber } from '../../src/inspector/feed.ts';

@@ -90,7 +90,7 @@ function declared(machine: AnyStateMachine): { events: Set<string>; actions: Set
         if (t.guard) named(t.guard, guards);
       }
     }
-    for (const t of node.after) {
+    for (const t of [...node.after, ...(node.always ?? [])]) {
       named(t.actions, actions);
       if (t.guard) named(t.guard, guards);
     }

@@ -197,7 +197,14 @@ function writerDrained(core: WriterCore): boolean {
   return core.lastSeq === core.plan.length && core.inflight.length === 0;
 }
 
-const initialFlow = initialTransition(machines.flow, undefined)[0];
+const acceptedFlow = initialTransition(machines.flow, { kind: 'NetConnection' })[0];
+const refusedFlow = initialTransition(machines.flow, { reason: 'refused' })[0];
+const unnamedFlow = initialTransition(machines.flow, { reason: 'no metadata' })[0];
+
+/** An actor stopped by its parent (the session): as it was, no longer active. */
+function stopped(snapshot: AnyMachineSnapshot): AnyMachineSnapshot {
+  return { ...snapshot, status: 'stopped' } as AnyMachineSnapshot;
+}
 
 // ---- one step ----------------------------------------------------------------------------------------------
 
@@ -264,9 +271,11 @@ class Step {
         end.core.released = true; // Session.abandonWriters: the session lets its writers go, then abandons them
         return this.send(side, 'writer', { type: 'ABANDON', reason: 'session failed' });
       case 'session.closed':
+        // Session.onClosed: its writer and flow end with it, their actors stopped where they were (FlowWriter.stop)
         end.core.released = true;
-        this.send(side, 'writer', { type: 'ABANDON', reason: 'session closed' });
-        if (end.flow) this.send(side, 'flow', { type: 'CLOSE' });
+        end.core.ended = true;
+        if (end.writer?.status === 'active') end.writer = stopped(end.writer);
+        if (end.flow?.status === 'active') end.flow = stopped(end.flow);
         end.receiver?.close();
         return;
       case 'writer.retransmit':
@@ -294,7 +303,6 @@ class Step {
     if (core.ended || core.finQueued) return;
     const id = side === 'a' ? end.core.plan.length + 1 : 100 + end.core.plan.length + 1;
     core.plan.push(...fragmentsOf(id, fragments));
-    if (stateName(end.writer) === 'idle') this.send(side, 'writer', { type: 'DATA' });
   }
 
   closeWriter(side: Side): void {
@@ -321,7 +329,7 @@ class Step {
       out.push(this.dataChunk(core, seq));
       core.inflight.push({ seq, resend: false, sentAtSeq: seq });
     }
-    if (stateName(end.writer) === 'sending') this.send(side, 'writer', { type: 'SENT' });
+    if (stateName(end.writer) === 'idle' && core.inflight.length > 0) this.send(side, 'writer', { type: 'SENT' });
   }
 
   private dataChunk(core: WriterCore, seq: number): Chunk {
@@ -398,12 +406,11 @@ class Step {
     if (!end.receiver) {
       const usable = ['keying', 'open'].includes(stateName(end.session));
       if (!usable) return;
-      end.flow = initialFlow;
       end.receiver = new FlowReceiver(1, (message) => this.onMessage(side, message));
-      if (chunk.opt && !(side === 'b' && this.config.reject)) {
-        this.send(side, 'flow', { type: 'ACCEPT', kind: 'NetConnection' });
-      } else {
-        this.send(side, 'flow', { type: 'REJECT', reason: chunk.opt ? 'refused' : 'no metadata' });
+      // the first fragment decides the flow as it creates it (Session.openFlow)
+      if (chunk.opt && !(side === 'b' && this.config.reject)) end.flow = acceptedFlow;
+      else {
+        end.flow = chunk.opt ? refusedFlow : unnamedFlow;
         this.control[side].push({ t: 'exception' });
       }
     } else {
@@ -446,9 +453,7 @@ class Step {
       const peek = this.w[side];
       const core = peek.core;
       const writes =
-        peek.session.status === 'active' &&
-        !core.ended &&
-        (core.lastSeq < core.plan.length || core.inflight.some((f) => f.resend) || stateName(peek.writer) === 'sending');
+        peek.session.status === 'active' && !core.ended && (core.lastSeq < core.plan.length || core.inflight.some((f) => f.resend));
       if (this.control[side].length === 0 && !peek.receiver?.ackNeeded && !writes) continue;
       const end = this.end(side);
       const chunks: Chunk[] = this.control[side];

@@ -123,9 +123,8 @@ test('model check: the explored runs take the transitions the protocol machines 
     ['session', 'closing', 'after closeTimeout'],
     ['session', 'closing.requesting', 'after closeRepeat'],
     ['session', 'failed', 'after closeTimeout'],
-    ['writer', 'idle', 'DATA'],
+    ['writer', 'idle', 'SENT'],
     ['writer', 'idle', 'CLOSE'],
-    ['writer', 'sending', 'SENT'],
     ['writer', 'awaitingAck', 'after retransmitTick'],
     ['writer', 'awaitingAck', 'CLOSE'],
     ['writer', 'retransmitting', 'PROGRESS'],
@@ -133,10 +132,9 @@ test('model check: the explored runs take the transitions the protocol machines 
     ['writer', 'closing', 'after retransmitTick'],
     ['writer', 'awaitingAck', 'EXCEPTION'],
     ['writer', 'awaitingAck', 'ABANDON'],
-    ['flow', 'opening', 'ACCEPT'],
-    ['flow', 'opening', 'REJECT'],
     ['flow', 'open', 'FINISHED'],
-    ['flow', 'open', 'CLOSE'],
+    // flow CLOSE is a flow dropped over its session's buffer bound, which this model does not bound: see
+    // test/machines/flow.test.ts; a session's end stops its flow and writer instead (checked by checkWorld)
     ['flow', 'rejected', 'FINISHED'],
   ];
   const missing = expected.filter(([p, s, e]) => !has(p, s, e));

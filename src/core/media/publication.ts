@@ -10,6 +10,7 @@ import type { Clock } from '../../clock.ts';
 import type { ClientPort } from '../ports.ts';
 import { Bindings } from '../../actors/bindings.ts';
 import { observe, provideFacts } from '../../actors/observe.ts';
+import { inSystem } from '../../actors/system.ts';
 import { utf8Encode } from '../../bytes.ts';
 import { encodeData, encodeTCMessage } from '../../flash/tc.ts';
 import { dataName, isAudioConfig, isKeyFrame, isVideoConfig } from './media.ts';
@@ -299,11 +300,12 @@ export class Listener {
     this.dataQOS = new QualityOfService(options.clock);
     const publication = this.publication;
     this.key = listenerBindings.bind(this);
-    this.actor = createActor(boundListenerMachine, {
-      clock: options.clock,
-      input: { key: this.key },
-      ...observe('listener', `${publication.name}#${this.id}`, `publication:${publication.name}`),
-    });
+    this.actor = createActor(
+      boundListenerMachine,
+      inSystem(options.clock, observe('listener', `${publication.name}#${this.id}`, `publication:${publication.name}`), {
+        key: this.key,
+      }),
+    );
     this.actor.start();
   }
 

@@ -7,7 +7,7 @@ import type { Clock } from '../../../clock.ts';
 import type { ByteWriter } from '../../../bytes.ts';
 import { encodeVLU, vluLength } from '../../../bytes.ts';
 import { observe } from '../../../actors/observe.ts';
-import { inSystem } from '../../../actors/system.ts';
+import { inSystem, stopActor } from '../../../actors/system.ts';
 import { Bindings } from '../../../actors/bindings.ts';
 import type { Congestion, NakOutcome } from '../session/congestion.ts';
 import { NAKS_FOR_LOSS, RETRANSMIT_JITTER } from '../params.ts';
@@ -206,7 +206,6 @@ export class FlowWriter {
     this.stats.messagesQueued++;
     if (this.queuedBytes > this.maxQueuedBytes) this.dropStale();
     this.lastWrite = this.host.clock.now();
-    if (this.current === 'idle') this.actor.send({ type: 'DATA' });
     this.host.scheduleFlush();
   }
 
@@ -232,6 +231,13 @@ export class FlowWriter {
   abandon(reason: string): void {
     if (this.ended) return;
     this.actor.send({ type: 'ABANDON', reason });
+  }
+
+  /** Its session ended: the writer ends with it, its actor stopped as XState stops a parent's children. */
+  stop(): void {
+    if (this.ended) return;
+    this.finish();
+    stopActor(this.actor);
   }
 
   /** How long the oldest message not yet sent has waited (0 when everything has left). */
@@ -269,8 +275,16 @@ export class FlowWriter {
    */
   emit(out: ByteWriter, limit: number, previous: { flowId: number; seq: number }): boolean {
     if (this.ended) return false;
-    const congestion = this.host.congestion;
     const now = this.host.clock.now();
+    const more = this.pack(out, limit, previous, now);
+    // whichever way packing ended (packet full, window closed, queue empty), data on the wire arms the tick
+    if (this.current === 'idle' && this.inflight.length > 0) this.actor.send({ type: 'SENT' });
+    else if (this.current === 'awaitingAck' && this.tickOutdated(now)) this.actor.send({ type: 'REARM' });
+    return more;
+  }
+
+  private pack(out: ByteWriter, limit: number, previous: { flowId: number; seq: number }, now: number): boolean {
+    const congestion = this.host.congestion;
     // retransmissions first, with their original sequence numbers and bytes
     for (const fragment of this.inflight) {
       if (!fragment.resend) continue;
@@ -331,8 +345,6 @@ export class FlowWriter {
         this.queuedBytes -= message.data.length;
       }
     }
-    if (this.current === 'sending' && this.queue.length === 0) this.actor.send({ type: 'SENT' });
-    else if (this.current === 'awaitingAck' && this.tickOutdated(now)) this.actor.send({ type: 'REARM' });
     return this.queue.length > 0 && this.inflightBytes < this.window() && congestion.open;
   }
 

@@ -4,7 +4,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { createActor, type Actor } from 'xstate';
 import { sessionMachine, type SessionEvent } from '../../../../machines/session.ts';
-import { flowMachine } from '../../../../machines/flow.ts';
+import { flowMachine, type FlowInput } from '../../../../machines/flow.ts';
 import type { Clock } from '../../../clock.ts';
 import type { PacketCipher } from '../crypto/packet-cipher.ts';
 import type { Logger } from '../../../log.ts';
@@ -528,7 +528,8 @@ export class Session implements WriterHost {
     const receiver = new FlowReceiver(chunk.flowId, (message, info) => {
       if (flow.handler && !this.ended) flow.handler.onMessage(message, info.lostBefore);
     });
-    const options = inSystem(this.clock, observe('flow', `${this.nearId}.${chunk.flowId}`));
+    const input: FlowInput = handler ? { kind: describeSignature(signature) } : { reason: signature ? 'unknown metadata' : 'no metadata' };
+    const options = inSystem(this.clock, observe('flow', `${this.nearId}.${chunk.flowId}`), input);
     const actor = createActor(flowMachine, options);
     // the flow machine has no actions of ours, so nothing in it can throw; in the shared system an error would
     // only reach the inert root, and a subscription per flow (observer, three bound functions) is not worth it
@@ -538,12 +539,7 @@ export class Session implements WriterHost {
     actor.start();
     const flow: ReceivingFlow = { signature, associatedFlowId, receiver, handler, actor };
     this.flows.set(chunk.flowId, flow);
-    if (handler) {
-      actor.send({ type: 'ACCEPT', kind: describeSignature(signature) });
-    } else {
-      actor.send({ type: 'REJECT', reason: signature ? 'unknown metadata' : 'no metadata' });
-      this.queueException(chunk.flowId);
-    }
+    if (!handler) this.queueException(chunk.flowId);
     return flow;
   }
 
@@ -672,11 +668,14 @@ export class Session implements WriterHost {
     this.ended = true;
     if (this.delayedAck !== undefined) this.clock.clearTimeout(this.delayedAck);
     this.delayedAck = undefined;
-    this.abandonWriters(`session closed: ${reason}`);
+    // writers and flows end with their session: their actors are stopped, as XState stops a parent's children
+    const writers = [...this.writers.values()];
+    this.writers.clear();
+    for (const writer of writers) writer.stop();
     for (const flow of this.flows.values()) {
       this.release(flow.receiver);
       flow.receiver.close();
-      flow.actor.send({ type: 'CLOSE' });
+      if (flow.actor.getSnapshot().status === 'active') stopActor(flow.actor);
     }
     this.flows.clear();
     this.finishedFlows.clear();
