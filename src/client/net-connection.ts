@@ -221,8 +221,9 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
         const datagram = new Uint8Array(message.buffer, message.byteOffset, message.length);
         const id = readSessionId(datagram);
         if (id !== 0 && id !== initiatorSessionId) return;
-        const chunk = this.readStartup(datagram);
-        if (!chunk) return;
+        const startup = this.readStartup(datagram);
+        if (!startup) return;
+        const chunk = startup.chunk;
         if (chunk.type === CHUNK.RHELLO && !keying) {
           const hello = chunk as RHelloChunk;
           if (!equalBytes(hello.tag, tag)) return;
@@ -270,6 +271,8 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
             keepAliveMs: 15_000,
             peerId: peerIdOf(this.identity.certificate),
             ackDelayMs: DELAYED_ACK_MS,
+            handshakeTimestamp:
+              startup.timestamp === undefined ? undefined : { timestamp: startup.timestamp, receivedAt: startup.receivedAt },
           });
           this.socket.on('message', (m, r) => {
             const d = new Uint8Array(m.buffer, m.byteOffset, m.length);
@@ -290,12 +293,13 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
     return w.bytes();
   }
 
-  private readStartup(datagram: Uint8Array): Chunk | undefined {
+  private readStartup(datagram: Uint8Array): { chunk: Chunk; timestamp: number | undefined; receivedAt: number } | undefined {
     const cleartext = startupCipher.open(datagram);
     if (!cleartext) return undefined;
     try {
       const header = readPacketHeader(cleartext);
-      return decodeChunks(cleartext, header.chunksOffset)[0];
+      const chunk = decodeChunks(cleartext, header.chunksOffset)[0];
+      return chunk && { chunk, timestamp: header.timestamp, receivedAt: this.clock.now() };
     } catch (error) {
       if (error instanceof WireError) return undefined;
       throw error;

@@ -232,8 +232,9 @@ export class PeerHub extends EventEmitter<PeerHubEvents> {
     }
     // the server session's packets pass here too: only startup packets, or an RIKeying to an attempt of ours
     if (id !== 0 && !this.keyingWith(id)) return;
-    const chunk = this.readStartup(datagram);
-    if (!chunk) return;
+    const startup = this.readStartup(datagram);
+    if (!startup) return;
+    const chunk = startup.chunk;
     switch (chunk.type) {
       case CHUNK.IHELLO:
         if (id === 0) this.onIHello(chunk as IHelloChunk, from);
@@ -248,16 +249,17 @@ export class PeerHub extends EventEmitter<PeerHubEvents> {
         if (id === 0) this.onIIKeying(chunk as IIKeyingChunk, from);
         break;
       case CHUNK.RIKEYING:
-        this.onRIKeying(chunk as RIKeyingChunk, id, from);
+        this.onRIKeying(chunk as RIKeyingChunk, id, from, startup);
         break;
     }
   }
 
-  private readStartup(datagram: Uint8Array): Chunk | undefined {
+  private readStartup(datagram: Uint8Array): { chunk: Chunk; timestamp: number | undefined; receivedAt: number } | undefined {
     const cleartext = startupCipher.open(datagram);
     if (!cleartext) return undefined;
     const header = readPacketHeader(cleartext);
-    return decodeChunks(cleartext, header.chunksOffset)[0];
+    const chunk = decodeChunks(cleartext, header.chunksOffset)[0];
+    return chunk && { chunk, timestamp: header.timestamp, receivedAt: this.options.clock.now() };
   }
 
   // ---- initiator ----------------------------------------------------------------------------------------
@@ -311,7 +313,7 @@ export class PeerHub extends EventEmitter<PeerHubEvents> {
     return undefined;
   }
 
-  private onRIKeying(chunk: RIKeyingChunk, id: number, from: Endpoint): void {
+  private onRIKeying(chunk: RIKeyingChunk, id: number, from: Endpoint, heard: { timestamp: number | undefined; receivedAt: number }): void {
     const attempt = this.keyingWith(id);
     if (!attempt) return;
     const keys = attempt.keying!.complete(chunk.skrc);
@@ -331,6 +333,7 @@ export class PeerHub extends EventEmitter<PeerHubEvents> {
       keepAliveMs: PEER_KEEPALIVE_MS,
       peerId: attempt.peerId,
       ackDelayMs: DELAYED_ACK_MS,
+      handshakeTimestamp: heard.timestamp === undefined ? undefined : { timestamp: heard.timestamp, receivedAt: heard.receivedAt },
     });
     this.sessions.set(attempt.initiatorSessionId, peer);
     this.settle(attempt, null, peer);

@@ -28,3 +28,23 @@ for (const style of ['flash', 'rfc7425'] as const) {
     }
   });
 }
+
+test("the client's first packet echoes the RIKeying's timestamp: the server answers the connect with a measured RTO", async () => {
+  const server = await startTestServer();
+  try {
+    const nc = await NetConnection.connect(`rtmfp://127.0.0.1:${server.port}/live`);
+    try {
+      const [session] = [...server.server.rtmfp.sessions.values()];
+      assert.ok(session);
+      // the answer's retransmission tick was armed with the measured RTO (≥ 250 ms), not the initial 3 s
+      const answer = session.writer(1);
+      assert.ok(answer, 'the NetConnection answer writer');
+      const due = answer.nextTickAt - session.clock.now();
+      assert.ok(due > 0 && due < 1_000, `answer tick due in ${due} ms`);
+    } finally {
+      await nc.close();
+    }
+  } finally {
+    await server.close();
+  }
+});

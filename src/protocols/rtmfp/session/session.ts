@@ -95,6 +95,10 @@ export interface SessionOptions {
   /** delayed acknowledgement (DELAYED_ACK_MS for the project's client): the acks of a lone data packet wait up to
    *  this long; 0 (default): they go out at the end of the datagram batch, as MonaServer and Flash answer */
   ackDelayMs?: number;
+  /** the far end's timestamp heard in the handshake (the responder's RIKeying), and when: echoed by the first
+   *  packets as a later timestamp would be, so the responder has a round-trip sample from our first packet on,
+   *  before it answers (RFC 7016 §2.2.4; Flash echoes its RIKeying's timestamp so) */
+  handshakeTimestamp?: { timestamp: number; receivedAt: number };
 }
 
 /** Bytes held by receiving flows, shared by several sessions (the whole server). */
@@ -274,6 +278,10 @@ export class Session implements WriterHost {
     this.sharedBuffer = options.sharedBuffer;
     this.timeCritical = options.timeCritical ?? new TimeCriticalReception();
     this.peerId = options.peerId;
+    if (options.handshakeTimestamp) {
+      this.lastTimestamp = options.handshakeTimestamp.timestamp;
+      this.lastTimestampAt = options.handshakeTimestamp.receivedAt;
+    }
     this.lastReceptionTime = this.clock.now();
     this.congestion = new Congestion(this.lastReceptionTime);
     this.tracing = this.logger.isLevelEnabled('trace');
