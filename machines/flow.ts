@@ -1,39 +1,39 @@
-// Life of one receiving flow (RFC 7016 §3.6.3): accepted or rejected by its first fragment, which creates it
-// (the session has already asked the application: the verdict is the actor's input), complete when the FIN
-// sequence number has been delivered, closed when it is dropped over the buffer bounds. Fragments never reach
-// the machine. A flow still open when its session ends is stopped with the session, as a parent stops its children.
-import { setup } from 'xstate';
+// Life of one receiving flow (RFC 7016 §3.6.3): open from its first fragment, which creates it, unless the
+// application refuses it in the same call (REJECT: a Flow Exception sent, its fragments still acknowledged);
+// complete when the FIN sequence number has been delivered, closed when it is dropped over the buffer bounds.
+// Fragments never reach the machine. A flow still open when its session ends is stopped with the session, as a
+// parent stops its children. (Open from the start rather than deciding in a transient state: an eventless
+// transition at creation costs more than the event it saves, and refused flows are the rare ones.)
+import { assign, setup } from 'xstate';
 
 export type FlowEvent =
+  | { type: 'REJECT'; reason: string } // the application refused it (unknown metadata or stream), at its creation
   | { type: 'FINISHED' } // FIN delivered
   | { type: 'CLOSE' }; // the flow was dropped over the buffer bounds
 
-/** the application's verdict on the first fragment: a kind when accepted, a reason when rejected */
-export type FlowInput =
-  | { kind: string } // metadata recognised: NetConnection, NetStream, NetGroup...
-  | { reason: string }; // unknown metadata or stream: 0x5e sent, fragments still acked
+export interface FlowInput {
+  /** what its metadata names: NetConnection, NetStream, NetGroup, unknown */
+  kind: string;
+}
 
 export interface FlowContext {
   kind: string;
   reason: string;
 }
 
-/** the application took the flow (a pure reading of the input, so it needs no binding to the session's code) */
-const accepted = ({ context }: { context: FlowContext }): boolean => context.kind !== '';
-
 export const flowMachine = setup({
   types: { context: {} as FlowContext, events: {} as FlowEvent, input: {} as FlowInput },
 }).createMachine({
   id: 'flow',
-  context: ({ input }) => ('kind' in input ? { kind: input.kind, reason: '' } : { kind: '', reason: input.reason }),
-  initial: 'opening',
+  context: ({ input }) => ({ kind: input.kind, reason: '' }),
+  initial: 'open',
   states: {
-    // transient: decided by the input as the actor starts
-    opening: {
-      always: [{ guard: accepted, target: 'open' }, { target: 'rejected' }],
-    },
     open: {
-      on: { FINISHED: 'complete', CLOSE: 'closed' },
+      on: {
+        REJECT: { target: 'rejected', actions: assign({ reason: ({ event }) => event.reason }) },
+        FINISHED: 'complete',
+        CLOSE: 'closed',
+      },
     },
     rejected: {
       on: { FINISHED: 'closed', CLOSE: 'closed' },

@@ -29,56 +29,58 @@ const NC_SIGNATURE = Uint8Array.of(0x54, 0x43, 0x04, 0x00);
 type Snap = ReturnType<typeof flowMachine.transition>;
 
 const model = modelOf(flowMachine, {});
-const events: FlowEvent[] = [{ type: 'FINISHED' }, { type: 'CLOSE' }];
-// the first fragment decides the flow as it creates it: the application's verdict is the actor's input
-const openings: Array<{ input: FlowInput; accepted: boolean }> = [
-  { input: { kind: 'NetConnection' }, accepted: true },
-  { input: { reason: 'unknown metadata' }, accepted: false },
-];
+const events: FlowEvent[] = [{ type: 'REJECT', reason: 'unknown metadata' }, { type: 'FINISHED' }, { type: 'CLOSE' }];
+const paths = getSimplePaths(model, {
+  events,
+  input: { kind: 'NetConnection' } satisfies FlowInput,
+  serializeState: (s) => JSON.stringify(s.value),
+});
 
 const covered = new Set<string>();
-for (const { input, accepted } of openings) {
-  const paths = getSimplePaths(model, { events, input, serializeState: (s) => JSON.stringify(s.value) });
-  for (const path of paths) {
-    const steps = path.steps.slice(1) as Array<{ event: FlowEvent; state: Snap }>;
-    const start = path.steps[0]!.state;
-    const name = `${accepted ? 'accepted' : 'rejected'}, ${JSON.stringify(path.state.value)} via ${steps.map((s) => s.event.type).join(' → ') || 'start'}`;
-    covered.add(JSON.stringify(start.value));
-    covered.add(JSON.stringify(path.state.value));
-    test(`flow model: ${name}`, async () => {
-      await capturingActors('flow:', async (actors: AnyActorRef[]) => {
-        const pair = new Pair({ maxBufferedBytes: 4_096 });
-        const writer = pair.initiator.newWriter(NC_SIGNATURE, undefined);
-        const flowActor = (): AnyActorRef => {
-          assert.equal(actors.length, 1, 'one flow actor created');
-          return actors[0]!;
-        };
-        if (!accepted) pair.records.responder.accept = () => false;
-        // the ack (or 0x5e) is held back so the flow is not retired before the next step
-        pair.wire.drop.responder = true;
-        writer.write(Uint8Array.of(0x14, 0, 1, 2));
-        await pair.settle();
-        assert.equal(JSON.stringify(flowActor().getSnapshot().value), JSON.stringify(start.value), 'decided at creation');
-        assert.equal(pair.chunksFrom('responder', 0, CHUNK.FLOW_EXCEPTION).length, accepted ? 0 : 1);
-        for (const [index, step] of steps.entries()) {
-          const where = `after step ${index + 1} (${step.event.type})`;
-          if (step.event.type === 'FINISHED') {
+for (const path of paths) {
+  const steps = path.steps.slice(1) as Array<{ event: FlowEvent; state: Snap }>;
+  const name = `${JSON.stringify(path.state.value)} via ${steps.map((s) => s.event.type).join(' → ') || 'start'}`;
+  covered.add(JSON.stringify(path.state.value));
+  // the application's verdict comes in the call that creates the flow: a refusal is the first step or none
+  const rejected = steps[0]?.event.type === 'REJECT';
+  test(`flow model: ${name}`, async () => {
+    await capturingActors('flow:', async (actors: AnyActorRef[]) => {
+      const pair = new Pair({ maxBufferedBytes: 4_096 });
+      const writer = pair.initiator.newWriter(NC_SIGNATURE, undefined);
+      const flowActor = (): AnyActorRef => {
+        assert.equal(actors.length, 1, 'one flow actor created');
+        return actors[0]!;
+      };
+      if (rejected) pair.records.responder.accept = () => false;
+      // the ack (or 0x5e) is held back so the flow is not retired before the next step
+      pair.wire.drop.responder = true;
+      writer.write(Uint8Array.of(0x14, 0, 1, 2));
+      await pair.settle();
+      if (!rejected) assert.equal(flowActor().getSnapshot().value, 'open', 'open from its first fragment');
+      for (const [index, step] of steps.entries()) {
+        const where = `after step ${index + 1} (${step.event.type})`;
+        switch (step.event.type) {
+          case 'REJECT':
+            assert.equal(pair.chunksFrom('responder', 0, CHUNK.FLOW_EXCEPTION).length, 1, 'the sender is told');
+            break;
+          case 'FINISHED':
             pair.wire.drop.responder = true;
             writer.close();
             await pair.advance(2_000, 50);
-            assert.equal(JSON.stringify(flowActor().getSnapshot().value), JSON.stringify(step.state.value), where);
-            if (accepted) assert.deepEqual(pair.records.responder.ended, [writer.id]);
-          } else {
-            // CLOSE: the flow holds more out-of-order bytes than its session's bound and is dropped
+            if (!rejected) assert.deepEqual(pair.records.responder.ended, [writer.id]);
+            break;
+          case 'CLOSE':
+            // more out-of-order bytes than the session's bound: the flow is dropped
             for (let seq = 10; seq < 16; seq++) pair.inject('initiator', fragment(writer.id, seq));
             await pair.settle();
             assert.equal(pair.responder.stats.droppedFlows, 1, where);
-            assert.equal(JSON.stringify(flowActor().getSnapshot().value), JSON.stringify(step.state.value), where);
-          }
+            break;
         }
-      });
+        assert.notEqual(flowActor().getSnapshot().status, 'stopped', where);
+        assert.equal(JSON.stringify(flowActor().getSnapshot().value), JSON.stringify(step.state.value), where);
+      }
     });
-  }
+  });
 }
 
 test('a flow still running when its session ends is stopped with it, in the state it was in', async () => {

@@ -197,9 +197,7 @@ function writerDrained(core: WriterCore): boolean {
   return core.lastSeq === core.plan.length && core.inflight.length === 0;
 }
 
-const acceptedFlow = initialTransition(machines.flow, { kind: 'NetConnection' })[0];
-const refusedFlow = initialTransition(machines.flow, { reason: 'refused' })[0];
-const unnamedFlow = initialTransition(machines.flow, { reason: 'no metadata' })[0];
+const initialFlow = initialTransition(machines.flow, { kind: 'NetConnection' })[0];
 
 /** An actor stopped by its parent (the session): as it was, no longer active. */
 function stopped(snapshot: AnyMachineSnapshot): AnyMachineSnapshot {
@@ -407,10 +405,10 @@ class Step {
       const usable = ['keying', 'open'].includes(stateName(end.session));
       if (!usable) return;
       end.receiver = new FlowReceiver(1, (message) => this.onMessage(side, message));
-      // the first fragment decides the flow as it creates it (Session.openFlow)
-      if (chunk.opt && !(side === 'b' && this.config.reject)) end.flow = acceptedFlow;
-      else {
-        end.flow = chunk.opt ? refusedFlow : unnamedFlow;
+      // the first fragment creates the flow open; the application refuses it in the same call (Session.openFlow)
+      end.flow = initialFlow;
+      if (!chunk.opt || (side === 'b' && this.config.reject)) {
+        this.send(side, 'flow', { type: 'REJECT', reason: chunk.opt ? 'refused' : 'no metadata' });
         this.control[side].push({ t: 'exception' });
       }
     } else {

@@ -132,6 +132,7 @@ test('model check: the explored runs take the transitions the protocol machines 
     ['writer', 'closing', 'after retransmitTick'],
     ['writer', 'awaitingAck', 'EXCEPTION'],
     ['writer', 'awaitingAck', 'ABANDON'],
+    ['flow', 'open', 'REJECT'],
     ['flow', 'open', 'FINISHED'],
     // flow CLOSE is a flow dropped over its session's buffer bound, which this model does not bound: see
     // test/machines/flow.test.ts; a session's end stops its flow and writer instead (checked by checkWorld)

@@ -536,8 +536,9 @@ export class Session implements WriterHost {
     const receiver = new FlowReceiver(chunk.flowId, (message, info) => {
       if (flow.handler && !this.ended) flow.handler.onMessage(message, info.lostBefore);
     });
-    const input: FlowInput = handler ? { kind: describeSignature(signature) } : { reason: signature ? 'unknown metadata' : 'no metadata' };
-    const options = inSystem(this.clock, observe('flow', `${this.nearId}.${chunk.flowId}`), input);
+    const options = inSystem(this.clock, observe('flow', `${this.nearId}.${chunk.flowId}`), {
+      kind: describeSignature(signature),
+    } satisfies FlowInput);
     const actor = createActor(flowMachine, options);
     // the flow machine has no actions of ours, so nothing in it can throw; in the shared system an error would
     // only reach the inert root, and a subscription per flow (observer, three bound functions) is not worth it
@@ -547,7 +548,10 @@ export class Session implements WriterHost {
     actor.start();
     const flow: ReceivingFlow = { signature, associatedFlowId, receiver, handler, actor };
     this.flows.set(chunk.flowId, flow);
-    if (!handler) this.queueException(chunk.flowId);
+    if (!handler) {
+      actor.send({ type: 'REJECT', reason: signature ? 'unknown metadata' : 'no metadata' });
+      this.queueException(chunk.flowId);
+    }
     return flow;
   }
 
