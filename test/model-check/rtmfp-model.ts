@@ -606,11 +606,14 @@ function checkWorld(world: World, config: ModelConfig): string[] {
     if (end.flow && stateName(end.flow) === 'complete' && got.length !== sent.length) {
       problems.push(`${side} flow complete with ${got.length} of ${sent.length} messages delivered`);
     }
-    // a session that ended leaves no flow behind
-    if (end.session.status !== 'active') {
-      for (const part of ['writer', 'flow'] as const) {
-        const actor = end[part];
-        if (actor?.status === 'active') problems.push(`${side} session ended but its ${part} is still ${stateName(actor)}`);
+    // a session that ended leaves no flow behind (final, or stopped with it); one that runs stops none of them
+    for (const part of ['writer', 'flow'] as const) {
+      const actor = end[part];
+      if (end.session.status !== 'active' && actor?.status === 'active') {
+        problems.push(`${side} session ended but its ${part} is still ${stateName(actor)}`);
+      }
+      if (end.session.status === 'active' && actor?.status === 'stopped') {
+        problems.push(`${side} ${part} stopped in ${stateName(actor)} while its session runs`);
       }
     }
   }
