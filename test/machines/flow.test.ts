@@ -5,25 +5,9 @@ import assert from 'node:assert/strict';
 import { getSimplePaths } from 'xstate/graph';
 import type { AnyActorRef } from 'xstate';
 import { flowMachine, type FlowEvent, type FlowInput } from '../../machines/flow.ts';
-import { ByteWriter } from '../../src/bytes.ts';
-import { CHUNK, writeChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
+import { CHUNK } from '../../src/protocols/rtmfp/wire/chunks.ts';
 import { Pair, capturingActors, modelOf } from '../helpers/pair.ts';
-
-/** One user data chunk on `flowId` at `sequence`, a whole 1,000-byte message (held if out of order). */
-function fragment(flowId: number, sequence: number): Uint8Array {
-  const w = new ByteWriter(1_032);
-  writeChunk(w, {
-    type: CHUNK.USER_DATA,
-    flags: 0,
-    flowId,
-    sequence,
-    fsnOffset: sequence,
-    options: null,
-    data: new Uint8Array(1_000),
-    next: false,
-  });
-  return w.bytes();
-}
+import { userDataFragment } from '../helpers/user-data.ts';
 
 const NC_SIGNATURE = Uint8Array.of(0x54, 0x43, 0x04, 0x00);
 type Snap = ReturnType<typeof flowMachine.transition>;
@@ -71,7 +55,7 @@ for (const path of paths) {
             break;
           case 'CLOSE':
             // more out-of-order bytes than the session's bound: the flow is dropped
-            for (let seq = 10; seq < 16; seq++) pair.inject('initiator', fragment(writer.id, seq));
+            for (let seq = 10; seq < 16; seq++) pair.inject('initiator', userDataFragment(writer.id, seq));
             await pair.settle();
             assert.equal(pair.responder.stats.droppedFlows, 1, where);
             break;

@@ -3,28 +3,13 @@
 // and control chunks waiting for a flush.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ByteWriter, utf8Encode } from '../../src/bytes.ts';
-import { CHUNK, writeChunk } from '../../src/protocols/rtmfp/wire/chunks.ts';
+import { ByteWriter } from '../../src/bytes.ts';
+import { CHUNK } from '../../src/protocols/rtmfp/wire/chunks.ts';
 import { MAX_CONTROL_BYTES, MAX_FLOWS, type BufferBudget } from '../../src/protocols/rtmfp/session/session.ts';
 import { Pair } from '../helpers/pair.ts';
+import { userDataFragment } from '../helpers/user-data.ts';
 
-const SIGNATURE = [{ type: 0, value: utf8Encode('TC\x04\x00\x01') }];
-
-/** One user data chunk on `flowId` at `sequence`, `size` bytes, a whole message (stored if out of order). */
-function fragment(flowId: number, sequence: number, size = 1000): Uint8Array {
-  const w = new ByteWriter(size + 32);
-  writeChunk(w, {
-    type: CHUNK.USER_DATA,
-    flags: 0,
-    flowId,
-    sequence,
-    fsnOffset: sequence,
-    options: SIGNATURE,
-    data: new Uint8Array(size).fill(sequence),
-    next: false,
-  });
-  return w.bytes();
-}
+const fragment = userDataFragment;
 
 function exceptionsFor(pair: Pair, flowId: number, since = 0): number {
   return pair.chunksFrom('responder', since, CHUNK.FLOW_EXCEPTION).filter((c) => (c as { flowId: number }).flowId === flowId).length;
