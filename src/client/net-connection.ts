@@ -7,12 +7,12 @@ import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../clock.ts';
 import { createInitiatorIdentity, initiateKeying, type InitiatorIdentity, type InitiatorKeying } from '../protocols/rtmfp/crypto/keying.ts';
 import { createPacketCipher, readSessionId, startupCipher } from '../protocols/rtmfp/crypto/packet-cipher.ts';
+import { readStartupPacket } from './startup.ts';
 import { peerIdOf } from '../protocols/rtmfp/crypto/certificate.ts';
 import { ByteWriter, decodeVLU, equalBytes, fromHex, utf8Encode } from '../bytes.ts';
 import { CallError, ClosedError, ConnectError, TimeoutError, WireError } from '../errors.ts';
 import {
   CHUNK,
-  decodeChunks,
   writeChunk,
   type Chunk,
   type FIHelloChunk,
@@ -20,7 +20,7 @@ import {
   type RIKeyingChunk,
   type RedirectChunk,
 } from '../protocols/rtmfp/wire/chunks.ts';
-import { MODE, readPacketHeader, timestampNow, writePacketHeader } from '../protocols/rtmfp/wire/packet.ts';
+import { MODE, timestampNow, writePacketHeader } from '../protocols/rtmfp/wire/packet.ts';
 import { writeOption } from '../protocols/rtmfp/wire/options.ts';
 import { TC, UserControl, decodeCommand, decodeData, decodeTCMessage, decodeUserControl, encodeCommand } from '../flash/tc.ts';
 import type { AMFObject, AMFValue } from '../flash/amf/types.ts';
@@ -221,7 +221,7 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
         const datagram = new Uint8Array(message.buffer, message.byteOffset, message.length);
         const id = readSessionId(datagram);
         if (id !== 0 && id !== initiatorSessionId) return;
-        const startup = this.readStartup(datagram);
+        const startup = readStartupPacket(datagram, this.clock.now());
         if (!startup) return;
         const chunk = startup.chunk;
         if (chunk.type === CHUNK.RHELLO && !keying) {
@@ -271,8 +271,7 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
             keepAliveMs: 15_000,
             peerId: peerIdOf(this.identity.certificate),
             ackDelayMs: DELAYED_ACK_MS,
-            handshakeTimestamp:
-              startup.timestamp === undefined ? undefined : { timestamp: startup.timestamp, receivedAt: startup.receivedAt },
+            handshakeTimestamp: startup.heard,
           });
           this.socket.on('message', (m, r) => {
             const d = new Uint8Array(m.buffer, m.byteOffset, m.length);
@@ -291,19 +290,6 @@ export class NetConnection extends EventEmitter<NetConnectionEvents> implements 
     writePacketHeader(w, MODE.STARTUP, timestampNow(this.clock.now()));
     writeChunk(w, chunk);
     return w.bytes();
-  }
-
-  private readStartup(datagram: Uint8Array): { chunk: Chunk; timestamp: number | undefined; receivedAt: number } | undefined {
-    const cleartext = startupCipher.open(datagram);
-    if (!cleartext) return undefined;
-    try {
-      const header = readPacketHeader(cleartext);
-      const chunk = decodeChunks(cleartext, header.chunksOffset)[0];
-      return chunk && { chunk, timestamp: header.timestamp, receivedAt: this.clock.now() };
-    } catch (error) {
-      if (error instanceof WireError) return undefined;
-      throw error;
-    }
   }
 
   /** NetConnection.call: resolves with the `_result` values, rejects with CallError on `_error`. */

@@ -15,7 +15,6 @@ import { equalBytes, hex } from '../bytes.ts';
 import { ClosedError, ConnectError, TimeoutError, WireError } from '../errors.ts';
 import {
   CHUNK,
-  decodeChunks,
   type Chunk,
   type FIHelloChunk,
   type IHelloChunk,
@@ -24,7 +23,7 @@ import {
   type RIKeyingChunk,
   type RedirectChunk,
 } from '../protocols/rtmfp/wire/chunks.ts';
-import { readPacketHeader } from '../protocols/rtmfp/wire/packet.ts';
+import { readStartupPacket, type StartupPacket } from './startup.ts';
 import { TC, decodeCommand, decodeTCMessage, encodeCommand } from '../flash/tc.ts';
 import type { AMFValue } from '../flash/amf/types.ts';
 import { Session, type Endpoint, type FlowHandler, type FlowOpening, type SessionDelegate } from '../protocols/rtmfp/session/session.ts';
@@ -232,7 +231,7 @@ export class PeerHub extends EventEmitter<PeerHubEvents> {
     }
     // the server session's packets pass here too: only startup packets, or an RIKeying to an attempt of ours
     if (id !== 0 && !this.keyingWith(id)) return;
-    const startup = this.readStartup(datagram);
+    const startup = readStartupPacket(datagram, this.options.clock.now());
     if (!startup) return;
     const chunk = startup.chunk;
     switch (chunk.type) {
@@ -249,17 +248,9 @@ export class PeerHub extends EventEmitter<PeerHubEvents> {
         if (id === 0) this.onIIKeying(chunk as IIKeyingChunk, from);
         break;
       case CHUNK.RIKEYING:
-        this.onRIKeying(chunk as RIKeyingChunk, id, from, startup);
+        this.onRIKeying(chunk as RIKeyingChunk, id, from, startup.heard);
         break;
     }
-  }
-
-  private readStartup(datagram: Uint8Array): { chunk: Chunk; timestamp: number | undefined; receivedAt: number } | undefined {
-    const cleartext = startupCipher.open(datagram);
-    if (!cleartext) return undefined;
-    const header = readPacketHeader(cleartext);
-    const chunk = decodeChunks(cleartext, header.chunksOffset)[0];
-    return chunk && { chunk, timestamp: header.timestamp, receivedAt: this.options.clock.now() };
   }
 
   // ---- initiator ----------------------------------------------------------------------------------------
@@ -313,7 +304,7 @@ export class PeerHub extends EventEmitter<PeerHubEvents> {
     return undefined;
   }
 
-  private onRIKeying(chunk: RIKeyingChunk, id: number, from: Endpoint, heard: { timestamp: number | undefined; receivedAt: number }): void {
+  private onRIKeying(chunk: RIKeyingChunk, id: number, from: Endpoint, heard: StartupPacket['heard']): void {
     const attempt = this.keyingWith(id);
     if (!attempt) return;
     const keys = attempt.keying!.complete(chunk.skrc);
@@ -333,7 +324,7 @@ export class PeerHub extends EventEmitter<PeerHubEvents> {
       keepAliveMs: PEER_KEEPALIVE_MS,
       peerId: attempt.peerId,
       ackDelayMs: DELAYED_ACK_MS,
-      handshakeTimestamp: heard.timestamp === undefined ? undefined : { timestamp: heard.timestamp, receivedAt: heard.receivedAt },
+      handshakeTimestamp: heard,
     });
     this.sessions.set(attempt.initiatorSessionId, peer);
     this.settle(attempt, null, peer);
