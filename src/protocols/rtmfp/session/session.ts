@@ -681,9 +681,9 @@ export class Session implements WriterHost {
     if (this.delayedAck !== undefined) this.clock.clearTimeout(this.delayedAck);
     this.delayedAck = undefined;
     // writers and flows end with their session: their actors are stopped, as XState stops a parent's children
-    const writers = [...this.writers.values()];
+    // (stop() calls nothing back here, so the map is read as it is)
+    for (const writer of this.writers.values()) writer.stop();
     this.writers.clear();
-    for (const writer of writers) writer.stop();
     for (const flow of this.flows.values()) {
       this.release(flow.receiver);
       flow.receiver.close();
