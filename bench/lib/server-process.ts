@@ -35,7 +35,8 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-export async function startServerProcess(args: string[] = []): Promise<ServerProcess> {
+/** nodeArgs: Node options for this server process only, after NIMBUS_BENCH_NODE_ARGS (e.g. an --import preload) */
+export async function startServerProcess(args: string[] = [], nodeArgs: string[] = []): Promise<ServerProcess> {
   const fromSource = process.env.NIMBUS_BENCH_FROM === 'src';
   if (!fromSource && !existsSync(new URL('../../dist/src/nimbus.js', import.meta.url))) {
     throw new Error('dist/ is missing: run npm run build (or NIMBUS_BENCH_FROM=src to measure the sources under tsx)');
@@ -48,6 +49,7 @@ export async function startServerProcess(args: string[] = []): Promise<ServerPro
       // NIMBUS_BENCH_PROFILE=<dir>: a V8 CPU profile of the server process (only) written there when it exits
       ...(process.env.NIMBUS_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.NIMBUS_BENCH_PROFILE}`] : []),
       ...(process.env.NIMBUS_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      ...nodeArgs,
     ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
