@@ -3,7 +3,7 @@
 // a shadow actor per session, flow, writer and listener, sent the same events). The difference in server CPU per
 // connection is XState's own cost there, its garbage included; the plain server's CPU less it is what the rest of
 // the lifecycle costs. Each run starts both servers afresh; the second run swaps which one the bench reads first.
-// Run: node --import tsx bench/xstate-share.ts [--warmup=500] [--phases=300] [--runs=2] [--client=nimbus-stream]
+// Run: node --import tsx bench/xstate-share.ts [--warmup=500] [--phases=200] [--runs=2] [--client=nimbus-stream]
 //   → one JSON object. The measured phase is the last of --phases. Needs dist/ (npm run build).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { round } from './lib/measure.ts';
 
 const option = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const WARMUP = Number(option('warmup', '500'));
-const PHASES = option('phases', '300');
+const PHASES = option('phases', '200');
 const RUNS = Number(option('runs', '2'));
 const CLIENT = option('client', 'nimbus-stream');
 /** actors a lifecycle creates (session, two receiving flows, two writers, the listener: bench/README.md) */
