@@ -93,6 +93,26 @@ export function fileRecords(dir: string, name = 'log'): Array<Record<string, unk
   return records;
 }
 
+/** What a failed process test reports besides its assertion: exit status, stderr, the last log records. */
+export function diagnosis(cli: Cli, logDir: string): string {
+  const { exitCode, signalCode } = cli.child;
+  const last = fileRecords(logDir)
+    .slice(-5)
+    .map((record) => JSON.stringify(record))
+    .join('\n  ');
+  return `exit ${exitCode ?? signalCode ?? 'pending'}; stderr: ${cli.stderr().slice(-2000) || '(none)'}; last records:\n  ${last || '(none)'}`;
+}
+
+/** Runs `body`; a failure carries the process's diagnosis, so a red run in CI says why without a re-run. */
+export async function explained(cli: Cli, logDir: string, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (error) {
+    if (error instanceof Error) error.message += `\n${diagnosis(cli, logDir)}`;
+    throw error;
+  }
+}
+
 /** Polls the log files until a record matches, or fails after `ms`. */
 export async function waitForRecord(
   dir: string,

@@ -26,7 +26,7 @@ async function collect(stream: NodeJS.ReadableStream, until: (text: string) => b
 
 test('piped stdout carries JSON lines; logs.pretty=true one line per entry: time, level, component, message', async (t) => {
   const dir = appDir(t, 'function onStart() INFO("hello from lua") end\n');
-  const base = [`--application.dir=${dir}`, '--RTMFP.host=127.0.0.1', '--RTMFP.port=0', '--RTMP.port=0'];
+  const base = [`--application.dir=${dir}`, '--RTMFP.host=127.0.0.1', '--RTMFP.port=0', '--RTMP.port=0', '--HTTP.port=0'];
   const json = spawnCli(t, base);
   const out = await collect(json.child.stdout!, (text) => text.includes('RTMFP server listening'));
   for (const line of out.split('\n').filter(Boolean)) JSON.parse(line);
@@ -55,6 +55,7 @@ test('[logs] directory writes MonaServer-style files, rotated by maxSize, at mos
     '--RTMFP.host=127.0.0.1',
     '--RTMFP.port=0',
     '--RTMP.port=0',
+    '--HTTP.port=0',
     '--logs.directory=var/logs',
     '--logs.name=nimbus',
     '--logs.maxSize=2048',
@@ -95,7 +96,7 @@ test('SIGHUP reloads the ini file: log level and keep-alives change live, other 
   const write = (level: string, keepAlive: number, maxHandshakes: number): void =>
     writeFileSync(
       ini,
-      `[RTMFP]\nhost=127.0.0.1\nport=0\nkeepAliveServer=${keepAlive}\nmaxHandshakes=${maxHandshakes}\n[RTMP]\nport=0\n[logs]\nlevel=${level}\ndirectory=logs\n`,
+      `[RTMFP]\nhost=127.0.0.1\nport=0\nkeepAliveServer=${keepAlive}\nmaxHandshakes=${maxHandshakes}\n[RTMP]\nport=0\n[HTTP]\nport=0\n[logs]\nlevel=${level}\ndirectory=logs\n`,
     );
   write('info', 15, 1000);
   const cli = spawnCli(t, ['--config', ini]);

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { appDir, spawnCli, waitForRecord, withTimeout, fileRecords } from './helpers.ts';
+import { appDir, explained, spawnCli, waitForRecord, withTimeout, fileRecords } from './helpers.ts';
 
 /** An application that logs 20 000 lines as it starts: more than any pipe holds. */
 const NOISY =
@@ -18,6 +18,7 @@ function args(dir: string): string[] {
     '--RTMFP.host=127.0.0.1',
     '--RTMFP.port=0',
     '--RTMP.port=0',
+    '--HTTP.port=0', // no fixed port: these tests run as root in CI, where the default 80 would bind
     '--logs.directory=logs',
     '--logs.maxSize=100000000',
   ];
@@ -34,18 +35,20 @@ for (const reader of ['stalled', 'gone'] as const) {
       const stdout = cli.child.stdout!;
       if (reader === 'gone') stdout.destroy();
       else stdout.pause(); // nobody reads: the pipe fills up and stays full
-      await waitForRecord(join(dir, 'logs'), listening);
-      // the noisy onStart ran (its lines reach the file even though stdout is stuck)
-      await waitForRecord(join(dir, 'logs'), (record) => record['msg'] === 'noisy line 20000 with some padding to fill a pipe quickly');
-      const sent = performance.now();
-      cli.child.kill(signal);
-      const code = await withTimeout(cli.exited, STOP_MS, `${signal} did not stop the process`);
-      assert.equal(code, 0, `a clean stop exits 0 (took ${Math.round(performance.now() - sent)} ms)`);
-      const records = fileRecords(join(dir, 'logs'));
-      assert.ok(
-        records.some((record) => record['msg'] === 'stopped'),
-        'the file log says it stopped',
-      );
+      await explained(cli, join(dir, 'logs'), async () => {
+        await waitForRecord(join(dir, 'logs'), listening);
+        // the noisy onStart ran (its lines reach the file even though stdout is stuck)
+        await waitForRecord(join(dir, 'logs'), (record) => record['msg'] === 'noisy line 20000 with some padding to fill a pipe quickly');
+        const sent = performance.now();
+        cli.child.kill(signal);
+        const code = await withTimeout(cli.exited, STOP_MS, `${signal} did not stop the process`);
+        assert.equal(code, 0, `a clean stop exits 0 (took ${Math.round(performance.now() - sent)} ms)`);
+        const records = fileRecords(join(dir, 'logs'));
+        assert.ok(
+          records.some((record) => record['msg'] === 'stopped'),
+          'the file log says it stopped',
+        );
+      });
     });
   }
 }
@@ -54,23 +57,27 @@ test('a second signal exits at once with code 1, while the first stop is still c
   const dir = appDir(t, NOISY);
   const cli = spawnCli(t, args(dir));
   cli.child.stdout!.pause(); // the clean stop then waits (up to a second) for the stuck reader to take the last lines
-  await waitForRecord(join(dir, 'logs'), listening);
-  cli.child.kill('SIGTERM');
-  // signals of one kind pending together are delivered once: the second must come after the first was handled
-  await waitForRecord(join(dir, 'logs'), (record) => record['msg'] === 'stopping', 2_000);
-  cli.child.kill('SIGTERM');
-  const code = await withTimeout(cli.exited, STOP_MS, 'the second SIGTERM did not stop the process');
-  assert.equal(code, 1);
-  await waitForRecord(join(dir, 'logs'), (record) => record['msg'] === 'forced stop', 2_000);
+  await explained(cli, join(dir, 'logs'), async () => {
+    await waitForRecord(join(dir, 'logs'), listening);
+    cli.child.kill('SIGTERM');
+    // signals of one kind pending together are delivered once: the second must come after the first was handled
+    await waitForRecord(join(dir, 'logs'), (record) => record['msg'] === 'stopping', 2_000);
+    cli.child.kill('SIGTERM');
+    const code = await withTimeout(cli.exited, STOP_MS, 'the second SIGTERM did not stop the process');
+    assert.equal(code, 1);
+    await waitForRecord(join(dir, 'logs'), (record) => record['msg'] === 'forced stop', 2_000);
+  });
 });
 
 test('SIGTERM then SIGINT: the second signal, whatever it is, forces the exit', async (t) => {
   const dir = appDir(t, NOISY);
   const cli = spawnCli(t, args(dir));
   cli.child.stdout!.pause(); // the clean stop then waits (up to a second) for the stuck reader to take the last lines
-  await waitForRecord(join(dir, 'logs'), listening);
-  cli.child.kill('SIGTERM');
-  await waitForRecord(join(dir, 'logs'), (record) => record['msg'] === 'stopping', 2_000);
-  cli.child.kill('SIGINT');
-  assert.equal(await withTimeout(cli.exited, STOP_MS, 'SIGINT after SIGTERM did not stop the process'), 1);
+  await explained(cli, join(dir, 'logs'), async () => {
+    await waitForRecord(join(dir, 'logs'), listening);
+    cli.child.kill('SIGTERM');
+    await waitForRecord(join(dir, 'logs'), (record) => record['msg'] === 'stopping', 2_000);
+    cli.child.kill('SIGINT');
+    assert.equal(await withTimeout(cli.exited, STOP_MS, 'SIGINT after SIGTERM did not stop the process'), 1);
+  });
 });
