@@ -13,7 +13,7 @@ import { ApplicationTree } from './tree.ts';
 import { clip } from '../log.ts';
 import type { Application } from './application.ts';
 import { AMFConverter } from './api/amf-convert.ts';
-import { createClient, queryValue, type ClientState } from './api/client.ts';
+import { createClient, overloadParameters, queryValue, type ClientState } from './api/client.ts';
 import { pushClients } from './api/clients.ts';
 import { pushGlobal } from './api/global.ts';
 import { installLogFunctions } from './api/logs.ts';
@@ -168,11 +168,10 @@ export class LuaApplicationHost implements ApplicationPort {
           app,
           this.withApp(app, () => this.conv.toAMF(L, -1)),
         );
+        // the table goes to the client in the connect answer and overloads its parameters (timeout among them)
         const t = info['timeout'];
-        if (typeof t === 'number') {
-          timeout = t;
-          delete info['timeout'];
-        }
+        if (typeof t === 'number') timeout = t;
+        overloadParameters(state, info);
       }
       lua.lua_settop(L, base);
     }
@@ -473,6 +472,7 @@ export class LuaApplicationHost implements ApplicationPort {
     state.writers.clear();
     if (state.writer.ref !== 0) lh.unref(state.writer.ref);
     if (state.propertiesRef !== 0) lh.unref(state.propertiesRef);
+    if (state.ownParameters) lh.unref(state.parametersRef);
     lh.unref(state.ref);
   }
 }

@@ -17,16 +17,28 @@ test('root application is started with the host and stopped last', () => {
   }
 });
 
-test('onConnection: returned table fields join the success info; timeout is taken out', () => {
+test("onConnection: the returned table joins the success info and overloads that client's parameters (timeout)", () => {
   const t = setup();
   try {
-    const a = t.connect(new FakeClient('', ''), 'hello', 2);
+    const first = new FakeClient('', '');
+    const a = t.connect(first, 'hello', 2);
     assert.deepEqual(a, { accepted: true, info: { message: 'welcome', id: 1 } });
     assert.ok(t.notes().includes('onConnection  2'));
     const c = new FakeClient();
     const b = t.connect(c, 'timeout');
-    assert.deepEqual(b, { accepted: true, info: { message: 'welcome' }, timeout: 7 });
+    // MonaServer writes the table to both the answer and the client's parameters (Peer::onConnection)
+    assert.deepEqual(b, { accepted: true, info: { message: 'welcome', timeout: 7, extra: { depth: true } }, timeout: 7 });
     assert.equal(c.timeout, 7);
+    const own = (t.host.onCall(c, 'info', 1, []) as { results: Record<string, unknown>[] }).results[0]!;
+    // text, as MonaServer's parameters; a nested table's fields become keys of their own
+    assert.equal(own['parametersTimeout'], '7');
+    assert.equal(own['parametersMessage'], 'welcome');
+    assert.equal(own['parametersDepth'], 'true');
+    assert.equal(own['parametersPort'], '1935', 'the configuration keys stay under the overloaded ones');
+    assert.equal(own['protocolPort'], '1935', 'client.RTMFP is client.parameters');
+    const other = (t.host.onCall(first, 'info', 2, []) as { results: Record<string, unknown>[] }).results[0]!;
+    assert.equal(other['parametersMessage'], 'welcome', 'the first client returned a message too');
+    assert.equal(other['parametersTimeout'], undefined, 'another client keeps its own parameters');
   } finally {
     t.cleanup();
   }

@@ -23,6 +23,8 @@ export interface ClientState extends ClientLink {
   ref: number;
   propertiesRef: number;
   parametersRef: number;
+  /** whether parametersRef is this client's own table (onConnection overloaded some keys), released with it */
+  ownParameters: boolean;
   readonly ctx: HostContext;
 }
 
@@ -70,6 +72,7 @@ export function createClient(ctx: HostContext, port: ClientPort, appPath: string
     // built on first read: most scripts never look at the connect object, and an idle client should stay small
     propertiesRef: 0,
     parametersRef: sharedParameters(ctx, port.protocol),
+    ownParameters: false,
     ctx,
   });
   clientObjects(ctx.rt.lua.L, state);
@@ -147,6 +150,11 @@ const clientObjects = objectClass<ClientState>({
         pushWriter(L1, state.writer);
         return true;
     }
+    if (key === port.protocol) {
+      // MonaServer: "parameters can be substituted by protocol name" (client.RTMFP, client.WebSocket...)
+      pushRef(L1, state.parametersRef);
+      return true;
+    }
     // client.arg1: the properties (connect object and query arguments) without "properties."
     pushProperties(L1, state);
     lua.lua_getfield(L1, -1, key);
@@ -181,6 +189,42 @@ function sharedParameters(ctx: HostContext, protocol: string): number {
     refs.set(protocol, ref);
   }
   return ref;
+}
+
+/**
+ * The table onConnection returned overloads the client's parameters (MonaServer: "to overload some configuration
+ * parameters: timeout"): the client gets its own copy of its protocol's section with those keys over it.
+ */
+export function overloadParameters(state: ClientState, values: AMFObject): void {
+  if (Object.keys(values).length === 0) return;
+  const { ctx } = state;
+  const L = ctx.rt.lua.L;
+  ctx.conv.push(L, { ...(ctx.server.configs[state.port.protocol] ?? {}), ...parameterTexts(values) });
+  setCountingLength(L);
+  state.parametersRef = ctx.rt.lua.ref();
+  state.ownParameters = true;
+}
+
+/**
+ * Parameters are text in MonaServer (its ParameterWriter), as the configuration values here: numbers, booleans and
+ * null become their text, a date its time, and a nested object's fields become keys of their own.
+ */
+function parameterTexts(values: AMFObject, out: AMFObject = {}): AMFObject {
+  for (const [key, v] of Object.entries(values)) {
+    if (typeof v === 'number') out[key] = String(v);
+    else if (typeof v === 'boolean') out[key] = v ? 'true' : 'false';
+    else if (v === null) out[key] = 'null';
+    else if (v instanceof Date) out[key] = String(v.getTime());
+    else if (isPlainObject(v)) parameterTexts(v, out);
+    else if (v !== undefined) out[key] = v;
+  }
+  return out;
+}
+
+function isPlainObject(v: AMFValue): v is AMFObject {
+  if (typeof v !== 'object' || v === null) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
 }
 
 /** # on the table at the top counts its entries, as Mona's client.properties allows. */
