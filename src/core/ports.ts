@@ -24,8 +24,13 @@ export interface WriterPort {
   flush(full?: boolean): void;
   /** a new writer on the same connection */
   newWriter(): WriterPort;
-  /** main writer: closes the connection */
-  close(): void;
+  /** main writer: closes the connection; `code` is a WebSocket close code (MonaServer's writer:close(code)) */
+  close(code?: number): void;
+  /**
+   * writeMessage during a call is sent at once, in call order, and the call's return values after it (MonaServer's
+   * WebSocket). Without it, what writeMessage writes during a call joins the call's answer.
+   */
+  readonly resultsInCallOrder?: boolean;
 }
 
 export interface ClientPort {

@@ -87,7 +87,11 @@ test('pushes and writeRaw go out in call order, the return value last; text and 
   const { ws, next } = await open('/');
   ws.send('["push"]');
   assert.deepEqual(JSON.parse((await next()).text), ['pushed', 1, 'two']);
-  assert.deepEqual(JSON.parse((await next()).text), ['msg', 3, 'ret']);
+  // MonaServer-behaviour.md §3.3: writeMessage is a frame of its own, sent at once; the return value comes last
+  assert.deepEqual(JSON.parse((await next()).text), ['msg', 3]);
+  assert.deepEqual(JSON.parse((await next()).text), ['ret']);
+  ws.send('["anonymous"]');
+  assert.deepEqual(JSON.parse((await next()).text), ['onMessage', 5], 'writeInvocation without a name calls onMessage');
   ws.send('["raw"]');
   assert.deepEqual(await next(), { text: 'raw1', binary: true });
   assert.deepEqual(await next(), { text: 'raw2', binary: true });
@@ -99,6 +103,19 @@ test('pushes and writeRaw go out in call order, the return value last; text and 
   assert.equal(binary.binary, true);
   assert.deepEqual([...Buffer.from(binary.text, 'latin1')], [...Buffer.from('got'), 1, 2, 3]);
   ws.close();
+});
+
+test('writer:close(code) closes with that code; 0, none or a code a close frame cannot carry closes normally (1000)', async () => {
+  for (const [sent, expected] of [
+    ['["bye",4001]', 4001],
+    ['["bye",0]', 1000],
+    ['["bye"]', 1000],
+    ['["bye",8]', 1000],
+  ] as const) {
+    const client = await open('/');
+    client.ws.send(sent);
+    assert.equal(await client.closed, expected, sent);
+  }
 });
 
 test('an unknown method or a script error closes with 1002, and onDisconnection runs', async () => {

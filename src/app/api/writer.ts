@@ -1,7 +1,6 @@
 // Writer / FlowWriter: a client's pipe, with the Cumulus names (writeAMFResult, writeAMFMessage,
 // newFlowWriter) and the Mona names (writeMessage, writeInvocation, newWriter) side by side.
 // After the client is gone every call is silently ignored.
-import { concat } from '../../bytes.ts';
 import type { AMFValue } from '../../flash/amf/types.ts';
 import { lua, pushRef, toBytes, toDisplay, type LuaState } from '../lua/state.ts';
 import { objectClass } from '../lua/object.ts';
@@ -62,12 +61,13 @@ function writerObjects(ctx: HostContext): (L: LuaState, w: WriterState) => void 
   type WriterMethod = (L: LuaState, w: WriterState, arg: number) => number;
   const result: WriterMethod = (L1, w, a) => {
     const v = values(L1, a);
-    if (w.main && w.client.pending) w.client.pending.push(...v);
+    if (w.main && w.client.pending && !w.port.resultsInCallOrder) w.client.pending.push(...v);
     else if (!dead(w)) w.port.writeResult(0, v);
     return 0;
   };
   const invocation: WriterMethod = (L1, w, a) => {
-    const name = toDisplay(L1, a);
+    // MonaServer's default name when none is given
+    const name = lua.lua_type(L1, a) <= lua.LUA_TNIL ? 'onMessage' : toDisplay(L1, a);
     const v = values(L1, a + 1);
     if (!dead(w)) w.port.writeInvocation(name, v);
     return 0;
@@ -102,17 +102,16 @@ function writerObjects(ctx: HostContext): (L: LuaState, w: WriterState) => void 
         if (!dead(w)) w.port.writeStatus(code, description, statusLevel(code));
         return 0;
       },
+      // one write per argument, as MonaServer (on a WebSocket, one binary frame each)
       writeRaw: (L1, w, a) => {
-        const parts: Uint8Array[] = [];
-        for (let i = a; i <= lua.lua_gettop(L1); i++) {
+        for (let i = a; i <= lua.lua_gettop(L1) && !dead(w); i++) {
           const t = lua.lua_type(L1, i);
-          if (t === lua.LUA_TSTRING || t === lua.LUA_TNUMBER) parts.push(toBytes(L1, i));
+          if (t === lua.LUA_TSTRING || t === lua.LUA_TNUMBER) w.port.writeRaw(toBytes(L1, i));
           else if (t === lua.LUA_TTABLE) {
             const v = ctx.conv.toAMF(L1, i);
-            if (v instanceof Uint8Array) parts.push(v);
+            if (v instanceof Uint8Array) w.port.writeRaw(v);
           }
         }
-        if (!dead(w)) w.port.writeRaw(parts.length === 1 ? parts[0]! : concat(...parts));
         return 0;
       },
       flush: (L1, w, a) => {
@@ -121,13 +120,14 @@ function writerObjects(ctx: HostContext): (L: LuaState, w: WriterState) => void 
       },
       newFlowWriter: newWriter,
       newWriter,
-      close: (_L1, w) => {
+      close: (L1, w, a) => {
         if (w.closed) return 0;
         if (!w.main) {
           w.closed = true;
           w.client.writers.delete(w);
         }
-        if (!w.port.closed && w.client.alive) w.port.close();
+        const code = lua.lua_type(L1, a) === lua.LUA_TNUMBER ? lua.lua_tonumber(L1, a) : undefined;
+        if (!w.port.closed && w.client.alive) w.port.close(code);
         return 0;
       },
     },

@@ -15,6 +15,7 @@ const MAX_EARLY_FRAMES = 256;
 
 export class WsWriter implements WriterPort {
   reliable = true;
+  readonly resultsInCallOrder = true;
   private ownClosed = false;
 
   constructor(
@@ -52,12 +53,13 @@ export class WsWriter implements WriterPort {
     return new WsWriter(this.client, false);
   }
 
-  close(): void {
+  close(code?: number): void {
     if (!this.main) {
       this.ownClosed = true;
       return;
     }
-    this.client.close(WS_CLOSE.NORMAL);
+    // MonaServer: writer:close(code) sends that close code, 0 (or none) being a normal close
+    this.client.close(code !== undefined && code !== 0 && validCloseCode(code) ? code : WS_CLOSE.NORMAL);
   }
 }
 
@@ -129,6 +131,14 @@ export class WsClient implements ClientPort {
     if (this.socket) this.socket.close(code, reason === undefined ? undefined : clipReason(reason));
     else this.earlyClose = code;
   }
+}
+
+/** A code a close frame may carry (RFC 6455 §7.4: 1000–4999 less the reserved ones): `ws` refuses others. */
+function validCloseCode(code: number): boolean {
+  return (
+    Number.isInteger(code) &&
+    ((code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999))
+  );
 }
 
 /** A close reason is at most 123 bytes (RFC 6455 §5.5: control frames carry 125 bytes, 2 are the code). */
