@@ -78,6 +78,11 @@ test('IPAddress properties', () => {
     assert.equal(mapped['isIPv4Mapped'], true);
     const [mc6] = t.call('ip', 'ff05::2') as [Record<string, unknown>];
     assert.deepEqual([mc6['isMulticast'], mc6['isSiteLocalMC'], mc6['isNodeLocalMC']], [true, true, false]);
+    // the seed's FFxF:... range for a global multicast address
+    const [global6] = t.call('ip', 'ff1f::3') as [Record<string, unknown>];
+    assert.deepEqual([global6['isMulticast'], global6['isGlobalMC'], global6['isOrgLocalMC']], [true, true, false]);
+    const [scopeE] = t.call('ip', 'ff0e::3') as [Record<string, unknown>];
+    assert.equal(scopeE['isGlobalMC'], false);
     const [ll6] = t.call('ip', 'fe80::1') as [Record<string, unknown>];
     assert.equal(ll6['isLinkLocal'], true);
     assert.deepEqual(t.call('badAddress')[0], false);

@@ -112,7 +112,8 @@ export class IPAddress {
   get isGlobalMC(): boolean {
     const b = this.bytes;
     if (b.length === 4) return b[0]! >= 224 && b[0]! <= 238 && !(b[0] === 224 && b[1] === 0 && b[2] === 0);
-    return b[0] === 0xff && (b[1]! & 0x0f) === 0x0e;
+    // the seed's FFxF range (as Poco, which MonaServer uses), not RFC 4291's scope E
+    return b[0] === 0xff && (b[1]! & 0x0f) === 0x0f;
   }
   /** Loopback, wildcard, or assigned to one of this host's interfaces. */
   get isLocal(): boolean {
