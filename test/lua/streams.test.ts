@@ -89,6 +89,25 @@ test('Cumulus: onPublish and onSubscribe refuse with false or error(), with the 
   });
 });
 
+test('publications holds the names actually publishing: not one only waited for by a player', async () => {
+  await withServer(async (_server, url) => {
+    const admin = await NetConnection.connect(url('streams'));
+    const early = await play(url('streams'), 'later');
+    try {
+      await untilEvent(admin, 'onSubscribe later 0 true nil true number number');
+      assert.deepEqual(await admin.call('publicationInfo', 'later'), [null], 'a waited-for name is no publication');
+      const pub = await NetConnection.connect(url('streams'));
+      await publish(pub, 'later');
+      const [info] = (await admin.call('publicationInfo', 'later')) as [AMFObject];
+      assert.deepEqual([info.count, info.len, info.names, info.running], [1, 1, ['later=later'], true]);
+      await pub.close();
+    } finally {
+      await early.nc.close();
+      await admin.close();
+    }
+  });
+});
+
 test('Cumulus: a listener joins publication.listeners after onSubscribe and leaves after onUnsubscribe', async () => {
   await withServer(async (_server, url) => {
     const admin = await NetConnection.connect(url('streams'));

@@ -107,13 +107,21 @@ export class StreamObjects implements PublicationObjects, ListenerObjects {
   }
 }
 
-/** Pushes the `publications` collection object: every name published or waited for, by name or position. */
+/**
+ * Pushes the `publications` collection object, by name or position: "the collection of publications actually
+ * publishing on the server" (both seeds). A name only waited for by players, or whose onPublish is still deciding,
+ * is not in it.
+ */
 export function pushPublications(objects: StreamObjects): void {
   const publications = objects.publications;
   pushCollection<Publication>(objects.ctx.rt.lua.L, {
-    items: () => [...publications],
+    items: () => [...publications].filter((publication) => publication.running),
     key: (publication) => publication.name,
     push: (L, publication) => objects.pushPublication(publication, L),
-    find: (L, idx) => (lua.lua_type(L, idx) === lua.LUA_TSTRING ? publications.get(toText(L, idx)) : undefined),
+    find: (L, idx) => {
+      if (lua.lua_type(L, idx) !== lua.LUA_TSTRING) return undefined;
+      const publication = publications.get(toText(L, idx));
+      return publication?.running ? publication : undefined;
+    },
   });
 }
