@@ -176,6 +176,7 @@ test('onHandshake: each returned form redirects; nothing answers normally', asyn
       assert.deepEqual(await hello('servers'), ['192.0.2.10:1935', '192.0.2.12:1935']);
       assert.deepEqual(await hello('targets'), ['192.0.2.10:1935', '192.0.2.12:1935']);
       assert.deepEqual(await hello('again'), ['192.0.2.10:1935', '192.0.2.12:1935', self]);
+      assert.deepEqual(await hello('myself'), ['192.0.2.10:1935', '192.0.2.12:1935', self]);
       assert.deepEqual(await hello('nothing'), [`chunk ${CHUNK.RHELLO}`]);
     } finally {
       r.close();

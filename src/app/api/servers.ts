@@ -116,7 +116,7 @@ export class LuaServers {
 
   /**
    * The redirect addresses of what a script returned (values from..to on L): address strings, arrays of
-   * them, server objects, broadcasters, the servers object, "again"; anything else is skipped.
+   * them, server objects, broadcasters, the servers object, "again" (or "myself"); anything else is skipped.
    */
   addresses(L: LuaState, from: number, to: number): string[] {
     const out: string[] = [];
@@ -124,7 +124,8 @@ export class LuaServers {
       const type = lua.lua_type(L, idx);
       if (type === lua.LUA_TSTRING) {
         const text = toText(L, idx).trim();
-        if (text !== '') out.push(text === HANDSHAKE_AGAIN ? HANDSHAKE_AGAIN : text);
+        // "again" as the seeds write it; MonaServer's code reads "myself" (any case) for the same
+        if (text !== '') out.push(text === HANDSHAKE_AGAIN || text.toLowerCase() === 'myself' ? HANDSHAKE_AGAIN : text);
         return;
       }
       if (type !== lua.LUA_TTABLE || depth > 4) return;
