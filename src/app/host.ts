@@ -190,6 +190,8 @@ export class LuaApplicationHost implements ApplicationPort {
     const state = this.byPort.get(port);
     if (!state) return;
     state.alive = false;
+    // out of the clients collection before its onDisconnection, as MonaServer (LUAInvoker::RemoveClient first)
+    this.clients.delete(state.id);
     this.clientEvent(state, 'onDisconnection');
     this.release(state);
   }

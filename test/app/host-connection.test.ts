@@ -109,6 +109,8 @@ test('onDisconnection: called once, writing then has no effect and no error', ()
       t.notes().filter((n) => n.startsWith('onDisconnection')),
       ['onDisconnection /nomain'],
     );
+    // out of the clients collection before its onDisconnection runs (MonaServer)
+    assert.ok(t.notes().includes('still listed false of 0'), t.notes().join('\n'));
     assert.deepEqual(c.writer.written, []);
     assert.equal(t.logger.messages('error').length, 0);
     assert.equal(t.host.clientCount, 0);
