@@ -108,3 +108,87 @@ test('shared references and cycles survive both ways', () => {
     t.cleanup();
   }
 });
+
+test('ByteWriter and ByteReader: every method, big-endian, byte for byte and back', () => {
+  const t = setup();
+  try {
+    const c = new FakeClient('types');
+    t.connect(c);
+    const r = t.host.onCall(c, 'all', 1, []);
+    assert.equal(r.ok, true);
+    const [all] = (r as { results: unknown[] }).results as TypedObject[];
+    const bytes = new AMFWriter(t.host.amfWriteOptions).write(all).toBytes();
+    const name = utf8Encode('test.All');
+    const header = [0x11, 0x0a, 0x07, (name.length << 1) | 1, ...name];
+    const body = [
+      0x01, // writeBoolean(true)
+      0xfe, // writeByte(-2)
+      0xc8, // writeByte(200)
+      0xfe,
+      0xd4, // writeShort(-300)
+      0xfd,
+      0xe8, // writeShort(65000)
+      0xff,
+      0xfe,
+      0xee,
+      0x90, // writeInt(-70000)
+      0xee,
+      0x6b,
+      0x28,
+      0x00, // writeUnsignedInt(4000000000)
+      0x3f,
+      0xc0,
+      0x00,
+      0x00, // writeFloat(1.5)
+      0xbf,
+      0xd0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0, // writeDouble(-0.25)
+      0x00,
+      0x06,
+      ...utf8Encode('héllo'), // writeUTF: length then UTF-8
+      0x61,
+      0x62, // writeUTFBytes("ab")
+      0x63,
+      0x64, // writeMultiByte("cd")
+      0x32,
+      0x33,
+      0x34, // writeBytes("0123456789", 2, 3)
+      0x06,
+      0x03,
+      0x7a, // writeAMF("z")
+    ];
+    assert.deepEqual([...bytes], [...header, ...body]);
+    const [decoded] = new AMFReader(bytes, t.host.amfReadOptions).readAll();
+    const back = t.host.onCall(c, 'describeAll', 2, [decoded]);
+    assert.deepEqual(back, {
+      ok: true,
+      results: [
+        true,
+        -2,
+        200,
+        -300,
+        65000,
+        -70000,
+        4000000000,
+        1.5,
+        -0.25,
+        'héllo',
+        'ab',
+        'cd',
+        '234',
+        'z',
+        body.length,
+        0,
+        'bigEndian',
+        3,
+      ],
+    });
+  } finally {
+    t.cleanup();
+  }
+});
