@@ -7,7 +7,8 @@ import { MixedArray, TypedObject, isAMFObject, type AMFObject, type AMFValue } f
 import type { AMFReadOptions } from '../flash/amf/reader.ts';
 import type { AMFWriteOptions } from '../flash/amf/writer.ts';
 import fengari from 'fengari';
-import { lua, lauxlib } from './lua/state.ts';
+import { lua, lauxlib, pushBytes } from './lua/state.ts';
+import { fromHex } from '../bytes.ts';
 import { Runtime, stripPosition, type AppLogger, type RunningApplication } from './runtime.ts';
 import { ApplicationTree } from './tree.ts';
 import { clip } from '../log.ts';
@@ -330,19 +331,21 @@ export class LuaApplicationHost implements ApplicationPort {
   /**
    * Root application's onRendezVousUnknown: Cumulus wrote `(peerId)`, Mona `(protocol, peerId)`. A script
    * function declaring two parameters or more gets Mona's arguments, any other (one parameter, none,
-   * only `...`) Cumulus' single peerId.
+   * only `...`) Cumulus' single peerId. The peer id is its 32 raw bytes, as both servers pass it (like
+   * client.rawId; mona.clients(peerId) finds a client by it).
    */
   onRendezVousUnknown(peerId: string, protocol: ProtocolName): HandshakeRedirect {
     const app = this.tree.root;
     if (!app.pushEvent('onRendezVousUnknown')) return [];
     const L = this.rt.lua.L;
     const base = lua.lua_gettop(L) - 1;
+    const rawId = fromHex(peerId);
     if (this.parameterCount(-1) >= 2) {
       lua.lua_pushliteral(L, protocol);
-      lua.lua_pushliteral(L, peerId);
+      pushBytes(L, rawId);
       if (!this.rt.call(app, 2, lua.LUA_MULTRET, 'onRendezVousUnknown').ok) return [];
     } else {
-      lua.lua_pushliteral(L, peerId);
+      pushBytes(L, rawId);
       if (!this.rt.call(app, 1, lua.LUA_MULTRET, 'onRendezVousUnknown').ok) return [];
     }
     const out = this.servers.addresses(L, base + 1, lua.lua_gettop(L));
