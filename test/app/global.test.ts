@@ -68,7 +68,8 @@ test('toAMF / toAMF0 / fromAMF round trips', () => {
 test('configs, times, environment, publicAddress, absolutePath', () => {
   const t = api();
   try {
-    assert.deepEqual(t.call('configs'), ['1935', 'test', '1935', 'string']);
+    // "false" is the boolean false, as both servers read it; other values stay text, as CumulusServer keeps them
+    assert.deepEqual(t.call('configs'), ['1935', 'test', '1935', 'string', false, 'true']);
     assert.deepEqual(t.call('times'), ['number', true, true]);
     const [pub, envType, same, own, games] = t.call('misc');
     assert.equal(pub, '203.0.113.1:1935');

@@ -123,7 +123,7 @@ export class FakeServer implements ServerPort {
   configs: Record<string, Record<string, string>> = {
     '': { port: '1935' },
     RTMFP: { port: '1935', keepAlivePeer: '10' },
-    myGroup: { myConfig: 'test' },
+    myGroup: { myConfig: 'test', off: 'false', on: 'true' },
   };
   publicAddress = '203.0.113.1:1935';
   startTime = Date.now();

@@ -40,8 +40,9 @@ export function split(expression: string, separators: string, option: number): s
 export function configsObject(configs: Record<string, Record<string, string>>): AMFObject {
   const out: AMFObject = {};
   for (const [section, entries] of Object.entries(configs)) {
-    if (section === '') Object.assign(out, entries);
-    else out[section] = { ...(out[section] as AMFObject | undefined), ...entries };
+    const values = configValues(entries);
+    if (section === '') Object.assign(out, values);
+    else out[section] = { ...(out[section] as AMFObject | undefined), ...values };
   }
   const script = process.argv[1] ?? process.execPath;
   out['application'] = {
@@ -52,6 +53,17 @@ export function configsObject(configs: Record<string, Record<string, string>>): 
     dir: dirname(script) + '/',
     command: process.argv.join(' '),
   };
+  return out;
+}
+
+/**
+ * "false" is the boolean false, as both servers read their ini (CumulusServer's readNextConfig, MonaServer's
+ * PushValue), so that `if configs.x then` means what it says. Other values stay text as CumulusServer keeps them
+ * (MonaServer would type numbers too; Lua turns numeric text into a number in arithmetic anyway).
+ */
+function configValues(entries: Record<string, string>): AMFObject {
+  const out: AMFObject = {};
+  for (const [key, value] of Object.entries(entries)) out[key] = value.toLowerCase() === 'false' ? false : value;
   return out;
 }
 
