@@ -176,6 +176,29 @@ test('Cumulus: media events, publication and QoS objects, the publications colle
   });
 });
 
+test('Cumulus: listener.audioSampleAccess / videoSampleAccess changed after onSubscribe reach the player at once', async () => {
+  await withServer(async (_server, url) => {
+    const admin = await NetConnection.connect(url('streams'));
+    const pub = await NetConnection.connect(url('streams'));
+    await publish(pub, 'samples');
+    const p = await play(url('streams'), 'samples');
+    try {
+      const access = () => p.data.filter((d) => d.name === '|RtmpSampleAccess').map((d) => d.args);
+      await until(() => access().length === 1, 'the sample access of the start');
+      assert.deepEqual(access(), [[false, false]], 'none at the start');
+      await admin.call('grantSamples', 'samples');
+      await until(() => access().length === 3, 'two changes of sample access');
+      assert.deepEqual(access(), [
+        [false, false],
+        [true, false],
+        [true, true],
+      ]);
+    } finally {
+      await Promise.all([pub.close(), p.nc.close(), admin.close()]);
+    }
+  });
+});
+
 test('Cumulus: cumulus:publish makes a server publication whose pushed, flushed media reaches players', async () => {
   await withServer(async (_server, url) => {
     const admin = await NetConnection.connect(url('streams'));

@@ -266,8 +266,7 @@ export class Listener {
   readonly videoQOS: QualityOfService;
   readonly dataQOS: QualityOfService;
   readonly actor: Actor<typeof listenerMachine>;
-  audioSampleAccess = false;
-  videoSampleAccess = false;
+  private sampleAccess = { audio: false, video: false };
   receiveAudio = true;
   /** media messages dropped because the subscriber could not keep up */
   droppedMessages = 0;
@@ -315,6 +314,33 @@ export class Listener {
 
   get closed(): boolean {
     return this.actor.getSnapshot().status === 'done';
+  }
+
+  /** Whether the player may read the audio samples (BitmapData/SoundMixer access); told at start, and at once on a change. */
+  get audioSampleAccess(): boolean {
+    return this.sampleAccess.audio;
+  }
+
+  set audioSampleAccess(value: boolean) {
+    this.setSampleAccess({ audio: value, video: this.sampleAccess.video });
+  }
+
+  get videoSampleAccess(): boolean {
+    return this.sampleAccess.video;
+  }
+
+  set videoSampleAccess(value: boolean) {
+    this.setSampleAccess({ audio: this.sampleAccess.audio, video: value });
+  }
+
+  // set while the application decides (onSubscribe), it goes out with the start; later, as CumulusServer's
+  // listener.sampleAccess(), at once
+  private setSampleAccess(access: { audio: boolean; video: boolean }): void {
+    const changed = access.audio !== this.sampleAccess.audio || access.video !== this.sampleAccess.video;
+    this.sampleAccess = access;
+    if (!changed || !this.subscribed) return;
+    this.sink.writeData(encodeData('|RtmpSampleAccess', [access.audio, access.video]), true);
+    this.sink.flush();
   }
 
   // The listener obeys its actor: accepted and not yet closed (subscribed), media relayed unless paused, video
