@@ -358,6 +358,8 @@ test('sockets on 127.0.0.1: TCP servers and clients in both dialects, a UDP echo
   await withApp([], async (app) => {
     const nc = await app.connect();
     assert.deepEqual(await nc.call('socketsStart'), [true, true, true, true]);
+    assert.deepEqual(await nc.call('udpBoundAddress', 40000), ['127.0.0.1:40000', null], 'bound, read at once; closed');
+    assert.deepEqual(await nc.call('udpBoundAddress', 0), [null, null], 'port 0: known once the bind completes');
     for (let i = 0; i < 1000 && !(await nc.call('socketsReady'))[0]; i++) await new Promise((r) => setTimeout(r, 10));
     const [errC, errM, errU, badPort, udpAddress, tcpPort] = await nc.call('socketsGo');
     assert.deepEqual([errC, errM, errU], [null, null, null]);

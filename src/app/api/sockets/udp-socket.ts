@@ -13,6 +13,8 @@ export function pushUDPSocket(rt: Runtime, L: LuaState, allowBroadcast: boolean)
   const app = rt.current;
   let socket: Socket | null = null;
   let peer: { host: string; port: number } | null = null;
+  /** where bind() asked to listen: known before the asynchronous bind completes, when the port was given */
+  let boundAt: string | null = null;
   let ref = 0;
   let untrack: (() => void) | null = null;
 
@@ -42,6 +44,7 @@ export function pushUDPSocket(rt: Runtime, L: LuaState, allowBroadcast: boolean)
     }
     socket = null;
     peer = null;
+    boundAt = null;
     untrack?.();
   };
   const addressArg = (L1: LuaState, a: number): { host: string; port: number } | null => {
@@ -52,9 +55,10 @@ export function pushUDPSocket(rt: Runtime, L: LuaState, allowBroadcast: boolean)
   const local = (): string | null => {
     try {
       const a = socket?.address();
-      return a ? endpoint(a.address, a.port) : null;
+      return a ? endpoint(a.address, a.port) : boundAt;
     } catch {
-      return null;
+      // not bound yet (dgram binds asynchronously): the address bind() was given, as the reference servers tell it
+      return boundAt;
     }
   };
 
@@ -82,6 +86,7 @@ export function pushUDPSocket(rt: Runtime, L: LuaState, allowBroadcast: boolean)
           return 2;
         }
         open(at.host).bind(at.port, at.host);
+        boundAt = at.port > 0 ? endpoint(at.host, at.port) : null;
         lua.lua_pushboolean(L1, true);
         return 1;
       },
