@@ -143,13 +143,19 @@ test("a publisher with unreliable audio over a lossy link: audio losses do not h
     connections.push(p.nc);
     const [meta, avc, aac] = tags;
     sendTags(pub.stream, [meta!, avc!, aac!]);
-    await sendPaced((batch) => sendTags(pub.stream, batch), tags.slice(3));
+    // the audio lost on the way in counts in the publication's audio QualityOfService (sampled while it runs)
+    let audioLostRate = 0;
+    const sampler = setInterval(() => {
+      audioLostRate = Math.max(audioLostRate, server.server.core.publications.get('mixed')?.audioQOS.lostRate ?? 0);
+    }, 100);
+    await sendPaced((batch) => sendTags(pub.stream, batch), tags.slice(3)).finally(() => clearInterval(sampler));
     const video = media.filter((t) => t.type === 0x09);
     await until(() => split(p.media, 0x09).length >= video.length, 'every video message at the player', 15_000);
     assertSameTrack(p, 0x09);
     const audio = split(p.media, 0x08).length;
     assert.ok(audio < media.length - video.length, 'some audio was lost on the way in');
     assert.equal(server.server.core.publications.get('mixed')?.droppedFrames, 0);
+    assert.ok(audioLostRate > 0, 'publication.audioQOS.lostRate saw the audio losses');
   } finally {
     closeAll(connections);
     await relay.close();

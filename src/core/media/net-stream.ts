@@ -86,9 +86,10 @@ export abstract class NetStream implements ListenerSink {
     this.publications.events.onVideo?.(this.client, publication, time, packet);
   }
 
-  protected relayAudio(publication: Publication, time: number, packet: Uint8Array): void {
+  /** `lost`: audio messages lost before this one (they count in the publication's audioQOS) */
+  protected relayAudio(publication: Publication, time: number, packet: Uint8Array, lost = 0): void {
     this.batchEnd();
-    publication.pushAudio(time, packet);
+    publication.pushAudio(time, packet, lost);
     this.publications.events.onAudio?.(this.client, publication, time, packet);
   }
 

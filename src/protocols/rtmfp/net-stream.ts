@@ -47,6 +47,8 @@ export class ServerNetStream extends NetStream {
   private videoWriter: FlowWriter | undefined;
   /** messages the publisher's flows lost since the last video message: decoding restarts at a key frame */
   private lost = 0;
+  /** messages an audio-only flow lost since the last audio message: the publication's audio QoS counts them */
+  private audioLost = 0;
 
   constructor(host: NetStreamHost, id: number) {
     super(id, host.client, host.publications, host.logger);
@@ -83,7 +85,10 @@ export class ServerNetStream extends NetStream {
     const type = message[0]!;
     if (carried && type === TC.VIDEO) carried.video = true;
     // what an audio-only flow lost (unreliable audio, expired audio) leaves the video decodable
-    if (lostBefore > 0 && (!carried || carried.video)) this.lost += lostBefore;
+    if (lostBefore > 0) {
+      if (!carried || carried.video) this.lost += lostBefore;
+      else this.audioLost += lostBefore;
+    }
     const publication = this.publication;
     if (publication && (type === TC.AUDIO || type === TC.VIDEO)) {
       const time = ((message[1]! << 24) | (message[2]! << 16) | (message[3]! << 8) | message[4]!) >>> 0;
@@ -93,7 +98,9 @@ export class ServerNetStream extends NetStream {
         this.lost = 0;
         this.relayVideo(publication, time, packet, lost);
       } else {
-        this.relayAudio(publication, time, packet);
+        const lost = this.audioLost;
+        this.audioLost = 0;
+        this.relayAudio(publication, time, packet, lost);
       }
       return;
     }
@@ -109,6 +116,7 @@ export class ServerNetStream extends NetStream {
 
   protected override onPublishing(): void {
     this.lost = 0;
+    this.audioLost = 0;
   }
 
   /** Audio and video are time-critical: they fill packets before the session's other writers (RFC 7016 §3.5.2.1). */
