@@ -212,7 +212,9 @@ test('onRendezVousUnknown: Cumulus (peerId) and Mona (protocol, peerId) signatur
         await nc.call('rendezvous', style, 'nothing');
         assert.equal(await ask(), undefined, 'nothing returned: no answer');
         const heard = await events(nc);
-        assert.deepEqual(heard, [style === 'mona' ? `onRendezVousUnknown RTMFP 32 ${hex(unknown)}` : `onRendezVousUnknown 32 ${hex(unknown)}`]);
+        assert.deepEqual(heard, [
+          style === 'mona' ? `onRendezVousUnknown RTMFP 32 ${hex(unknown)}` : `onRendezVousUnknown 32 ${hex(unknown)}`,
+        ]);
         const expected: Record<string, string[]> = {
           one: ['192.0.2.1:1935'],
           several: ['192.0.2.1:1935', '192.0.2.2:1936'],
