@@ -361,6 +361,7 @@ test('sockets on 127.0.0.1: TCP servers and clients in both dialects, a UDP echo
     assert.deepEqual(await nc.call('udpBoundAddress', 40000), ['127.0.0.1:40000', null], 'bound, read at once; closed');
     assert.deepEqual(await nc.call('udpBoundAddress', 0), [null, null], 'port 0: known once the bind completes');
     for (let i = 0; i < 1000 && !(await nc.call('socketsReady'))[0]; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(await nc.call('tcpBusy'), [false, false], 'TCPServer:start on a port in use');
     const [errC, errM, errU, badPort, udpAddress, tcpPort] = await nc.call('socketsGo');
     assert.deepEqual([errC, errM, errU], [null, null, null]);
     assert.match(String(badPort), /invalid address/);

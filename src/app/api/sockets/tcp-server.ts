@@ -1,5 +1,5 @@
-// cumulus:createTCPServer(): start(port) listens without blocking (true when the port is usable;
-// a failure to listen is logged at ERROR and `running` turns false); each accepted connection is
+// cumulus:createTCPServer(): start(port) listens without blocking (true when listening, false when the port
+// is invalid or in use, logged at ERROR); each accepted connection is
 // handed to clientHandler(client) (Cumulus) or onConnection(client) (Mona) as a TCP client object.
 import { createServer, type Server } from 'node:net';
 import { lua, lauxlib, type LuaState } from '../../lua/state.ts';
@@ -50,8 +50,11 @@ export function pushTCPServer(rt: Runtime, L: LuaState): void {
         server = s;
         port = wanted;
         untrack = track(rt, app, { close: stop });
+        // with no host, Node binds and listens within listen() itself (only the error event waits for the next
+        // tick): a port in use answers false now, as the Sockets page says, and is logged by the error handler
         s.listen(wanted);
-        lua.lua_pushboolean(L1, true);
+        if (!s.listening) stop();
+        lua.lua_pushboolean(L1, s.listening);
         return 1;
       },
       stop: () => {
