@@ -150,9 +150,17 @@ export function pushPublicationObject(objects: PublicationObjects, publication: 
           lua.lua_pushboolean(L1, publication.running);
           return true;
         case 'properties':
+          // {} while there are none (MonaServer gave nil): `publication.properties.width` never fails
           pushProperties(L1);
           return true;
       }
+      // publication.width: a property (metadata) field by its name, as MonaServer reads them
+      if (!publication.metadata) return false;
+      pushProperties(L1);
+      lua.lua_getfield(L1, -1, key);
+      lua.lua_remove(L1, -2);
+      if (lua.lua_type(L1, -1) !== lua.LUA_TNIL) return true;
+      lua.lua_pop(L1, 1);
       return false;
     },
     set(L1, key, v) {
