@@ -381,6 +381,10 @@ test('sockets on 127.0.0.1: TCP servers and clients in both dialects, a UDP echo
     assert.equal(s.udpPeerAddress, udpAddress);
     assert.match(String(s.udpFrom), /^127\.0\.0\.1:\d+$/);
     assert.match(String(s.refusedError), /ECONNREFUSED/);
+    assert.deepEqual(await nc.call('udpStranger'), ['a connected socket sends to its peer only']);
+    const heard = await poll(nc, 'socketsResults', (o) => String(o.udpReply).endsWith('U:again'));
+    assert.equal(heard.udpReply, 'U:datagramU:again', "the stranger's datagram never reached the connected socket");
+    assert.match(String(heard.udpConnectedAddress), /^127\.0\.0\.1:\d+$/, 'a connected socket has its own address');
 
     assert.deepEqual(await nc.call('socketsStop'), [false, false, null]);
     const closed = await poll(nc, 'socketsResults', (o) => o.monaClosed === true && o.cumulusClosed === true);

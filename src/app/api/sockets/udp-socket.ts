@@ -9,10 +9,20 @@ import type { Runtime } from '../../runtime.ts';
 import { splitHostPort } from '../addresses.ts';
 import { endpoint, fire, track } from './tcp-client.ts';
 
+/** Datagrams a script sends on a connected socket before its connect completes (one DNS answer at most). */
+const MAX_WAITING_DATAGRAMS = 64;
+
+interface Peer {
+  host: string;
+  port: number;
+  connected: boolean;
+  waiting: Uint8Array[];
+}
+
 export function pushUDPSocket(rt: Runtime, L: LuaState, allowBroadcast: boolean): void {
   const app = rt.current;
   let socket: Socket | null = null;
-  let peer: { host: string; port: number } | null = null;
+  let peer: Peer | null = null;
   /** where bind() asked to listen: known before the asynchronous bind completes, when the port was given */
   let boundAt: string | null = null;
   let ref = 0;
@@ -97,18 +107,40 @@ export function pushUDPSocket(rt: Runtime, L: LuaState, allowBroadcast: boolean)
           return 1;
         }
         const host = at.host === '0.0.0.0' ? '127.0.0.1' : at.host;
-        peer = { host, port: at.port };
-        open(host);
+        if (peer) {
+          pushText(L1, `already connected to ${endpoint(peer.host, peer.port) ?? ''}`);
+          return 1;
+        }
+        // a connected socket (connect(2)): it hears its peer only, and its own address is set once connected
+        const connecting = open(host);
+        const target: Peer = { host, port: at.port, connected: false, waiting: [] };
+        connecting.connect(at.port, host, () => {
+          if (socket !== connecting || peer !== target) return;
+          target.connected = true;
+          for (const data of target.waiting) connecting.send(data);
+          target.waiting = [];
+        });
+        peer = target;
         return 0;
       },
       send: (L1, a) => {
         const data = toBytes(L1, a);
-        const to = lua.lua_gettop(L1) > a ? addressArg(L1, a + 1) : peer;
-        if (!to) {
+        const given = lua.lua_gettop(L1) > a ? addressArg(L1, a + 1) : null;
+        if (peer) {
+          if (given && (given.port !== peer.port || (given.host !== peer.host && given.host !== '0.0.0.0'))) {
+            pushText(L1, 'a connected socket sends to its peer only');
+            return 1;
+          }
+          // what is sent before the connect completes waits for it (bounded: datagrams may be lost anyway)
+          if (peer.connected) open(peer.host).send(data);
+          else if (peer.waiting.length < MAX_WAITING_DATAGRAMS) peer.waiting.push(data);
+          return 0;
+        }
+        if (!given) {
           pushText(L1, 'no address to send to');
           return 1;
         }
-        open(to.host).send(data, to.port, to.host);
+        open(given.host).send(data, given.port, given.host);
         return 0;
       },
       close: () => {
