@@ -385,6 +385,8 @@ test('sockets on 127.0.0.1: TCP servers and clients in both dialects, a UDP echo
     const heard = await poll(nc, 'socketsResults', (o) => String(o.udpReply).endsWith('U:again'));
     assert.equal(heard.udpReply, 'U:datagramU:again', "the stranger's datagram never reached the connected socket");
     assert.match(String(heard.udpConnectedAddress), /^127\.0\.0\.1:\d+$/, 'a connected socket has its own address');
+    assert.deepEqual(await nc.call('udpDisconnect'), [null], 'no peer any more; the send to an address went out');
+    await poll(nc, 'socketsResults', (o) => String(o.udpReply).endsWith('U:free'));
 
     assert.deepEqual(await nc.call('socketsStop'), [false, false, null]);
     const closed = await poll(nc, 'socketsResults', (o) => o.monaClosed === true && o.cumulusClosed === true);

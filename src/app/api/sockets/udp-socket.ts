@@ -1,4 +1,4 @@
-// cumulus:createUDPSocket([allowBroadcast]): bind(address), connect(address), send(data[, address]),
+// cumulus:createUDPSocket([allowBroadcast]): bind(address), connect(address), disconnect() (Mona), send(data[, address]),
 // close(), onReception(data, address) (Cumulus) or onPacket(data, address) (MonaServer). Addresses are "host:port" strings or SocketAddress objects
 // (anything whose tostring is host:port). Binding and sending never block.
 import { createSocket, type Socket } from 'node:dgram';
@@ -114,12 +114,22 @@ export function pushUDPSocket(rt: Runtime, L: LuaState, allowBroadcast: boolean)
         // a connected socket (connect(2)): it hears its peer only, and its own address is set once connected
         const connecting = open(host);
         const target: Peer = { host, port: at.port, connected: false, waiting: [] };
-        connecting.connect(at.port, host, () => {
-          if (socket !== connecting || peer !== target) return;
-          target.connected = true;
-          for (const data of target.waiting) connecting.send(data);
-          target.waiting = [];
-        });
+        try {
+          connecting.connect(at.port, host, () => {
+            if (socket !== connecting) return;
+            if (peer !== target) {
+              connecting.disconnect(); // disconnect() came first
+              return;
+            }
+            target.connected = true;
+            for (const data of target.waiting) connecting.send(data);
+            target.waiting = [];
+          });
+        } catch (error) {
+          // still connecting after a disconnect(): Node allows one connect at a time
+          pushText(L1, (error as Error).message);
+          return 1;
+        }
         peer = target;
         return 0;
       },
@@ -141,6 +151,12 @@ export function pushUDPSocket(rt: Runtime, L: LuaState, allowBroadcast: boolean)
           return 1;
         }
         open(given.host).send(data, given.port, given.host);
+        return 0;
+      },
+      // MonaServer's UDP socket also disconnects (the seeds do not list it): unconnected mode again
+      disconnect: () => {
+        if (peer?.connected) socket?.disconnect();
+        peer = null;
         return 0;
       },
       close: () => {
