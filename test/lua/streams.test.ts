@@ -302,12 +302,14 @@ test('Mona: mona:publish with pushAudio/pushVideo/pushAMF0Data/pushData, writePr
     assert.deepEqual(await admin.call('serverPublish', 'tv'), [true]);
     const early = await play(url('streamsMona'), 'tv');
     // a property by its own name, as MonaServer reads them (publication.title); an unknown one is nil
-    assert.deepEqual(await admin.call('serverPush'), ['live', 640, 'live', null]);
+    // and the seeds' "pulications" spelling counts the same publications
+    assert.deepEqual(await admin.call('serverPush'), ['live', 640, 'live', null, 1, 'number']);
     await until(() => early.media.length >= 2 && early.data.some((d) => d.name === 'onRaw'), 'server media');
     assert.deepEqual(split(early.media, 8)[0]?.data, bytes(0xaf, 0x00, 0x12, 0x10));
     assert.deepEqual(split(early.media, 9)[0]?.data, bytes(0x17, 0x01, 0, 0, 0, 4, 5, 6));
     assert.deepEqual(early.data.find((d) => d.name === 'onText')?.args, ['hello']);
     assert.deepEqual(early.data.find((d) => d.name === 'onRaw')?.args, [7]);
+    assert.deepEqual(early.data.find((d) => d.name === 'onAmf3')?.args, [{ k: 1 }], 'pushAMFData');
     assert.deepEqual(early.data.find((d) => d.name === 'onMetaData')?.args[0], { title: 'live', width: 640 });
     await untilEvent(admin, 'onFlush tv');
     // a late joiner gets the properties first
