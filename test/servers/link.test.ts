@@ -84,6 +84,20 @@ test('an error in onServerConnection rejects the link with its message', async (
   await peer.waitClosed();
 });
 
+test('server:reject(message) from a handler ends the link with that message', async (t) => {
+  const { server, port } = await node();
+  t.after(() => server.close());
+  const peer = await RawServerPeer.connect(port);
+  t.after(() => peer.close());
+  peer.hello([['k', 'v']]);
+  await peer.next((f) => f.kind === 'hello');
+  peer.send('kick', new Uint8Array(0));
+  const reject = await peer.next((f) => f.kind === 'reject');
+  assert.ok(reject.kind === 'reject');
+  assert.equal(reject.text, 'kicked by the application');
+  await peer.waitClosed();
+});
+
 test('with [servers] secret, a peer without it is refused; with it, admitted', async (t) => {
   const { server, port } = await node(['--servers.secret=open sesame']);
   t.after(() => server.close());
