@@ -39,6 +39,11 @@ test("onConnection: the returned table joins the success info and overloads that
     const other = (t.host.onCall(first, 'info', 2, []) as { results: Record<string, unknown>[] }).results[0]!;
     assert.equal(other['parametersMessage'], 'welcome', 'the first client returned a message too');
     assert.equal(other['parametersTimeout'], undefined, 'another client keeps its own parameters');
+    // a table that holds itself: read once, no endless walk
+    const cyclic = new FakeClient();
+    assert.equal(t.connect(cyclic, 'cycle').accepted, true);
+    const round = (t.host.onCall(cyclic, 'info', 3, []) as { results: Record<string, unknown>[] }).results[0]!;
+    assert.equal(round['parametersMessage'], 'round');
   } finally {
     t.cleanup();
   }

@@ -209,14 +209,17 @@ export function overloadParameters(state: ClientState, values: AMFObject): void 
  * Parameters are text in MonaServer (its ParameterWriter), as the configuration values here: numbers, booleans and
  * null become their text, a date its time, and a nested object's fields become keys of their own.
  */
-function parameterTexts(values: AMFObject, out: AMFObject = {}): AMFObject {
+function parameterTexts(values: AMFObject, out: AMFObject = {}, seen = new Set<AMFObject>()): AMFObject {
+  // a table may hold itself (AMF keeps shared references): each is read once
+  seen.add(values);
   for (const [key, v] of Object.entries(values)) {
     if (typeof v === 'number') out[key] = String(v);
     else if (typeof v === 'boolean') out[key] = v ? 'true' : 'false';
     else if (v === null) out[key] = 'null';
     else if (v instanceof Date) out[key] = String(v.getTime());
-    else if (isPlainObject(v)) parameterTexts(v, out);
-    else if (v !== undefined) out[key] = v;
+    else if (isPlainObject(v)) {
+      if (!seen.has(v)) parameterTexts(v, out, seen);
+    } else if (v !== undefined) out[key] = v;
   }
   return out;
 }
