@@ -304,13 +304,17 @@ export class LuaApplicationHost implements ApplicationPort {
     if (!app.pushEvent('onHandshake')) return [];
     const L = this.rt.lua.L;
     const base = lua.lua_gettop(L) - 1;
+    // the seeds document (address, path, properties, attempts); MonaServer's code passes the protocol first,
+    // so a function declaring five parameters or more gets ("RTMFP", address, path, properties, attempts)
+    const withProtocol = this.parameterCount(-1) >= 5;
+    if (withProtocol) lua.lua_pushliteral(L, 'RTMFP');
     lua.lua_pushliteral(L, address);
     lua.lua_pushliteral(L, parsed.path === '' ? '' : '/' + parsed.path);
     const props: AMFObject = {};
     for (const [k, v] of Object.entries(properties)) props[k] = queryValue(v);
     this.conv.push(L, props);
     lua.lua_pushinteger(L, attempts);
-    if (!this.rt.call(app, 4, lua.LUA_MULTRET, 'onHandshake').ok) return [];
+    if (!this.rt.call(app, withProtocol ? 5 : 4, lua.LUA_MULTRET, 'onHandshake').ok) return [];
     const out = this.servers.addresses(L, base + 1, lua.lua_gettop(L));
     lua.lua_settop(L, base);
     return out;

@@ -178,6 +178,15 @@ test('onHandshake: each returned form redirects; nothing answers normally', asyn
       assert.deepEqual(await hello('again'), ['192.0.2.10:1935', '192.0.2.12:1935', self]);
       assert.deepEqual(await hello('myself'), ['192.0.2.10:1935', '192.0.2.12:1935', self]);
       assert.deepEqual(await hello('nothing'), [`chunk ${CHUNK.RHELLO}`]);
+      const nc = await NetConnection.connect(url);
+      try {
+        await nc.call('events');
+        await nc.call('monaHandshake');
+        assert.deepEqual(await hello('one'), ['192.0.2.1:1935'], 'onHandshake(protocol, address, path, properties, attempts)');
+        assert.deepEqual(await nc.call('events'), [['onHandshake RTMFP string [] 1']]);
+      } finally {
+        await nc.close();
+      }
     } finally {
       r.close();
     }
