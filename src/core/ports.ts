@@ -166,7 +166,7 @@ export interface GroupPort {
   clients(): ClientPort[];
 }
 
-/** A virtual member added by a script (Lua `member`); there is no __gc: release() detaches it. */
+/** A virtual member added by a script (Lua `member`): release() detaches it (the script's, or the collector's). */
 export interface MemberPort {
   readonly id: string;
   readonly rawId: Uint8Array;

@@ -5,6 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import { Requester } from '../helpers/requester.ts';
 import { urlEndpointDiscriminator } from '../../src/client/net-connection.ts';
@@ -140,6 +142,29 @@ test('virtual members (groups:join, mona:joinGroup) are introduced to newcomers 
     assert.deepEqual(new Set(g2.members), new Set([y, hex(first.peerId)]));
     await admin.call('releaseVirtual', y);
     await Promise.all([admin.close(), first.close(), second.close()]);
+  });
+});
+
+test('a virtual member whose object the script dropped leaves its group when the collector takes it', async () => {
+  await withServer(async (server, url) => {
+    const admin = await NetConnection.connect(url, { args: ['admin'] });
+    try {
+      const z = hex(randomBytes(32));
+      assert.deepEqual(await admin.call('addVirtual', z, GROUP), [z, 32]);
+      const ring = () => (server.server.rtmfp.groups.group(GROUP)?.ring ?? []).map((m) => hex(m.rawId));
+      assert.deepEqual(ring(), [z]);
+      await admin.call('dropVirtual', z);
+      // the seeds: "on its destruction by the LUA garbage collector"; here the JavaScript collector's
+      setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc') as () => void;
+      for (let i = 0; i < 100 && ring().includes(z); i++) {
+        gc();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.deepEqual(ring(), [], 'released once collected');
+    } finally {
+      await admin.close();
+    }
   });
 });
 
