@@ -41,6 +41,6 @@ export function pushMember(L: LuaState, member: MemberPort): void {
     },
   });
   // fengari's table object for the member's table: what the collector watches
-  const table = lua.lua_topointer(L, -1) as object | null;
+  const table = lua.lua_topointer(L, -1);
   if (table) collected.register(table, hold, hold);
 }
