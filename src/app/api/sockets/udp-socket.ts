@@ -84,21 +84,19 @@ export function pushUDPSocket(rt: Runtime, L: LuaState, allowBroadcast: boolean)
     methods: {
       bind: (L1, a) => {
         const at = addressArg(L1, a);
-        // true on success as MonaServer; false and the reason otherwise
+        // the Sockets page (both seeds point to it): "If this method fails, it returns an error message, otherwise
+        // it returns nothing" (MonaServer's code returned a boolean instead)
         if (!at) {
-          lua.lua_pushboolean(L1, false);
           pushText(L1, `invalid address ${toDisplay(L1, a)}`);
-          return 2;
+          return 1;
         }
         if (peer) {
-          lua.lua_pushboolean(L1, false);
           pushText(L1, 'a connected socket cannot be bound');
-          return 2;
+          return 1;
         }
         open(at.host).bind(at.port, at.host);
         boundAt = at.port > 0 ? endpoint(at.host, at.port) : null;
-        lua.lua_pushboolean(L1, true);
-        return 1;
+        return 0;
       },
       connect: (L1, a) => {
         const at = addressArg(L1, a);
