@@ -67,6 +67,8 @@ test('TCP client in Lua: connect, binary send, onReception, onDisconnection, ref
     assert.deepEqual(Buffer.concat(received), Buffer.from('\0\x01binary\xff', 'latin1'));
     t.call('hangup');
     assert.deepEqual(await invocation(t.c.writer, 'closed'), [null]);
+    // send: nothing when it goes out (the dial above), an error message when it cannot (MonaServer)
+    assert.deepEqual(t.call('sendAfter'), ['not connected']);
     server.close();
     await once(server, 'close');
     assert.deepEqual(t.call('dial', port), [null, true]);

@@ -169,14 +169,14 @@ export function pushTCPClient(rt: Runtime, L: LuaState, accepted?: Socket, owner
         s.connect(port, host);
         return 0;
       },
+      // nothing, or an error message, as MonaServer's (the seeds give send no result)
       send: (L1, a) => {
         if (!socket || socket.destroyed) {
-          lua.lua_pushboolean(L1, false);
+          pushText(L1, 'not connected');
           return 1;
         }
         socket.write(toBytes(L1, a));
-        lua.lua_pushboolean(L1, true);
-        return 1;
+        return 0;
       },
       disconnect: () => {
         socket?.destroy();
