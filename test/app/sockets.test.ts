@@ -40,6 +40,11 @@ test('TCP server in Lua: clientHandler/onConnection, partial receptions kept, st
     s.write('ld\n');
     await until(() => got === 'echo:hello\necho:world\n');
     s.destroy();
+    // started again: on its port it goes on; on another (0: any) it moves there
+    assert.deepEqual(t.call('startAgain', port), [true, true, port]);
+    const [moved, running, newPort] = t.call('startAgain', 0) as [boolean, boolean, number];
+    assert.deepEqual([moved, running], [true, true]);
+    assert.notEqual(newPort, port);
     assert.deepEqual(t.call('stopServer'), [false]);
   } finally {
     t.host.stop();

@@ -35,10 +35,18 @@ export function pushTCPServer(rt: Runtime, L: LuaState): void {
     methods: {
       start: (L1, a) => {
         const wanted = lua.lua_type(L1, a) === lua.LUA_TNUMBER ? lua.lua_tonumber(L1, a) : NaN;
-        if (server || !Number.isInteger(wanted) || wanted < 0 || wanted > 65535) {
-          rt.logger.error({ app: app?.path || '/' }, server ? 'TCP server already started' : `TCP server: invalid port ${String(wanted)}`);
+        if (!Number.isInteger(wanted) || wanted < 0 || wanted > 65535) {
+          rt.logger.error({ app: app?.path || '/' }, `TCP server: invalid port ${String(wanted)}`);
           lua.lua_pushboolean(L1, false);
           return 1;
+        }
+        // started again: on the same port it goes on, on another it moves there (both reference servers)
+        if (server) {
+          if (wanted === port && wanted !== 0) {
+            lua.lua_pushboolean(L1, true);
+            return 1;
+          }
+          stop();
         }
         const s = createServer((socket) => {
           fire(rt, app, ref, ['clientHandler', 'onConnection'], (L2) => (pushTCPClient(rt, L2, socket, app), 1));
