@@ -25,6 +25,8 @@ export interface ClientState extends ClientLink {
   parametersRef: number;
   /** whether parametersRef is this client's own table (onConnection overloaded some keys), released with it */
   ownParameters: boolean;
+  /** what onConnection returned, until a script first reads client.parameters: most never do */
+  parametersOverload: AMFObject | undefined;
   readonly ctx: HostContext;
 }
 
@@ -73,6 +75,7 @@ export function createClient(ctx: HostContext, port: ClientPort, appPath: string
     propertiesRef: 0,
     parametersRef: sharedParameters(ctx, port.protocol),
     ownParameters: false,
+    parametersOverload: undefined,
     ctx,
   });
   clientObjects(ctx.rt.lua.L, state);
@@ -144,7 +147,7 @@ const clientObjects = objectClass<ClientState>({
         pushProperties(L1, state);
         return true;
       case 'parameters':
-        pushRef(L1, state.parametersRef);
+        pushParameters(L1, state);
         return true;
       case 'writer':
         pushWriter(L1, state.writer);
@@ -152,7 +155,7 @@ const clientObjects = objectClass<ClientState>({
     }
     if (key === port.protocol) {
       // MonaServer: "parameters can be substituted by protocol name" (client.RTMFP, client.WebSocket...)
-      pushRef(L1, state.parametersRef);
+      pushParameters(L1, state);
       return true;
     }
     // client.arg1: the properties (connect object and query arguments) without "properties."
@@ -196,13 +199,22 @@ function sharedParameters(ctx: HostContext, protocol: string): number {
  * parameters: timeout"): the client gets its own copy of its protocol's section with those keys over it.
  */
 export function overloadParameters(state: ClientState, values: AMFObject): void {
-  if (Object.keys(values).length === 0) return;
-  const { ctx } = state;
-  const L = ctx.rt.lua.L;
-  ctx.conv.push(L, { ...(ctx.server.configs[state.port.protocol] ?? {}), ...parameterTexts(values) });
-  setCountingLength(L);
-  state.parametersRef = ctx.rt.lua.ref();
-  state.ownParameters = true;
+  // kept as it is until read: an idle client costs no table of its own (issue 18's per-session heap)
+  if (Object.keys(values).length > 0) state.parametersOverload = values;
+}
+
+/** client.parameters: the protocol's shared section, or this client's own once onConnection overloaded it. */
+function pushParameters(L1: LuaState, state: ClientState): void {
+  const values = state.parametersOverload;
+  if (values) {
+    state.parametersOverload = undefined;
+    const { ctx } = state;
+    ctx.conv.push(L1, { ...(ctx.server.configs[state.port.protocol] ?? {}), ...parameterTexts(values) });
+    setCountingLength(L1);
+    state.parametersRef = lauxlib.luaL_ref(L1, lua.LUA_REGISTRYINDEX);
+    state.ownParameters = true;
+  }
+  pushRef(L1, state.parametersRef);
 }
 
 /**
