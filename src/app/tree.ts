@@ -6,7 +6,8 @@ import { sep } from 'node:path';
 import { Application } from './application.ts';
 import type { Runtime } from './runtime.ts';
 
-export type PathCheck = { ok: true; path: string } | { ok: false; reason: string };
+/** `missing`: the path is well formed and safe, but no application folder is there. */
+export type PathCheck = { ok: true; path: string } | { ok: false; reason: string; missing?: true };
 
 /** Longest connection path accepted, in characters as received (encoded): anything longer is refused unread. */
 export const MAX_PATH_LENGTH = 1024;
@@ -92,7 +93,7 @@ export class ApplicationTree {
     }
     // as MonaServer: a folder that does not exist is no application (InvalidApp), never the root's
     if (!complete || (deepest !== undefined && !isDirectory(deepest))) {
-      return { ok: false, reason: `Application /${path} doesn't exist` };
+      return { ok: false, reason: `Application /${path} doesn't exist`, missing: true };
     }
     return { ok: true, path };
   }

@@ -67,7 +67,8 @@ export type ConnectionVerdict = { accepted: true; info: AMFObject; timeout?: num
 
 export type CallOutcome = { ok: true; results: AMFValue[] } | { ok: false; code: string; description: string };
 
-export type PathCheck = { ok: true; path: string } | { ok: false; reason: string };
+/** `missing`: the path is well formed and safe, but no application folder is there. */
+export type PathCheck = { ok: true; path: string } | { ok: false; reason: string; missing?: true };
 
 /**
  * What `client:onRead(file, ...)` decided for an HTTP file request (MonaServer's onFileAccess): serve `file` (the

@@ -77,6 +77,9 @@ test('configs, times, environment, publicAddress, absolutePath', () => {
     assert.equal(same, true);
     assert.equal(own, t.host.rt.wwwDir + '/api/');
     assert.equal(games, t.host.rt.wwwDir + '/Games/');
+    assert.deepEqual(t.call('absolute', '/later/on'), [true, t.host.rt.wwwDir + '/later/on/'], 'as MonaServer: the path joined');
+    const [ok, why] = t.call('absolute', '../outside');
+    assert.deepEqual([ok, String(why)], [false, 'absolutePath: dot or empty segment']);
   } finally {
     t.cleanup();
   }

@@ -16,7 +16,11 @@ test('child applications are built on their first connection; a folder without m
     t.connect(new FakeClient('nomain/deeper/still'));
     assert.ok(t.notes().includes('onConnection /nomain/deeper/still 0'));
     // as MonaServer: InvalidApp "Application /x doesn't exist", never served by the root
-    assert.deepEqual(t.host.resolvePath('nomain/missing'), { ok: false, reason: "Application /nomain/missing doesn't exist" });
+    assert.deepEqual(t.host.resolvePath('nomain/missing'), {
+      ok: false,
+      reason: "Application /nomain/missing doesn't exist",
+      missing: true,
+    });
     assert.equal(t.connect(new FakeClient('missing')).accepted, false);
     assert.ok(!t.notes().some((n) => n.startsWith('Games')));
     const a = t.connect(new FakeClient('Games'));

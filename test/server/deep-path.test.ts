@@ -39,7 +39,7 @@ test('paths beyond the length or depth cap are refused before any work, with the
     const deepest = Array.from({ length: MAX_PATH_DEPTH }, (_, i) => `s${i}`).join('/');
     // the caps are the syntax part (parsePath); checkPath then refuses folders that do not exist (InvalidApp)
     assert.deepEqual(tree.parsePath(deepest), { ok: true, path: deepest });
-    assert.deepEqual(tree.checkPath(deepest), { ok: false, reason: `Application /${deepest} doesn't exist` });
+    assert.deepEqual(tree.checkPath(deepest), { ok: false, reason: `Application /${deepest} doesn't exist`, missing: true });
     assert.deepEqual(tree.checkPath(`${deepest}/one-more`), { ok: false, reason: 'path too deep' });
     assert.deepEqual(tree.parsePath('x'.repeat(MAX_PATH_LENGTH)), { ok: true, path: 'x'.repeat(MAX_PATH_LENGTH) });
     assert.deepEqual(tree.checkPath('x'.repeat(MAX_PATH_LENGTH + 1)), { ok: false, reason: 'path too long' });

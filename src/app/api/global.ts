@@ -198,9 +198,11 @@ export function pushGlobal(
       },
       absolutePath: (L1, a) => {
         const path = toText(L1, a).replace(/^\/+|\/+$/g, '');
-        const checked = ctx.tree.checkPath(path);
-        if (!checked.ok) return lauxlib.luaL_error(L1, `absolutePath: ${checked.reason}`);
-        lua.lua_pushliteral(L1, join(rt.wwwDir, checked.path) + '/');
+        const parsed = ctx.tree.parsePath(path);
+        const checked = parsed.ok ? ctx.tree.checkLinks(parsed.path) : parsed;
+        // a folder not there yet is still named (MonaServer joins the path); a path that leads out is refused
+        if (!checked.ok && !(checked.missing && parsed.ok)) return lauxlib.luaL_error(L1, `absolutePath: ${checked.reason}`);
+        lua.lua_pushliteral(L1, join(rt.wwwDir, parsed.ok ? parsed.path : '') + '/');
         return 1;
       },
       addToBlacklist: (L1, a) => addresses(L1, a, (x) => server.blacklist.add(x)),
