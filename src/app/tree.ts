@@ -5,9 +5,7 @@ import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { sep } from 'node:path';
 import { Application } from './application.ts';
 import type { Runtime } from './runtime.ts';
-
-/** `missing`: the path is well formed and safe, but no application folder is there. */
-export type PathCheck = { ok: true; path: string } | { ok: false; reason: string; missing?: true };
+import type { PathCheck } from '../core/ports.ts';
 
 /** Longest connection path accepted, in characters as received (encoded): anything longer is refused unread. */
 export const MAX_PATH_LENGTH = 1024;

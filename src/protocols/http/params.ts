@@ -61,5 +61,10 @@ export const WS_PING_MS = 40_000;
 /** WebSocket close codes (RFC 6455 §7.4.1): 1002 is what MonaServer sends on an unknown method or a script error. */
 export const WS_CLOSE = { NORMAL: 1000, GOING_AWAY: 1001, PROTOCOL_ERROR: 1002, TOO_BIG: 1009, INTERNAL: 1011 } as const;
 
+/** A code a close frame may carry (RFC 6455 §7.4: 1000–1014 less the reserved 1004–1006, and 3000–4999). */
+export function sendableCloseCode(code: number): boolean {
+  return Number.isInteger(code) && ((code >= 1000 && code <= 1014 && (code < 1004 || code > 1006)) || (code >= 3000 && code <= 4999));
+}
+
 /** The one file served from outside www/: the player page's mpegts.js, from the installed package (no CDN). */
 export const PLAYER_LIBRARY = { url: '/mpegts.js', module: 'mpegts.js/dist/mpegts.js' } as const;

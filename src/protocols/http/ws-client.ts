@@ -8,7 +8,7 @@ import { hex } from '../../bytes.ts';
 import type { AMFObject, AMFValue } from '../../flash/amf/types.ts';
 import type { ClientPort, WriterPort } from '../../core/ports.ts';
 import { toJSON } from './json.ts';
-import { WS_CLOSE } from './params.ts';
+import { WS_CLOSE, sendableCloseCode } from './params.ts';
 
 /** Frames queued before the socket is attached (onConnection writing): bounded. */
 const MAX_EARLY_FRAMES = 256;
@@ -59,7 +59,7 @@ export class WsWriter implements WriterPort {
       return;
     }
     // MonaServer: writer:close(code) sends that close code, 0 (or none) being a normal close
-    this.client.close(code !== undefined && code !== 0 && validCloseCode(code) ? code : WS_CLOSE.NORMAL);
+    this.client.close(code !== undefined && sendableCloseCode(code) ? code : WS_CLOSE.NORMAL);
   }
 }
 
@@ -131,14 +131,6 @@ export class WsClient implements ClientPort {
     if (this.socket) this.socket.close(code, reason === undefined ? undefined : clipReason(reason));
     else this.earlyClose = code;
   }
-}
-
-/** A code a close frame may carry (RFC 6455 §7.4: 1000–4999 less the reserved ones): `ws` refuses others. */
-function validCloseCode(code: number): boolean {
-  return (
-    Number.isInteger(code) &&
-    ((code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999))
-  );
 }
 
 /** A close reason is at most 123 bytes (RFC 6455 §5.5: control frames carry 125 bytes, 2 are the code). */
