@@ -266,7 +266,8 @@ export class Listener {
   readonly videoQOS: QualityOfService;
   readonly dataQOS: QualityOfService;
   readonly actor: Actor<typeof listenerMachine>;
-  private sampleAccess = { audio: false, video: false };
+  private audioAccess = false;
+  private videoAccess = false;
   receiveAudio = true;
   /** media messages dropped because the subscriber could not keep up */
   droppedMessages = 0;
@@ -318,28 +319,30 @@ export class Listener {
 
   /** Whether the player may read the audio samples (BitmapData/SoundMixer access); told at start, and at once on a change. */
   get audioSampleAccess(): boolean {
-    return this.sampleAccess.audio;
+    return this.audioAccess;
   }
 
   set audioSampleAccess(value: boolean) {
-    this.setSampleAccess({ audio: value, video: this.sampleAccess.video });
+    if (value === this.audioAccess) return;
+    this.audioAccess = value;
+    this.sampleAccessChanged();
   }
 
   get videoSampleAccess(): boolean {
-    return this.sampleAccess.video;
+    return this.videoAccess;
   }
 
   set videoSampleAccess(value: boolean) {
-    this.setSampleAccess({ audio: this.sampleAccess.audio, video: value });
+    if (value === this.videoAccess) return;
+    this.videoAccess = value;
+    this.sampleAccessChanged();
   }
 
   // set while the application decides (onSubscribe), it goes out with the start; later, as CumulusServer's
   // listener.sampleAccess(), at once
-  private setSampleAccess(access: { audio: boolean; video: boolean }): void {
-    const changed = access.audio !== this.sampleAccess.audio || access.video !== this.sampleAccess.video;
-    this.sampleAccess = access;
-    if (!changed || !this.subscribed) return;
-    this.sink.writeData(encodeData('|RtmpSampleAccess', [access.audio, access.video]), true);
+  private sampleAccessChanged(): void {
+    if (!this.subscribed) return;
+    this.sink.writeData(encodeData('|RtmpSampleAccess', [this.audioAccess, this.videoAccess]), true);
     this.sink.flush();
   }
 
