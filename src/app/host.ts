@@ -83,6 +83,8 @@ export class LuaApplicationHost implements ApplicationPort {
   private readonly servers: LuaServers;
   /** debug.getinfo(f, 'u').nparams of a function: which onRendezVousUnknown signature a script wrote */
   private paramsRef = 0;
+  /** parameter counts by function (fengari's closure object): a script redefines its events rarely */
+  private readonly paramCounts = new WeakMap<object, number>();
   /** onHandshake's checked applications by path */
   private readonly handshakeCache = new Map<string, { app: Application | null; at: number }>();
   /** paths whose applications define no onHandshake, and when that was seen */
@@ -421,6 +423,9 @@ export class LuaApplicationHost implements ApplicationPort {
   private parameterCount(idx: number): number {
     const L = this.rt.lua.L;
     const fn = lua.lua_absindex(L, idx);
+    const closure = lua.lua_topointer(L, fn);
+    const known = closure ? this.paramCounts.get(closure) : undefined;
+    if (known !== undefined) return known;
     if (this.paramsRef === 0) {
       const code = fengari.to_luastring('return debug.getinfo(..., "u").nparams');
       if (lauxlib.luaL_loadbufferx(L, code, code.length, '=nparams', 't') !== lua.LUA_OK) {
@@ -434,6 +439,7 @@ export class LuaApplicationHost implements ApplicationPort {
     if (this.rt.lua.pcall(1, 1).ok === false) return 0;
     const n = lua.lua_type(L, -1) === lua.LUA_TNUMBER ? lua.lua_tonumber(L, -1) : 0;
     lua.lua_pop(L, 1);
+    if (closure) this.paramCounts.set(closure, n);
     return n;
   }
 
